@@ -1,0 +1,1 @@
+"""HTTP API and command line: parse, authenticate, authorise, call a ledger service, render."""

@@ -1,0 +1,1 @@
+"""The domain: accounts, journal, holds, vouchers, awards, claims and their persistence."""

@@ -1,0 +1,1 @@
+"""PDF audit reports built from ledger queries."""

@@ -1,0 +1,1 @@
+"""The policy engine: pure functions from facts to a decision with a trace."""
