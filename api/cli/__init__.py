@@ -1,15 +1,33 @@
 """The `voucher-ledger` command line (Typer)."""
 
+import sys
+
 import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.cli.ledger import db_app, status_command, verify_command
+from ledger.errors import DomainError
 
 app = typer.Typer(
     name="voucher-ledger",
     help="Innovation-voucher and award ledger for a bureau.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+app.add_typer(db_app, name="db")
+app.command("verify")(verify_command)
+app.command("status")(status_command)
 
 
 def main() -> None:
-    """Entry point of the `voucher-ledger` console script."""
-    app()
+    """Entry point of the `voucher-ledger` console script: one line per failure, exit 1."""
+    try:
+        app()
+    except DomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"error: database: {reason}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,101 @@
+"""Ledger commands: migrate the database, verify the journal, show the ledger's state."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger import migrations
+from ledger.config import database_url
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.journal import head
+from ledger.models import Account
+from ledger.money import fen_to_yuan
+from ledger.verify import verify
+
+db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _url(url: str | None) -> str:
+    return url or database_url()
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
+) -> None:
+    """Migrate the database to the newest schema (SQLite or PostgreSQL, by URL)."""
+    target = _url(url)
+    try:
+        migrations.upgrade(target)
+    except SQLAlchemyError as exc:
+        err.print(f"error: cannot migrate {_redacted(target)}: {exc.__class__.__name__}: {exc.args[0]}")
+        raise typer.Exit(1) from exc
+    out.print(f"database at {_redacted(target)} is at the newest schema")
+
+
+def verify_command(
+    url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
+) -> None:
+    """Recompute the hash chain and every account's totals; exit 1 naming what differs."""
+    engine = make_engine(_url(url))
+    reader = make_sessionmaker(engine, read_only=True)
+    with Progress(
+        SpinnerColumn(), TextColumn("verifying: {task.completed} entries"),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("verify", total=None)
+        with transaction(reader) as session:
+            report = verify(session, progress=lambda n: bar.update(task, completed=n))
+    engine.dispose()
+    if report.ok:
+        out.print(f"OK entries={report.entries} head={report.head_hash}")
+        return
+    if report.first_break is not None:
+        out.print(
+            f"BROKEN entry={report.first_break.entry_id}: {report.first_break.reason}"
+        )
+    for m in report.mismatches:
+        out.print(
+            f"MISMATCH account={m.code} {m.total}: stored={m.stored} recomputed={m.recomputed}"
+        )
+    out.print(f"FAILED entries={report.entries} head={report.head_hash}")
+    raise typer.Exit(1)
+
+
+def status_command(
+    url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
+) -> None:
+    """Show the journal head and the balance of every ledger's accounts, by ledger."""
+    engine = make_engine(_url(url))
+    with transaction(make_sessionmaker(engine, read_only=True)) as session:
+        entries, head_hash = head(session)
+        rows = session.execute(
+            select(
+                Account.ledger,
+                func.count(),
+                func.sum(Account.debits_posted),
+                func.sum(Account.credits_posted),
+                func.sum(Account.credits_pending),
+            ).group_by(Account.ledger).order_by(Account.ledger)
+        ).all()
+    engine.dispose()
+    out.print(f"database: {_redacted(_url(url))}")
+    out.print(f"journal: {entries} entries, head {head_hash}")
+    table = Table("ledger", "accounts", "debits posted", "credits posted", "held")
+    for ledger_code, count, debits, credits, held in rows:
+        table.add_row(ledger_code, str(count), fen_to_yuan(debits or 0),
+                      fen_to_yuan(credits or 0), fen_to_yuan(held or 0))
+    out.print(table)

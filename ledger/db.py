@@ -1,0 +1,71 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout. Every SQLite transaction
+starts with `BEGIN IMMEDIATE` so that a posting holds the write lock from its first read of a
+balance to its commit: two writers can never both read the same free balance. Read-only work
+can ask for a deferred transaction with `read_only=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.config import database_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_DEFERRED = "voucher_ledger_deferred"
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    """True when the engine (or URL) is SQLite."""
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str | None = None, **kwargs: object) -> Engine:
+    """Create an engine for `url` (default: the configured database) with our pragmas."""
+    url = url or database_url()
+    if is_sqlite(url):
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control away from the sqlite3 module so that BEGIN is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        deferred = connection.get_execution_options().get(_DEFERRED, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
+    """A session factory; `read_only` sessions open deferred transactions on SQLite."""
+    bind = engine.execution_options(**{_DEFERRED: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session
