@@ -550,18 +550,22 @@ def decide_award(policies: PolicySet, facts: AwardFacts) -> Decision:
 # --- expiry ---------------------------------------------------------------------------------
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later, clamped to the month's last day (Jan 31 + 1 → Feb 28/29)."""
+def _months_later_last_day(day: dt.date, months: int) -> dt.date:
+    """The day before the same date `months` later; if that date does not exist
+    (31st, 29 February), the last day of that month."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    last = calendar.monthrange(year, month)[1]
+    if day.day > last:
+        return dt.date(year, month, last)
+    return dt.date(year, month, day.day) - dt.timedelta(days=1)
 
 
 def expiry_date(validity: Validity, issued_on: dt.date) -> dt.date:
     """The last day a voucher issued on `issued_on` may be used under `validity`."""
     if validity.rule == "end_of_year":
         return dt.date(issued_on.year, 12, 31)
-    return _add_months(issued_on, validity.months or 0) - dt.timedelta(days=1)
+    return _months_later_last_day(issued_on, validity.months or 0)
 
 
 def voucher_expiry(policies: PolicySet, programme: str, issued_on: dt.date) -> dt.date:

@@ -208,6 +208,9 @@ def facts_from_mapping(kind: str, data: dict[str, object]) -> object:
         raise FactsError(f"unknown kind {kind!r}; one of {', '.join(FACT_KINDS)}")
     if not isinstance(data, dict):
         raise FactsError("facts must be a mapping")
+    if True in data and "on" not in data:
+        # YAML 1.1 (PyYAML) reads an unquoted `on:` key as the boolean True.
+        data = {("on" if k is True else k): v for k, v in data.items()}
     cls = FACT_KINDS[kind]
     hints = typing.get_type_hints(cls)
     values: dict[str, object] = {}
