@@ -10,7 +10,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rules.amounts import parse_ratio, parse_yuan
 
@@ -155,12 +164,14 @@ class _PolicyBase(_Strict):
     effective_to: dt.date | None = None
     currency: Literal["CNY"] = "CNY"
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> _PolicyBase:
+    @field_validator("effective_to")
+    @classmethod
+    def _dates_in_order(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         """A version ends on or after the day it starts."""
-        if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError("effective_to is before effective_from")
-        return self
+        start = info.data.get("effective_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"{value} is before effective_from {start}")
+        return value
 
     def covers(self, on: dt.date) -> bool:
         """True when this version is in force on `on` (both ends inclusive)."""
@@ -186,18 +197,19 @@ class AwardPolicy(_PolicyBase):
     tiers: dict[Tier, AwardTier] = Field(min_length=1)
     upgrade: Literal["difference", "full"]
 
-    @model_validator(mode="after")
-    def _ranks_unique_per_ladder(self) -> AwardPolicy:
+    @field_validator("tiers")
+    @classmethod
+    def _ranks_unique_per_ladder(cls, tiers: dict[str, AwardTier]) -> dict[str, AwardTier]:
         """Two tiers of one ladder cannot share a rank (an upgrade would be ambiguous)."""
         seen: dict[tuple[str, int], str] = {}
-        for name, tier in self.tiers.items():
+        for name, tier in tiers.items():
             key = (tier.ladder, tier.rank)
             if key in seen:
                 raise ValueError(
                     f"tiers {seen[key]} and {name} share rank {tier.rank} in ladder {tier.ladder}"
                 )
             seen[key] = name
-        return self
+        return tiers
 
 
 PolicyModel = VoucherPolicy | AwardPolicy
