@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 
 from rules.amounts import apply_ratio, fen_to_yuan
-from rules.decision import Decision, Outcome, PolicyRef, TraceLine
+from rules.decision import Decision, Outcome, TraceLine
 from rules.facts import AwardFacts, BookingFacts, ClaimFacts, ExpiryFacts, IssueFacts
 from rules.loader import Policy, PolicySet
 from rules.schema import AwardPolicy, Validity, VoucherPolicy
@@ -26,9 +26,9 @@ class _Trace:
     __slots__ = ("code", "file", "lines", "ref", "version")
 
     def __init__(self, policy: Policy) -> None:
-        self.ref = PolicyRef(policy.programme, policy.version, policy.file, policy.sha256)
-        self.file = policy.file
-        self.version = policy.version
+        self.ref = policy.ref
+        self.file = policy.ref.file
+        self.version = policy.ref.version
         self.lines: list[TraceLine] = []
         self.code: str | None = None
 

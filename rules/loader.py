@@ -6,12 +6,13 @@ import datetime as dt
 import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
+from rules.decision import PolicyRef
 from rules.schema import AwardPolicy, PolicyModel, VoucherPolicy
 
 SHIPPED_POLICIES = Path(__file__).resolve().parent / "policies"
@@ -42,6 +43,12 @@ class Policy:
     model: PolicyModel
     path: Path
     sha256: str
+    ref: PolicyRef = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Built once: every decision and trace line points at it.
+        ref = PolicyRef(self.model.programme, self.model.version, self.path.name, self.sha256)
+        object.__setattr__(self, "ref", ref)
 
     @property
     def programme(self) -> str:
@@ -56,7 +63,7 @@ class Policy:
     @property
     def file(self) -> str:
         """The file name, as the trace shows it."""
-        return self.path.name
+        return self.ref.file
 
 
 def _key_of(loc: tuple[int | str, ...]) -> str:
