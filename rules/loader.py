@@ -66,6 +66,22 @@ class Policy:
         return self.ref.file
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key written twice (PyYAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:  # type: ignore[override]
+        """Build the mapping after checking that no key repeats."""
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _key_of(loc: tuple[int | str, ...]) -> str:
     """Turn a pydantic error location into a dotted key such as services.testing.ratio."""
     parts = [str(p) for p in loc if p not in ("[key]",)]
@@ -93,9 +109,11 @@ def load_policy_file(path: Path | str) -> Policy:
     except OSError as exc:
         raise PolicyErrors([PolicyError(path, "(file)", f"cannot read: {exc.strerror}")]) from exc
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "not valid YAML"
+        # Keep the problem and its line; drop PyYAML's "<unicode string>" and the caret.
+        reason = " ".join(str(exc).replace('in "<unicode string>", ', "").split()).rstrip(" ^")
+        reason = reason or "not valid YAML"
         raise PolicyErrors([PolicyError(path, "(file)", f"not valid YAML: {reason}")]) from exc
     if not isinstance(data, dict):
         raise PolicyErrors([PolicyError(path, "(file)", "a policy file must be a mapping")])

@@ -231,3 +231,13 @@ def test_empty_directory_is_an_error(tmp_path: Path) -> None:
     """Checking a directory with no policy files is not a silent success."""
     with pytest.raises(PolicyErrors, match="no policy files found"):
         load_policies(tmp_path)
+
+
+def test_key_written_twice_is_refused(tmp_path: Path) -> None:
+    """YAML would keep the last of two equal keys; a policy file refuses both."""
+    text = VOUCHER_2024.read_text(encoding="utf-8")
+    doubled = tmp_path / "doubled.yaml"
+    doubled.write_text(text + "claims:\n  deadline_days: 9\n", encoding="utf-8")
+    [(key, reason)] = _errors(doubled)
+    assert key == "(file)"
+    assert "key 'claims' is written twice" in reason
