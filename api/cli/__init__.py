@@ -6,6 +6,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.ledger import db_app, status_command, verify_command
+from api.cli.rules import rules_app
 from ledger.errors import DomainError
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.command("verify")(verify_command)
 app.command("status")(status_command)
+app.add_typer(rules_app, name="rules")
 
 
 def main() -> None:

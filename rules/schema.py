@@ -1,0 +1,215 @@
+"""Pydantic models of a policy file: what a voucher or award programme version may say.
+
+Amounts are read as yuan and kept as integer fen; ratios as Decimal. Unknown keys,
+categories and tiers are refused so that a typo never silently drops a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from rules.amounts import parse_ratio, parse_yuan
+
+# The closed vocabularies: adding a category or tier is a (small) code change, on purpose.
+CATEGORIES: tuple[str, ...] = (
+    "patent_application",
+    "instrument_sharing",
+    "testing",
+    "rd_design",
+    "technology_transfer",
+)
+TIERS: tuple[str, ...] = ("gazelle", "unicorn", "specialised", "little_giant")
+EVIDENCE_KINDS: tuple[str, ...] = (
+    "contract",
+    "invoice",
+    "service_report",
+    "payment_record",
+    "acceptance_certificate",
+)
+FIRM_STATUSES: tuple[str, ...] = ("active", "suspended", "blacklisted")
+RELATED_PARTY_TESTS: tuple[str, ...] = ("credit_code", "legal_rep", "shareholder")
+
+Category = Literal[
+    "patent_application", "instrument_sharing", "testing", "rd_design", "technology_transfer"
+]
+Tier = Literal["gazelle", "unicorn", "specialised", "little_giant"]
+Evidence = Literal[
+    "contract", "invoice", "service_report", "payment_record", "acceptance_certificate"
+]
+FirmStatus = Literal["active", "suspended", "blacklisted"]
+RelatedPartyTest = Literal["credit_code", "legal_rep", "shareholder"]
+
+Fen = Annotated[int, BeforeValidator(parse_yuan)]
+"""An amount written in yuan in the file, held as integer fen."""
+Ratio = Annotated[Decimal, BeforeValidator(parse_ratio)]
+"""A ratio in [0, 1], at most four decimals."""
+
+
+def _unique(values: list[str]) -> list[str]:
+    """Refuse a list that names the same thing twice."""
+    seen = {v for v in values if values.count(v) > 1}
+    if seen:
+        raise ValueError(f"listed twice: {', '.join(sorted(seen))}")
+    return values
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are refused, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Strict):
+    """The document a version implements (or takes defaults from)."""
+
+    document: str = Field(min_length=1)
+    authority: str = Field(min_length=1)
+    issued_on: dt.date | None = None
+    number: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+
+class Eligibility(_Strict):
+    """Who may hold a voucher."""
+
+    required_certification: str = Field(default="tech_sme", min_length=1)
+    allowed_statuses: Annotated[list[FirmStatus], AfterValidator(_unique)] = Field(
+        default_factory=lambda: ["active"], min_length=1
+    )
+
+
+class Issuance(_Strict):
+    """Caps on issuing vouchers."""
+
+    per_voucher_cap: Fen
+    per_firm_year_cap: Fen
+
+
+class Validity(_Strict):
+    """When a voucher expires: at the end of its year of issue, or after N months."""
+
+    rule: Literal["end_of_year", "months"]
+    months: int | None = Field(default=None, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _months_iff_rule(self) -> Validity:
+        """`months` is required by the months rule and meaningless otherwise."""
+        if self.rule == "months" and self.months is None:
+            raise ValueError("the months rule needs `months`")
+        if self.rule == "end_of_year" and self.months is not None:
+            raise ValueError("`months` is only used by the months rule")
+        return self
+
+
+class Service(_Strict):
+    """One subsidised service category."""
+
+    name_zh: str = Field(min_length=1)
+    ratio: Ratio
+    per_order_cap: Fen
+    per_firm_year_cap: Fen
+
+
+class Booking(_Strict):
+    """Rules common to every service booking."""
+
+    per_firm_year_cap: Fen
+    related_party_tests: Annotated[list[RelatedPartyTest], AfterValidator(_unique)] = Field(
+        default_factory=lambda: list(RELATED_PARTY_TESTS), min_length=1
+    )
+
+
+class Claims(_Strict):
+    """What a provider's claim for payment must satisfy."""
+
+    deadline_days: int = Field(ge=0, le=3650)
+    required_evidence: Annotated[list[Evidence], AfterValidator(_unique)]
+
+
+class AwardTier(_Strict):
+    """One award tier: its amount, its ladder and rank for upgrades."""
+
+    name_zh: str = Field(min_length=1)
+    amount: Fen
+    up_to: bool = False
+    ladder: str = Field(min_length=1)
+    rank: int = Field(ge=1)
+    window_days: int = Field(ge=0, le=3650)
+    window_from: Literal["certified_on"] = "certified_on"
+
+
+class _PolicyBase(_Strict):
+    """What every policy file says about itself."""
+
+    programme: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")
+    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
+    title: str = Field(min_length=1)
+    source: Source
+    defaults_from: Source | None = None
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    currency: Literal["CNY"] = "CNY"
+
+    @field_validator("effective_to")
+    @classmethod
+    def _dates_in_order(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """A version ends on or after the day it starts."""
+        start = info.data.get("effective_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"{value} is before effective_from {start}")
+        return value
+
+    def covers(self, on: dt.date) -> bool:
+        """True when this version is in force on `on` (both ends inclusive)."""
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+
+class VoucherPolicy(_PolicyBase):
+    """A version of an innovation-voucher (创新券) programme."""
+
+    kind: Literal["voucher"]
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    issuance: Issuance
+    validity: Validity
+    services: dict[Category, Service] = Field(min_length=1)
+    booking: Booking
+    claims: Claims
+
+
+class AwardPolicy(_PolicyBase):
+    """A version of a tiered award programme."""
+
+    kind: Literal["award"]
+    tiers: dict[Tier, AwardTier] = Field(min_length=1)
+    upgrade: Literal["difference", "full"]
+
+    @field_validator("tiers")
+    @classmethod
+    def _ranks_unique_per_ladder(cls, tiers: dict[str, AwardTier]) -> dict[str, AwardTier]:
+        """Two tiers of one ladder cannot share a rank (an upgrade would be ambiguous)."""
+        seen: dict[tuple[str, int], str] = {}
+        for name, tier in tiers.items():
+            key = (tier.ladder, tier.rank)
+            if key in seen:
+                raise ValueError(
+                    f"tiers {seen[key]} and {name} share rank {tier.rank} in ladder {tier.ladder}"
+                )
+            seen[key] = name
+        return tiers
+
+
+PolicyModel = VoucherPolicy | AwardPolicy

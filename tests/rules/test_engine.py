@@ -1,0 +1,193 @@
+"""The engine's public API beyond the YAML cases: expiry, upgrade modes, facts, JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rules import (
+    AwardFacts,
+    BookingFacts,
+    FactsError,
+    IssueFacts,
+    NoPolicyInForce,
+    PolicySet,
+    decide_award,
+    decide_booking,
+    decide_issue,
+    facts_from_mapping,
+    load_policies,
+    voucher_expiry,
+)
+from rules.loader import SHIPPED_POLICIES
+
+
+def test_voucher_expiry_follows_the_version_of_the_issue_date(policies: PolicySet) -> None:
+    """End of year under 2024.12; twelve months under 2026.1."""
+    assert voucher_expiry(policies, "LN-CXQ", dt.date(2025, 12, 20)) == dt.date(2025, 12, 31)
+    assert voucher_expiry(policies, "LN-CXQ", dt.date(2026, 1, 31)) == dt.date(2027, 1, 30)
+    assert voucher_expiry(policies, "LN-CXQ", dt.date(2026, 3, 31)) == dt.date(2027, 3, 30)
+
+
+def test_voucher_expiry_without_policy_raises(policies: PolicySet) -> None:
+    """No version in force (or an award programme) is an explicit error."""
+    with pytest.raises(NoPolicyInForce):
+        voucher_expiry(policies, "LN-CXQ", dt.date(2024, 1, 1))
+    with pytest.raises(NoPolicyInForce):
+        voucher_expiry(policies, "LN-AWARD", dt.date(2025, 1, 1))
+
+
+def _award_set(tmp_path: Path, upgrade: str) -> PolicySet:
+    """The shipped award file with its upgrade mode replaced."""
+    data = yaml.safe_load((SHIPPED_POLICIES / "LN-AWARD-2022.yaml").read_text(encoding="utf-8"))
+    data["upgrade"] = upgrade
+    (tmp_path / "award.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return load_policies(tmp_path)
+
+
+UPGRADE = AwardFacts(
+    programme="LN-AWARD",
+    on=dt.date(2025, 6, 1),
+    tier="unicorn",
+    certified_on=dt.date(2025, 5, 1),
+    firm_awards=(("gazelle", 20_000_000),),
+    budget_free_fen=10**10,
+)
+
+
+@pytest.mark.parametrize(("mode", "fen"), [("difference", 30_000_000), ("full", 50_000_000)])
+def test_upgrade_mode_is_the_files(tmp_path: Path, mode: str, fen: int) -> None:
+    """Moving up from gazelle to unicorn pays the difference or the full amount, as filed."""
+    decision = decide_award(_award_set(tmp_path, mode), UPGRADE)
+    assert decision.allowed
+    assert decision.amount_fen == fen
+    upgrade = next(line for line in decision.trace if line.rule == "award.upgrade")
+    assert upgrade.figures["mode"] == mode
+    assert upgrade.figures["already_paid_fen"] == 20_000_000
+
+
+BOOKING = BookingFacts(
+    programme="LN-CXQ",
+    on=dt.date(2025, 3, 1),
+    category="testing",
+    cost_fen=10_000_000,
+    voucher_balance_fen=50_000_000,
+    voucher_issued_on=dt.date(2025, 1, 1),
+    voucher_expires_on=dt.date(2025, 12, 31),
+    firm_credit_code="F",
+    provider_credit_code="P",
+    provider_categories=("testing",),
+)
+
+
+def test_decision_to_dict_is_json_with_yuan(policies: PolicySet) -> None:
+    """to_dict renders the policy reference, amounts in fen and yuan, and every trace line."""
+    decision = decide_booking(policies, BOOKING)
+    data = json.loads(json.dumps(decision.to_dict(), ensure_ascii=False))
+    assert data["allowed"] is True
+    assert data["amount_fen"] == 3_000_000 and data["amount_yuan"] == "30000.00"
+    assert data["bound"] == "per_order_cap"
+    assert data["policy"]["file"] == "LN-CXQ-2024.yaml"
+    assert len(data["policy"]["sha256"]) == 64
+    cut = next(line for line in data["trace"] if line["rule"] == "booking.per_order_cap")
+    assert cut["outcome"] == "cut"
+    assert cut["figures"]["limit_yuan"] == "30000.00"
+    assert all(line["file"] == "LN-CXQ-2024.yaml" for line in data["trace"])
+
+
+def test_refusal_trace_names_all_failures(policies: PolicySet) -> None:
+    """A refusal's code is the first failure, and later failures are traced as well."""
+    facts = IssueFacts(
+        programme="LN-CXQ",
+        on=dt.date(2025, 3, 1),
+        amount_fen=20_000_000,
+        firm_status="suspended",
+        firm_certifications=(),
+        firm_issued_this_year_fen=0,
+        budget_free_fen=0,
+    )
+    decision = decide_issue(policies, facts)
+    assert decision.code == "not_eligible"
+    failed = [line.rule for line in decision.trace if line.outcome == "fail"]
+    assert failed == [
+        "issue.firm_status",
+        "issue.certification",
+        "issue.per_voucher_cap",
+        "issue.budget",
+    ]
+
+
+def test_facts_refuse_negative_fen() -> None:
+    """Negative money in facts is a caller's bug and raises at once."""
+    with pytest.raises(FactsError, match="cost_fen is negative"):
+        BookingFacts(
+            programme="LN-CXQ",
+            on=dt.date(2025, 3, 1),
+            category="testing",
+            cost_fen=-1,
+            voucher_balance_fen=0,
+            voucher_issued_on=dt.date(2025, 1, 1),
+            voucher_expires_on=dt.date(2025, 12, 31),
+            firm_credit_code="F",
+            provider_credit_code="P",
+            provider_categories=(),
+        )
+
+
+def test_facts_from_mapping_reads_yuan_dates_and_lists() -> None:
+    """YAML facts: yuan without the _fen suffix, ISO dates, lists to tuples."""
+    facts = facts_from_mapping(
+        "issue",
+        {
+            "programme": "LN-CXQ",
+            "on": "2025-03-01",
+            "amount": "1500.50",
+            "firm_status": "active",
+            "firm_certifications": [["tech_sme", 2025]],
+            "firm_issued_this_year": 0,
+            "budget_free_fen": 99,
+        },
+    )
+    assert facts == IssueFacts(
+        programme="LN-CXQ",
+        on=dt.date(2025, 3, 1),
+        amount_fen=150_050,
+        firm_status="active",
+        firm_certifications=(("tech_sme", 2025),),
+        firm_issued_this_year_fen=0,
+        budget_free_fen=99,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"programme": "X", "issued_on": "2025-13-01"}, "not a date"),
+        ({"programme": "X"}, "issued_on: missing"),
+        ({"programme": "X", "issued_on": "2025-01-01", "colour": 1}, "unknown fact"),
+    ],
+)
+def test_facts_from_mapping_errors(data: dict[str, object], message: str) -> None:
+    """Bad facts name the field at fault."""
+    with pytest.raises(FactsError, match=message):
+        facts_from_mapping("expiry", data)
+
+
+def test_facts_from_mapping_refuses_bad_yuan() -> None:
+    """Amounts in facts follow the same yuan rules as policy files."""
+    with pytest.raises(FactsError, match="amount"):
+        facts_from_mapping(
+            "claim",
+            {
+                "programme": "LN-CXQ",
+                "on": "2025-03-01",
+                "completed_on": "2025-03-01",
+                "evidence": [],
+                "claimed": "1.001",
+                "booked": "2",
+            },
+        )
