@@ -2,12 +2,11 @@
 
 from alembic import context
 
-import ledger.models  # noqa: F401  (registers the core tables on Base.metadata)
-from ledger.base import Base
+from ledger.schema import metadata
 from ledger.db import is_sqlite, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

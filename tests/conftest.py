@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, inspect, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.base import Base
+from ledger.schema import metadata
 from ledger.db import make_engine, make_sessionmaker
 from ledger.migrations import upgrade
 
@@ -49,7 +49,7 @@ class TestDatabases:
         engine.dispose()
 
     def _read_seed_rows(self) -> dict[str, list[dict[str, object]]]:
-        tables = [t for t in Base.metadata.sorted_tables]
+        tables = [t for t in metadata.sorted_tables]
         with self._engine.connect() as conn:
             return {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in tables}
 
@@ -60,7 +60,7 @@ class TestDatabases:
             shutil.copyfile(self.template, path)
             return f"sqlite:///{path}"
         existing = set(inspect(self._engine).get_table_names())
-        tables = [t for t in Base.metadata.sorted_tables if t.name in existing]
+        tables = [t for t in metadata.sorted_tables if t.name in existing]
         with self._engine.begin() as conn:
             # Bypass the append-only triggers: only the test harness may wipe the journal.
             conn.execute(text("SET LOCAL session_replication_role = replica"))
