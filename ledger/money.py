@@ -11,7 +11,7 @@ FEN_PER_YUAN = 100
 MAX_YUAN = 10_000_000_000
 MAX_FEN = MAX_YUAN * FEN_PER_YUAN
 # Sign captured only to name it in the error; `extra` catches a third decimal and beyond.
-_YUAN = re.compile(r"(?P<sign>-)?(?P<whole>\d{1,20})(?:\.(?P<fen>\d{1,2})(?P<extra>\d*))?")
+_YUAN = re.compile(r"(?P<sign>-)?(?P<whole>[0-9]+)(?:\.(?P<fen>[0-9]{1,2})(?P<extra>[0-9]*))?")
 
 
 def yuan_to_fen(value: str | int, *, field: str = "amount", allow_zero: bool = False) -> int:
@@ -27,7 +27,7 @@ def yuan_to_fen(value: str | int, *, field: str = "amount", allow_zero: bool = F
         raise InvalidInput(f"{field}: must not be negative, got {value!r}", field=field)
     if match["extra"]:
         raise InvalidInput(f"{field}: at most two decimals (fen), got {value!r}", field=field)
-    whole = int(match["whole"])
+    whole = int(match["whole"]) if len(match["whole"]) <= 20 else MAX_YUAN + 1
     if whole > MAX_YUAN:
         raise InvalidInput(f"{field}: {value!r} is above the bound of {MAX_YUAN} yuan", field=field)
     fen = whole * FEN_PER_YUAN + int((match["fen"] or "").ljust(2, "0"))

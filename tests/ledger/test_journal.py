@@ -1,0 +1,252 @@
+"""Posting, holds, partial posts, voids, reversals, batches and idempotency."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger.accounts import balance
+from ledger.db import transaction
+from ledger.errors import (
+    Conflict,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidInput,
+    NotFound,
+)
+from ledger.journal import (
+    EntryRequest,
+    Move,
+    PostPending,
+    create_hold,
+    get_entry,
+    head,
+    post_entries,
+    post_entry,
+    post_hold,
+    reverse_entry,
+    void_hold,
+)
+from ledger.verify import verify
+from tests.ledger.scenario import fund_voucher, open_chart
+
+
+@pytest.fixture
+def funded(sessions):
+    """A chart whose voucher V1 holds 1,000 fen."""
+    with transaction(sessions) as s:
+        open_chart(s)
+        fund_voucher(s, 1000)
+    return sessions
+
+
+def test_entries_chain_and_balance(funded):
+    with transaction(funded) as s:
+        first, second = get_entry(s, 1), get_entry(s, 2)
+        assert first.prev_hash == "0" * 64
+        assert second.prev_hash == first.hash
+        assert head(s) == (2, second.hash)
+        assert balance(s, "P:budget").debit_balance == 0
+        assert balance(s, "P:voucher:V1").available == 1000
+        assert verify(s).ok
+
+
+def test_multi_transfer_entry_posts_all_or_nothing(funded):
+    bad = EntryRequest(
+        (Move("P:provider:S1", "P:voucher:V1", 600), Move("P:provider:S1", "P:voucher:V1", 600)),
+        flow="manual",
+    )
+    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+        post_entry(s, bad)
+    with transaction(funded) as s:
+        assert balance(s, "P:voucher:V1").credits_posted == 0
+        assert head(s)[0] == 2
+
+
+def test_hold_counts_against_the_limit_then_posts_in_part(funded):
+    with transaction(funded) as s:
+        hold = create_hold(s, "P:provider:S1", "P:voucher:V1", 700, flow="book")
+        hold_id = hold.transfers[0].id
+        assert hold.transfers[0].kind == "pending"
+        assert balance(s, "P:voucher:V1").available == 300
+    with pytest.raises(InsufficientBalance) as refused, transaction(funded) as s:
+        create_hold(s, "P:provider:S1", "P:voucher:V1", 301, flow="book")
+    assert refused.value.detail["available"] == 300
+    with transaction(funded) as s:
+        posted = post_hold(s, hold_id, 500, flow="complete")
+        assert posted.transfers[0].kind == "post_pending"
+        assert posted.transfers[0].pending_id == hold_id
+        voucher = balance(s, "P:voucher:V1")
+        assert (voucher.credits_pending, voucher.credits_posted, voucher.available) == (0, 500, 500)
+        assert balance(s, "P:provider:S1").debits_posted == 500
+        assert verify(s).ok
+
+
+def test_hold_is_resolved_at_most_once(funded):
+    with transaction(funded) as s:
+        hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
+        void_hold(s, hold_id, flow="cancel")
+        assert balance(s, "P:voucher:V1").available == 1000
+    for attempt in (lambda s: post_hold(s, hold_id), lambda s: void_hold(s, hold_id)):
+        with pytest.raises(Conflict), transaction(funded) as s:
+            attempt(s)
+
+
+def test_partial_post_above_the_hold_is_refused(funded):
+    with transaction(funded) as s:
+        hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
+    with pytest.raises(InvalidInput, match="holds 400"), transaction(funded) as s:
+        post_hold(s, hold_id, 401)
+    with transaction(funded) as s:
+        assert balance(s, "P:voucher:V1").credits_pending == 400
+
+
+def test_post_of_an_unknown_or_posted_transfer_is_refused(funded):
+    with pytest.raises(NotFound), transaction(funded) as s:
+        post_hold(s, 9999)
+    with pytest.raises(NotFound), transaction(funded) as s:
+        post_hold(s, 1)  # transfer 1 is a normal transfer, not a hold
+
+
+def test_reversal_undoes_an_entry_once(funded):
+    with transaction(funded) as s:
+        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),),
+                                           flow="redeem"))
+        reversal = reverse_entry(s, spent.id, actor="approver:7", memo="fraud")
+        assert reversal.reverses_entry_id == spent.id
+        assert [(t.debit, t.credit, t.amount) for t in reversal.transfers] == [
+            ("P:voucher:V1", "P:provider:S1", 250)
+        ]
+        assert balance(s, "P:voucher:V1").available == 1000
+    with pytest.raises(Conflict, match="already reversed"), transaction(funded) as s:
+        reverse_entry(s, spent.id)
+    with pytest.raises(Conflict, match="itself a reversal"), transaction(funded) as s:
+        reverse_entry(s, reversal.id)
+    with transaction(funded) as s:
+        assert verify(s).ok
+
+
+def test_reversal_of_a_hold_is_refused(funded):
+    with transaction(funded) as s:
+        hold = create_hold(s, "P:provider:S1", "P:voucher:V1", 100)
+    with pytest.raises(Conflict, match="void the hold"), transaction(funded) as s:
+        reverse_entry(s, hold.id)
+
+
+def test_reversal_that_would_break_a_limit_is_refused(funded):
+    # Once the provider has been paid, reversing the redemption would overdraw its account.
+    with transaction(funded) as s:
+        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),),
+                                           flow="redeem"))
+        post_entry(s, EntryRequest((Move("P:paid", "P:provider:S1", 250),), flow="pay"))
+    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+        reverse_entry(s, spent.id)
+
+
+def test_idempotent_replay_and_conflict(funded):
+    request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem",
+                           idempotency_key="order-1")
+    with transaction(funded) as s:
+        first = post_entry(s, request)
+    with transaction(funded) as s:
+        again = post_entry(s, request)
+        assert again.replayed and again.id == first.id and again.hash == first.hash
+        assert balance(s, "P:voucher:V1").credits_posted == 100
+        assert head(s)[0] == first.id
+    other = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem",
+                         idempotency_key="order-1")
+    with pytest.raises(IdempotencyConflict), transaction(funded) as s:
+        post_entry(s, other)
+
+
+def test_idempotent_reversal_replays(funded):
+    with transaction(funded) as s:
+        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),),
+                                           flow="redeem"))
+        first = reverse_entry(s, spent.id, idempotency_key="claw-1")
+    with transaction(funded) as s:
+        again = reverse_entry(s, spent.id, idempotency_key="claw-1")
+    assert again.replayed and again.id == first.id
+
+
+def test_batch_is_all_or_nothing(funded):
+    good = [EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem")] * 9
+    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+        post_entries(s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),),
+                                             flow="redeem")])
+    with transaction(funded) as s:
+        assert head(s)[0] == 2
+        assert balance(s, "P:voucher:V1").credits_posted == 0
+        posted = post_entries(s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),),
+                                                      flow="redeem")])
+        assert [e.id for e in posted] == list(range(3, 13))
+        assert balance(s, "P:voucher:V1").available == 0
+        assert verify(s).ok
+
+
+def test_batch_can_hold_and_post_within_itself(funded):
+    with transaction(funded) as s:
+        entries = post_entries(
+            s,
+            [
+                EntryRequest((Move("P:provider:S1", "P:voucher:V1", 300, pending=True),),
+                             flow="book"),
+                EntryRequest((PostPending(3, 200),), flow="complete"),
+            ],
+        )
+        assert entries[0].transfers[0].id == 3
+        assert balance(s, "P:voucher:V1").credits_posted == 200
+        assert balance(s, "P:voucher:V1").credits_pending == 0
+        assert verify(s).ok
+
+
+def test_batch_keys_replay_within_and_across_batches(funded):
+    request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 10),), flow="redeem",
+                           idempotency_key="k")
+    with transaction(funded) as s:
+        first, twin = post_entries(s, [request, request])
+        assert twin.replayed and twin.id == first.id
+        assert balance(s, "P:voucher:V1").credits_posted == 10
+    clash = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 11),), flow="redeem",
+                         idempotency_key="j")
+    with pytest.raises(IdempotencyConflict), transaction(funded) as s:
+        post_entries(s, [EntryRequest(clash.transfers[:1], flow="redeem", idempotency_key="j"),
+                         EntryRequest((Move("P:provider:S1", "P:voucher:V1", 12),),
+                                      flow="redeem", idempotency_key="j")])
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        EntryRequest((), flow="x"),
+        EntryRequest((Move("P:budget", "P:budget", 1),), flow="x"),
+        EntryRequest((Move("P:budget", "P:funding", 0),), flow="x"),
+        EntryRequest((Move("P:budget", "P:funding", -5),), flow="x"),
+        EntryRequest((Move("P:budget", "P:funding", 1.5),), flow="x"),  # type: ignore[arg-type]
+        EntryRequest((Move("P:budget", "P:funding", True),), flow="x"),  # type: ignore[arg-type]
+        EntryRequest((Move("P:budget", "P:funding", 1),), flow=""),
+        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x", memo="line\nbreak"),
+        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
+                     posted_at=datetime(2025, 1, 1)),  # naive
+        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
+                     posted_at=datetime.now(UTC) + timedelta(days=1)),
+        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
+                     posted_at=datetime(2000, 1, 1, tzinfo=UTC)),  # before the head
+    ],
+)
+def test_malformed_requests_are_refused(funded, request_):
+    with pytest.raises(InvalidInput), transaction(funded) as s:
+        post_entry(s, request_)
+    with transaction(funded) as s:
+        assert head(s)[0] == 2
+
+
+def test_accounts_of_different_ledgers_cannot_meet(funded):
+    with transaction(funded) as s:
+        open_chart(s, ledger="Q")
+    with pytest.raises(InvalidInput, match="different ledgers"), transaction(funded) as s:
+        post_entry(s, EntryRequest((Move("Q:budget", "P:funding", 1),), flow="x"))
+
+
+def test_unknown_account_is_refused(funded):
+    with pytest.raises(NotFound, match="P:nowhere"), transaction(funded) as s:
+        post_entry(s, EntryRequest((Move("P:nowhere", "P:funding", 1),), flow="x"))

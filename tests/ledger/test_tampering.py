@@ -1,0 +1,77 @@
+"""Posted rows cannot be changed in place; a change made behind the triggers is found."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger.db import transaction
+from ledger.journal import EntryRequest, Move, post_entry
+from tests.ledger.scenario import fund_voucher, open_chart
+
+STATEMENTS = [
+    "UPDATE journal_entries SET memo = 'changed' WHERE id = 3",
+    "DELETE FROM journal_entries WHERE id = 3",
+    "UPDATE transfers SET amount = amount + 1 WHERE id = 3",
+    "DELETE FROM transfers WHERE id = 3",
+    "UPDATE account_history SET debits_posted = 0",
+    "DELETE FROM account_history",
+    "UPDATE accounts SET code = 'P:other' WHERE code = 'P:budget'",
+    "DELETE FROM accounts WHERE code = 'P:paid'",
+]
+
+
+@pytest.fixture
+def journal(sessions):
+    with transaction(sessions) as s:
+        open_chart(s)
+        fund_voucher(s, 10_000)
+        for amount in (100, 200, 300):
+            post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", amount),),
+                                       flow="redeem"))
+    return sessions
+
+
+@pytest.mark.parametrize("statement", STATEMENTS)
+def test_database_refuses_changes_to_posted_rows(journal, engine, statement):
+    with pytest.raises(DatabaseError, match="refused"), engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def _drop_triggers(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER transfers_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER transfers_no_change ON transfers"))
+
+
+def test_verify_names_the_tampered_entry(journal, engine, db_url):
+    runner = CliRunner()
+    clean = runner.invoke(app, ["verify", "--url", db_url])
+    assert clean.exit_code == 0, clean.output
+    assert clean.output.startswith("OK entries=5 head=")
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE transfers SET amount = 250 WHERE entry_id = 4"))
+    broken = runner.invoke(app, ["verify", "--url", db_url])
+    assert broken.exit_code == 1
+    lines = broken.output.splitlines()
+    assert lines[0].startswith("BROKEN entry=4: content hash")
+    assert "MISMATCH account=P:provider:S1 debits_posted: stored=600 recomputed=650" in lines
+    assert "MISMATCH account=P:voucher:V1 credits_posted: stored=600 recomputed=650" in lines
+    assert lines[-1].startswith("FAILED entries=5")
+
+
+def test_verify_finds_a_rewritten_chain_link(journal, engine, db_url):
+    if engine.dialect.name == "sqlite":
+        drop = "DROP TRIGGER journal_entries_no_update"
+    else:
+        drop = "DROP TRIGGER journal_entries_no_change ON journal_entries"
+    with engine.begin() as conn:
+        conn.execute(text(drop))
+        conn.execute(text("UPDATE journal_entries SET memo = 'edited' WHERE id = 2"))
+    result = CliRunner().invoke(app, ["verify", "--url", db_url])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0].startswith("BROKEN entry=2:")
