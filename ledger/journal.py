@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.accounts import check_account_code
@@ -111,7 +111,7 @@ class PostedEntry:
     replayed: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # identity comparison: `in touched` must not compare totals
 class _AccountState:
     id: int
     code: str
@@ -149,8 +149,9 @@ def post_entry(session: Session, request: EntryRequest) -> PostedEntry:
 def post_entries(session: Session, requests: Sequence[EntryRequest]) -> list[PostedEntry]:
     """Post many entries in the caller's transaction: all of them or, on any error, none."""
     requests = list(requests)
+    codes_seen: set[str] = set()
     for request in requests:
-        _check_request(request)
+        _check_request(request, codes_seen)
         if request.reverses_entry_id is not None:
             raise InvalidInput("use reverse_entry() to post a reversal")
     return _post(session, requests)
@@ -240,7 +241,14 @@ def get_entry(session: Session, entry_id: int) -> PostedEntry:
         raise NotFound(f"no journal entry {entry_id}")
     debit, credit = aliased(Account), aliased(Account)
     rows = session.execute(
-        select(Transfer.id, debit.code, credit.code, Transfer.amount, Transfer.kind, Transfer.pending_id)
+        select(
+            Transfer.id,
+            debit.code,
+            credit.code,
+            Transfer.amount,
+            Transfer.kind,
+            Transfer.pending_id,
+        )
         .join(debit, debit.id == Transfer.debit_account_id)
         .join(credit, credit.id == Transfer.credit_account_id)
         .where(Transfer.entry_id == entry_id)
@@ -269,7 +277,7 @@ def head(session: Session) -> tuple[int, str]:
 # ---------------------------------------------------------------------------- internals
 
 
-def _check_request(request: EntryRequest) -> None:
+def _check_request(request: EntryRequest, codes_seen: set[str] | None = None) -> None:
     if not isinstance(request, EntryRequest):
         raise InvalidInput("expected an EntryRequest")
     if not request.transfers:
@@ -284,8 +292,11 @@ def _check_request(request: EntryRequest) -> None:
         raise InvalidInput("posted_at must carry a time zone", field="posted_at")
     for transfer in request.transfers:
         if isinstance(transfer, Move):
-            check_account_code(transfer.debit)
-            check_account_code(transfer.credit)
+            for code in (transfer.debit, transfer.credit):
+                if codes_seen is None or code not in codes_seen:
+                    check_account_code(code)
+                    if codes_seen is not None:
+                        codes_seen.add(code)
             _check_amount(transfer.amount)
             if transfer.debit == transfer.credit:
                 raise InvalidInput(f"transfer debits and credits the same account {transfer.debit}")
@@ -300,9 +311,13 @@ def _check_request(request: EntryRequest) -> None:
 
 def _check_amount(amount: object) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(f"amount must be an integer number of fen, got {amount!r}", field="amount")
+        raise InvalidInput(
+            f"amount must be an integer number of fen, got {amount!r}", field="amount"
+        )
     if not 0 < amount <= MAX_FEN:
-        raise InvalidInput(f"amount must be between 1 and {MAX_FEN} fen, got {amount}", field="amount")
+        raise InvalidInput(
+            f"amount must be between 1 and {MAX_FEN} fen, got {amount}", field="amount"
+        )
 
 
 def _lock_head(session: Session) -> LedgerHeadRow:
@@ -443,6 +458,37 @@ def _load_batch(session: Session, requests: list[EntryRequest]) -> _Batch:
     return batch
 
 
+_ENTRY_COLUMNS = (
+    "id",
+    "posted_at",
+    "flow",
+    "ref",
+    "actor",
+    "memo",
+    "reverses_entry_id",
+    "prev_hash",
+    "hash",
+)
+_TRANSFER_COLUMNS = (
+    "id",
+    "entry_id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "kind",
+    "pending_id",
+)
+_HISTORY_COLUMNS = (
+    "account_id",
+    "entry_id",
+    "posted_at",
+    "debits_pending",
+    "debits_posted",
+    "credits_pending",
+    "credits_posted",
+)
+
+
 def _apply(
     session: Session, head: LedgerHeadRow, batch: _Batch, requests: list[EntryRequest]
 ) -> list[PostedEntry]:
@@ -450,9 +496,10 @@ def _apply(
     now = datetime.now(UTC)
     entry_id, transfer_id = head.last_entry_id, head.last_transfer_id
     prev_hash, last_at = head.head_hash, head.last_posted_at
-    entry_rows: list[dict[str, object]] = []
-    transfer_rows: list[dict[str, object]] = []
-    history: dict[tuple[int, datetime], dict[str, object]] = {}
+    stored_time = _StoredTime(session)
+    entry_rows: list[tuple[object, ...]] = []
+    transfer_rows: list[tuple[object, ...]] = []
+    history: dict[tuple[int, datetime], tuple[object, ...]] = {}
     posted: list[PostedEntry] = []
     for request in requests:
         entry_id += 1
@@ -462,17 +509,18 @@ def _apply(
         touched: list[_AccountState] = []
         for t in request.transfers:
             transfer_id += 1
-            transfers.append(_apply_transfer(batch, transfer_id, t, touched))
+            x = _apply_transfer(batch, transfer_id, t, touched)
+            transfers.append(x)
             transfer_rows.append(
-                {
-                    "id": transfer_id,
-                    "entry_id": entry_id,
-                    "debit_account_id": batch.by_code[transfers[-1].debit].id,
-                    "credit_account_id": batch.by_code[transfers[-1].credit].id,
-                    "amount": transfers[-1].amount,
-                    "kind": transfers[-1].kind,
-                    "pending_id": transfers[-1].pending_id,
-                }
+                (
+                    x.id,
+                    entry_id,
+                    batch.by_code[x.debit].id,
+                    batch.by_code[x.credit].id,
+                    x.amount,
+                    x.kind,
+                    x.pending_id,
+                )
             )
         reverses = request.reverses_entry_id
         body = encode_entry(
@@ -486,29 +534,23 @@ def _apply(
             ((x.id, x.debit, x.credit, x.amount, x.kind, x.pending_id) for x in transfers),
         )
         entry_hash = chain_hash(prev_hash, body)
+        stored_at = stored_time(posted_at)
         entry_rows.append(
-            {
-                "id": entry_id,
-                "posted_at": posted_at,
-                "flow": request.flow,
-                "ref": request.ref,
-                "actor": request.actor,
-                "memo": request.memo,
-                "reverses_entry_id": reverses,
-                "prev_hash": prev_hash,
-                "hash": entry_hash,
-            }
+            (
+                entry_id,
+                stored_at,
+                request.flow,
+                request.ref,
+                request.actor,
+                request.memo,
+                reverses,
+                prev_hash,
+                entry_hash,
+            )
         )
         for state in touched:
-            history[(state.id, posted_at)] = {
-                "account_id": state.id,
-                "entry_id": entry_id,
-                "posted_at": posted_at,
-                "debits_pending": state.totals[0],
-                "debits_posted": state.totals[1],
-                "credits_pending": state.totals[2],
-                "credits_posted": state.totals[3],
-            }
+            # One history row per account and posting time: as_of cannot tell them apart.
+            history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
         posted.append(
             PostedEntry(
                 entry_id,
@@ -524,7 +566,10 @@ def _apply(
             )
         )
         prev_hash = entry_hash
-    _write(session, batch, entry_rows, transfer_rows, list(history.values()))
+    _insert_many(session, JournalEntry.__tablename__, _ENTRY_COLUMNS, entry_rows)
+    _insert_many(session, Transfer.__tablename__, _TRANSFER_COLUMNS, transfer_rows)
+    _insert_many(session, AccountHistory.__tablename__, _HISTORY_COLUMNS, list(history.values()))
+    _update_totals(session, batch)
     session.execute(
         update(LedgerHead)
         .where(LedgerHead.id == 1)
@@ -538,12 +583,74 @@ def _apply(
     return posted
 
 
+class _StoredTime:
+    """Converts a posting time to the driver's value once per distinct time (SQLAlchemy's own
+    bind processing, so rows written here read back exactly like ORM-written ones)."""
+
+    def __init__(self, session: Session) -> None:
+        dialect = session.get_bind().dialect
+        column_type = JournalEntry.__table__.c.posted_at.type
+        self._process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        self._typed = column_type.process_bind_param
+        self._dialect = dialect
+        self._last: tuple[datetime, object] | None = None
+
+    def __call__(self, moment: datetime) -> object:
+        if self._last is None or self._last[0] != moment:
+            value: object = self._typed(moment, self._dialect)
+            if self._process is not None:
+                value = self._process(value)
+            self._last = (moment, value)
+        return self._last[1]
+
+
+def _insert_many(
+    session: Session, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> None:
+    """INSERT rows with the driver's executemany: the journal's hot path skips per-row
+    parameter processing (values are already in driver form)."""
+    if not rows:
+        return
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(mark for _ in columns)})"
+    connection.exec_driver_sql(sql, rows)
+
+
+def _update_totals(session: Session, batch: _Batch) -> None:
+    changed = [
+        {
+            "_id": s.id,
+            "_dp": s.totals[0],
+            "_dpo": s.totals[1],
+            "_cp": s.totals[2],
+            "_cpo": s.totals[3],
+        }
+        for s in batch.accounts.values()
+        if s.changed
+    ]
+    table = Account.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values(
+            debits_pending=bindparam("_dp"),
+            debits_posted=bindparam("_dpo"),
+            credits_pending=bindparam("_cp"),
+            credits_posted=bindparam("_cpo"),
+        ),
+        changed,
+    )
+
+
 def _stamp(requested: datetime | None, now: datetime, last_at: datetime | None) -> datetime:
     if requested is None:
         return now if last_at is None or now > last_at else last_at
     requested = requested.astimezone(UTC)
     if requested > now:
-        raise InvalidInput(f"posted_at {requested.isoformat()} lies in the future", field="posted_at")
+        raise InvalidInput(
+            f"posted_at {requested.isoformat()} lies in the future", field="posted_at"
+        )
     if last_at is not None and requested < last_at:
         raise InvalidInput(
             f"posted_at {requested.isoformat()} precedes the journal's head "
@@ -624,38 +731,3 @@ def _check_limit(state: _AccountState, amount: int) -> None:
             requested=amount,
             available=cpo - dpo - dp + amount,
         )
-
-
-def _write(
-    session: Session,
-    batch: _Batch,
-    entry_rows: list[dict[str, object]],
-    transfer_rows: list[dict[str, object]],
-    history_rows: list[dict[str, object]],
-) -> None:
-    session.execute(insert(JournalEntry), entry_rows)
-    session.execute(insert(Transfer), transfer_rows)
-    session.execute(insert(AccountHistory), history_rows)
-    changed = [
-        {
-            "_id": s.id,
-            "_dp": s.totals[0],
-            "_dpo": s.totals[1],
-            "_cp": s.totals[2],
-            "_cpo": s.totals[3],
-        }
-        for s in batch.accounts.values()
-        if s.changed
-    ]
-    table = Account.__table__
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values(
-            debits_pending=bindparam("_dp"),
-            debits_posted=bindparam("_dpo"),
-            credits_pending=bindparam("_cp"),
-            credits_posted=bindparam("_cpo"),
-        ),
-        changed,
-    )

@@ -81,7 +81,7 @@ class JournalEntry(Base):
         ForeignKey("journal_entries.id"), unique=True, nullable=True
     )
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Transfer(Base):

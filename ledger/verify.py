@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy import Select, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import NullType
 
 from ledger.chain import chain_hash, encode_entry, timestamp_us
 from ledger.models import GENESIS_HASH, Account, AccountHistory, JournalEntry, LedgerHead, Transfer
@@ -58,12 +60,16 @@ def verify(session: Session, progress: object | None = None) -> VerifyReport:
     return report
 
 
-def _chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
+def chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
+    """Entries joined to their transfers in chain order, streamed; posted_at as microseconds."""
     debit, credit = aliased(Account), aliased(Account)
+    # The raw stored value (text on SQLite, a timestamp on PostgreSQL) skips the per-row
+    # type processing; consecutive entries of a batch share it, so one parse serves many.
+    raw_posted_at = type_coerce(JournalEntry.__table__.c.posted_at, NullType())
     stmt = (
         select(
             JournalEntry.id,
-            JournalEntry.posted_at,
+            raw_posted_at,
             JournalEntry.flow,
             JournalEntry.ref,
             JournalEntry.actor,
@@ -82,12 +88,24 @@ def _chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
         .outerjoin(debit, debit.id == Transfer.debit_account_id)
         .outerjoin(credit, credit.id == Transfer.credit_account_id)
         .order_by(JournalEntry.id, Transfer.id)
-        .execution_options(yield_per=_STREAM_ROWS)
     )
-    yield from session.execute(stmt)
+    last_raw, last_us = None, 0
+    for row in session.connection().execution_options(yield_per=_STREAM_ROWS).execute(stmt):
+        if row[1] != last_raw:
+            last_raw, last_us = row[1], _microseconds(row[1])
+        yield (row[0], last_us, *row[2:])
 
 
-def _verify_chain(session: Session, report: VerifyReport, progress: object | None) -> ChainBreak | None:
+def _microseconds(raw: object) -> int:
+    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    if moment.tzinfo is None:  # SQLite stores UTC without a zone
+        moment = moment.replace(tzinfo=UTC)
+    return timestamp_us(moment)
+
+
+def _verify_chain(
+    session: Session, report: VerifyReport, progress: object | None
+) -> ChainBreak | None:
     expected_prev = GENESIS_HASH
     expected_id = 1
     first_break: ChainBreak | None = None
@@ -104,11 +122,11 @@ def _verify_chain(session: Session, report: VerifyReport, progress: object | Non
         elif not transfers:
             problem = "the entry has no transfers"
         elif prev_hash != expected_prev:
-            problem = f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
-        else:
-            body = encode_entry(
-                entry_id, timestamp_us(posted_at), flow, ref, actor, memo, reverses, transfers
+            problem = (
+                f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
             )
+        else:
+            body = encode_entry(entry_id, posted_at, flow, ref, actor, memo, reverses, transfers)
             recomputed = chain_hash(prev_hash, body)
             if recomputed != stored_hash:
                 problem = f"content hash {recomputed} differs from the stored hash {stored_hash}"
@@ -118,7 +136,7 @@ def _verify_chain(session: Session, report: VerifyReport, progress: object | Non
             progress(report.entries)  # type: ignore[operator]
         return None if problem is None else ChainBreak(entry_id, problem)
 
-    for row in _chain_rows(session):
+    for row in chain_rows(session):
         if current is None or row[0] != current[0]:
             if current is not None:
                 found = close()
@@ -195,8 +213,12 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
             history,
             (history.account_id == latest.c.account_id) & (history.entry_id == latest.c.entry_id),
         )
-        .where(or_(*[s != r for s, r in zip(stored, recomputed, strict=True)],
-                   *[s != h for s, h in zip(stored, snapshot, strict=True)]))
+        .where(
+            or_(
+                *[s != r for s, r in zip(stored, recomputed, strict=True)],
+                *[s != h for s, h in zip(stored, snapshot, strict=True)],
+            )
+        )
         .order_by(Account.code)
     ).all()
     mismatches: list[AccountMismatch] = []

@@ -65,7 +65,6 @@ def upgrade() -> None:
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['reverses_entry_id'], ['journal_entries.id'], name=op.f('fk_journal_entries_reverses_entry_id_journal_entries')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_entries')),
-    sa.UniqueConstraint('hash', name=op.f('uq_journal_entries_hash')),
     sa.UniqueConstraint('reverses_entry_id', name=op.f('uq_journal_entries_reverses_entry_id'))
     )
     with op.batch_alter_table('journal_entries', schema=None) as batch_op:

@@ -41,7 +41,9 @@ def db_upgrade(
     try:
         migrations.upgrade(target)
     except SQLAlchemyError as exc:
-        err.print(f"error: cannot migrate {_redacted(target)}: {exc.__class__.__name__}: {exc.args[0]}")
+        err.print(
+            f"error: cannot migrate {_redacted(target)}: {exc.__class__.__name__}: {exc.args[0]}"
+        )
         raise typer.Exit(1) from exc
     out.print(f"database at {_redacted(target)} is at the newest schema")
 
@@ -53,8 +55,11 @@ def verify_command(
     engine = make_engine(_url(url))
     reader = make_sessionmaker(engine, read_only=True)
     with Progress(
-        SpinnerColumn(), TextColumn("verifying: {task.completed} entries"),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("verifying: {task.completed} entries"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("verify", total=None)
         with transaction(reader) as session:
@@ -64,9 +69,7 @@ def verify_command(
         out.print(f"OK entries={report.entries} head={report.head_hash}")
         return
     if report.first_break is not None:
-        out.print(
-            f"BROKEN entry={report.first_break.entry_id}: {report.first_break.reason}"
-        )
+        out.print(f"BROKEN entry={report.first_break.entry_id}: {report.first_break.reason}")
     for m in report.mismatches:
         out.print(
             f"MISMATCH account={m.code} {m.total}: stored={m.stored} recomputed={m.recomputed}"
@@ -89,13 +92,20 @@ def status_command(
                 func.sum(Account.debits_posted),
                 func.sum(Account.credits_posted),
                 func.sum(Account.credits_pending),
-            ).group_by(Account.ledger).order_by(Account.ledger)
+            )
+            .group_by(Account.ledger)
+            .order_by(Account.ledger)
         ).all()
     engine.dispose()
     out.print(f"database: {_redacted(_url(url))}")
     out.print(f"journal: {entries} entries, head {head_hash}")
     table = Table("ledger", "accounts", "debits posted", "credits posted", "held")
     for ledger_code, count, debits, credits, held in rows:
-        table.add_row(ledger_code, str(count), fen_to_yuan(debits or 0),
-                      fen_to_yuan(credits or 0), fen_to_yuan(held or 0))
+        table.add_row(
+            ledger_code,
+            str(count),
+            fen_to_yuan(debits or 0),
+            fen_to_yuan(credits or 0),
+            fen_to_yuan(held or 0),
+        )
     out.print(table)

@@ -17,7 +17,13 @@ def open_chart(session: Session, ledger: str = "P") -> None:
 
 def fund_voucher(session: Session, amount: int, ledger: str = "P") -> None:
     """Appropriate `amount` fen to the budget and issue all of it to voucher V1."""
-    post_entry(session, EntryRequest((Move(f"{ledger}:budget", f"{ledger}:funding", amount),),
-                                     flow="appropriate"))
-    post_entry(session, EntryRequest((Move(f"{ledger}:voucher:V1", f"{ledger}:budget", amount),),
-                                     flow="issue_voucher"))
+    post_entry(
+        session,
+        EntryRequest((Move(f"{ledger}:budget", f"{ledger}:funding", amount),), flow="appropriate"),
+    )
+    post_entry(
+        session,
+        EntryRequest(
+            (Move(f"{ledger}:voucher:V1", f"{ledger}:budget", amount),), flow="issue_voucher"
+        ),
+    )

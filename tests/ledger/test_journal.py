@@ -109,8 +109,9 @@ def test_post_of_an_unknown_or_posted_transfer_is_refused(funded):
 
 def test_reversal_undoes_an_entry_once(funded):
     with transaction(funded) as s:
-        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),),
-                                           flow="redeem"))
+        spent = post_entry(
+            s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),), flow="redeem")
+        )
         reversal = reverse_entry(s, spent.id, actor="approver:7", memo="fraud")
         assert reversal.reverses_entry_id == spent.id
         assert [(t.debit, t.credit, t.amount) for t in reversal.transfers] == [
@@ -135,16 +136,18 @@ def test_reversal_of_a_hold_is_refused(funded):
 def test_reversal_that_would_break_a_limit_is_refused(funded):
     # Once the provider has been paid, reversing the redemption would overdraw its account.
     with transaction(funded) as s:
-        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),),
-                                           flow="redeem"))
+        spent = post_entry(
+            s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),), flow="redeem")
+        )
         post_entry(s, EntryRequest((Move("P:paid", "P:provider:S1", 250),), flow="pay"))
     with pytest.raises(InsufficientBalance), transaction(funded) as s:
         reverse_entry(s, spent.id)
 
 
 def test_idempotent_replay_and_conflict(funded):
-    request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem",
-                           idempotency_key="order-1")
+    request = EntryRequest(
+        (Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem", idempotency_key="order-1"
+    )
     with transaction(funded) as s:
         first = post_entry(s, request)
     with transaction(funded) as s:
@@ -152,16 +155,18 @@ def test_idempotent_replay_and_conflict(funded):
         assert again.replayed and again.id == first.id and again.hash == first.hash
         assert balance(s, "P:voucher:V1").credits_posted == 100
         assert head(s)[0] == first.id
-    other = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem",
-                         idempotency_key="order-1")
+    other = EntryRequest(
+        (Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem", idempotency_key="order-1"
+    )
     with pytest.raises(IdempotencyConflict), transaction(funded) as s:
         post_entry(s, other)
 
 
 def test_idempotent_reversal_replays(funded):
     with transaction(funded) as s:
-        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),),
-                                           flow="redeem"))
+        spent = post_entry(
+            s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),), flow="redeem")
+        )
         first = reverse_entry(s, spent.id, idempotency_key="claw-1")
     with transaction(funded) as s:
         again = reverse_entry(s, spent.id, idempotency_key="claw-1")
@@ -171,13 +176,15 @@ def test_idempotent_reversal_replays(funded):
 def test_batch_is_all_or_nothing(funded):
     good = [EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem")] * 9
     with pytest.raises(InsufficientBalance), transaction(funded) as s:
-        post_entries(s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),),
-                                             flow="redeem")])
+        post_entries(
+            s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem")]
+        )
     with transaction(funded) as s:
         assert head(s)[0] == 2
         assert balance(s, "P:voucher:V1").credits_posted == 0
-        posted = post_entries(s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),),
-                                                      flow="redeem")])
+        posted = post_entries(
+            s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem")]
+        )
         assert [e.id for e in posted] == list(range(3, 13))
         assert balance(s, "P:voucher:V1").available == 0
         assert verify(s).ok
@@ -188,8 +195,9 @@ def test_batch_can_hold_and_post_within_itself(funded):
         entries = post_entries(
             s,
             [
-                EntryRequest((Move("P:provider:S1", "P:voucher:V1", 300, pending=True),),
-                             flow="book"),
+                EntryRequest(
+                    (Move("P:provider:S1", "P:voucher:V1", 300, pending=True),), flow="book"
+                ),
                 EntryRequest((PostPending(3, 200),), flow="complete"),
             ],
         )
@@ -200,18 +208,26 @@ def test_batch_can_hold_and_post_within_itself(funded):
 
 
 def test_batch_keys_replay_within_and_across_batches(funded):
-    request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 10),), flow="redeem",
-                           idempotency_key="k")
+    request = EntryRequest(
+        (Move("P:provider:S1", "P:voucher:V1", 10),), flow="redeem", idempotency_key="k"
+    )
     with transaction(funded) as s:
         first, twin = post_entries(s, [request, request])
         assert twin.replayed and twin.id == first.id
         assert balance(s, "P:voucher:V1").credits_posted == 10
-    clash = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 11),), flow="redeem",
-                         idempotency_key="j")
+    clash = EntryRequest(
+        (Move("P:provider:S1", "P:voucher:V1", 11),), flow="redeem", idempotency_key="j"
+    )
     with pytest.raises(IdempotencyConflict), transaction(funded) as s:
-        post_entries(s, [EntryRequest(clash.transfers[:1], flow="redeem", idempotency_key="j"),
-                         EntryRequest((Move("P:provider:S1", "P:voucher:V1", 12),),
-                                      flow="redeem", idempotency_key="j")])
+        post_entries(
+            s,
+            [
+                EntryRequest(clash.transfers[:1], flow="redeem", idempotency_key="j"),
+                EntryRequest(
+                    (Move("P:provider:S1", "P:voucher:V1", 12),), flow="redeem", idempotency_key="j"
+                ),
+            ],
+        )
 
 
 @pytest.mark.parametrize(
@@ -225,12 +241,19 @@ def test_batch_keys_replay_within_and_across_batches(funded):
         EntryRequest((Move("P:budget", "P:funding", True),), flow="x"),  # type: ignore[arg-type]
         EntryRequest((Move("P:budget", "P:funding", 1),), flow=""),
         EntryRequest((Move("P:budget", "P:funding", 1),), flow="x", memo="line\nbreak"),
-        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
-                     posted_at=datetime(2025, 1, 1)),  # naive
-        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
-                     posted_at=datetime.now(UTC) + timedelta(days=1)),
-        EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
-                     posted_at=datetime(2000, 1, 1, tzinfo=UTC)),  # before the head
+        EntryRequest(
+            (Move("P:budget", "P:funding", 1),), flow="x", posted_at=datetime(2025, 1, 1)
+        ),  # naive
+        EntryRequest(
+            (Move("P:budget", "P:funding", 1),),
+            flow="x",
+            posted_at=datetime.now(UTC) + timedelta(days=1),
+        ),
+        EntryRequest(
+            (Move("P:budget", "P:funding", 1),),
+            flow="x",
+            posted_at=datetime(2000, 1, 1, tzinfo=UTC),
+        ),  # before the head
     ],
 )
 def test_malformed_requests_are_refused(funded, request_):

@@ -50,8 +50,24 @@ def test_negatives_are_refused(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["", " ", "abc", "NaN", "nan", "inf", "-inf", "Infinity", "1e3", "1,000", "¥5", "1.", ".5",
-     "0x10", "1 000", "１２"],
+    [
+        "",
+        " ",
+        "abc",
+        "NaN",
+        "nan",
+        "inf",
+        "-inf",
+        "Infinity",
+        "1e3",
+        "1,000",
+        "¥5",
+        "1.",
+        ".5",
+        "0x10",
+        "1 000",
+        "１２",
+    ],
 )
 def test_malformed_strings_are_refused(value):
     with pytest.raises(InvalidInput):
@@ -71,8 +87,10 @@ def test_zero_is_refused_unless_allowed(value):
     assert yuan_to_fen(value, allow_zero=True) == 0
 
 
-@pytest.mark.parametrize(("value", "fen"), [("0.01", 1), ("1.5", 150), (" 12.30 ", 1230),
-                                            ("200000.00", 20_000_000), (500000, 50_000_000)])
+@pytest.mark.parametrize(
+    ("value", "fen"),
+    [("0.01", 1), ("1.5", 150), (" 12.30 ", 1230), ("200000.00", 20_000_000), (500000, 50_000_000)],
+)
 def test_good_amounts(value, fen):
     assert yuan_to_fen(value) == fen
 

@@ -104,7 +104,9 @@ def test_ledger_state_machine(databases):
             code = f"T:a{len(self.model)}"
             with transaction(self.sessions) as s:
                 open_account(
-                    s, code, "T",
+                    s,
+                    code,
+                    "T",
                     credits_must_not_exceed_debits=flag == FLAGS[1],
                     debits_must_not_exceed_credits=flag == FLAGS[2],
                 )
@@ -130,8 +132,7 @@ def test_ledger_state_machine(databases):
             offset = 0 if pending else 1
             return [(debit, offset, amount), (credit, 2 + offset, amount)]
 
-        @rule(target=entries, debit=accounts, credit=accounts,
-              amount=AMOUNTS)
+        @rule(target=entries, debit=accounts, credit=accounts, amount=AMOUNTS)
         def post(self, debit, credit, amount):
             amount = self._amount(debit, credit, amount)
             expect_invalid = debit == credit or amount <= 0
@@ -150,8 +151,7 @@ def test_ledger_state_machine(databases):
             self.entry_moves[entry.id] = (debit, credit, amount)
             return entry.id
 
-        @rule(target=holds, debit=accounts, credit=accounts,
-              amount=AMOUNTS)
+        @rule(target=holds, debit=accounts, credit=accounts, amount=AMOUNTS)
         def hold(self, debit, credit, amount):
             amount = self._amount(debit, credit, amount)
             try:
@@ -168,8 +168,11 @@ def test_ledger_state_machine(databases):
             self.hold_state[hold_id] = (debit, credit, amount)
             return hold_id
 
-        @rule(target=entries, hold_id=consumes(holds),
-              fraction=st.one_of(st.none(), st.integers(min_value=1, max_value=120)))
+        @rule(
+            target=entries,
+            hold_id=consumes(holds),
+            fraction=st.one_of(st.none(), st.integers(min_value=1, max_value=120)),
+        )
         def post_pending(self, hold_id, fraction):
             debit, credit, held = self.hold_state[hold_id]
             amount = None if fraction is None else max(1, held * fraction // 100)
@@ -183,8 +186,10 @@ def test_ledger_state_machine(databases):
             posted = held if amount is None else amount
             assert posted <= held
             del self.hold_state[hold_id]
-            assert _apply(self.model, [(debit, 0, -held), (credit, 2, -held),
-                                       (debit, 1, posted), (credit, 3, posted)])
+            assert _apply(
+                self.model,
+                [(debit, 0, -held), (credit, 2, -held), (debit, 1, posted), (credit, 3, posted)],
+            )
             self.entry_moves[entry.id] = (debit, credit, posted)
             return entry.id
 
@@ -215,15 +220,23 @@ def test_ledger_state_machine(databases):
         @invariant()
         def ledger_agrees(self):
             with transaction(make_sessionmaker(self.engine, read_only=True)) as s:
-                sums = s.execute(select(
-                    func.coalesce(func.sum(Account.debits_posted), 0),
-                    func.coalesce(func.sum(Account.credits_posted), 0),
-                    func.coalesce(func.sum(Account.debits_pending), 0),
-                    func.coalesce(func.sum(Account.credits_pending), 0),
-                )).one()
-                rows = s.execute(select(
-                    Account.code, Account.debits_pending, Account.debits_posted,
-                    Account.credits_pending, Account.credits_posted)).all()
+                sums = s.execute(
+                    select(
+                        func.coalesce(func.sum(Account.debits_posted), 0),
+                        func.coalesce(func.sum(Account.credits_posted), 0),
+                        func.coalesce(func.sum(Account.debits_pending), 0),
+                        func.coalesce(func.sum(Account.credits_pending), 0),
+                    )
+                ).one()
+                rows = s.execute(
+                    select(
+                        Account.code,
+                        Account.debits_pending,
+                        Account.debits_posted,
+                        Account.credits_pending,
+                        Account.credits_posted,
+                    )
+                ).all()
                 report = verify(s)
             assert sums[0] == sums[1] and sums[2] == sums[3]
             for code, *totals in rows:

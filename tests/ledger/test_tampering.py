@@ -28,8 +28,9 @@ def journal(sessions):
         open_chart(s)
         fund_voucher(s, 10_000)
         for amount in (100, 200, 300):
-            post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", amount),),
-                                       flow="redeem"))
+            post_entry(
+                s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", amount),), flow="redeem")
+            )
     return sessions
 
 

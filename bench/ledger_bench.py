@@ -1,0 +1,219 @@
+"""Ledger core benchmark: batch posting vs a raw sqlite3 floor, balance reads, as_of, verify.
+
+Run with `make bench` (or `python bench/ledger_bench.py --entries 100000`). Every figure is
+measured in the same run as its baseline, so ratios hold on a noisy machine. The last line is
+the machine-readable summary recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ledger.accounts import balance, balance_as_of, open_account
+from ledger.chain import encode_entry
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.journal import EntryRequest, Move, post_entries
+from ledger.migrations import upgrade
+from ledger.verify import chain_rows, verify
+
+VOUCHERS = 200
+PROVIDERS = 20
+
+
+def _requests(start: int, count: int) -> list[EntryRequest]:
+    """Entries of two transfers: issue to a voucher, then spend part of it at a provider."""
+    out = []
+    for n in range(start, start + count):
+        voucher = f"B:voucher:{n % VOUCHERS}"
+        out.append(
+            EntryRequest(
+                (
+                    Move(voucher, "B:budget", 1_000 + n % 97),
+                    Move(f"B:provider:{n % PROVIDERS}", voucher, 500 + n % 89),
+                ),
+                flow="bench",
+                ref=f"order:{n}",
+                actor="bench",
+            )
+        )
+    return out
+
+
+def _setup(url: str) -> tuple:  # type: ignore[type-arg]
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as s:
+        open_account(s, "B:funding", "B")
+        open_account(s, "B:budget", "B", credits_must_not_exceed_debits=True)
+        for v in range(VOUCHERS):
+            open_account(s, f"B:voucher:{v}", "B", credits_must_not_exceed_debits=True)
+        for p in range(PROVIDERS):
+            open_account(s, f"B:provider:{p}", "B", credits_must_not_exceed_debits=True)
+        post_entries(s, [EntryRequest((Move("B:budget", "B:funding", 10**12),), flow="bench")])
+    return engine, sessions
+
+
+def _median_seconds(fn, repeat: int = 200) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def _raw_floor(path: Path, entries: int) -> float:
+    """Insert the same number of entry and transfer rows with plain executemany, no checks."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    entry_rows = [
+        (n, when, "bench", f"order:{n}", "bench", "", None, "0" * 64, f"{n:064x}")
+        for n in range(1, entries + 1)
+    ]
+    transfer_rows = []
+    for n in range(1, entries + 1):
+        transfer_rows.append((2 * n - 1, n, 2 + n % VOUCHERS, 1, 1_000 + n % 97, "normal", None))
+        transfer_rows.append(
+            (2 * n, n, 2 + VOUCHERS + n % PROVIDERS, 2 + n % VOUCHERS, 500 + n % 89, "normal", None)
+        )
+    t0 = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO journal_entries (id, posted_at, flow, ref, actor, memo, "
+        "reverses_entry_id, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+        entry_rows,
+    )
+    conn.executemany(
+        "INSERT INTO transfers (id, entry_id, debit_account_id, credit_account_id, "
+        "amount, kind, pending_id) VALUES (?,?,?,?,?,?,?)",
+        transfer_rows,
+    )
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    engine, sessions = _setup(url)
+
+    # Balance at 1,000 entries, measured before the bulk of the journal exists.
+    with transaction(sessions) as s:
+        post_entries(s, _requests(0, 1_000))
+    reader = make_sessionmaker(engine, read_only=True)
+    with transaction(reader) as s:
+        balance_small = _median_seconds(lambda: balance(s, "B:voucher:7"))
+
+    posted = 1_000
+    t0 = time.perf_counter()
+    mid_time = None
+    while posted < args.entries:
+        count = min(args.batch, args.entries - posted)
+        with transaction(sessions) as s:
+            post_entries(s, _requests(posted, count))
+        posted += count
+        if mid_time is None and posted >= args.entries // 2:
+            mid_time = datetime.now(UTC)
+    post_seconds = time.perf_counter() - t0
+    entries_per_s = (args.entries - 1_000) / post_seconds
+
+    with transaction(reader) as s:
+        balance_large = _median_seconds(lambda: balance(s, "B:voucher:7"))
+        at = mid_time or datetime.now(UTC)
+        asof_seconds = _median_seconds(lambda: balance_as_of(s, "B:voucher:7", at))
+        t0 = time.perf_counter()
+        report = verify(s)
+        verify_seconds = time.perf_counter() - t0
+    assert report.ok, report
+    total_entries = report.entries
+
+    # The floor for verify: plain hashlib over the same canonical bytes, chained.
+    with transaction(reader) as s:
+        bodies: list[bytes] = []
+        current, transfers = None, []
+        for row in chain_rows(s):
+            if current is not None and row[0] != current[0]:
+                bodies.append(encode_entry(*current[:7], transfers))
+                transfers = []
+            current = row[:9]
+            transfers.append(row[9:])
+        bodies.append(encode_entry(*current[:7], transfers))
+    t0 = time.perf_counter()
+    prev = "0" * 64
+    for body in bodies:
+        prev = hashlib.sha256(prev.encode() + b"\n" + body).hexdigest()
+    hash_seconds = time.perf_counter() - t0
+    assert prev == report.head_hash, "the plain-hashlib chain must end at verify's head"
+    engine.dispose()
+
+    _copy_schema(workdir / "bench.db", workdir / "raw.db")
+    raw_seconds = _raw_floor(workdir / "raw.db", args.entries - 1_000)
+    raw_per_s = (args.entries - 1_000) / raw_seconds
+
+    verify_per_s = total_entries / verify_seconds
+    hash_per_s = total_entries / hash_seconds
+    print(f"machine: {_machine()}")
+    print(
+        f"posted {args.entries - 1_000} entries (2 transfers each) in {post_seconds:.2f} s "
+        f"in batches of {args.batch}; raw executemany floor {raw_seconds:.2f} s"
+    )
+    print(
+        f"balance read: {balance_small * 1e6:.0f} µs at 1,000 entries, "
+        f"{balance_large * 1e6:.0f} µs at {total_entries}"
+    )
+    print(
+        f"as_of read: {asof_seconds * 1e3:.3f} ms; verify {total_entries} entries in "
+        f"{verify_seconds:.2f} s (hashlib alone {hash_seconds:.2f} s)"
+    )
+    print(
+        f"entries_per_s={entries_per_s:.0f} ratio_vs_raw={entries_per_s / raw_per_s:.3f} "
+        f"balance_ratio={balance_large / balance_small:.2f} asof_ms={asof_seconds * 1e3:.3f} "
+        f"verify_per_s={verify_per_s:.0f} verify_ratio={verify_per_s / hash_per_s:.3f}"
+    )
+
+
+def _copy_schema(source: Path, target: Path) -> None:
+    """A database with the same schema and accounts as the benchmark's, but an empty journal."""
+    upgrade(f"sqlite:///{target}")
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target, isolation_level=None)
+    rows = src.execute(
+        "SELECT id, code, ledger, credits_must_not_exceed_debits, "
+        "debits_must_not_exceed_credits, 0, 0, 0, 0, opened_at FROM accounts"
+    ).fetchall()
+    dst.execute("BEGIN")
+    dst.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    dst.execute("COMMIT")
+    src.close()
+    dst.close()
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return (
+        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
+
+
+if __name__ == "__main__":
+    main()
