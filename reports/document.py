@@ -186,14 +186,14 @@ def data_table(
     widths: Sequence[float],
     font: ReportFont,
     *,
-    numeric_from: int = 1,
+    numeric_from: int | None = 1,
     total: Sequence[str] | None = None,
     font_size: float = 8,
 ) -> Table:
     """A ruled table whose header row repeats on every page it spans.
 
-    Columns from `numeric_from` on are right-aligned figures. Cells are plain strings and
-    rows have one fixed height, so splitting a long table across pages stays cheap.
+    Columns from `numeric_from` on (None: none) are right-aligned figures. Cells are plain
+    strings and rows have one fixed height, so splitting a long table across pages is cheap.
     """
     data: list[Sequence[str]] = [list(header), *rows]
     if total is not None:
@@ -204,14 +204,15 @@ def data_table(
         ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
         ("BACKGROUND", (0, 0), (-1, 0), _HEAD_FILL),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _ZEBRA]),
-        ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-        ("ALIGN", (0, 0), (-1, 0), "CENTER"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 1),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
+    if numeric_from is not None:
+        commands.append(("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"))
+    commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
     if total is not None:
         commands += [
             ("BACKGROUND", (0, -1), (-1, -1), _HEAD_FILL),

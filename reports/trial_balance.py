@@ -11,7 +11,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
-from ledger.errors import NotFound
+from ledger.errors import InvalidInput, NotFound
 from ledger.queries import (
     TrialBalanceRow,
     TrialBalanceTotals,
@@ -164,15 +164,22 @@ def render_trial_balance(
     ledger: str,
     as_of: dt.date,
     policy_set: PolicySet,
+    period_start: dt.date | None = None,
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
 ) -> TrialBalance:
-    """Write the trial balance of `ledger` as of the end of `as_of` (Beijing time) to `out`."""
+    """Write the trial balance of `ledger` as of the end of `as_of` (Beijing time) to `out`.
+
+    The period the header states runs from `period_start` (default: 1 January of `as_of`'s
+    fiscal year) to `as_of`; it picks the policy versions listed. Balances are cumulative.
+    """
     if not ledger_exists(session, ledger):
         raise NotFound(f"no accounts in ledger {ledger}", code_value=ledger)
     font = font or report_font()
-    period: Period = as_of_period(as_of)
+    period = as_of_period(as_of) if period_start is None else Period(period_start, as_of)
+    if period.start > period.end:
+        raise InvalidInput(f"period starts {period.start} after it ends {period.end}")
     at = period.end_moment
     summary = journal_summary(session)
     story, totals = trial_balance_story(session, ledger, at, font)
