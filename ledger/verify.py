@@ -84,7 +84,7 @@ def _chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
         .order_by(JournalEntry.id, Transfer.id)
         .execution_options(yield_per=_STREAM_ROWS)
     )
-    yield from session.execute(stmt).tuples()
+    yield from session.execute(stmt)
 
 
 def _verify_chain(session: Session, report: VerifyReport, progress: object | None) -> ChainBreak | None:
