@@ -139,7 +139,7 @@ def trial_balance_rows(
     if held_only:
         stmt = stmt.where(or_(rows.c.debits_pending != 0, rows.c.credits_pending != 0))
     result = session.execute(stmt.execution_options(yield_per=chunk))
-    for row in result.tuples():
+    for row in result:
         yield TrialBalanceRow(*row)
 
 

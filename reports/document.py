@@ -242,7 +242,7 @@ def key_value_table(
         colWidths=[label_width, CONTENT_WIDTH - label_width],
         style=TableStyle(
             [
-                ("FONT", (0, 0), (0, -1), font.name, 8.5),
+                ("FONT", (0, 0), (-1, -1), font.name, 8.5),
                 ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
                 ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
