@@ -168,7 +168,9 @@ def styles(font: ReportFont) -> Styles:
 
     return Styles(
         title=style("title", 16, 22, spaceAfter=4 * mm),
-        heading=style("heading", 11.5, 16, spaceBefore=4 * mm, spaceAfter=2 * mm),
+        heading=style(
+            "heading", 11.5, 16, spaceBefore=4 * mm, spaceAfter=2 * mm, keepWithNext=1
+        ),
         body=style("body", 9.5, 14, spaceAfter=1.5 * mm),
         small=style("small", 7.5, 10, textColor=colors.HexColor("#444444")),
         mono=style("mono", 8, 11),
@@ -215,6 +217,8 @@ def data_table(
     commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
     if total is not None:
         commands += [
+            # The total never stands alone at the top of a page: it goes with the last row.
+            ("NOSPLIT", (0, -2), (-1, -1)),
             ("BACKGROUND", (0, -1), (-1, -1), _HEAD_FILL),
             ("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black),
         ]
