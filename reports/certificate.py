@@ -21,6 +21,7 @@ from reports.document import (
     data_table,
     key_value_table,
     money,
+    section,
     styles,
 )
 from reports.fonts import ReportFont, report_font
@@ -89,7 +90,7 @@ def certificate_story(
             "并按转账记录重算了每个科目的四项合计，与存储值逐一比对。",
             s.body,
         ),
-        Paragraph("一、日记账", s.heading),
+        *section("一、日记账", s.heading),
         key_value_table(
             [
                 ("分录条数", str(summary.entries)),
@@ -101,7 +102,7 @@ def certificate_story(
             font,
             label_width=34 * mm,
         ),
-        Paragraph("二、重新核验（verify）", s.heading),
+        *section("二、重新核验（verify）", s.heading),
         key_value_table(
             [
                 ("核验结果", _verdict(report)),
@@ -138,7 +139,7 @@ def certificate_story(
                 Paragraph(f"另有 {len(report.mismatches) - len(shown)} 项未列出。", s.small)
             )
     story += [
-        Paragraph("三、适用的政策文件", s.heading),
+        *section("三、适用的政策文件", s.heading),
         data_table(
             ["项目", "版本", "文件", "文件 SHA-256"],
             ([p.programme, p.version, p.file, p.sha256] for p in policies),

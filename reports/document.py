@@ -21,7 +21,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
 
 from ledger.money import format_yuan
 from reports.fonts import ReportFont
@@ -168,13 +175,16 @@ def styles(font: ReportFont) -> Styles:
 
     return Styles(
         title=style("title", 16, 22, spaceAfter=4 * mm),
-        heading=style(
-            "heading", 11.5, 16, spaceBefore=4 * mm, spaceAfter=2 * mm, keepWithNext=1
-        ),
+        heading=style("heading", 11.5, 16, spaceBefore=4 * mm, spaceAfter=2 * mm),
         body=style("body", 9.5, 14, spaceAfter=1.5 * mm),
         small=style("small", 7.5, 10, textColor=colors.HexColor("#444444")),
         mono=style("mono", 8, 11),
     )
+
+
+def section(title: str, style: ParagraphStyle) -> list[Flowable]:
+    """A section heading that starts a new page rather than sit alone at a page's foot."""
+    return [CondPageBreak(30 * mm), Paragraph(title, style)]
 
 
 def money(fen: int) -> str:

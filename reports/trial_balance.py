@@ -30,6 +30,7 @@ from reports.document import (
     data_table,
     key_value_table,
     money,
+    section,
     styles,
 )
 from reports.fonts import ReportFont, report_font
@@ -118,7 +119,7 @@ def trial_balance_story(
         )
     number_width = (CONTENT_WIDTH - _CODE_WIDTH) / 4
     story += [
-        Paragraph("一、科目余额", s.heading),
+        *section("一、科目余额", s.heading),
         data_table(
             ["科目代码", "借方发生额", "贷方发生额", "借方余额", "贷方余额"],
             (_split(row) for row in trial_balance_rows(session, ledger, at)),
@@ -136,7 +137,7 @@ def trial_balance_story(
     if totals.debits_pending or totals.credits_pending:
         held = trial_balance_rows(session, ledger, at, held_only=True)
         story += [
-            Paragraph("二、未结冻结（已预留、尚未过账的款项）", s.heading),
+            *section("二、未结冻结（已预留、尚未过账的款项）", s.heading),
             data_table(
                 ["科目代码", "冻结借方", "冻结贷方"],
                 ([r.code, money(r.debits_pending), money(r.credits_pending)] for r in held),
