@@ -8,7 +8,8 @@ made; the footer numbers pages "第 X 页 / 共 Y 页", counted in a second pass
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -184,12 +185,111 @@ def styles(font: ReportFont) -> Styles:
 
 def section(title: str, style: ParagraphStyle) -> list[Flowable]:
     """A section heading that starts a new page rather than sit alone at a page's foot."""
-    return [CondPageBreak(30 * mm), Paragraph(title, style)]
+    return [CondPageBreak(40 * mm), Paragraph(title, style)]
 
 
 def money(fen: int) -> str:
     """Fen as the reports print them: yuan, thousands separators, two decimals."""
     return format_yuan(fen)
+
+
+@dataclass(frozen=True)
+class _TableSpec:
+    """How a data table looks: its header, column widths, font, figures and total row."""
+
+    header: tuple[str, ...]
+    widths: tuple[float, ...]
+    font: str
+    font_size: float
+    numeric_from: int | None
+    total: tuple[str, ...] | None
+
+    @property
+    def row_height(self) -> float:
+        return self.font_size * 1.75
+
+    def table(self, rows: list[Sequence[str]], *, first_row: int, with_total: bool) -> Table:
+        """One page's piece: the header row, `rows`, and the total row if asked."""
+        data: list[Sequence[str]] = [self.header, *rows]
+        if with_total and self.total is not None:
+            data.append(self.total)
+        # Keep the zebra stripes in step across pages.
+        stripes = [colors.white, _ZEBRA] if first_row % 2 == 0 else [_ZEBRA, colors.white]
+        commands: list[tuple[Any, ...]] = [
+            ("FONT", (0, 0), (-1, -1), self.font, self.font_size),
+            ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_FILL),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), stripes),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ]
+        if self.numeric_from is not None:
+            commands.append(("ALIGN", (self.numeric_from, 0), (-1, -1), "RIGHT"))
+        commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
+        if with_total and self.total is not None:
+            commands += [
+                ("BACKGROUND", (0, -1), (-1, -1), _HEAD_FILL),
+                ("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black),
+            ]
+        return Table(
+            data,
+            colWidths=list(self.widths),
+            rowHeights=self.row_height,
+            repeatRows=1,
+            style=TableStyle(commands),
+            hAlign="LEFT",
+        )
+
+
+class StreamingTable(Flowable):
+    """A table laid out a page at a time from an iterator of rows, header on every page.
+
+    Only the rows of the page being laid out are held, so a report of 50,000 accounts
+    neither loads them all nor pays reportlab's cost of re-splitting one huge Table on
+    every page. The total row never stands alone: it takes the last row with it.
+    """
+
+    def __init__(
+        self, spec: _TableSpec, rows: Iterator[Sequence[str]],
+        carried: list[Sequence[str]] | None = None, first_row: int = 0,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.rows = rows
+        self.carried = carried or []
+        self.first_row = first_row
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        # Its height is unknown until the rows are read; claiming more than the space left
+        # makes the frame call split(), which lays out exactly one page's worth.
+        return sum(self.spec.widths), availHeight + 1
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        spec = self.spec
+        room = int(availHeight / spec.row_height + 1e-6) - 1  # rows under the header
+        if room < 3:
+            return []  # room for fewer than two rows and the total: start on the next page
+        # Read one row beyond the room to learn whether the table ends on this page.
+        rows = self.carried + list(itertools.islice(self.rows, room + 1 - len(self.carried)))
+        if len(rows) > room:
+            page, rest = rows[:room], rows[room:]
+            return [
+                spec.table(page, first_row=self.first_row, with_total=False),
+                StreamingTable(spec, self.rows, rest, self.first_row + room),
+            ]
+        if spec.total is None or len(rows) + 1 <= room:
+            return [spec.table(rows, first_row=self.first_row, with_total=True)]
+        page, rest = rows[:-1], rows[-1:]
+        return [
+            spec.table(page, first_row=self.first_row, with_total=False),
+            StreamingTable(spec, iter(()), rest, self.first_row + len(page)),
+        ]
+
+    def draw(self) -> None:
+        """Never drawn itself: split() always hands the frame ordinary tables."""
 
 
 def data_table(
@@ -201,45 +301,17 @@ def data_table(
     numeric_from: int | None = 1,
     total: Sequence[str] | None = None,
     font_size: float = 8,
-) -> Table:
-    """A ruled table whose header row repeats on every page it spans.
+) -> StreamingTable:
+    """A ruled table of plain-string cells whose header row heads every page it spans.
 
-    Columns from `numeric_from` on (None: none) are right-aligned figures. Cells are plain
-    strings and rows have one fixed height, so splitting a long table across pages is cheap.
+    Columns from `numeric_from` on (None: none) are right-aligned figures; `total` is a
+    last row set off by a rule. Rows are read lazily, a page at a time.
     """
-    data: list[Sequence[str]] = [list(header), *rows]
-    if total is not None:
-        data.append(list(total))
-    row_height = font_size * 1.75
-    commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), font.name, font_size),
-        ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
-        ("BACKGROUND", (0, 0), (-1, 0), _HEAD_FILL),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _ZEBRA]),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ]
-    if numeric_from is not None:
-        commands.append(("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"))
-    commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
-    if total is not None:
-        commands += [
-            # The total never stands alone at the top of a page: it goes with the last row.
-            ("NOSPLIT", (0, -2), (-1, -1)),
-            ("BACKGROUND", (0, -1), (-1, -1), _HEAD_FILL),
-            ("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black),
-        ]
-    return Table(
-        data,
-        colWidths=list(widths),
-        rowHeights=row_height,
-        repeatRows=1,
-        style=TableStyle(commands),
-        hAlign="LEFT",
+    spec = _TableSpec(
+        tuple(header), tuple(widths), font.name, font_size, numeric_from,
+        None if total is None else tuple(total),
     )
+    return StreamingTable(spec, iter(rows))
 
 
 def key_value_table(
