@@ -6,6 +6,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.ledger import db_app, status_command, verify_command
+from api.cli.reports import report_command
 from api.cli.rules import rules_app
 from ledger.errors import DomainError
 
@@ -20,6 +21,7 @@ app.add_typer(db_app, name="db")
 app.command("verify")(verify_command)
 app.command("status")(status_command)
 app.add_typer(rules_app, name="rules")
+app.command("report")(report_command)
 
 
 def main() -> None:

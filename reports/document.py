@@ -1,0 +1,338 @@
+"""The page frame every report shares: A4, a provenance header and a numbered footer.
+
+Each page states the report, the programme, the period, the policy versions in force (with
+their files' SHA-256), the journal's head hash, and when (Asia/Shanghai) and by whom it was
+made; the footer numbers pages "第 X 页 / 共 Y 页", counted in a second pass over the pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
+
+from ledger.money import format_yuan
+from reports.fonts import ReportFont
+from rules.decision import PolicyRef
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PAGE_WIDTH, PAGE_HEIGHT = A4
+SIDE_MARGIN = 18 * mm
+BOTTOM_MARGIN = 20 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * SIDE_MARGIN
+_HEADER_TOP = 12 * mm
+_LINE = 3.6 * mm
+_RULE_GRAY = colors.HexColor("#7f7f7f")
+_HEAD_FILL = colors.HexColor("#dfe6ee")
+_ZEBRA = colors.HexColor("#f4f6f8")
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """What every page of a report says about where its figures came from."""
+
+    title: str
+    programme: str
+    period: str
+    policies: tuple[PolicyRef, ...]
+    head_hash: str
+    entries: int
+    made_at: dt.datetime
+    made_by: str
+
+    @property
+    def made_at_text(self) -> str:
+        """The moment of making in Asia/Shanghai, to the second, e.g. 2026-01-05 09:30:00."""
+        return self.made_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def policy_line(ref: PolicyRef) -> str:
+    """One policy version as the header prints it: programme, version, file and its SHA-256."""
+    return f"{ref.programme} {ref.version}（{ref.file}）SHA-256 {ref.sha256}"
+
+
+def _header_lines(meta: ReportMeta) -> list[str]:
+    policies = [policy_line(p) for p in meta.policies] or ["无（未找到该项目适用的政策文件）"]
+    return [
+        *(("适用政策：" if i == 0 else "　　　　　") + line for i, line in enumerate(policies)),
+        f"账簿头哈希：{meta.head_hash}（分录 {meta.entries} 条）",
+    ]
+
+
+def top_margin(meta: ReportMeta) -> float:
+    """Room for the header: the title line, one line per policy, the head hash and a rule."""
+    return _HEADER_TOP + 6 * mm + len(_header_lines(meta)) * _LINE + 5 * mm
+
+
+def _draw_frame(canvas: Canvas, meta: ReportMeta, font: str, page: int, pages: int) -> None:
+    """Header and footer of one page; called once the page count is known."""
+    canvas.saveState()
+    left, right = SIDE_MARGIN, PAGE_WIDTH - SIDE_MARGIN
+    y = PAGE_HEIGHT - _HEADER_TOP
+    canvas.setFont(font, 10.5)
+    canvas.drawString(left, y, f"{meta.title}　项目：{meta.programme}")
+    canvas.drawRightString(right, y, f"期间：{meta.period}")
+    y -= 5.5 * mm
+    canvas.setFont(font, 6.8)
+    canvas.setFillColor(colors.HexColor("#333333"))
+    for line in _header_lines(meta):
+        canvas.drawString(left, y, line)
+        y -= _LINE
+    canvas.setStrokeColor(_RULE_GRAY)
+    canvas.setLineWidth(0.6)
+    canvas.line(left, y + 1.2 * mm, right, y + 1.2 * mm)
+    footer_y = 11 * mm
+    canvas.line(left, footer_y + 4 * mm, right, footer_y + 4 * mm)
+    canvas.setFont(font, 7.5)
+    canvas.drawString(
+        left, footer_y, f"生成时间：{meta.made_at_text}（北京时间）　生成人：{meta.made_by}"
+    )
+    canvas.drawRightString(right, footer_y, f"第 {page} 页 / 共 {pages} 页")
+    canvas.restoreState()
+
+
+def _numbered_canvas(meta: ReportMeta, font: str) -> type[Canvas]:
+    """A canvas class that holds pages back until the end, then frames each with the count."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                _draw_frame(self, meta, font, number, total)
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def build_pdf(
+    out: str | Path | IO[bytes], meta: ReportMeta, story: list[Flowable], font: ReportFont
+) -> None:
+    """Lay `story` out on A4 pages framed with `meta` and write the PDF to `out`."""
+    target = str(out) if isinstance(out, Path) else out
+    doc = SimpleDocTemplate(
+        target,
+        pagesize=A4,
+        leftMargin=SIDE_MARGIN,
+        rightMargin=SIDE_MARGIN,
+        topMargin=top_margin(meta),
+        bottomMargin=BOTTOM_MARGIN,
+        title=f"{meta.title} {meta.programme}",
+        author=meta.made_by,
+        subject=f"{meta.title}；期间 {meta.period}；账簿头哈希 {meta.head_hash}",
+        creator="voucher-ledger",
+    )
+    doc.build(story, canvasmaker=_numbered_canvas(meta, font.name))
+
+
+@dataclass(frozen=True)
+class Styles:
+    """Paragraph styles in the report font."""
+
+    title: ParagraphStyle
+    heading: ParagraphStyle
+    body: ParagraphStyle
+    small: ParagraphStyle
+    mono: ParagraphStyle
+
+
+def styles(font: ReportFont) -> Styles:
+    """The report's paragraph styles; CJK word wrap so Chinese breaks between characters."""
+
+    def style(name: str, size: float, leading: float, **extra: Any) -> ParagraphStyle:
+        return ParagraphStyle(
+            name, fontName=font.name, fontSize=size, leading=leading,
+            wordWrap="CJK", alignment=TA_LEFT, **extra,
+        )
+
+    return Styles(
+        title=style("title", 16, 22, spaceAfter=4 * mm),
+        heading=style("heading", 11.5, 16, spaceBefore=4 * mm, spaceAfter=2 * mm),
+        body=style("body", 9.5, 14, spaceAfter=1.5 * mm),
+        small=style("small", 7.5, 10, textColor=colors.HexColor("#444444")),
+        mono=style("mono", 8, 11),
+    )
+
+
+def section(title: str, style: ParagraphStyle) -> list[Flowable]:
+    """A section heading that starts a new page rather than sit alone at a page's foot."""
+    return [CondPageBreak(40 * mm), Paragraph(title, style)]
+
+
+def money(fen: int) -> str:
+    """Fen as the reports print them: yuan, thousands separators, two decimals."""
+    return format_yuan(fen)
+
+
+@dataclass(frozen=True)
+class _TableSpec:
+    """How a data table looks: its header, column widths, font, figures and total row."""
+
+    header: tuple[str, ...]
+    widths: tuple[float, ...]
+    font: str
+    font_size: float
+    numeric_from: int | None
+    total: tuple[str, ...] | None
+
+    @property
+    def row_height(self) -> float:
+        return self.font_size * 1.75
+
+    def table(self, rows: list[Sequence[str]], *, first_row: int, with_total: bool) -> Table:
+        """One page's piece: the header row, `rows`, and the total row if asked."""
+        data: list[Sequence[str]] = [self.header, *rows]
+        if with_total and self.total is not None:
+            data.append(self.total)
+        # Keep the zebra stripes in step across pages.
+        stripes = [colors.white, _ZEBRA] if first_row % 2 == 0 else [_ZEBRA, colors.white]
+        commands: list[tuple[Any, ...]] = [
+            ("FONT", (0, 0), (-1, -1), self.font, self.font_size),
+            ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
+            ("BACKGROUND", (0, 0), (-1, 0), _HEAD_FILL),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), stripes),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ]
+        if self.numeric_from is not None:
+            commands.append(("ALIGN", (self.numeric_from, 0), (-1, -1), "RIGHT"))
+        commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
+        if with_total and self.total is not None:
+            commands += [
+                ("BACKGROUND", (0, -1), (-1, -1), _HEAD_FILL),
+                ("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black),
+            ]
+        return Table(
+            data,
+            colWidths=list(self.widths),
+            rowHeights=self.row_height,
+            repeatRows=1,
+            style=TableStyle(commands),
+            hAlign="LEFT",
+        )
+
+
+class StreamingTable(Flowable):
+    """A table laid out a page at a time from an iterator of rows, header on every page.
+
+    Only the rows of the page being laid out are held, so a report of 50,000 accounts
+    neither loads them all nor pays reportlab's cost of re-splitting one huge Table on
+    every page. The total row never stands alone: it takes the last row with it.
+    """
+
+    def __init__(
+        self, spec: _TableSpec, rows: Iterator[Sequence[str]],
+        carried: list[Sequence[str]] | None = None, first_row: int = 0,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.rows = rows
+        self.carried = carried or []
+        self.first_row = first_row
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        # Its height is unknown until the rows are read; claiming more than the space left
+        # makes the frame call split(), which lays out exactly one page's worth.
+        return sum(self.spec.widths), availHeight + 1
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        spec = self.spec
+        room = int(availHeight / spec.row_height + 1e-6) - 1  # rows under the header
+        if room < 3:
+            return []  # room for fewer than two rows and the total: start on the next page
+        # Read one row beyond the room to learn whether the table ends on this page.
+        rows = self.carried + list(itertools.islice(self.rows, room + 1 - len(self.carried)))
+        if len(rows) > room:
+            page, rest = rows[:room], rows[room:]
+            return [
+                spec.table(page, first_row=self.first_row, with_total=False),
+                StreamingTable(spec, self.rows, rest, self.first_row + room),
+            ]
+        if spec.total is None or len(rows) + 1 <= room:
+            return [spec.table(rows, first_row=self.first_row, with_total=True)]
+        page, rest = rows[:-1], rows[-1:]
+        return [
+            spec.table(page, first_row=self.first_row, with_total=False),
+            StreamingTable(spec, iter(()), rest, self.first_row + len(page)),
+        ]
+
+    def draw(self) -> None:
+        """Never drawn itself: split() always hands the frame ordinary tables."""
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    widths: Sequence[float],
+    font: ReportFont,
+    *,
+    numeric_from: int | None = 1,
+    total: Sequence[str] | None = None,
+    font_size: float = 8,
+) -> StreamingTable:
+    """A ruled table of plain-string cells whose header row heads every page it spans.
+
+    Columns from `numeric_from` on (None: none) are right-aligned figures; `total` is a
+    last row set off by a rule. Rows are read lazily, a page at a time.
+    """
+    spec = _TableSpec(
+        tuple(header), tuple(widths), font.name, font_size, numeric_from,
+        None if total is None else tuple(total),
+    )
+    return StreamingTable(spec, iter(rows))
+
+
+def key_value_table(
+    pairs: Sequence[tuple[str, str]], font: ReportFont, label_width: float
+) -> Table:
+    """Two columns, label and value, for summaries; values wrap (hashes are long)."""
+    value_style = ParagraphStyle(
+        "kv", fontName=font.name, fontSize=8.5, leading=11.5, wordWrap="CJK"
+    )
+    # Values are data (error messages, codes): escape them before Paragraph reads markup.
+    data = [[label, Paragraph(escape(value), value_style)] for label, value in pairs]
+    return Table(
+        data,
+        colWidths=[label_width, CONTENT_WIDTH - label_width],
+        style=TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font.name, 8.5),
+                ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
+                ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        ),
+        hAlign="LEFT",
+    )

@@ -1,0 +1,57 @@
+"""Where a report's figures come from: its period in Asia/Shanghai and the policies in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from reports.document import SHANGHAI
+from rules.decision import PolicyRef
+from rules.loader import PolicySet
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar days `start`..`end` inclusive, read in Asia/Shanghai."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def end_moment(self) -> dt.datetime:
+        """The last instant of `end` in Asia/Shanghai (what "as of that day" means)."""
+        next_day = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        return next_day - dt.timedelta(microseconds=1)
+
+    def text(self) -> str:
+        """The period as the header prints it."""
+        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+
+
+def as_of_period(day: dt.date) -> Period:
+    """A balance as of `day` belongs to the fiscal (calendar) year up to that day."""
+    return Period(dt.date(day.year, 1, 1), day)
+
+
+def policies_in_force(
+    policy_set: PolicySet, programme: str, period: Period
+) -> tuple[PolicyRef, ...]:
+    """Policy versions of `programme` in force on any day of `period`, oldest first.
+
+    A ledger's code names its policy programme exactly or as a prefix followed by '-'
+    (ledger LN-CXQ-2025 follows policy programme LN-CXQ). When none matches, every
+    programme's versions in force are listed, so a report never hides what applied.
+    """
+    codes = [
+        code for code in policy_set.programmes()
+        if programme == code or programme.startswith(f"{code}-")
+    ]
+    # The longest match wins: LN-CXQ-X-2025 follows LN-CXQ-X rather than LN-CXQ.
+    codes = [max(codes, key=len)] if codes else policy_set.programmes()
+    refs: list[PolicyRef] = []
+    for code in codes:
+        for policy in policy_set.versions(code):
+            starts, ends = policy.model.effective_from, policy.model.effective_to
+            if starts <= period.end and (ends is None or ends >= period.start):
+                refs.append(policy.ref)
+    return tuple(refs)

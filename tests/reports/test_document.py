@@ -1,0 +1,50 @@
+"""The shared page frame and the streaming table: header on every page, total never alone."""
+
+import io
+from datetime import UTC, datetime
+
+from reports.document import CONTENT_WIDTH, ReportMeta, build_pdf, data_table, policy_line
+from reports.fonts import report_font
+from rules.decision import PolicyRef
+
+POLICY = PolicyRef("LN-CXQ", "2024.12", "LN-CXQ-2024.yaml", "ab" * 32)
+META = ReportMeta(
+    title="测试报表", programme="LN-CXQ-2025", period="2025-01-01 至 2025-12-31",
+    policies=(POLICY,), head_hash="cd" * 32, entries=7,
+    made_at=datetime(2025, 12, 31, 16, 0, 1, tzinfo=UTC), made_by="tester",
+)
+
+
+def table_pages(n: int, read_pdf) -> list[str]:
+    font = report_font("")
+    rows = ([f"R{i:04d}", f"{i}.00"] for i in range(n))
+    table = data_table(["名称", "金额"], rows, [CONTENT_WIDTH / 2] * 2, font, total=["合计", "T"])
+    pdf = io.BytesIO()
+    build_pdf(pdf, META, [table], font)
+    return read_pdf(pdf.getvalue())
+
+
+def test_every_row_once_header_on_every_page_total_with_the_last_row(read_pdf):
+    # A page holds 47 rows; counts around one and two pages end a table every possible way.
+    for n in [0, 1, 2, *range(44, 53), *range(92, 101)]:
+        pages = table_pages(n, read_pdf)
+        everything = "\n".join(pages)
+        for i in range(n):
+            assert everything.count(f"R{i:04d}\n") == 1, (n, i)
+        for number, page in enumerate(pages, start=1):
+            assert "名称\n金额" in page, (n, number)
+            assert f"第 {number} 页 / 共 {len(pages)} 页" in page
+        last = pages[-1]
+        assert "合计\nT" in last
+        if n:
+            assert f"R{n - 1:04d}\n{n - 1}.00\n合计" in last, n
+
+
+def test_the_frame_states_provenance_in_beijing_time(read_pdf):
+    page = table_pages(1, read_pdf)[0]
+    assert "测试报表　项目：LN-CXQ-2025" in page
+    assert "期间：2025-01-01 至 2025-12-31" in page
+    assert f"适用政策：{policy_line(POLICY)}" in page
+    assert policy_line(POLICY) == f"LN-CXQ 2024.12（LN-CXQ-2024.yaml）SHA-256 {'ab' * 32}"
+    assert f"账簿头哈希：{'cd' * 32}（分录 7 条）" in page
+    assert "生成时间：2026-01-01 00:00:01（北京时间）　生成人：tester" in page

@@ -1,0 +1,107 @@
+"""`voucher-ledger report …` through Typer's CliRunner: PDFs written, usage errors in one line."""
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from reports.fonts import FONT_ENV
+
+runner = CliRunner()
+
+
+def report(db_url, out, *args):
+    return runner.invoke(
+        app, ["report", *args, "--program", "LN-CXQ-2025", "--out", str(out), "--url", db_url]
+    )
+
+
+def test_trial_balance_as_of_a_day(db_url, year, tmp_path, read_pdf, monkeypatch):
+    monkeypatch.delenv(FONT_ENV, raising=False)
+    out = tmp_path / "tb.pdf"
+    result = report(db_url, out, "trial-balance", "--as-of", "2025-12-31", "--by", "审计员 赵六")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        f"wrote {out}: trial-balance LN-CXQ-2025 as of 2025-12-31 accounts=6 balanced "
+        f"head={year.head_hash}"
+    )
+    text = read_pdf(out)[0]
+    assert "合计\n1,444,568.89\n1,444,568.89\n1,234,567.89\n1,234,567.89" in text
+    assert "生成人：审计员 赵六" in text
+    assert "期间：截至 2025-12-31（2025-01-01 至 2025-12-31）" in text
+
+
+def test_trial_balance_over_a_period_is_as_of_its_last_day(db_url, year, tmp_path, read_pdf):
+    out = tmp_path / "tb.pdf"
+    result = report(db_url, out, "trial-balance", "--from", "2025-03-01", "--to", "2025-03-31")
+    assert result.exit_code == 0, result.output
+    text = read_pdf(out)[0]
+    assert "期间：截至 2025-03-31（2025-03-01 至 2025-03-31）" in text
+    # By 31 March: appropriation, issue, and the first booking completed (25,000.25).
+    assert "LN-CXQ-2025:voucher:V001\n100,000.00\n25,000.25\n74,999.75" in text
+
+
+def test_certificate_head_matches_verify(db_url, year, tmp_path, read_pdf):
+    out = tmp_path / "cert.pdf"
+    result = report(db_url, out, "certificate")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        f"wrote {out}: certificate OK entries=11 head={year.head_hash}"
+    )
+    verified = runner.invoke(app, ["verify", "--url", db_url])
+    assert verified.output.strip() == f"OK entries=11 head={year.head_hash}"
+    text = read_pdf(out)[0]
+    assert f"账簿头哈希\n{year.head_hash}" in text
+    # With no dates the period runs from the journal's first day to today.
+    assert "期间：2025-01-10 至 " in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trial-balance", "--as-of", "2025-13-01"],
+         "error: --as-of: '2025-13-01' is not a date (YYYY-MM-DD)"),
+        (["trial-balance", "--as-of", "20251231"],
+         "error: --as-of: '20251231' is not a date (YYYY-MM-DD)"),
+        (["certificate", "--from", "yesterday"],
+         "error: --from: 'yesterday' is not a date (YYYY-MM-DD)"),
+        (["trial-balance", "--from", "2025-05-01", "--to", "2025-02-01"],
+         "error: --from 2025-05-01 is after --to 2025-02-01"),
+        (["trial-balance", "--as-of", "2025-05-01", "--to", "2025-06-01"],
+         "error: give --as-of or --from/--to, not both"),
+        (["audit"], "error: unknown report kind 'audit'; kinds: certificate, trial-balance"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(db_url, year, tmp_path, args, message):
+    out = tmp_path / "x.pdf"
+    result = report(db_url, out, *args)
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+    assert not out.exists()
+
+
+def test_an_unknown_programme_fails_in_one_line(db_url, year, tmp_path):
+    out = tmp_path / "x.pdf"
+    result = runner.invoke(
+        app, ["report", "trial-balance", "--program", "NOPE", "--out", str(out), "--url", db_url]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: no accounts in ledger NOPE"
+    assert not out.exists()
+
+
+def test_an_unusable_font_fails_in_one_line(db_url, year, tmp_path, monkeypatch):
+    cff = tmp_path / "NotoSansCJK.otf"
+    cff.write_bytes(b"OTTO" + bytes(200))
+    monkeypatch.setenv(FONT_ENV, str(cff))
+    result = report(db_url, tmp_path / "x.pdf", "certificate")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: PDF font {cff}: cannot embed: PostScript/CFF outlines")
+
+
+def test_an_unwritable_path_fails_in_one_line(db_url, year, tmp_path):
+    out = tmp_path / "missing-dir" / "x.pdf"
+    result = report(db_url, out, "certificate")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: cannot write {out}: No such file or directory"
