@@ -222,7 +222,8 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
         .order_by(Account.code)
     ).all()
     mismatches: list[AccountMismatch] = []
-    for code, *values in rows:
+    for code, *raw in rows:
+        values = [int(v) for v in raw]  # PostgreSQL's SUM of bigint is numeric
         for i, name in enumerate(names):
             if values[i] != values[4 + i]:
                 mismatches.append(AccountMismatch(code, name, values[i], values[4 + i]))

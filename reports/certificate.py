@@ -127,8 +127,7 @@ def certificate_story(
             Spacer(1, 3 * mm),
             data_table(
                 ["科目代码", "合计项", "存储值", "重算值"],
-                # int(): on PostgreSQL verify's recomputed SUMs arrive as Decimal.
-                ([m.code, _mismatch_label(m.total), money(int(m.stored)), money(int(m.recomputed))]
+                ([m.code, _mismatch_label(m.total), money(m.stored), money(m.recomputed)]
                  for m in shown),
                 [code_width, rest, rest, rest],
                 font,
