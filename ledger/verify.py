@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import Select, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session, aliased
@@ -62,6 +63,16 @@ def verify(session: Session, progress: object | None = None) -> VerifyReport:
 
 def chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
     """Entries joined to their transfers in chain order, streamed; posted_at as microseconds."""
+    last_raw, last_us = None, 0
+    stream = session.connection().execution_options(yield_per=_STREAM_ROWS)
+    for row in stream.execute(_chain_statement()):
+        if row[1] != last_raw:
+            last_raw, last_us = row[1], _microseconds(row[1])
+        yield (row[0], last_us, *row[2:])
+
+
+@cache
+def _chain_statement() -> Select:  # type: ignore[type-arg]
     debit, credit = aliased(Account), aliased(Account)
     # The raw stored value (text on SQLite, a timestamp on PostgreSQL) skips the per-row
     # type processing; consecutive entries of a batch share it, so one parse serves many.
@@ -89,11 +100,7 @@ def chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
         .outerjoin(credit, credit.id == Transfer.credit_account_id)
         .order_by(JournalEntry.id, Transfer.id)
     )
-    last_raw, last_us = None, 0
-    for row in session.connection().execution_options(yield_per=_STREAM_ROWS).execute(stmt):
-        if row[1] != last_raw:
-            last_raw, last_us = row[1], _microseconds(row[1])
-        yield (row[0], last_us, *row[2:])
+    return stmt
 
 
 def _microseconds(raw: object) -> int:
@@ -193,7 +200,26 @@ def _totals_from_transfers() -> Select:  # type: ignore[type-arg]
     ).group_by(sides.c.account_id)
 
 
+_TOTAL_NAMES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
 def _account_mismatches(session: Session) -> list[AccountMismatch]:
+    mismatches: list[AccountMismatch] = []
+    for code, *raw in session.execute(_mismatch_statement()):
+        values = [int(v) for v in raw]  # PostgreSQL's SUM of bigint is numeric
+        for i, name in enumerate(_TOTAL_NAMES):
+            if values[i] != values[4 + i]:
+                mismatches.append(AccountMismatch(code, name, values[i], values[4 + i]))
+            elif values[i] != values[8 + i]:
+                mismatches.append(
+                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[8 + i])
+                )
+    return mismatches
+
+
+@cache
+def _mismatch_statement() -> Select:  # type: ignore[type-arg]
+    """Accounts whose stored totals differ from the transfers' or their latest history row."""
     totals = _totals_from_transfers().subquery()
     latest = (
         select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
@@ -201,11 +227,10 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
         .subquery()
     )
     history = aliased(AccountHistory)
-    names = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
     recomputed = [func.coalesce(totals.c[c], 0) for c in ("dp", "dpo", "cp", "cpo")]
-    snapshot = [func.coalesce(getattr(history, n), 0) for n in names]
-    stored = [getattr(Account, n) for n in names]
-    rows = session.execute(
+    snapshot = [func.coalesce(getattr(history, n), 0) for n in _TOTAL_NAMES]
+    stored = [getattr(Account, n) for n in _TOTAL_NAMES]
+    return (
         select(Account.code, *stored, *recomputed, *snapshot)
         .outerjoin(totals, totals.c.account_id == Account.id)
         .outerjoin(latest, latest.c.account_id == Account.id)
@@ -220,15 +245,4 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
             )
         )
         .order_by(Account.code)
-    ).all()
-    mismatches: list[AccountMismatch] = []
-    for code, *raw in rows:
-        values = [int(v) for v in raw]  # PostgreSQL's SUM of bigint is numeric
-        for i, name in enumerate(names):
-            if values[i] != values[4 + i]:
-                mismatches.append(AccountMismatch(code, name, values[i], values[4 + i]))
-            elif values[i] != values[8 + i]:
-                mismatches.append(
-                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[8 + i])
-                )
-    return mismatches
+    )
