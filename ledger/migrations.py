@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 
+from alembic import command
 from ledger.config import database_url
 
 # The migrations live at the top of the repository, beside the packages.
