@@ -25,8 +25,14 @@ MAX_PASSWORD_LENGTH = 256
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the username is unknown, so that the time taken does not tell.
-_DUMMY_HASH = _hasher.hash("voucher-ledger: no such user")
+_dummy: dict[PasswordHash, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so the time taken does not tell."""
+    if _hasher not in _dummy:
+        _dummy[_hasher] = _hasher.hash("voucher-ledger: no such user")
+    return _dummy[_hasher]
 
 
 class User(Base):
@@ -147,7 +153,7 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
         select(User).where(User.username == username.strip().lower())
     ).one_or_none()
     if row is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify(password, _dummy_hash())
         return None
     if not _hasher.verify(password, row.password_hash) or not row.active:
         return None
