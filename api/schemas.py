@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.firms import Certification, FirmView
-from ledger.paging import Page
+from ledger.paging import MAX_ID, Page
 from ledger.parties import PartyData, mask_account
 from ledger.providers import ProviderView, Registration
 
@@ -19,6 +20,7 @@ CertificationKind = Literal["tech_sme", "chuying", "gazelle", "unicorn", "specia
                             "little_giant"]
 Category = Literal["patent_application", "instrument_sharing", "testing", "rd_design",
                    "technology_transfer"]
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
 IdempotencyKeyDoc = (
     "Optional client key (1–255 printable characters): the same key and body return the first "
     "response and write nothing again; the same key with another body is 409."

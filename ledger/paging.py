@@ -10,14 +10,17 @@ from ledger.errors import InvalidInput
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+# Far past any real list, and inside every engine's 64-bit integer.
+MAX_OFFSET = 2**31 - 1
+MAX_ID = 2**63 - 1
 
 
 def check_page(limit: int, offset: int) -> None:
     """Refuse a page size outside 1..MAX_LIMIT or a negative offset."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    if offset < 0:
-        raise InvalidInput("offset must not be negative", field="offset")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
 
 
 @dataclass(frozen=True)

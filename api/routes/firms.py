@@ -16,6 +16,7 @@ from api.schemas import (
     CertificationIn,
     FirmIn,
     FirmOut,
+    Id,
     IdempotencyKeyDoc,
     ImportOut,
     PageOut,
@@ -28,7 +29,7 @@ from ledger import firms
 from ledger.csv_import import MAX_BYTES, import_firms
 from ledger.db import transaction
 from ledger.errors import InvalidInput, NotFound, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT
+from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.users import UserView
 
 router = APIRouter(tags=["firms"])
@@ -48,7 +49,7 @@ def list_firms(
     request: Request,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Status | None = None,
     city: Annotated[str | None, Query(max_length=16)] = None,
 ) -> dict[str, object]:
@@ -63,7 +64,7 @@ def list_firms(
 
 
 @router.get("/firms/{firm_id}", response_model=FirmOut, summary="Get a firm")
-def get_firm(request: Request, user: CurrentUser, firm_id: int) -> FirmOut:
+def get_firm(request: Request, user: CurrentUser, firm_id: Id) -> FirmOut:
     """One firm, with its certifications."""
     _visible_firm(user, firm_id)
     with transaction(request.app.state.reader) as session:
@@ -88,7 +89,7 @@ def create_firm(
 
 @router.post("/firms/{firm_id}/status", response_model=FirmOut, summary="Change a firm's status")
 def set_status(
-    request: Request, user: Operator, firm_id: int, body: StatusIn, key: IdemKey = None
+    request: Request, user: Operator, firm_id: Id, body: StatusIn, key: IdemKey = None
 ) -> JSONResponse:
     """Set a firm active, suspended or blacklisted (operators)."""
 
@@ -103,7 +104,7 @@ def set_status(
 @router.post("/firms/{firm_id}/certifications", status_code=201, response_model=FirmOut,
              summary="Add a certification to a firm")
 def add_certification(
-    request: Request, user: Operator, firm_id: int, body: CertificationIn, key: IdemKey = None
+    request: Request, user: Operator, firm_id: Id, body: CertificationIn, key: IdemKey = None
 ) -> JSONResponse:
     """Record a certification (tech_sme, chuying, gazelle, unicorn, specialised, little_giant)."""
 

@@ -12,7 +12,7 @@ from api.auth import require
 from api.schemas import PageOut, page_out
 from ledger import oplog
 from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT
+from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.users import UserView
 
 router = APIRouter(tags=["operations"])
@@ -41,7 +41,7 @@ def list_operations(
     request: Request,
     user: Auditor,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     outcome: Literal["done", "refused"] | None = None,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,

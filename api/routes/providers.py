@@ -17,6 +17,7 @@ from api.mutations import Done, mutate
 from api.routes.firms import read_upload
 from api.schemas import (
     Category,
+    Id,
     IdempotencyKeyDoc,
     ImportOut,
     PageOut,
@@ -32,7 +33,7 @@ from ledger import providers
 from ledger.csv_import import import_providers
 from ledger.db import transaction
 from ledger.errors import NotFound, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT
+from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.users import UserView
 
 router = APIRouter(tags=["providers"])
@@ -53,7 +54,7 @@ def list_providers(
     request: Request,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: Status | None = None,
     category: Category | None = None,
 ) -> dict[str, object]:
@@ -68,7 +69,7 @@ def list_providers(
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderOut, summary="Get a provider")
-def get_provider(request: Request, user: CurrentUser, provider_id: int) -> ProviderOut:
+def get_provider(request: Request, user: CurrentUser, provider_id: Id) -> ProviderOut:
     """One provider, with its category registrations (current and ended)."""
     _visible_provider(user, provider_id)
     with transaction(request.app.state.reader) as session:
@@ -96,7 +97,7 @@ def create_provider(
 @router.post("/providers/{provider_id}/status", response_model=ProviderOut,
              summary="Change a provider's status")
 def set_status(
-    request: Request, user: Operator, provider_id: int, body: StatusIn, key: IdemKey = None
+    request: Request, user: Operator, provider_id: Id, body: StatusIn, key: IdemKey = None
 ) -> JSONResponse:
     """Set a provider active, suspended or blacklisted (operators)."""
 
@@ -112,7 +113,7 @@ def set_status(
 @router.post("/providers/{provider_id}/categories", status_code=201, response_model=ProviderOut,
              summary="Register a provider for a category")
 def add_category(
-    request: Request, user: Operator, provider_id: int, body: RegistrationIn,
+    request: Request, user: Operator, provider_id: Id, body: RegistrationIn,
     key: IdemKey = None,
 ) -> JSONResponse:
     """Register the provider (备案) for a service category from a date (operators)."""
@@ -131,7 +132,7 @@ def add_category(
 def remove_category(
     request: Request,
     user: Operator,
-    provider_id: int,
+    provider_id: Id,
     category: Category,
     removed_on: Annotated[dt.date | None, Query(description="Default: today (Asia/Shanghai)")]
     = None,

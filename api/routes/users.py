@@ -18,7 +18,7 @@ from api.mutations import Done, mutate
 from api.schemas import IdempotencyKeyDoc, PageOut, Strict, page_out
 from ledger import users
 from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT
+from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from ledger.users import UserView
 
 router = APIRouter(tags=["users"])
@@ -35,8 +35,8 @@ class UserIn(Strict):
     password: Annotated[str, Field(min_length=10, max_length=256)]
     role: Literal["firm", "provider"]
     display_name: Annotated[str, Field(max_length=100)] = ""
-    firm_id: Annotated[int | None, Field(ge=1)] = None
-    provider_id: Annotated[int | None, Field(ge=1)] = None
+    firm_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+    provider_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
 
 
 class UserOut(BaseModel):
@@ -63,7 +63,7 @@ def list_users(
     request: Request,
     user: Bureau,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     role: Role | None = None,
 ) -> dict[str, object]:
     """Every user, for bureau staff."""
