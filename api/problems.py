@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
@@ -133,6 +133,12 @@ def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(409, "conflict", "the request conflicts with a concurrent change; retry")
 
 
+def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the validators let through (e.g. a NUL byte on PostgreSQL).
+    log.info("data error mapped to 422: %s", exc)
+    return problem(422, "invalid_input", "a value cannot be stored (control characters?)")
+
+
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
@@ -145,4 +151,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, _auth_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -71,6 +71,11 @@ class OperationView:
     message: str
 
 
+def _printable(text: str, limit: int) -> str:
+    """Control characters escaped, so any refusal can be logged on any engine."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)[:limit]
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -87,15 +92,15 @@ def record(
         Operation(
             at=datetime.now(UTC),
             channel=actor.channel,
-            actor=actor.name[:160],
+            actor=_printable(actor.name, 160),
             role=actor.role,
             action=action,
             object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
+            object_id=None if object_id is None else _printable(str(object_id), 64),
             idempotency_key=idempotency_key,
             outcome="done" if refused_code is None else "refused",
             code=refused_code,
-            message=message[:500],
+            message=_printable(message, 500),
         )
     )
     session.flush()

@@ -58,7 +58,9 @@ class _Checker:
 
     def text(self, name: str, value: str, max_length: int) -> str:
         cleaned = " ".join(value.split())
-        if not cleaned:
+        if not cleaned.isprintable():
+            self.problems.append(FieldProblem(name, "contains control characters"))
+        elif not cleaned:
             self.problems.append(FieldProblem(name, "must not be empty"))
         elif len(cleaned) > max_length:
             self.problems.append(FieldProblem(name, f"at most {max_length} characters"))
@@ -86,9 +88,8 @@ def party_problems(data: PartyData) -> tuple[PartyData, list[FieldProblem]]:
     name = check.text("name", data.name, 200)
     city = normalise_city(data.city)
     if city not in LIAONING_CITIES:
-        check.problems.append(
-            FieldProblem("city", f"{data.city!r} is not one of Liaoning's 14 cities")
-        )
+        shown = data.city if data.city.isprintable() else ascii(data.city)
+        check.problems.append(FieldProblem("city", f"{shown!r} is not one of Liaoning's 14 cities"))
     district = check.text("district", data.district, 32)
     if data.size_class not in SIZE_CLASSES:
         check.problems.append(
@@ -98,6 +99,8 @@ def party_problems(data: PartyData) -> tuple[PartyData, list[FieldProblem]]:
     holders = tuple(" ".join(h.split()) for h in data.shareholders if h.strip())
     if len(holders) > MAX_SHAREHOLDERS:
         check.problems.append(FieldProblem("shareholders", f"at most {MAX_SHAREHOLDERS}"))
+    if not all(h.isprintable() for h in holders):
+        check.problems.append(FieldProblem("shareholders", "contains control characters"))
     if any(len(h) > 200 for h in holders):
         check.problems.append(FieldProblem("shareholders", "each at most 200 characters"))
     if len(set(holders)) != len(holders):
@@ -106,6 +109,8 @@ def party_problems(data: PartyData) -> tuple[PartyData, list[FieldProblem]]:
     account = "".join((data.bank_account or "").split()) or None
     if account is not None and not _BANK_ACCOUNT.match(account):
         check.problems.append(FieldProblem("bank_account", "must be 8–32 digits"))
+    if bank_name is not None and not bank_name.isprintable():
+        check.problems.append(FieldProblem("bank_name", "contains control characters"))
     if bank_name is not None and len(bank_name) > 100:
         check.problems.append(FieldProblem("bank_name", "at most 100 characters"))
     if (bank_name is None) != (account is None):

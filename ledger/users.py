@@ -116,6 +116,8 @@ def create_user(
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     check_password(password)
+    if not display_name.isprintable():
+        raise InvalidInput("display_name contains control characters", field="display_name")
     if (role == "firm") != (firm_id is not None):
         raise InvalidInput("a firm user, and only a firm user, names a firm", field="firm_id")
     if (role == "provider") != (provider_id is not None):
@@ -149,6 +151,9 @@ def create_user(
 
 def authenticate(session: Session, username: str, password: str) -> UserView | None:
     """The active user with this username and password, else None (in similar time)."""
+    if not _USERNAME.match(username.strip().lower()):
+        _hasher.verify(password, _dummy_hash())
+        return None
     row = session.scalars(
         select(User).where(User.username == username.strip().lower())
     ).one_or_none()
@@ -170,6 +175,8 @@ def get_user(session: Session, user_id: int) -> UserView:
 
 def find_user(session: Session, username: str) -> UserView | None:
     """The user with this username, or None."""
+    if not _USERNAME.match(username.strip().lower()):
+        return None
     row = session.scalars(select(User).where(User.username == username.strip().lower())).first()
     return None if row is None else _view(row)
 

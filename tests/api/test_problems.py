@@ -76,3 +76,12 @@ def test_status_and_certification_changes_show_up(client, world):
             "valid_until": None} in firm["certifications"]
     listed = client.get("/api/v1/firms?status=blacklisted", headers=auth).json()
     assert [f["id"] for f in listed["items"]] == [3]
+
+
+def test_nul_bytes_anywhere_are_4xx_never_5xx(client, world):
+    auth = world.auth("operator")
+    assert client.get("/api/v1/firms", params={"city": "\x00"}, headers=auth).status_code < 500
+    created = client.post("/api/v1/firms", json=firm_body(6, legal_rep="\x00"), headers=auth)
+    assert created.status_code == 422 and created.json()["field"] == "legal_rep"
+    token = client.post("/api/v1/auth/token", data={"username": "\x00", "password": "\x00"})
+    assert token.status_code == 401

@@ -131,3 +131,9 @@ def test_mask_account_keeps_only_the_last_four():
     assert mask_account("6217000012345678") == "************5678"
     assert mask_account("12345678") == "****5678"
     assert mask_account(None) is None
+
+
+def test_control_characters_are_refused_before_the_database(sessions):
+    with pytest.raises(InvalidInput) as info, transaction(sessions) as s:
+        create_firm(s, party(1, name="坏\x00名", shareholders=("甲\x00",), city="\x00"))
+    assert {e["field"] for e in info.value.detail["errors"]} == {"name", "shareholders", "city"}

@@ -51,3 +51,8 @@ def test_usernames_unique_and_passwords_long_enough(sessions):
         create_user(s, username="has space", password="0123456789", role="auditor")
     with transaction(sessions) as s:
         assert list_users(s, limit=10, role="auditor").total == 1
+
+
+def test_a_nul_in_a_username_is_a_failed_sign_in_not_an_error(sessions):
+    with transaction(sessions) as s:
+        assert authenticate(s, "\x00", "0123456789") is None
