@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from jose import JWTError, jwt
 
 from api.problems import AuthError
+from ledger import oplog
 from ledger.db import transaction
 from ledger.errors import NotFound, PermissionDenied
 from ledger.users import UserView, get_user
@@ -83,12 +84,37 @@ def current_user(
 CurrentUser = Annotated[UserView, Depends(current_user)]
 
 
-def require(*roles: str) -> Callable[[UserView], UserView]:
-    """A dependency admitting only users with one of `roles` (403 for the others)."""
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    def check(user: CurrentUser) -> UserView:
+
+def require(*roles: str) -> Callable[[Request, UserView], UserView]:
+    """A dependency admitting only users with one of `roles` (403 for the others).
+
+    A refused attempt to change something is written to the operation log.
+    """
+
+    def check(request: Request, user: CurrentUser) -> UserView:
         if user.role not in roles:
-            raise PermissionDenied(f"the {user.role} role may not do this")
+            error = PermissionDenied(f"the {user.role} role may not do this")
+            if request.method in MUTATING:
+                _log_denial(request, user, error)
+            raise error
         return user
 
     return check
+
+
+def _log_denial(request: Request, user: UserView, error: PermissionDenied) -> None:
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path).removeprefix("/api/v1")
+    params = request.path_params
+    with transaction(request.app.state.sessions) as session:
+        oplog.record(
+            session,
+            oplog.Actor(name=f"user:{user.id}:{user.username}", role=user.role, channel="api"),
+            f"{request.method} {template}"[:64],
+            "request",
+            next(iter(params.values()), None) if params else None,
+            refused_code=error.code,
+            message=error.message,
+        )

@@ -165,7 +165,8 @@ def demo_seed(
               f"{result.users_added} users (nothing is added twice)")
     out.print(f"API:  {base_url}/api/v1/health")
     out.print(f"docs: {base_url}/docs  (Authorize with a sign-in below)")
-    table = Table("username", "password", "role", "bound to", title="demo sign-ins")
+    table = Table("username", "password", "role", title="demo sign-ins")
+    table.add_column("bound to", overflow="fold")
     for a in result.accounts:
         table.add_row(a.username, a.password, a.role, a.bound_to)
     out.print(table)

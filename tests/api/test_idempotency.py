@@ -74,3 +74,19 @@ def test_a_malformed_key_is_422(client, world):
     response = client.post("/api/v1/firms", json=firm_body(47), headers=headers)
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input"
+
+
+def test_every_mutation_is_logged_with_its_outcome(client, world, sessions):
+    auth = world.auth("operator")
+    created = client.post("/api/v1/firms", json=firm_body(48), headers=auth).json()
+    refused = client.post("/api/v1/firms", json=firm_body(48), headers=auth)
+    assert refused.status_code == 409
+    client.post("/api/v1/firms/1/status", json={"status": "active"}, headers=world.auth("firm"))
+    with transaction(sessions) as s:
+        log = [o for o in list_operations(s, limit=10).items if o.channel == "api"]
+    assert [(o.action, o.object_id, o.outcome, o.code, o.role) for o in log] == [
+        ("POST /firms/{firm_id}/status", "1", "refused", "permission_denied", "firm"),
+        ("firms.create", None, "refused", "already_exists", "operator"),
+        ("firms.create", str(created["id"]), "done", None, "operator"),
+    ]
+    assert log[1].actor == f"user:{world.users['operator'].id}:demo-operator"
