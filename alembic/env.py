@@ -1,9 +1,8 @@
 """Alembic environment: migrates the configured database (SQLite or PostgreSQL)."""
 
 from alembic import context
-
-from ledger.schema import metadata
 from ledger.db import is_sqlite, make_engine
+from ledger.schema import metadata
 
 config = context.config
 target_metadata = metadata

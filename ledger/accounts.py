@@ -61,7 +61,8 @@ def check_account_code(code: str) -> str:
     """Refuse a code that is empty, too long, or uses characters outside [A-Za-z0-9_.:-]."""
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise InvalidInput(
-            f"account code {code!r} must be 1–160 characters of letters, digits, '_', '.', ':', '-'",
+            f"account code {code!r} must be 1–160 characters of letters, digits, "
+            "'_', '.', ':', '-'",
             field="code",
         )
     return code

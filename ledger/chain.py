@@ -3,8 +3,10 @@
 An entry's bytes are UTF-8 text: one line for the entry, then one line per transfer in id
 order, lines joined by LF, fields within a line joined by the unit separator U+001F:
 
-    E␟<id>␟<posted_at: microseconds since 1970-01-01T00:00Z>␟<flow>␟<ref>␟<actor>␟<memo>␟<reverses id or empty>
+    E␟<id>␟<posted_at>␟<flow>␟<ref>␟<actor>␟<memo>␟<reverses id or empty>
     T␟<id>␟<debit account code>␟<credit account code>␟<amount in fen>␟<kind>␟<pending id or empty>
+
+`posted_at` is written as microseconds since 1970-01-01T00:00Z.
 
 Text fields may hold no control characters, so the encoding is unambiguous. An entry's hash is
 SHA-256 over `<previous entry's hash in lowercase hex>` + LF + those bytes; the first entry's

@@ -18,7 +18,9 @@ MAX_KEY_LENGTH = 255
 
 def content_hash(content: Any) -> str:
     """SHA-256 of `content` as canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -240,7 +240,10 @@ def get_entry(session: Session, entry_id: int) -> PostedEntry:
         raise NotFound(f"no journal entry {entry_id}")
     debit, credit = aliased(Account), aliased(Account)
     rows = session.execute(
-        select(Transfer.id, debit.code, credit.code, Transfer.amount, Transfer.kind, Transfer.pending_id)
+        select(
+            Transfer.id, debit.code, credit.code, Transfer.amount, Transfer.kind,
+            Transfer.pending_id,
+        )
         .join(debit, debit.id == Transfer.debit_account_id)
         .join(credit, credit.id == Transfer.credit_account_id)
         .where(Transfer.entry_id == entry_id)
@@ -300,9 +303,13 @@ def _check_request(request: EntryRequest) -> None:
 
 def _check_amount(amount: object) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(f"amount must be an integer number of fen, got {amount!r}", field="amount")
+        raise InvalidInput(
+            f"amount must be an integer number of fen, got {amount!r}", field="amount"
+        )
     if not 0 < amount <= MAX_FEN:
-        raise InvalidInput(f"amount must be between 1 and {MAX_FEN} fen, got {amount}", field="amount")
+        raise InvalidInput(
+            f"amount must be between 1 and {MAX_FEN} fen, got {amount}", field="amount"
+        )
 
 
 def _lock_head(session: Session) -> LedgerHeadRow:
@@ -543,7 +550,9 @@ def _stamp(requested: datetime | None, now: datetime, last_at: datetime | None) 
         return now if last_at is None or now > last_at else last_at
     requested = requested.astimezone(UTC)
     if requested > now:
-        raise InvalidInput(f"posted_at {requested.isoformat()} lies in the future", field="posted_at")
+        raise InvalidInput(
+            f"posted_at {requested.isoformat()} lies in the future", field="posted_at"
+        )
     if last_at is not None and requested < last_at:
         raise InvalidInput(
             f"posted_at {requested.isoformat()} precedes the journal's head "

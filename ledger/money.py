@@ -18,7 +18,9 @@ def yuan_to_fen(value: str | int, *, field: str = "amount", allow_zero: bool = F
     """Parse a yuan amount into integer fen, refusing floats, NaN, negatives and >2 decimals."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         kind = type(value).__name__
-        raise InvalidInput(f"{field}: write yuan as a string or an integer, not a {kind}", field=field)
+        raise InvalidInput(
+            f"{field}: write yuan as a string or an integer, not a {kind}", field=field
+        )
     text = str(value).strip()
     match = _YUAN.fullmatch(text)
     if match is None:

@@ -87,7 +87,9 @@ def _chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
     yield from session.execute(stmt).tuples()
 
 
-def _verify_chain(session: Session, report: VerifyReport, progress: object | None) -> ChainBreak | None:
+def _verify_chain(
+    session: Session, report: VerifyReport, progress: object | None
+) -> ChainBreak | None:
     expected_prev = GENESIS_HASH
     expected_id = 1
     first_break: ChainBreak | None = None
@@ -104,7 +106,9 @@ def _verify_chain(session: Session, report: VerifyReport, progress: object | Non
         elif not transfers:
             problem = "the entry has no transfers"
         elif prev_hash != expected_prev:
-            problem = f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
+            problem = (
+                f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
+            )
         else:
             body = encode_entry(
                 entry_id, timestamp_us(posted_at), flow, ref, actor, memo, reverses, transfers

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, insert, select, text
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.schema import metadata
 from ledger.db import make_engine, make_sessionmaker
 from ledger.migrations import upgrade
+from ledger.schema import metadata
 
 TEST_URL_ENV = "VOUCHER_LEDGER_TEST_DATABASE_URL"
 

@@ -41,7 +41,9 @@ def db_upgrade(
     try:
         migrations.upgrade(target)
     except SQLAlchemyError as exc:
-        err.print(f"error: cannot migrate {_redacted(target)}: {exc.__class__.__name__}: {exc.args[0]}")
+        err.print(
+            f"error: cannot migrate {_redacted(target)}: {exc.__class__.__name__}: {exc.args[0]}"
+        )
         raise typer.Exit(1) from exc
     out.print(f"database at {_redacted(target)} is at the newest schema")
 

@@ -33,7 +33,8 @@ def test_open_account_twice_is_refused(sessions):
         ("", "P", {}),
         ("has space", "P", {}),
         ("P:x", "", {}),
-        ("P:x", "P", {"credits_must_not_exceed_debits": True, "debits_must_not_exceed_credits": True}),
+        ("P:x", "P", {"credits_must_not_exceed_debits": True,
+                      "debits_must_not_exceed_credits": True}),
     ],
 )
 def test_bad_accounts_are_refused(sessions, code, ledger, flags):
