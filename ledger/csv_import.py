@@ -13,23 +13,32 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from ledger.errors import ImportRejected
-from ledger.firms import CERTIFICATIONS, Certification, create_firm, find_firm_ids, get_firms
+from ledger.errors import ImportRejected, InvalidInput
+from ledger.firms import (
+    CERTIFICATIONS,
+    Certification,
+    check_certification,
+    find_firm_ids,
+    get_firms,
+    insert_firms,
+)
 from ledger.parties import STATUSES, PartyData, party_problems, split_shareholders
 from ledger.providers import (
     CATEGORIES,
     Registration,
-    create_provider,
     find_provider_ids,
     get_providers,
+    insert_providers,
 )
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 _LOOKUP_CHUNK = 500
+_INSERT_BATCH = 500
 
 # Canonical column names and the Chinese headers offices use for them.
 ALIASES: dict[str, str] = {
@@ -49,6 +58,7 @@ FIRM_COLUMNS = (*COMMON, "certifications")
 PROVIDER_COLUMNS = (*COMMON, "categories")
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,11 @@ def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row],
             extras = _dated_list(cell.get(extra, ""), known)
         except ValueError as exc:
             row_errors.append(RowError(line, extra, str(exc)))
+        for kind, day in extras if extra == "certifications" else ():
+            try:
+                check_certification(Certification(kind, day.year, day))
+            except InvalidInput as exc:
+                row_errors.append(RowError(line, extra, f"{kind}: {exc.message}"))
         if len({k for k, _ in extras}) != len(extras):
             row_errors.append(RowError(line, extra, "a kind is listed twice"))
         if party.credit_code in seen:
@@ -206,6 +221,22 @@ def _chunks(codes: list[str]) -> list[list[str]]:
     return [codes[i:i + _LOOKUP_CHUNK] for i in range(0, len(codes), _LOOKUP_CHUNK)]
 
 
+def _in_batches(
+    new: list[T],
+    insert_many: Callable[[Session, list[T]], list[int]],
+    session: Session,
+    kind: str,
+    progress: Progress | None,
+) -> list[int]:
+    """Insert `new` a batch at a time, reporting progress; the ids in file order."""
+    created: list[int] = []
+    for start in range(0, len(new), _INSERT_BATCH):
+        created.extend(insert_many(session, new[start:start + _INSERT_BATCH]))
+        if progress:
+            progress(kind, len(created), len(new))
+    return created
+
+
 def import_firms(session: Session, data: bytes, progress: Progress | None = None) -> ImportResult:
     """Import firms from CSV bytes: all or nothing; identical registered rows are skipped."""
     rows, errors = _parse(decode(data), FIRM_COLUMNS, "certifications")
@@ -225,14 +256,9 @@ def import_firms(session: Session, data: bytes, progress: Progress | None = None
                 )))
     if errors:
         raise _reject(sorted(errors, key=lambda e: e.line))
-    created: list[int] = []
-    for done, row in enumerate(rows, start=1):
-        if row.party.credit_code not in views:
-            certs = tuple(Certification(k, d.year, d) for k, d in row.extras)
-            created.append(create_firm(session, row.party, status=row.status,
-                                       certifications=certs).id)
-        if progress:
-            progress("firms", done, len(rows))
+    new = [(r.party, r.status, tuple(Certification(k, d.year, d) for k, d in r.extras))
+           for r in rows if r.party.credit_code not in views]
+    created = _in_batches(new, insert_firms, session, "firms", progress)
     return ImportResult(len(rows), created, len(rows) - len(created))
 
 
@@ -257,12 +283,7 @@ def import_providers(
                 )))
     if errors:
         raise _reject(sorted(errors, key=lambda e: e.line))
-    created: list[int] = []
-    for done, row in enumerate(rows, start=1):
-        if row.party.credit_code not in views:
-            regs = tuple(Registration(k, d) for k, d in row.extras)
-            created.append(create_provider(session, row.party, status=row.status,
-                                           categories=regs).id)
-        if progress:
-            progress("providers", done, len(rows))
+    new = [(r.party, r.status, tuple(Registration(k, d) for k, d in r.extras))
+           for r in rows if r.party.credit_code not in views]
+    created = _in_batches(new, insert_providers, session, "providers", progress)
     return ImportResult(len(rows), created, len(rows) - len(created))

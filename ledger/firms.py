@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -181,6 +182,29 @@ def create_firm(
             field="credit_code",
         ) from exc
     return get_firm(session, firm.id)
+
+
+def insert_firms(
+    session: Session, rows: list[tuple[PartyData, str, tuple[Certification, ...]]]
+) -> list[int]:
+    """Insert many validated, unregistered firms at once (the CSV import's path); their ids."""
+    if not rows:
+        return []
+    now = datetime.now(UTC)
+    ids = list(session.scalars(
+        insert(Firm).returning(Firm.id, sort_by_parameter_order=True),
+        [{**party_values(p), "status": status, "created_at": now, "updated_at": now}
+         for p, status, _ in rows],
+    ))
+    certs = [
+        {"firm_id": firm_id, "kind": c.kind, "year": c.year, "certified_on": c.certified_on,
+         "valid_until": c.valid_until}
+        for firm_id, (_, _, certifications) in zip(ids, rows, strict=True)
+        for c in certifications
+    ]
+    if certs:
+        session.execute(insert(FirmCertification), certs)
+    return ids
 
 
 def list_firms(

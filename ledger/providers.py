@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, func, select
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -171,6 +171,28 @@ def create_provider(
             f"a provider with credit code {clean.credit_code} is registered", field="credit_code"
         ) from exc
     return get_provider(session, provider.id)
+
+
+def insert_providers(
+    session: Session, rows: list[tuple[PartyData, str, tuple[Registration, ...]]]
+) -> list[int]:
+    """Insert many validated, unregistered providers at once (the CSV import's path)."""
+    if not rows:
+        return []
+    now = datetime.now(UTC)
+    ids = list(session.scalars(
+        insert(Provider).returning(Provider.id, sort_by_parameter_order=True),
+        [{**party_values(p), "status": status, "created_at": now, "updated_at": now}
+         for p, status, _ in rows],
+    ))
+    regs = [
+        {"provider_id": provider_id, "category": r.category, "registered_on": r.registered_on}
+        for provider_id, (_, _, registrations) in zip(ids, rows, strict=True)
+        for r in registrations
+    ]
+    if regs:
+        session.execute(insert(ProviderCategory), regs)
+    return ids
 
 
 def list_providers(

@@ -10,6 +10,8 @@ attribute), so each test builds the schema on its own app and drives hypothesis 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +32,8 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-MAX_EXAMPLES = 6
+# Modest by default so the suite stays fast; raise it for a deeper run.
+MAX_EXAMPLES = int(os.environ.get("VOUCHER_LEDGER_FUZZ_EXAMPLES", "6"))
 # The operations, read from the app's schema once (an app on an unused in-memory database).
 OPERATIONS = [
     (method.upper(), path)
