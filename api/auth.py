@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from ledger.users import UserView, get_user
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "role")
 TOKEN_URL = "/api/v1/auth/token"
+# A user id: a positive 64-bit integer, written in ASCII digits.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,17}")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
@@ -59,7 +62,7 @@ def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
     for claim in REQUIRED_CLAIMS:
         if claim not in claims:
             raise AuthError(f"invalid token: the {claim!r} claim is missing")
-    if not isinstance(claims["sub"], str) or not claims["sub"].isdigit():
+    if not isinstance(claims["sub"], str) or not _SUBJECT.fullmatch(claims["sub"]):
         raise AuthError("invalid token: bad subject")
     return claims
 

@@ -27,6 +27,7 @@ from ledger.parties import (
     PartyData,
     check_party,
     check_status,
+    normalise_city,
     party_data_of,
     party_values,
 )
@@ -222,7 +223,7 @@ def list_firms(
     if status is not None:
         query = query.where(Firm.status == check_status(status))
     if city is not None:
-        query = query.where(Firm.city == city)
+        query = query.where(Firm.city == normalise_city(city))
     if only_id is not None:
         query = query.where(Firm.id == only_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

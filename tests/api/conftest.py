@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from api_helpers import KEY, ROLES, SETTINGS, World
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from api.app import create_app
-from api.auth import TokenSettings, issue_token
+from api.auth import issue_token
 from ledger import users
-from ledger.credit_code import check_character
 from ledger.db import transaction
 from ledger.demo import seed_demo
-from ledger.users import UserView, create_user
-
-KEY = "test-signing-key-" + "k" * 32
-SETTINGS = TokenSettings(KEY, 30)
-ROLES = ("operator", "approver", "auditor", "firm", "provider")
+from ledger.users import create_user
 
 
 @pytest.fixture(autouse=True)
@@ -30,35 +25,6 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         users, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
     )
-
-
-def credit_code(n: int) -> str:
-    """A valid test credit code numbered n."""
-    body = f"91210200MB{n:07d}"
-    return body + check_character(body)
-
-
-def firm_body(n: int, **changes: object) -> dict[str, object]:
-    """A valid JSON body registering firm n."""
-    body: dict[str, object] = {
-        "credit_code": credit_code(n), "name": f"大连测试软件有限公司{n}", "city": "大连",
-        "district": "高新园区", "size_class": "small", "legal_rep": f"孙{n}",
-        "shareholders": [f"孙{n}"], "bank_name": "大连银行", "bank_account": f"80010000{n:08d}",
-    }
-    body.update(changes)
-    return body
-
-
-@dataclass
-class World:
-    """The demo registry plus a second firm and provider user, and a token for each."""
-
-    users: dict[str, UserView]
-    tokens: dict[str, str]
-
-    def auth(self, who: str) -> dict[str, str]:
-        """The Authorization header of `who` (a role, or firm2 / provider2)."""
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
 @pytest.fixture

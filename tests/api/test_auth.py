@@ -3,18 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import KEY, SETTINGS
+from api_helpers import SETTINGS, bad_tokens
 from jose import jwt
 
 from api.auth import issue_token
-
-
-def sign(claims: dict, key: str = KEY, algorithm: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=algorithm)
-
-
-def now() -> int:
-    return int(datetime.now(UTC).timestamp())
 
 
 def test_password_flow_then_me(client, world):
@@ -43,28 +35,8 @@ def test_wrong_sign_in_is_401_problem(client, world, username, password):
         assert response.headers["www-authenticate"] == "Bearer"
 
 
-def _bad_tokens(world) -> dict[str, str]:
-    user = world.users["operator"]
-    good = {"sub": str(user.id), "role": "operator", "iat": now(), "exp": now() + 600}
-    unsigned_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
-    payload = jwt.encode(good, KEY).split(".")[1]
-    return {
-        "expired": sign({**good, "iat": now() - 7200, "exp": now() - 3600}),
-        "other key": sign(good, key="another-key-" + "x" * 32),
-        "alg none": f"{unsigned_header}.{payload}.",
-        "HS512": sign(good, algorithm="HS512"),
-        "no exp": sign({k: v for k, v in good.items() if k != "exp"}),
-        "no iat": sign({k: v for k, v in good.items() if k != "iat"}),
-        "no sub": sign({k: v for k, v in good.items() if k != "sub"}),
-        "no role": sign({k: v for k, v in good.items() if k != "role"}),
-        "wrong role": sign({**good, "role": "auditor"}),
-        "unknown user": sign({**good, "sub": "9999"}),
-        "garbage": "not.a.token",
-    }
-
-
 def test_every_bad_token_is_refused(client, world):
-    for name, token in _bad_tokens(world).items():
+    for name, token in bad_tokens(world).items():
         response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
         assert response.json()["code"] == "not_authenticated", name

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import credit_code, firm_body
-from test_auth import _bad_tokens
+from api_helpers import bad_tokens, credit_code, firm_body
 
 WHO = ("operator", "approver", "auditor", "firm", "provider", "firm2", "provider2")
 _numbers = itertools.count(100)
@@ -106,7 +105,7 @@ def test_every_route_for_every_role(client, world):
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
     assert call(client, route, {}).status_code == 401
-    for name, token in _bad_tokens(world).items():
+    for name, token in bad_tokens(world).items():
         response = call(client, route, {"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
 

@@ -1,6 +1,6 @@
 """Idempotency-Key over HTTP: a replay returns the first response and writes nothing again."""
 
-from conftest import credit_code, firm_body
+from api_helpers import credit_code, firm_body
 
 from ledger.db import transaction
 from ledger.firms import list_firms

@@ -1,6 +1,6 @@
 """Errors are RFC 9457 problem+json with a stable code, and the failing field or row."""
 
-from conftest import credit_code, firm_body
+from api_helpers import credit_code, firm_body
 
 from ledger.db import transaction
 from ledger.firms import list_firms
