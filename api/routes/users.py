@@ -6,6 +6,8 @@ which would defeat maker-checker.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -84,6 +86,10 @@ def create_user(
                                  firm_id=body.firm_id, provider_id=body.provider_id)
         return Done(201, user_out(view).model_dump(mode="json"), view.id)
 
-    # The password never reaches the idempotency store: only a hash of the request does.
+    # The idempotency store keeps a hash of the request; the password enters it only keyed with
+    # the server's secret, so the stored hash cannot be brute-forced offline.
+    secret = request.app.state.token_settings.key.encode()
+    content = {**body.model_dump(mode="json", exclude={"password"}),
+               "password": hmac.new(secret, body.password.encode(), hashlib.sha256).hexdigest()}
     return mutate(request, user, action=f"users.create.{body.role}", object_type="user",
-                  object_id=None, content=body.model_dump(mode="json"), key=key, effect=effect)
+                  object_id=None, content=content, key=key, effect=effect)

@@ -90,3 +90,15 @@ def test_every_mutation_is_logged_with_its_outcome(client, world, sessions):
         ("firms.create", str(created["id"]), "done", None, "operator"),
     ]
     assert log[1].actor == f"user:{world.users['operator'].id}:demo-operator"
+
+
+def test_user_creation_replays_and_a_changed_password_conflicts(client, world):
+    body = {"username": "xinsong-finance", "password": "a long passphrase", "role": "firm",
+            "firm_id": 1}
+    headers = {**world.auth("operator"), "Idempotency-Key": "user-1"}
+    first = client.post("/api/v1/users", json=body, headers=headers)
+    again = client.post("/api/v1/users", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    other = client.post("/api/v1/users", json={**body, "password": "another passphrase"},
+                        headers=headers)
+    assert other.status_code == 409
