@@ -1,7 +1,8 @@
 """Every mutating request goes through `mutate`: idempotency key, effect and log, one transaction.
 
 The same key with the same content returns the first response and writes nothing again; the
-same key with other content is 409 `idempotency_conflict`. A refusal is logged in a
+same key with other content is 409 `idempotency_conflict`. Concurrent requests with one key
+run one after the other, so the second sees the first's result. A refusal is logged in a
 transaction of its own, since the refused change rolls back.
 """
 
@@ -14,13 +15,12 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger import oplog
 from ledger.db import transaction
 from ledger.errors import DomainError
-from ledger.idempotency import check_key, content_hash, recall, remember
+from ledger.idempotency import check_key, content_hash, recall, remember, serialise
 from ledger.users import UserView
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -69,8 +69,10 @@ def mutate(
         if key is not None:
             check_key(key)
         with transaction(sessions) as session:
-            if key is not None and (stored := recall(session, scope, key, digest)) is not None:
-                return _replay(stored)
+            if key is not None:
+                serialise(session, scope, key)
+                if (stored := recall(session, scope, key, digest)) is not None:
+                    return _replay(stored)
             done = effect(session)
             oplog.record(session, actor, action, object_type, done.object_id or object_id,
                          idempotency_key=key)
@@ -84,13 +86,4 @@ def mutate(
                          idempotency_key=_loggable(key),
                          refused_code=exc.code, message=exc.message)
         raise
-    except IntegrityError:
-        # Two requests with one key raced on PostgreSQL: the loser answers with the winner's result.
-        if key is None:
-            raise
-        with transaction(sessions) as session:
-            stored = recall(session, scope, key, digest)
-        if stored is None:
-            raise
-        return _replay(stored)
     return JSONResponse(done.body, status_code=done.status)

@@ -102,3 +102,30 @@ def test_user_creation_replays_and_a_changed_password_conflicts(client, world):
     other = client.post("/api/v1/users", json={**body, "password": "another passphrase"},
                         headers=headers)
     assert other.status_code == 409
+
+
+def test_concurrent_requests_with_one_key_write_once(app, world, sessions):
+    """Two clients race with the same key: one writes, the other gets the same answer."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    headers = {**world.auth("operator"), "Idempotency-Key": "race-1"}
+    barrier = threading.Barrier(4)
+    results: list[tuple[int, dict]] = []
+
+    def post() -> None:
+        with TestClient(app) as c:
+            barrier.wait()
+            response = c.post("/api/v1/firms", json=firm_body(49), headers=headers)
+            results.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    before = count(sessions)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in results] == [201] * 4
+    assert len({body["id"] for _, body in results}) == 1
+    assert count(sessions) == before + 1
