@@ -8,6 +8,7 @@ refused (change a registered party through the API, where each change is logged 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Callable
@@ -94,10 +95,9 @@ def decode(data: bytes) -> str:
                              errors=[{"line": 0, "column": "", "reason": "file too large"}])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    # Not UTF-8: what Chinese office software saves as "CSV" is GB18030 (a superset of GBK).
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError as exc:
