@@ -194,3 +194,15 @@ def list_users(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(User.id).limit(limit).offset(offset))
     return Page([_view(r) for r in rows], total, limit, offset)
+
+
+def set_active(session: Session, username: str, active: bool) -> UserView:
+    """Enable or disable a user; a disabled user's tokens stop working at once."""
+    row = session.scalars(
+        select(User).where(User.username == username.strip().lower())
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no user {username}", field="username")
+    row.active = active
+    session.flush()
+    return _view(row)

@@ -19,7 +19,7 @@ from ledger.demo import seed_demo
 from ledger.errors import DomainError, ImportRejected, NotFound
 from ledger.firms import find_firm_ids
 from ledger.providers import find_provider_ids
-from ledger.users import ROLES, create_user
+from ledger.users import ROLES, create_user, set_active
 
 import_app = typer.Typer(help="Import firms or providers from CSV (all rows or none).",
                          no_args_is_help=True)
@@ -137,6 +137,36 @@ def users_create(
     finally:
         engine.dispose()
     out.print(f"created user {user.username} (id {user.id}, role {user.role})")
+
+
+def _set_active(username: str, active: bool, url: str | None) -> None:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    action = "users.enable" if active else "users.disable"
+    try:
+        with transaction(sessions) as session:
+            user = set_active(session, username, active)
+            oplog.record(session, _actor(), action, "user", user.id)
+    except DomainError as exc:
+        with transaction(sessions) as session:
+            oplog.record(session, _actor(), action, "user", None, refused_code=exc.code,
+                         message=exc.message)
+        raise
+    finally:
+        engine.dispose()
+    out.print(f"user {user.username} is {'enabled' if active else 'disabled'}")
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(...), url: str = URL_OPTION) -> None:
+    """Disable a user: they cannot sign in and their tokens stop working at once."""
+    _set_active(username, False, url)
+
+
+@users_app.command("enable")
+def users_enable(username: str = typer.Argument(...), url: str = URL_OPTION) -> None:
+    """Enable a disabled user again."""
+    _set_active(username, True, url)
 
 
 def _party_id(session: Session, credit_code: str, kind: str) -> int:

@@ -63,3 +63,13 @@ def test_docs_offer_the_password_flow(client):
 
 def test_health_needs_no_token(client):
     assert client.get("/api/v1/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_disabled_users_token_stops_working(client, world, sessions):
+    from ledger.db import transaction
+    from ledger.users import set_active
+
+    assert client.get("/api/v1/me", headers=world.auth("approver")).status_code == 200
+    with transaction(sessions) as s:
+        set_active(s, "demo-approver", False)
+    assert client.get("/api/v1/me", headers=world.auth("approver")).status_code == 401

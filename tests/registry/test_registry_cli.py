@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.db import transaction
 from ledger.demo import FIRMS, PROVIDERS
-from ledger.errors import Conflict
+from ledger.errors import Conflict, NotFound
 from ledger.firms import list_firms
 from ledger.oplog import list_operations
 from ledger.users import authenticate, list_users
@@ -101,3 +101,16 @@ def test_demo_credit_codes_are_valid():
 @pytest.mark.parametrize("command", ["serve", "import", "users", "demo"])
 def test_commands_are_registered(command):
     assert runner.invoke(app, [command, "--help"]).exit_code == 0
+
+
+def test_a_disabled_user_cannot_sign_in(db_url, sessions):
+    runner.invoke(app, ["users", "create", "chief", "--role", "operator", "--url", db_url,
+                        "--password-stdin"], input="a strong passphrase\n")
+    assert runner.invoke(app, ["users", "disable", "chief", "--url", db_url]).exit_code == 0
+    with transaction(sessions) as s:
+        assert authenticate(s, "chief", "a strong passphrase") is None
+    assert runner.invoke(app, ["users", "enable", "chief", "--url", db_url]).exit_code == 0
+    with transaction(sessions) as s:
+        assert authenticate(s, "chief", "a strong passphrase") is not None
+    assert isinstance(runner.invoke(app, ["users", "disable", "nobody", "--url", db_url])
+                      .exception, NotFound)
