@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint bench install clean
 
@@ -14,9 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo: migrate the SQLite default under ./var, seed the demo registry (re-runnable), serve.
 run: install
 	$(VENV)/bin/voucher-ledger db upgrade
-	$(VENV)/bin/voucher-ledger status
+	$(VENV)/bin/voucher-ledger demo seed --base-url http://$(HOST):$(PORT)
+	$(VENV)/bin/voucher-ledger serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -67,3 +67,9 @@ class PolicyRefused(DomainError):
     """The policy engine refused; `detail['decision']` carries the decision and its trace."""
 
     code = "policy_refused"
+
+
+class ImportRejected(InvalidInput):
+    """A CSV file was refused as a whole; `detail['errors']` lists every bad row."""
+
+    code = "import_rejected"

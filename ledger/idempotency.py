@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.errors import IdempotencyConflict, InvalidInput
@@ -58,3 +58,16 @@ def remember(session: Session, scope: str, key: str, request_hash: str, result: 
             created_at=datetime.now(UTC),
         )
     )
+
+
+def serialise(session: Session, scope: str, key: str) -> None:
+    """Make concurrent requests with one (scope, key) run one after the other.
+
+    On PostgreSQL a transaction-scoped advisory lock: the second request waits for the first
+    to commit, then `recall` finds its result. SQLite's BEGIN IMMEDIATE already serialises.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+            {"name": f"{scope}\x1f{key}"},
+        )

@@ -4,7 +4,11 @@ Alembic's environment and the test harness import this module; a new model modul
 its import here.
 """
 
-import ledger.models  # noqa: F401
+import ledger.firms
+import ledger.models
+import ledger.oplog
+import ledger.providers
+import ledger.users  # noqa: F401
 from ledger.base import Base
 
 metadata = Base.metadata

@@ -6,6 +6,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.ledger import db_app, status_command, verify_command
+from api.cli.registry import demo_app, import_app, serve_command, users_app
 from api.cli.reports import report_command
 from api.cli.rules import rules_app
 from ledger.errors import DomainError
@@ -22,6 +23,10 @@ app.command("verify")(verify_command)
 app.command("status")(status_command)
 app.add_typer(rules_app, name="rules")
 app.command("report")(report_command)
+app.add_typer(import_app, name="import")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -1,0 +1,81 @@
+"""The FastAPI application: `/api/v1`, OpenAPI at `/docs`, problem+json errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+
+from api import problems
+from api.auth import TokenSettings
+from api.routes import firms, operations, providers, session, users
+from ledger.config import secret_key, token_minutes
+from ledger.db import make_engine, make_sessionmaker
+
+PREFIX = "/api/v1"
+# Every operation may answer with these; each is a problem+json body.
+ERROR_STATUSES = {
+    "400": "Refused by the domain",
+    "401": "Not signed in, or the token is invalid or expired",
+    "403": "The role may not do this",
+    "404": "No such object (or not yours)",
+    "409": "Conflict: exists already, or the idempotency key was used with another body",
+    "422": "Invalid input; `errors` names each failing field or row",
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def create_app(
+    engine: Engine | None = None,
+    *,
+    url: str | None = None,
+    key: str | None = None,
+    minutes: int | None = None,
+) -> FastAPI:
+    """The app on `engine` (or a new engine on `url`, or the configured database)."""
+    engine = engine or make_engine(url)
+    app = FastAPI(
+        title="voucher-ledger",
+        version="1",
+        summary="Innovation vouchers (科技创新券) and tiered awards: a double-entry ledger.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.reader = make_sessionmaker(engine, read_only=True)
+    app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
+    problems.install(app)
+    for module in (session, firms, providers, users, operations):
+        app.include_router(module.router, prefix=PREFIX)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema with every error response documented as problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                         routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = problems.Problem.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for name, sub in components["Problem"].pop("$defs", {}).items():
+        components[name] = sub
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_STATUSES.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {problems.PROBLEM_JSON: {"schema": PROBLEM_REF}},
+                }
+    app.openapi_schema = schema
+    return schema

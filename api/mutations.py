@@ -1,0 +1,89 @@
+"""Every mutating request goes through `mutate`: idempotency key, effect and log, one transaction.
+
+The same key with the same content returns the first response and writes nothing again; the
+same key with other content is 409 `idempotency_conflict`. Concurrent requests with one key
+run one after the other, so the second sees the first's result. A refusal is logged in a
+transaction of its own, since the refused change rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from ledger import oplog
+from ledger.db import transaction
+from ledger.errors import DomainError
+from ledger.idempotency import check_key, content_hash, recall, remember, serialise
+from ledger.users import UserView
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an effect produced: the status, the JSON body and the object it touched."""
+
+    status: int
+    body: Any
+    object_id: str | int | None = None
+
+
+def _loggable(key: str | None) -> str | None:
+    """The key as the log may store it (a malformed key is refused, not stored)."""
+    try:
+        return None if key is None else check_key(key)
+    except DomainError:
+        return None
+
+
+def _replay(stored: str) -> JSONResponse:
+    first = json.loads(stored)
+    return JSONResponse(first["body"], status_code=first["status"],
+                        headers={REPLAYED_HEADER: "true"})
+
+
+def mutate(
+    request: Request,
+    user: UserView,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | int | None,
+    content: Any,
+    key: str | None,
+    effect: Callable[[Session], Done],
+) -> JSONResponse:
+    """Run `effect` once per idempotency key, logging the operation with its outcome."""
+    sessions = request.app.state.sessions
+    actor = oplog.Actor(name=f"user:{user.id}:{user.username}", role=user.role, channel="api")
+    scope = f"http:{user.id}:{request.method} {request.url.path}"[:160]
+    digest = content_hash(content)
+    try:
+        if key is not None:
+            check_key(key)
+        with transaction(sessions) as session:
+            if key is not None:
+                serialise(session, scope, key)
+                if (stored := recall(session, scope, key, digest)) is not None:
+                    return _replay(stored)
+            done = effect(session)
+            oplog.record(session, actor, action, object_type, done.object_id or object_id,
+                         idempotency_key=key)
+            if key is not None:
+                remember(session, scope, key, digest,
+                         json.dumps({"status": done.status, "body": done.body},
+                                    ensure_ascii=False))
+    except DomainError as exc:
+        with transaction(sessions) as session:
+            oplog.record(session, actor, action, object_type, object_id,
+                         idempotency_key=_loggable(key),
+                         refused_code=exc.code, message=exc.message)
+        raise
+    return JSONResponse(done.body, status_code=done.status)

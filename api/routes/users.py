@@ -1,0 +1,95 @@
+"""Users: operators create firm and provider users; bureau staff accounts come from the CLI.
+
+Keeping staff accounts off the API means no operator can mint an approver for themselves,
+which would defeat maker-checker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from api.auth import require
+from api.mutations import Done, mutate
+from api.schemas import IdempotencyKeyDoc, PageOut, Strict, page_out
+from ledger import users
+from ledger.db import transaction
+from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.users import UserView
+
+router = APIRouter(tags=["users"])
+Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
+Operator = Annotated[UserView, Depends(require("operator"))]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
+Role = Literal["firm", "provider", "operator", "approver", "auditor"]
+
+
+class UserIn(Strict):
+    """A firm or provider user to create; `password` is hashed (Argon2) and never shown."""
+
+    username: Annotated[str, Field(min_length=3, max_length=64)]
+    password: Annotated[str, Field(min_length=10, max_length=256)]
+    role: Literal["firm", "provider"]
+    display_name: Annotated[str, Field(max_length=100)] = ""
+    firm_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+    provider_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+
+
+class UserOut(BaseModel):
+    """A user (never the password or its hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    firm_id: int | None
+    provider_id: int | None
+    active: bool
+
+
+def user_out(view: UserView) -> UserOut:
+    """A user as the API shows it."""
+    return UserOut(id=view.id, username=view.username, display_name=view.display_name,
+                   role=view.role, firm_id=view.firm_id, provider_id=view.provider_id,
+                   active=view.active)
+
+
+@router.get("/users", response_model=PageOut[UserOut], summary="List users")
+def list_users(
+    request: Request,
+    user: Bureau,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    role: Role | None = None,
+) -> dict[str, object]:
+    """Every user, for bureau staff."""
+    with transaction(request.app.state.reader) as session:
+        page = users.list_users(session, limit=limit, offset=offset, role=role)
+    return page_out(page, [user_out(v) for v in page.items])
+
+
+@router.post("/users", status_code=201, response_model=UserOut, summary="Create a user")
+def create_user(
+    request: Request, user: Operator, body: UserIn, key: IdemKey = None
+) -> JSONResponse:
+    """Create a firm user bound to a firm or a provider user bound to a provider (operators)."""
+
+    def effect(session: Session) -> Done:
+        view = users.create_user(session, username=body.username, password=body.password,
+                                 role=body.role, display_name=body.display_name,
+                                 firm_id=body.firm_id, provider_id=body.provider_id)
+        return Done(201, user_out(view).model_dump(mode="json"), view.id)
+
+    # The idempotency store keeps a hash of the request; the password enters it only keyed with
+    # the server's secret, so the stored hash cannot be brute-forced offline.
+    secret = request.app.state.token_settings.key.encode()
+    content = {**body.model_dump(mode="json", exclude={"password"}),
+               "password": hmac.new(secret, body.password.encode(), hashlib.sha256).hexdigest()}
+    return mutate(request, user, action=f"users.create.{body.role}", object_type="user",
+                  object_id=None, content=content, key=key, effect=effect)
