@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from api import problems
+from api import docs_ui, problems
 from api.auth import TokenSettings
 from api.routes import firms, operations, providers, session, users
 from ledger.config import secret_key, token_minutes
@@ -40,15 +40,15 @@ def create_app(
         title="voucher-ledger",
         version="1",
         summary="Innovation vouchers (科技创新券) and tiered awards: a double-entry ledger.",
-        docs_url="/docs",
+        docs_url=None,  # served by api.docs_ui from local assets
         openapi_url="/openapi.json",
-        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.reader = make_sessionmaker(engine, read_only=True)
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
+    docs_ui.install(app, "/openapi.json")
     for module in (session, firms, providers, users, operations):
         app.include_router(module.router, prefix=PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
