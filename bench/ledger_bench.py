@@ -21,7 +21,7 @@ from ledger.chain import encode_entry
 from ledger.db import make_engine, make_sessionmaker, transaction
 from ledger.journal import EntryRequest, Move, post_entries
 from ledger.migrations import upgrade
-from ledger.verify import chain_rows, verify
+from ledger.verify import chain_entries, verify
 
 VOUCHERS = 200
 PROVIDERS = 20
@@ -146,15 +146,7 @@ def main() -> None:
 
     # The floor for verify: plain hashlib over the same canonical bytes, chained.
     with transaction(reader) as s:
-        bodies: list[bytes] = []
-        current, transfers = None, []
-        for row in chain_rows(s):
-            if current is not None and row[0] != current[0]:
-                bodies.append(encode_entry(*current[:7], transfers))
-                transfers = []
-            current = row[:9]
-            transfers.append(row[9:])
-        bodies.append(encode_entry(*current[:7], transfers))
+        bodies = [encode_entry(*entry[:7], transfers) for entry, transfers in chain_entries(s)]
     t0 = time.perf_counter()
     prev = "0" * 64
     for body in bodies:
