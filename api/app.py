@@ -10,9 +10,10 @@ from sqlalchemy import Engine
 
 from api import docs_ui, problems
 from api.auth import TokenSettings
-from api.routes import firms, operations, providers, session, users
+from api.routes import firms, operations, providers, reports, session, users
 from ledger.config import secret_key, token_minutes
 from ledger.db import make_engine, make_sessionmaker
+from rules.loader import load_policies
 
 PREFIX = "/api/v1"
 # Every operation may answer with these; each is a problem+json body.
@@ -46,10 +47,12 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.reader = make_sessionmaker(engine, read_only=True)
+    # Loaded once: a broken policy file stops the app at start, not at the first decision.
+    app.state.policies = load_policies()
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
     docs_ui.install(app, "/openapi.json")
-    for module in (session, firms, providers, users, operations):
+    for module in (session, firms, providers, users, operations, reports):
         app.include_router(module.router, prefix=PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
