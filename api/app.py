@@ -10,7 +10,19 @@ from sqlalchemy import Engine
 
 from api import problems
 from api.auth import TokenSettings
-from api.routes import firms, operations, providers, session, users
+from api.routes import (
+    claims,
+    firms,
+    ledger,
+    operations,
+    payments,
+    programs,
+    providers,
+    redemptions,
+    session,
+    users,
+    vouchers,
+)
 from ledger.config import secret_key, token_minutes
 from ledger.db import make_engine, make_sessionmaker
 
@@ -49,7 +61,8 @@ def create_app(
     app.state.reader = make_sessionmaker(engine, read_only=True)
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
-    for module in (session, firms, providers, users, operations):
+    for module in (session, firms, providers, users, operations, programs, vouchers,
+                   redemptions, claims, payments, ledger):
         app.include_router(module.router, prefix=PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

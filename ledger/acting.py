@@ -11,15 +11,18 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @dataclass(frozen=True)
 class By:
-    """The user behind an action: their id (for maker-checker) and how the journal names them."""
+    """The user behind an action: their id (for maker-checker) and how the journal names them.
+
+    The command line acts as user id 0 (no signed-in user), named `cli:<login>`.
+    """
 
     user_id: int
     name: str
 
     @property
     def label(self) -> str:
-        """The journal's `actor`: `user:<id>:<name>`."""
-        return f"user:{self.user_id}:{self.name}"[:160]
+        """The journal's `actor`: `user:<id>:<name>`, or the CLI's own name."""
+        return (f"user:{self.user_id}:{self.name}" if self.user_id else self.name)[:160]
 
 
 def today() -> dt.date:

@@ -5,17 +5,12 @@ from __future__ import annotations
 import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from voucher_helpers import CODE, OPERATOR
 
 from ledger import users
-from ledger.acting import By
 from ledger.db import transaction
 from ledger.demo import seed_demo
 from ledger.programs import appropriate, create_programme
-
-OPERATOR, PROVIDER, APPROVER, FIRM = By(1, "op"), By(2, "prov"), By(3, "appr"), By(4, "firm")
-CODE = "LN-CXQ-2026"
-PDF = b"%PDF-1.7\n" + b"x" * 100
-PNG = b"\x89PNG\r\n\x1a\n" + b"y" * 50
 
 
 @pytest.fixture(autouse=True)

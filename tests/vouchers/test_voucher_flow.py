@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
+from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
 from ledger import claims, clawbacks, expiry, payments, redemptions, vouchers
 from ledger.acting import By, today
