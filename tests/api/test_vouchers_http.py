@@ -181,3 +181,22 @@ def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
     with TestClient(app) as client:
         v = _ok(client.get(f"{API}/vouchers/{voucher['id']}", headers=world.auth("operator")))
     assert (v["available"], v["held"]) == ("0.00", "10000.00")
+
+
+def test_voucher_csv_batch_is_all_or_nothing(client, world):
+    op = world.auth("operator")
+    _programme(client, world)
+    good = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210200MA0QF8LX24,200.50\n"
+    done = _ok(client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
+                           files={"file": ("v.csv", good.encode(), "text/csv")}))
+    assert (done["issued"], len(done["voucher_ids"])) == (2, 2)
+    # Firm 5 holds no tech_sme certification: the policy refuses its row, so nothing is issued.
+    bad = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210600MA0U9HJC13,100\n"
+    refused = client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
+                          files={"file": ("v.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["code"] == "import_rejected"
+    assert [(e["line"], e["code"]) for e in problem["errors"]] == [(3, "not_eligible")]
+    listed = _ok(client.get(f"{API}/vouchers", headers=op, params={"program": P}))
+    assert listed["total"] == 2

@@ -254,3 +254,31 @@ def test_budget_refuses_overdraw(sessions, programme):
             create_programme(s, code="AWARD", name="x", fiscal_year=2026, policy="LN-AWARD",
                              by=OPERATOR)
     assert InsufficientBalance and By
+
+
+def test_evidence_is_stored_once_by_content_and_never_changes(sessions, programme):
+    from sqlalchemy import func, select, text
+    from sqlalchemy.exc import DatabaseError
+
+    from ledger.evidence import MAX_BYTES, EvidenceFile
+
+    v = _issue(sessions)
+    first, second = _book(sessions, v.id), _book(sessions, v.id)
+    for r in (first, second):
+        _complete_confirm(sessions, r.id)
+    with transaction(sessions) as s, pytest.raises(InvalidInput) as large:
+        claims.file_claim(s, first.id, provider_id=1, by=PROVIDER, files=(
+            *EVIDENCE[:2], Upload("service_report", "r.pdf", PDF + b"x" * MAX_BYTES)))
+    assert large.value.code == "evidence_too_large"
+    with transaction(sessions) as s:
+        a = claims.file_claim(s, first.id, provider_id=1, files=EVIDENCE, by=PROVIDER)
+        b = claims.file_claim(s, second.id, provider_id=1, files=EVIDENCE, by=PROVIDER)
+        assert [e.sha256 for e in a.evidence] == [e.sha256 for e in b.evidence]
+        assert s.scalar(select(func.count()).select_from(EvidenceFile)) == 3
+        with pytest.raises(Conflict) as twice:
+            claims.file_claim(s, first.id, provider_id=1, files=EVIDENCE, by=PROVIDER)
+        assert twice.value.code == "already_claimed"
+    for statement in ("UPDATE evidence_files SET size = 1",
+                      "DELETE FROM claim_evidence"):
+        with pytest.raises(DatabaseError), transaction(sessions) as s:
+            s.execute(text(statement))
