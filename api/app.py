@@ -10,7 +10,20 @@ from sqlalchemy import Engine
 
 from api import docs_ui, problems
 from api.auth import TokenSettings
-from api.routes import firms, operations, providers, reports, session, users
+from api.routes import (
+    claims,
+    firms,
+    ledger,
+    operations,
+    payments,
+    programs,
+    providers,
+    redemptions,
+    reports,
+    session,
+    users,
+    vouchers,
+)
 from ledger.config import secret_key, token_minutes
 from ledger.db import make_engine, make_sessionmaker
 from rules.loader import load_policies
@@ -52,7 +65,8 @@ def create_app(
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
     docs_ui.install(app, "/openapi.json")
-    for module in (session, firms, providers, users, operations, reports):
+    for module in (session, firms, providers, users, operations, programs, vouchers,
+                   redemptions, claims, payments, ledger, reports):
         app.include_router(module.router, prefix=PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -98,7 +98,9 @@ def status_of(exc: DomainError) -> int:
 
 def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    extra = {k: v for k, v in exc.detail.items() if isinstance(v, str | int | float | bool | list)}
+    # A policy refusal carries its decision (code, amount, trace) as a mapping.
+    kinds = str | int | float | bool | list | dict
+    extra = {k: v for k, v in exc.detail.items() if isinstance(v, kinds)}
     return problem(status_of(exc), exc.code, exc.message, **extra)
 
 

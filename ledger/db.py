@@ -4,12 +4,19 @@ SQLite runs in WAL mode with foreign keys on and a busy timeout. Every SQLite tr
 starts with `BEGIN IMMEDIATE` so that a posting holds the write lock from its first read of a
 balance to its commit: two writers can never both read the same free balance. Read-only work
 can ask for a deferred transaction with `read_only=True`.
+
+Within one process, writing transactions on one SQLite file also queue on a Python lock before
+`BEGIN IMMEDIATE`: SQLite's own busy handler retries by sleeping with a growing back-off, so
+under many concurrent writers (one server, many threads) a waiter could sleep long after the
+lock was free. The lock only orders what SQLite would serialise anyway; other processes still
+meet the busy timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +25,9 @@ from ledger.config import database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _DEFERRED = "voucher_ledger_deferred"
+# One re-entrant lock per SQLite database URL, for the process's writing transactions.
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -66,8 +76,21 @@ def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[S
     return sessionmaker(bind=bind, expire_on_commit=False)
 
 
+def _write_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
+    """The process's lock for writing to this SQLite file (None for PostgreSQL or reads)."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or not is_sqlite(bind):
+        return None
+    if bind.get_execution_options().get(_DEFERRED, False):
+        return None
+    key = str(bind.url)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
+    lock = _write_lock(factory)
+    with lock or nullcontext(), factory() as session, session.begin():
         yield session

@@ -4,11 +4,17 @@ Alembic's environment and the test harness import this module; a new model modul
 its import here.
 """
 
+import ledger.claims
+import ledger.evidence
 import ledger.firms
 import ledger.models
 import ledger.oplog
+import ledger.payments
+import ledger.programs
 import ledger.providers
-import ledger.users  # noqa: F401
+import ledger.redemptions
+import ledger.users
+import ledger.vouchers  # noqa: F401
 from ledger.base import Base
 
 metadata = Base.metadata

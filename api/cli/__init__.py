@@ -9,6 +9,7 @@ from api.cli.ledger import db_app, status_command, verify_command
 from api.cli.registry import demo_app, import_app, serve_command, users_app
 from api.cli.reports import report_command
 from api.cli.rules import rules_app
+from api.cli.vouchers import expire_command, vouchers_app
 from ledger.errors import DomainError
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve_command)
+app.command("expire")(expire_command)
+app.add_typer(vouchers_app, name="vouchers")
 
 
 def main() -> None:

@@ -28,6 +28,9 @@ class Route:
     expect: dict[str, int]
     body: Callable[[], dict[str, Any]] | None = None
     upload: bool = False
+    # A multipart request: form fields and files (the claim with its evidence).
+    form: dict[str, Any] | None = None
+    files: Callable[[], dict[str, Any]] | None = None
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -84,6 +87,9 @@ ROUTES = [
 
 
 def call(client, route: Route, headers: dict[str, str]):
+    if route.files is not None:
+        return client.request(route.method, route.path, headers=headers, data=route.form,
+                              files=route.files())
     if route.upload:
         data = CSV.format(code=credit_code(next(_numbers))).encode()
         return client.request(route.method, route.path, headers=headers,
@@ -105,7 +111,104 @@ def test_every_route_for_every_role(client, world):
     assert wrong == []
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+P = "LN-CXQ-2026"
+PDF = b"%PDF-1.7\n" + b"x" * 32
+_programmes = itertools.count(1)
+
+
+def some(status: int, **others: int) -> dict[str, int]:
+    return {**everyone(403), **others} if status == 403 else {**everyone(status), **others}
+
+
+def _evidence() -> dict[str, Any]:
+    return {k: (f"{k}.pdf", PDF + k.encode(), "application/pdf")
+            for k in ("contract", "invoice", "service_report")}
+
+
+def _voucher_csv() -> dict[str, Any]:
+    return {"file": ("v.csv", b"credit_code,amount\n91210100MA0Y7K3N5H,100\n", "text/csv")}
+
+
+OWN_FIRM = {**BUREAU, "firm": 200, "firm2": 404, "provider": 404, "provider2": 404}
+OWN_PROVIDER = {**BUREAU, "provider": 200, "provider2": 404, "firm": 404, "firm2": 404}
+# In order: each mutation leaves the state the next one needs (see _voucher_world).
+VOUCHER_ROUTES = [
+    Route("GET", "/api/v1/programs", everyone(200)),
+    Route("GET", f"/api/v1/programs/{P}", everyone(200)),
+    Route("POST", "/api/v1/programs", only_operator(201),
+          lambda: {"code": f"P-{next(_programmes)}", "name": "试点", "fiscal_year": 2026,
+                   "policy": "LN-CXQ"}),
+    Route("POST", f"/api/v1/programs/{P}/appropriations", only_operator(201),
+          lambda: {"amount": "100.00"}),
+    Route("GET", f"/api/v1/programs/{P}/budget", {**everyone(403), **BUREAU}),
+    Route("POST", f"/api/v1/programs/{P}/expire", only_operator(200), lambda: {}),
+    Route("POST", "/api/v1/vouchers", only_operator(201),
+          lambda: {"program": P, "firm_id": 1, "amount": "100"}),
+    Route("POST", f"/api/v1/programs/{P}/vouchers:import", only_operator(200),
+          files=_voucher_csv),
+    Route("GET", "/api/v1/vouchers", {**BUREAU, "firm": 200, "firm2": 200, "provider": 403,
+                                      "provider2": 403}),
+    Route("GET", "/api/v1/vouchers/1", OWN_FIRM),
+    Route("GET", "/api/v1/vouchers/1/history", OWN_FIRM),
+    Route("POST", "/api/v1/redemptions", some(403, provider=201, provider2=422),
+          lambda: {"voucher_id": 1, "category": "testing", "cost": "100"}),
+    Route("GET", "/api/v1/redemptions", everyone(200)),
+    Route("GET", "/api/v1/redemptions/1", {**OWN_PROVIDER, "firm": 200}),
+    Route("POST", "/api/v1/redemptions/1/complete", some(403, provider=200, provider2=404),
+          lambda: {}),
+    Route("POST", "/api/v1/redemptions/1/confirm", some(403, firm=200, firm2=404)),
+    Route("POST", "/api/v1/redemptions/2/cancel",
+          some(403, operator=200, provider=409, provider2=404)),
+    Route("POST", "/api/v1/claims", some(403, provider=201, provider2=404),
+          form={"redemption_id": "1"}, files=_evidence),
+    Route("GET", "/api/v1/claims", {**BUREAU, "provider": 200, "provider2": 200, "firm": 403,
+                                    "firm2": 403}),
+    Route("GET", "/api/v1/claims/1", OWN_PROVIDER),
+    Route("GET", "/api/v1/claims/1/evidence/contract", OWN_PROVIDER),
+    Route("POST", "/api/v1/claims/1/approve", some(403, approver=200), lambda: {}),
+    Route("POST", "/api/v1/claims/1/reject", some(403, approver=409), lambda: {"reason": "x"}),
+    Route("POST", "/api/v1/payments", only_operator(201), lambda: {"program": P}),
+    Route("GET", "/api/v1/payments", {**everyone(403), **BUREAU}),
+    Route("GET", "/api/v1/payments/1", {**everyone(403), **BUREAU}),
+    Route("GET", "/api/v1/payments/1/bank-file.csv", {**everyone(403), **BUREAU}),
+    Route("POST", "/api/v1/payments/1/paid", only_operator(200)),
+    Route("POST", "/api/v1/redemptions/1/clawback", some(403, approver=200),
+          lambda: {"reason": "虚假服务"}),
+    Route("GET", "/api/v1/journal", {**everyone(403), **BUREAU}),
+    Route("GET", f"/api/v1/accounts/{P}:paid/balance", {**everyone(403), **BUREAU}),
+    Route("GET", "/api/v1/ledger/verify", {**everyone(403), **BUREAU}),
+]
+
+
+def _voucher_world(client, world) -> None:
+    """Programme P with budget, voucher 1 of firm 1, redemptions 1 and 2 booked on it."""
+    op, prov = world.auth("operator"), world.auth("provider")
+    for path, body in ((("/api/v1/programs"), {"code": P, "name": "创新券", "fiscal_year": 2026,
+                                                "policy": "LN-CXQ"}),
+                       (f"/api/v1/programs/{P}/appropriations", {"amount": "100000"})):
+        assert client.post(path, headers=op, json=body).status_code == 201
+    assert client.post("/api/v1/vouchers", headers=op, json={
+        "program": P, "firm_id": 1, "amount": "10000"}).status_code == 201
+    for _ in range(2):
+        assert client.post("/api/v1/redemptions", headers=prov, json={
+            "voucher_id": 1, "category": "testing", "cost": "1000"}).status_code == 201
+
+
+def test_every_voucher_route_for_every_role(client, world):
+    _voucher_world(client, world)
+    wrong = []
+    for route in VOUCHER_ROUTES:
+        for who in WHO:
+            response = call(client, route, world.auth(who))
+            if response.status_code != route.expect[who]:
+                wrong.append((route.method, route.path, who, response.status_code,
+                              response.text[:200]))
+            if response.status_code >= 400:
+                assert response.headers["content-type"] == "application/problem+json"
+    assert wrong == []
+
+
+@pytest.mark.parametrize("route", ROUTES + VOUCHER_ROUTES, ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
     assert call(client, route, {}).status_code == 401
     for name, token in bad_tokens(world).items():
@@ -115,17 +218,19 @@ def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
 
 def _template(path: str) -> str:
     path = re.sub(r"/\d+", "/{id}", path)
-    path = path.replace("{firm_id}", "{id}").replace("{provider_id}", "{id}")
-    path = path.replace("/categories/testing", "/categories/{category}")
     path = re.sub(r"/reports/[a-z-]+\.pdf\?.*", "/reports/{kind}.pdf", path)
-    return path
+    path = re.sub(r"\{[a-z]+_id\}", "{id}", path)
+    path = path.replace(f"{P}:paid", "{code}").replace(P, "{code}")
+    path = path.replace("/evidence/contract", "/evidence/{kind}")
+    return path.replace("/categories/testing", "/categories/{category}")
 
 
 def test_the_matrix_covers_every_operation(app):
     documented = {(m.upper(), _template(p)) for p, item in app.openapi()["paths"].items()
                   for m in item}
     public = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health")}
-    assert documented - public == {(r.method, _template(r.path)) for r in ROUTES}
+    assert documented - public == {(r.method, _template(r.path))
+                                   for r in ROUTES + VOUCHER_ROUTES}
 
 
 def test_a_firm_lists_only_itself_and_sees_its_bank_account_masked(client, world):

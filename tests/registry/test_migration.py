@@ -11,6 +11,6 @@ def test_models_and_migrations_agree(db_url):
     command.check(alembic_config(db_url))
 
 
-def test_the_database_is_at_revision_0002(engine):
+def test_the_database_is_at_the_head_revision(engine):
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"

@@ -1,0 +1,90 @@
+"""Voucher commands: run expiry, issue a batch of vouchers from CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy import select
+
+from api.cli.registry import _actor
+from ledger import oplog
+from ledger.acting import By
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.errors import ImportRejected
+from ledger.expiry import expire
+from ledger.money import fen_to_yuan
+from ledger.programs import Programme
+from ledger.voucher_import import issue_from_csv
+
+vouchers_app = typer.Typer(help="Vouchers: issue a batch from CSV.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+URL_OPTION = typer.Option(None, "--url", help="Database URL (default: the configured one).")
+
+
+def _by(actor: oplog.Actor) -> By:
+    return By(0, actor.name)
+
+
+def expire_command(
+    as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today, Shanghai)."),
+    program: str = typer.Option(None, "--program", help="One programme (default: every one)."),
+    url: str = URL_OPTION,
+) -> None:
+    """Return every expired voucher's unused balance to its programme's budget."""
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    actor = _actor()
+    try:
+        with transaction(sessions) as session:
+            codes = [program] if program else list(
+                session.scalars(select(Programme.code).order_by(Programme.code)))
+            for code in codes:
+                result = expire(session, code, as_of=day, by=_by(actor))
+                oplog.record(session, actor, "programs.expire", "programme", code,
+                             message=f"as of {result.as_of}: {result.vouchers_expired} vouchers, "
+                                     f"{fen_to_yuan(result.returned_fen)} yuan returned")
+                out.print(f"{code}: as of {result.as_of.isoformat()} returned "
+                          f"{fen_to_yuan(result.returned_fen)} yuan from "
+                          f"{result.vouchers_expired} voucher(s)")
+                for hold in result.open_holds:
+                    out.print(f"  open hold on voucher {hold.serial} (id {hold.voucher_id}): "
+                              f"{fen_to_yuan(hold.held_fen)} yuan, left for its provider")
+    finally:
+        engine.dispose()
+
+
+@vouchers_app.command("import")
+def import_command(
+    program: str = typer.Argument(..., help="The programme's code."),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="CSV with columns credit_code, amount (yuan)."),
+    url: str = URL_OPTION,
+) -> None:
+    """Issue one voucher per row, all or none (each row decided by the policy)."""
+    data = path.read_bytes()
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    actor = _actor()
+    try:
+        with Progress(TextColumn("issuing vouchers"), BarColumn(), MofNCompleteColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("issue", total=max(0, data.count(b"\n") - 1) or None)
+            with transaction(sessions) as session:
+                ids = issue_from_csv(session, program, data, by=_by(actor),
+                                     progress=lambda n: bar.advance(task, n))
+                oplog.record(session, actor, "vouchers.import", "import", program,
+                             message=f"{path.name}: issued {len(ids)}")
+    except ImportRejected as exc:
+        err.print(f"error: {exc.message}")
+        for row in exc.detail.get("errors", []):
+            err.print(f"  line {row['line']}: {row.get('column') or ''} {row['reason']}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    out.print(f"issued {len(ids)} voucher(s) in {program}")

@@ -1,0 +1,157 @@
+"""Redemptions: a provider books, completes or cancels; the firm confirms; approvers claw back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.auth import CurrentUser, require
+from api.mutations import Done, mutate
+from api.routes.programs import by
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.voucher_schemas import (
+    BookingIn,
+    CompleteIn,
+    ReasonIn,
+    RedemptionOut,
+    fen,
+    redemption_out,
+)
+from ledger import clawbacks, redemptions
+from ledger.db import transaction
+from ledger.errors import PermissionDenied
+from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.users import UserView
+
+router = APIRouter(tags=["redemptions"])
+ProviderUser = Annotated[UserView, Depends(require("provider"))]
+FirmUser = Annotated[UserView, Depends(require("firm"))]
+Approver = Annotated[UserView, Depends(require("approver"))]
+Canceller = Annotated[UserView, Depends(require("provider", "operator"))]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
+RedemptionStatus = Literal["booked", "completed", "cancelled", "clawed_back"]
+
+
+def _bound(user: UserView, attribute: str) -> int:
+    value = getattr(user, attribute)
+    if value is None:
+        raise PermissionDenied(f"user {user.username} is bound to no {attribute[:-3]}")
+    return int(value)
+
+
+def _scope(user: UserView) -> dict[str, int | None]:
+    """Bureau staff see all; a provider or firm only its own."""
+    if user.is_bureau:
+        return {}
+    if user.role == "provider":
+        return {"provider_id": _bound(user, "provider_id")}
+    return {"firm_id": _bound(user, "firm_id")}
+
+
+@router.post("/redemptions", status_code=201, response_model=RedemptionOut,
+             summary="Book a service against a voucher")
+def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = None
+         ) -> JSONResponse:
+    """The policy decides the subsidy; the ledger holds it: `P:provider:S` ← `P:voucher:V`.
+    A refusal is a problem carrying the decision's code and trace."""
+    provider_id = _bound(user, "provider_id")
+
+    def effect(session: Session) -> Done:
+        view = redemptions.book(session, voucher_id=body.voucher_id, provider_id=provider_id,
+                                category=body.category, cost_fen=fen(body.cost, "cost"),
+                                description=body.description, by=by(user))
+        return Done(201, redemption_out(view), view.id)
+
+    return mutate(request, user, action="redemptions.book", object_type="redemption",
+                  object_id=None, content=body.model_dump(mode="json"), key=key, effect=effect)
+
+
+@router.get("/redemptions", response_model=PageOut[RedemptionOut], summary="List redemptions")
+def list_redemptions(
+    request: Request,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    status: RedemptionStatus | None = None,
+) -> dict[str, object]:
+    """Bureau staff see every redemption; a provider or a firm its own."""
+    with transaction(request.app.state.reader) as session:
+        page = redemptions.list_redemptions(session, limit=limit, offset=offset, status=status,
+                                            **_scope(user))
+    return page_out(page, [redemption_out(v) for v in page.items])
+
+
+@router.get("/redemptions/{redemption_id}", response_model=RedemptionOut,
+            summary="Get a redemption")
+def get_redemption(request: Request, user: CurrentUser, redemption_id: Id) -> dict[str, object]:
+    """One redemption with the policy decision that allowed it."""
+    with transaction(request.app.state.reader) as session:
+        return redemption_out(redemptions.get_redemption(session, redemption_id,
+                                                         **_scope(user)))
+
+
+@router.post("/redemptions/{redemption_id}/complete", response_model=RedemptionOut,
+             summary="Complete a booked service")
+def complete(request: Request, user: ProviderUser, redemption_id: Id, body: CompleteIn,
+             key: IdemKey = None) -> JSONResponse:
+    """Post the hold in full, or `amount` of it; the rest returns to the voucher."""
+    provider_id = _bound(user, "provider_id")
+
+    def effect(session: Session) -> Done:
+        amount = None if body.amount is None else fen(body.amount)
+        view = redemptions.complete(session, redemption_id, provider_id=provider_id,
+                                    by=by(user), amount_fen=amount)
+        return Done(200, redemption_out(view), redemption_id)
+
+    return mutate(request, user, action="redemptions.complete", object_type="redemption",
+                  object_id=redemption_id, content=body.model_dump(mode="json"), key=key,
+                  effect=effect)
+
+
+@router.post("/redemptions/{redemption_id}/cancel", response_model=RedemptionOut,
+             summary="Cancel a booked service")
+def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = None
+           ) -> JSONResponse:
+    """Void the hold (its provider, or an operator)."""
+    provider_id = None if user.role == "operator" else _bound(user, "provider_id")
+
+    def effect(session: Session) -> Done:
+        view = redemptions.cancel(session, redemption_id, by=by(user), provider_id=provider_id)
+        return Done(200, redemption_out(view), redemption_id)
+
+    return mutate(request, user, action="redemptions.cancel", object_type="redemption",
+                  object_id=redemption_id, content={}, key=key, effect=effect)
+
+
+@router.post("/redemptions/{redemption_id}/confirm", response_model=RedemptionOut,
+             summary="The firm confirms completion")
+def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = None
+            ) -> JSONResponse:
+    """Both sides agree the service was delivered before a claim may be filed."""
+    firm_id = _bound(user, "firm_id")
+
+    def effect(session: Session) -> Done:
+        view = redemptions.confirm(session, redemption_id, firm_id=firm_id, by=by(user))
+        return Done(200, redemption_out(view), redemption_id)
+
+    return mutate(request, user, action="redemptions.confirm", object_type="redemption",
+                  object_id=redemption_id, content={}, key=key, effect=effect)
+
+
+@router.post("/redemptions/{redemption_id}/clawback", response_model=RedemptionOut,
+             summary="Claw back a redemption")
+def clawback(request: Request, user: Approver, redemption_id: Id, body: ReasonIn,
+             key: IdemKey = None) -> JSONResponse:
+    """Reverse the completion with a linked entry, once; if already paid, the provider owes
+    the amount (`P:receivable:S`)."""
+
+    def effect(session: Session) -> Done:
+        view = clawbacks.clawback(session, redemption_id, by=by(user), reason=body.reason)
+        return Done(200, redemption_out(view), redemption_id)
+
+    return mutate(request, user, action="redemptions.clawback", object_type="redemption",
+                  object_id=redemption_id, content=body.model_dump(mode="json"), key=key,
+                  effect=effect)

@@ -1,0 +1,202 @@
+"""The voucher programme over HTTP, each step with the token of the role that does it."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi.testclient import TestClient
+
+from ledger.db import transaction
+from ledger.models import Transfer
+
+API = "/api/v1"
+P = "LN-CXQ-2026"
+PDF = b"%PDF-1.7\n" + b"x" * 64
+PNG = b"\x89PNG\r\n\x1a\n" + b"y" * 64
+
+
+def _ok(response, status=200):
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _programme(client, world, amount="1000000.00"):
+    op = world.auth("operator")
+    _ok(client.post(f"{API}/programs", headers=op, json={
+        "code": P, "name": "辽宁省科技创新券2026", "fiscal_year": 2026, "policy": "LN-CXQ"}), 201)
+    _ok(client.post(f"{API}/programs/{P}/appropriations", headers=op,
+                    json={"amount": amount}), 201)
+
+
+def _voucher(client, world, amount="50000.00", **extra):
+    return _ok(client.post(f"{API}/vouchers", headers=world.auth("operator"),
+                           json={"program": P, "firm_id": 1, "amount": amount, **extra}), 201)
+
+
+def _book(client, world, voucher_id, cost="10000.00", category="testing", who="provider",
+          key=None):
+    headers = world.auth(who) | ({"Idempotency-Key": key} if key else {})
+    return client.post(f"{API}/redemptions", headers=headers, json={
+        "voucher_id": voucher_id, "category": category, "cost": cost, "description": "材料检测"})
+
+
+def _files(*kinds):
+    data = {"contract": ("contract.pdf", PDF, "application/pdf"),
+            "invoice": ("invoice.png", PNG, "image/png"),
+            "service_report": ("report.pdf", PDF + b"r", "application/pdf")}
+    return {k: data[k] for k in kinds}
+
+
+def test_full_flow_with_each_role(client, world):
+    op, appr, aud = world.auth("operator"), world.auth("approver"), world.auth("auditor")
+    prov, firm = world.auth("provider"), world.auth("firm")
+    _programme(client, world)
+    _ok(client.post(f"{API}/firms/1/certifications", headers=op, json={
+        "kind": "tech_sme", "year": 2025, "certified_on": "2025-03-01"}), 201)
+    a = _voucher(client, world)
+    old = _voucher(client, world, amount="10000", issued_on="2025-06-01")
+    assert (a["serial"], old["expires_on"]) == ("V000001", "2025-12-31")
+    # Book: testing pays 50% of the cost.
+    r = _ok(_book(client, world, a["id"], key="book-1"), 201)
+    assert (r["subsidy"], r["status"]) == ("5000.00", "booked")
+    again = _book(client, world, a["id"], key="book-1")
+    assert again.status_code == 201 and again.json()["id"] == r["id"]
+    _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov,
+                    json={"amount": "4000.00"}))
+    _ok(client.post(f"{API}/redemptions/{r['id']}/confirm", headers=firm))
+    claim = _ok(client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                            files=_files("contract", "invoice", "service_report")), 201)
+    assert claim["amount"] == "4000.00" and len(claim["evidence"]) == 3
+    got = client.get(f"{API}/claims/{claim['id']}/evidence/contract", headers=appr)
+    assert got.content == PDF
+    assert got.headers["x-content-sha256"] == claim["evidence"][0]["sha256"]
+    _ok(client.post(f"{API}/claims/{claim['id']}/approve", headers=appr, json={}))
+    batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
+    csv_text = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op).text
+    assert "4000.00" in csv_text and "06101101040001234" in csv_text
+    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
+    assert paid["status"] == "paid"
+    second = client.post(f"{API}/payments/{batch['id']}/paid", headers=op)
+    assert second.status_code == 409 and second.json()["code"] == "already_paid"
+    expired = _ok(client.post(f"{API}/programs/{P}/expire", headers=op, json={}))
+    assert (expired["vouchers_expired"], expired["returned"]) == (1, "10000.00")
+    rerun = _ok(client.post(f"{API}/programs/{P}/expire", headers=op, json={}))
+    assert rerun["returned"] == "0.00"
+    budget = _ok(client.get(f"{API}/programs/{P}/budget", headers=aud))
+    assert budget == {
+        "programme": P, "appropriated": "1000000.00", "free": "950000.00",
+        "issued": "60000.00", "unspent": "46000.00", "held": "0.00", "redeemed": "0.00",
+        "in_payment": "0.00", "paid": "4000.00", "receivable": "0.00", "expired": "10000.00",
+        "balanced": True}
+    voucher = _ok(client.get(f"{API}/vouchers/{a['id']}", headers=firm))
+    assert (voucher["available"], voucher["spent"]) == ("46000.00", "4000.00")
+    history = _ok(client.get(f"{API}/vouchers/{a['id']}/history", headers=firm))
+    assert [h["flow"] for h in history] == [
+        "voucher.issue", "redemption.book", "redemption.complete"]
+    balance = _ok(client.get(f"{API}/accounts/{P}:paid/balance", headers=aud))
+    assert balance["balance"] == "4000.00"
+    journal = _ok(client.get(f"{API}/journal", headers=aud, params={"program": P, "limit": 100}))
+    assert journal["total"] == 8
+    assert {e["flow"] for e in journal["items"]} >= {"programme.appropriate", "payment.paid",
+                                                     "voucher.expire"}
+    assert _ok(client.get(f"{API}/ledger/verify", headers=aud))["ok"] is True
+
+
+def test_refusals_over_http(client, world):
+    op, appr, prov = world.auth("operator"), world.auth("approver"), world.auth("provider")
+    _programme(client, world)
+    over = client.post(f"{API}/vouchers", headers=op,
+                       json={"program": P, "firm_id": 1, "amount": "150000.01"})
+    assert over.status_code == 422
+    body = over.json()
+    assert body["code"] == "cap_exceeded"
+    assert any(t["rule"] == "issue.per_voucher_cap" and t["outcome"] == "fail"
+               for t in body["decision"]["trace"])
+    a = _voucher(client, world)
+    unregistered = _book(client, world, a["id"], category="patent_application")
+    assert (unregistered.status_code, unregistered.json()["code"]) == (
+        422, "provider_not_registered")
+    assert client.get(f"{API}/vouchers/{a['id']}", headers=world.auth("firm2")).status_code == 404
+    assert client.get(f"{API}/vouchers/{a['id']}/history",
+                      headers=world.auth("firm2")).status_code == 404
+    r = _ok(_book(client, world, a["id"]), 201)
+    assert client.post(f"{API}/redemptions/{r['id']}/complete",
+                       headers=world.auth("provider2"), json={}).status_code == 404
+    _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
+    unconfirmed = client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                              files=_files("contract", "invoice", "service_report"))
+    assert unconfirmed.json()["code"] == "not_confirmed"
+    _ok(client.post(f"{API}/redemptions/{r['id']}/confirm", headers=world.auth("firm")))
+    missing = client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                          files=_files("contract", "invoice"))
+    assert (missing.status_code, missing.json()["code"]) == (422, "evidence_missing")
+    empty = client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                        files={**_files("contract", "invoice"),
+                               "service_report": ("r.pdf", b"", "application/pdf")})
+    assert empty.json()["code"] == "evidence_empty"
+    claim = _ok(client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                            files=_files("contract", "invoice", "service_report")), 201)
+    assert client.post(f"{API}/claims/{claim['id']}/approve", headers=prov,
+                       json={}).status_code == 403
+    _ok(client.post(f"{API}/claims/{claim['id']}/approve", headers=appr, json={}))
+    batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
+    twice = client.post(f"{API}/payments", headers=op,
+                        json={"program": P, "claim_ids": [claim["id"]]})
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_paid")
+    _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
+    back = _ok(client.post(f"{API}/redemptions/{r['id']}/clawback", headers=appr,
+                           json={"reason": "虚假服务"}))
+    assert back["status"] == "clawed_back"
+    again = client.post(f"{API}/redemptions/{r['id']}/clawback", headers=appr,
+                        json={"reason": "虚假服务"})
+    assert (again.status_code, again.json()["code"]) == (409, "already_clawed_back")
+    budget = _ok(client.get(f"{API}/programs/{P}/budget", headers=appr))
+    assert (budget["receivable"], budget["paid"], budget["balanced"]) == ("5000.00", "5000.00",
+                                                                         True)
+
+
+def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
+    with TestClient(app) as client:
+        _programme(client, world)
+        voucher = _voucher(client, world, amount="10000.00")  # ten bookings of 1,000 yuan
+    barrier = threading.Barrier(32)
+    statuses: list[tuple[int, str | None]] = []
+
+    def book() -> None:
+        with TestClient(app) as c:
+            barrier.wait()
+            response = _book(c, world, voucher["id"], cost="2000.00")
+            statuses.append((response.status_code, response.json().get("code")))
+
+    threads = [threading.Thread(target=book) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(1 for s, _ in statuses if s == 201) == 10
+    assert sorted({s for s in statuses if s[0] != 201}) == [(422, "insufficient_balance")]
+    with transaction(sessions) as s:
+        holds = s.query(Transfer).filter(Transfer.kind == "pending").count()
+    assert holds == 10
+    with TestClient(app) as client:
+        v = _ok(client.get(f"{API}/vouchers/{voucher['id']}", headers=world.auth("operator")))
+    assert (v["available"], v["held"]) == ("0.00", "10000.00")
+
+
+def test_voucher_csv_batch_is_all_or_nothing(client, world):
+    op = world.auth("operator")
+    _programme(client, world)
+    good = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210200MA0QF8LX24,200.50\n"
+    done = _ok(client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
+                           files={"file": ("v.csv", good.encode(), "text/csv")}))
+    assert (done["issued"], len(done["voucher_ids"])) == (2, 2)
+    # Firm 5 holds no tech_sme certification: the policy refuses its row, so nothing is issued.
+    bad = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210600MA0U9HJC13,100\n"
+    refused = client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
+                          files={"file": ("v.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["code"] == "import_rejected"
+    assert [(e["line"], e["code"]) for e in problem["errors"]] == [(3, "not_eligible")]
+    listed = _ok(client.get(f"{API}/vouchers", headers=op, params={"program": P}))
+    assert listed["total"] == 2

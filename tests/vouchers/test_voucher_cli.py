@@ -1,0 +1,50 @@
+"""`voucher-ledger vouchers import` and `voucher-ledger expire`, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from typer.testing import CliRunner
+from voucher_helpers import CODE, OPERATOR
+
+from api.cli import app
+from ledger.db import transaction
+from ledger.demo import FIRMS
+from ledger.firms import Certification, add_certification
+from ledger.programs import budget
+from ledger.vouchers import issue_voucher, list_vouchers
+
+runner = CliRunner()
+
+
+def test_import_issues_all_rows_or_none(tmp_path: Path, db_url, sessions, programme):
+    first, second = FIRMS[0][0].credit_code, FIRMS[1][0].credit_code
+    good = tmp_path / "good.csv"
+    good.write_text(f"credit_code,amount\n{first},50000\n{second},20000.50\n", encoding="utf-8")
+    result = runner.invoke(app, ["vouchers", "import", CODE, str(good), "--url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "issued 2 voucher(s)" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"credit_code,amount\n{first},10\n91210000000000000X,5\n{second},1.234\n"
+                   f"{FIRMS[4][0].credit_code},100\n", encoding="utf-8")
+    refused = runner.invoke(app, ["vouchers", "import", CODE, str(bad), "--url", db_url])
+    assert refused.exit_code == 1
+    assert "line 3" in refused.output and "line 4" in refused.output
+    with transaction(sessions) as s:
+        assert list_vouchers(s, limit=10).total == 2
+        assert budget(s, CODE).issued == 7_000_050
+
+
+def test_expire_command_returns_expired_balances_once(db_url, sessions, programme):
+    with transaction(sessions) as s:
+        add_certification(s, 1, Certification("tech_sme", 2025, dt.date(2025, 3, 1)))
+        issue_voucher(s, CODE, 1, 123_456, by=OPERATOR, issued_on=dt.date(2025, 5, 1))
+    result = runner.invoke(app, ["expire", "--url", db_url])
+    assert result.exit_code == 0, result.output
+    assert f"{CODE}: as of" in result.output and "returned 1234.56 yuan from 1" in result.output
+    again = runner.invoke(app, ["expire", "--as-of", "2026-01-01", "--program", CODE,
+                                "--url", db_url])
+    assert "returned 0.00 yuan from 0" in again.output
+    with transaction(sessions) as s:
+        assert budget(s, CODE).expired == 123_456
