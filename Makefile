@@ -30,6 +30,7 @@ lint: install
 
 bench: install
 	$(PY) bench/ledger_bench.py
+	$(PY) bench/rules_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -8,11 +8,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from api import problems
+from api import docs_ui, problems
 from api.auth import TokenSettings
-from api.routes import firms, operations, providers, session, users
+from api.routes import firms, operations, providers, reports, session, users
 from ledger.config import secret_key, token_minutes
 from ledger.db import make_engine, make_sessionmaker
+from rules.loader import load_policies
 
 PREFIX = "/api/v1"
 # Every operation may answer with these; each is a problem+json body.
@@ -40,16 +41,18 @@ def create_app(
         title="voucher-ledger",
         version="1",
         summary="Innovation vouchers (科技创新券) and tiered awards: a double-entry ledger.",
-        docs_url="/docs",
+        docs_url=None,  # served by api.docs_ui from local assets
         openapi_url="/openapi.json",
-        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.reader = make_sessionmaker(engine, read_only=True)
+    # Loaded once: a broken policy file stops the app at start, not at the first decision.
+    app.state.policies = load_policies()
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
-    for module in (session, firms, providers, users, operations):
+    docs_ui.install(app, "/openapi.json")
+    for module in (session, firms, providers, users, operations, reports):
         app.include_router(module.router, prefix=PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -14,6 +14,7 @@ previous hash is 64 zeros. See docs/ledger.md.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -21,7 +22,7 @@ from ledger.errors import InvalidInput
 
 US = "\x1f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 TransferFields = tuple[int, str, str, int, str, int | None]
 
@@ -38,7 +39,7 @@ def check_text(field: str, value: str, max_length: int) -> str:
         raise InvalidInput(f"{field} must be text", field=field)
     if len(value) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
-    if any(ch in _CONTROL for ch in value):
+    if _CONTROL.search(value):
         raise InvalidInput(f"{field} may not contain control characters", field=field)
     return value
 

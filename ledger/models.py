@@ -71,7 +71,8 @@ class JournalEntry(Base):
 
     __tablename__ = "journal_entries"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # BigIntPK: on SQLite an INTEGER PRIMARY KEY is the rowid itself, with no second index.
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     flow: Mapped[str] = mapped_column(String(64))
     ref: Mapped[str] = mapped_column(String(160), default="")
@@ -102,7 +103,7 @@ class Transfer(Base):
         Index("ix_transfers_credit_account", "credit_account_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))

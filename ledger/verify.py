@@ -61,14 +61,44 @@ def verify(session: Session, progress: object | None = None) -> VerifyReport:
     return report
 
 
-def chain_rows(session: Session) -> Iterator[tuple]:  # type: ignore[type-arg]
-    """Entries joined to their transfers in chain order, streamed; posted_at as microseconds."""
-    last_raw, last_us = None, 0
-    stream = session.connection().execution_options(yield_per=_STREAM_ROWS)
-    for row in stream.execute(_chain_statement()):
-        if row[1] != last_raw:
-            last_raw, last_us = row[1], _microseconds(row[1])
-        yield (row[0], last_us, *row[2:])
+Entry = tuple  # id, posted_at µs, flow, ref, actor, memo, reverses_entry_id, prev_hash, hash
+
+
+def chain_entries(session: Session) -> Iterator[tuple[Entry, list[tuple]]]:  # type: ignore[type-arg]
+    """Each entry's columns (posted_at as microseconds) with its transfers, in chain order.
+
+    Streams through the driver's own cursor (a server-side cursor on PostgreSQL): this loop
+    is verify's hot path, and per-row result processing would double its cost.
+    """
+    connection = session.connection()
+    sql = str(
+        _chain_statement().compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+    driver = connection.connection.driver_connection
+    named = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name="voucher_ledger_verify") if named else driver.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        current: list | None = None  # type: ignore[type-arg]
+        transfers: list[tuple] = []  # type: ignore[type-arg]
+        last_raw, last_us = None, 0
+        while rows := cursor.fetchmany(_STREAM_ROWS):
+            for row in rows:
+                if current is None or row[0] != current[0]:
+                    if current is not None:
+                        yield tuple(current), transfers
+                    if row[1] != last_raw:
+                        last_raw, last_us = row[1], _microseconds(row[1])
+                    current = [row[0], last_us, *row[2:9]]
+                    transfers = []
+                if row[9] is not None:
+                    transfers.append(row[9:])
+        if current is not None:
+            yield tuple(current), transfers
+    finally:
+        cursor.close()
 
 
 @cache
@@ -116,13 +146,8 @@ def _verify_chain(
     expected_prev = GENESIS_HASH
     expected_id = 1
     first_break: ChainBreak | None = None
-    current: tuple | None = None  # type: ignore[type-arg]
-    transfers: list[tuple] = []  # type: ignore[type-arg]
-
-    def close() -> ChainBreak | None:
-        nonlocal expected_prev, expected_id
-        assert current is not None
-        entry_id, posted_at, flow, ref, actor, memo, reverses, prev_hash, stored_hash = current
+    for entry, transfers in chain_entries(session):
+        entry_id, posted_at, flow, ref, actor, memo, reverses, prev_hash, stored_hash = entry
         problem = None
         if entry_id != expected_id:
             problem = f"entry id {entry_id} follows {expected_id - 1}: the sequence has a gap"
@@ -137,24 +162,12 @@ def _verify_chain(
             recomputed = chain_hash(prev_hash, body)
             if recomputed != stored_hash:
                 problem = f"content hash {recomputed} differs from the stored hash {stored_hash}"
+        if problem is not None and first_break is None:
+            first_break = ChainBreak(entry_id, problem)
         expected_prev, expected_id = stored_hash, entry_id + 1
         report.entries += 1
         if progress is not None and report.entries % 10_000 == 0:
             progress(report.entries)  # type: ignore[operator]
-        return None if problem is None else ChainBreak(entry_id, problem)
-
-    for row in chain_rows(session):
-        if current is None or row[0] != current[0]:
-            if current is not None:
-                found = close()
-                first_break = first_break or found
-            current = row[:9]
-            transfers = []
-        if row[9] is not None:
-            transfers.append(row[9:])
-    if current is not None:
-        found = close()
-        first_break = first_break or found
     report.head_hash = expected_prev
     stored_head = session.execute(select(LedgerHead.last_entry_id, LedgerHead.head_hash)).one()
     if first_break is None and (stored_head[0], stored_head[1]) != (report.entries, expected_prev):

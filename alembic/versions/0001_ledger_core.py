@@ -54,13 +54,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys'))
     )
     op.create_table('journal_entries',
-    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('flow', sa.String(length=64), nullable=False),
     sa.Column('ref', sa.String(length=160), nullable=False),
     sa.Column('actor', sa.String(length=160), nullable=False),
     sa.Column('memo', sa.String(length=500), nullable=False),
-    sa.Column('reverses_entry_id', sa.BigInteger(), nullable=True),
+    sa.Column('reverses_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['reverses_entry_id'], ['journal_entries.id'], name=op.f('fk_journal_entries_reverses_entry_id_journal_entries')),
@@ -80,7 +80,7 @@ def upgrade() -> None:
     )
     op.create_table('account_history',
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('entry_id', sa.BigInteger(), nullable=False),
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('debits_pending', sa.BigInteger(), nullable=False),
     sa.Column('debits_posted', sa.BigInteger(), nullable=False),
@@ -94,13 +94,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_account_history_as_of', ['account_id', 'posted_at', 'entry_id'], unique=False)
 
     op.create_table('transfers',
-    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('entry_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('debit_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('credit_account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('pending_id', sa.BigInteger(), nullable=True),
+    sa.Column('pending_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.CheckConstraint("(kind IN ('post_pending', 'void_pending')) = (pending_id IS NOT NULL)", name=op.f('ck_transfers_pending_id_iff_resolution')),
     sa.CheckConstraint("kind IN ('normal', 'pending', 'post_pending', 'void_pending')", name=op.f('ck_transfers_kind_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_transfers_amount_positive')),

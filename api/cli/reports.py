@@ -10,20 +10,15 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from ledger.config import database_url
 from ledger.db import is_sqlite, make_engine, make_sessionmaker, transaction
-from ledger.errors import DomainError
-from ledger.queries import journal_summary
-from reports.certificate import render_certificate
-from reports.document import SHANGHAI
+from ledger.errors import DomainError, InvalidInput
+from reports.catalogue import KINDS, render_report, resolve_period
 from reports.fonts import FontError, report_font
-from reports.provenance import Period
-from reports.trial_balance import render_trial_balance
 from rules.loader import PolicyErrors, PolicySet, load_policies
 
-KINDS = ("certificate", "trial-balance")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -45,31 +40,6 @@ def _date(option: str, value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", 2) from None
-
-
-def _today() -> dt.date:
-    """Today in Beijing, where the bureau's days begin and end."""
-    return dt.datetime.now(SHANGHAI).date()
-
-
-def _period(
-    kind: str, start: dt.date | None, end: dt.date | None, as_of: dt.date | None, first: dt.date
-) -> Period:
-    """The period asked for; --as-of D alone means D's fiscal year up to D (trial balance)
-    or the journal's first day up to D (certificate)."""
-    if as_of is not None and (start is not None or end is not None):
-        raise _fail("give --as-of or --from/--to, not both", 2)
-    end = as_of or end or _today()
-    if start is None:
-        start = dt.date(end.year, 1, 1) if kind == "trial-balance" else min(first, end)
-    if start > end:
-        raise _fail(f"--from {start} is after --to {end}", 2)
-    return Period(start, end)
-
-
-def _first_day(session: Session) -> dt.date:
-    first = journal_summary(session).first_posted_at
-    return _today() if first is None else first.astimezone(SHANGHAI).date()
 
 
 def _os_user() -> str:
@@ -109,43 +79,33 @@ def report_command(
         policy_set: PolicySet = load_policies(policies)
     except (FontError, PolicyErrors) as exc:
         raise _fail(str(exc).splitlines()[0], 1) from exc
-    target = url or database_url()
-    # One snapshot for every query of the report: PostgreSQL's default READ COMMITTED would
-    # let a posting land between the totals and the rows. SQLite's read transaction already is.
-    engine = make_engine(target) if is_sqlite(target) else make_engine(
-        target, isolation_level="REPEATABLE READ"
-    )
+    engine = snapshot_engine(url or database_url())
     try:
         with transaction(make_sessionmaker(engine, read_only=True)) as session:
-            period = _period(kind, start, end, day, _first_day(session))
+            try:
+                period = resolve_period(session, kind, start, end, day)
+            except InvalidInput as exc:
+                raise _fail(exc.message, 2) from exc
             pdf = io.BytesIO()
-            if kind == "trial-balance":
-                tb = render_trial_balance(
-                    session, pdf, ledger=program, as_of=period.end, period_start=period.start,
-                    policy_set=policy_set, made_by=made_by, font=font,
-                )
-                _save(output, pdf)
-                verdict = "balanced" if tb.totals.balanced else "NOT BALANCED"
-                out.print(
-                    f"wrote {output}: trial-balance {program} as of {period.end} "
-                    f"accounts={tb.totals.accounts} {verdict} head={tb.head_hash}"
-                )
-                ok = tb.totals.balanced
-            else:
-                report = render_certificate(
-                    session, pdf, programme=program, period=period,
-                    policy_set=policy_set, made_by=made_by, font=font,
-                ).report
-                _save(output, pdf)
-                out.print(
-                    f"wrote {output}: certificate {'OK' if report.ok else 'FAILED'} "
-                    f"entries={report.entries} head={report.head_hash}"
-                )
-                ok = report.ok
+            outcome = render_report(
+                session, pdf, kind, programme=program, period=period,
+                policy_set=policy_set, made_by=made_by, font=font,
+            )
+            _save(output, pdf)
     except DomainError as exc:
         raise _fail(exc.message, 1) from exc
     finally:
         engine.dispose()
-    if not ok:
+    out.print(f"wrote {output}: {outcome.summary}")
+    if not outcome.ok:
         # The PDF is written either way: a failed check is exactly what an auditor must see.
         raise typer.Exit(1)
+
+
+def snapshot_engine(url: str) -> Engine:
+    """An engine whose transactions see one snapshot: PostgreSQL's default READ COMMITTED
+    would let a posting land between a report's totals and its rows; SQLite's read
+    transaction already is a snapshot."""
+    if is_sqlite(url):
+        return make_engine(url)
+    return make_engine(url, isolation_level="REPEATABLE READ")

@@ -77,6 +77,9 @@ ROUTES = [
           lambda: {"username": f"firm-user-{next(_numbers)}", "password": "0123456789",
                    "role": "firm", "firm_id": 3}),
     Route("GET", "/api/v1/operations", {**everyone(403), "auditor": 200}),
+    # No journal in this world: the bureau is told the programme does not exist.
+    Route("GET", "/api/v1/reports/certificate.pdf?program=LN-CXQ-2025",
+          {**everyone(403), "operator": 404, "approver": 404, "auditor": 404}),
 ]
 
 
@@ -113,7 +116,9 @@ def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
 def _template(path: str) -> str:
     path = re.sub(r"/\d+", "/{id}", path)
     path = path.replace("{firm_id}", "{id}").replace("{provider_id}", "{id}")
-    return path.replace("/categories/testing", "/categories/{category}")
+    path = path.replace("/categories/testing", "/categories/{category}")
+    path = re.sub(r"/reports/[a-z-]+\.pdf\?.*", "/reports/{kind}.pdf", path)
+    return path
 
 
 def test_the_matrix_covers_every_operation(app):

@@ -65,9 +65,9 @@ def test_certificate_head_matches_verify(db_url, year, tmp_path, read_pdf):
         (["certificate", "--from", "yesterday"],
          "error: --from: 'yesterday' is not a date (YYYY-MM-DD)"),
         (["trial-balance", "--from", "2025-05-01", "--to", "2025-02-01"],
-         "error: --from 2025-05-01 is after --to 2025-02-01"),
+         "error: from 2025-05-01 is after to 2025-02-01"),
         (["trial-balance", "--as-of", "2025-05-01", "--to", "2025-06-01"],
-         "error: give --as-of or --from/--to, not both"),
+         "error: give as_of, or from and to, not both"),
         (["audit"], "error: unknown report kind 'audit'; kinds: certificate, trial-balance"),
     ],
 )
@@ -85,7 +85,7 @@ def test_an_unknown_programme_fails_in_one_line(db_url, year, tmp_path):
         app, ["report", "trial-balance", "--program", "NOPE", "--out", str(out), "--url", db_url]
     )
     assert result.exit_code == 1
-    assert result.output.strip() == "error: no accounts in ledger NOPE"
+    assert result.output.strip() == "error: no programme NOPE in the ledger"
     assert not out.exists()
 
 

@@ -1,0 +1,102 @@
+"""The report kinds, their periods and one entry point that renders any of them.
+
+The command line and the HTTP API both call `render_report`, so a report is the same PDF
+whichever way it is asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from ledger.errors import InvalidInput, NotFound
+from ledger.queries import journal_summary, ledger_exists
+from reports.certificate import render_certificate
+from reports.document import SHANGHAI
+from reports.fonts import ReportFont
+from reports.provenance import Period
+from reports.trial_balance import render_trial_balance
+from rules.loader import PolicySet
+
+KINDS = ("certificate", "trial-balance")
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What was rendered: whether its check passed, and a one-line summary."""
+
+    kind: str
+    ok: bool
+    summary: str
+    head_hash: str
+
+
+def check_kind(kind: str) -> str:
+    """The kind itself, or NotFound naming the kinds there are."""
+    if kind not in KINDS:
+        raise NotFound(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}")
+    return kind
+
+
+def today_in_beijing() -> dt.date:
+    """Today in Beijing, where the bureau's days begin and end."""
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def resolve_period(
+    session: Session,
+    kind: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    as_of: dt.date | None,
+) -> Period:
+    """The period asked for; `as_of` alone means its fiscal year up to that day (trial
+    balance) or the journal's first day up to it (certificate)."""
+    if as_of is not None and (start is not None or end is not None):
+        raise InvalidInput("give as_of, or from and to, not both", field="as_of")
+    end = as_of or end or today_in_beijing()
+    if start is None:
+        if kind == "trial-balance":
+            start = dt.date(end.year, 1, 1)
+        else:
+            first = journal_summary(session).first_posted_at
+            start = min(end, end if first is None else first.astimezone(SHANGHAI).date())
+    if start > end:
+        raise InvalidInput(f"from {start} is after to {end}", field="from")
+    return Period(start, end)
+
+
+def render_report(
+    session: Session,
+    out: BinaryIO,
+    kind: str,
+    *,
+    programme: str,
+    period: Period,
+    policy_set: PolicySet,
+    made_by: str,
+    font: ReportFont,
+) -> ReportOutcome:
+    """Render report `kind` of `programme` for `period` as a PDF into `out`."""
+    check_kind(kind)
+    if not ledger_exists(session, programme):
+        raise NotFound(f"no programme {programme} in the ledger", code_value=programme)
+    if kind == "trial-balance":
+        tb = render_trial_balance(
+            session, out, ledger=programme, as_of=period.end, period_start=period.start,
+            policy_set=policy_set, made_by=made_by, font=font,
+        )
+        verdict = "balanced" if tb.totals.balanced else "NOT BALANCED"
+        summary = (f"trial-balance {programme} as of {period.end} "
+                   f"accounts={tb.totals.accounts} {verdict} head={tb.head_hash}")
+        return ReportOutcome(kind, tb.totals.balanced, summary, tb.head_hash)
+    report = render_certificate(
+        session, out, programme=programme, period=period,
+        policy_set=policy_set, made_by=made_by, font=font,
+    ).report
+    summary = (f"certificate {'OK' if report.ok else 'FAILED'} "
+               f"entries={report.entries} head={report.head_hash}")
+    return ReportOutcome(kind, report.ok, summary, report.head_hash)
