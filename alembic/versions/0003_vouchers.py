@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('expires_on', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('expired_fen', sa.BigInteger(), nullable=False),
-    sa.Column('issue_entry_id', sa.BigInteger(), nullable=False),
+    sa.Column('issue_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('issued_by', sa.String(length=160), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('active', 'expired')", name=op.f('ck_vouchers_status_known')),
