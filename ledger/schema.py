@@ -4,6 +4,7 @@ Alembic's environment and the test harness import this module; a new model modul
 its import here.
 """
 
+import ledger.awards
 import ledger.claims
 import ledger.evidence
 import ledger.firms

@@ -5,6 +5,7 @@ import sys
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.cli.awards import awards_app
 from api.cli.ledger import db_app, status_command, verify_command
 from api.cli.registry import demo_app, import_app, serve_command, users_app
 from api.cli.reports import report_command
@@ -25,6 +26,7 @@ app.command("status")(status_command)
 app.add_typer(rules_app, name="rules")
 app.command("report")(report_command)
 app.add_typer(import_app, name="import")
+app.add_typer(awards_app, name="awards")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve_command)

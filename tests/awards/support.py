@@ -1,0 +1,41 @@
+"""Shared helpers of the award tests: actors, dates, firms and CSV files built in code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from ledger.acting import By
+from ledger.credit_code import check_character
+from ledger.firms import insert_firms
+from ledger.parties import PartyData
+
+OPERATOR, APPROVER, OTHER = By(1, "op"), By(2, "appr"), By(3, "appr2")
+CODE = "LN-AWARD-2022"
+ON = dt.date(2022, 12, 1)
+CERTIFIED = dt.date(2022, 6, 1)
+YUAN = 100
+TIER_YUAN = {"gazelle": 200_000, "unicorn": 500_000, "specialised": 1_000_000,
+             "little_giant": 1_000_000}
+CITIES = ("沈阳市", "大连市", "鞍山市")
+
+
+def credit_code(n: int) -> str:
+    """A valid credit code, distinct for each `n`."""
+    first17 = f"91210100MA{n:07d}"
+    return first17 + check_character(first17)
+
+
+def make_firms(session: Session, count: int) -> list[int]:
+    """Register `count` firms (cities in turn), with no certifications; their ids."""
+    rows = [(PartyData(credit_code(i), f"测试企业{i}有限公司", CITIES[i % len(CITIES)], "某区",
+                       "small", f"法人{i}"), "active", ()) for i in range(count)]
+    return insert_firms(session, rows)
+
+
+def awards_csv(rows: list[tuple[str, str, str, str, str]], *, chinese: bool = False) -> str:
+    """A department's list: credit code, tier, level, document number, date."""
+    header = ("统一社会信用代码,认定类别,认定级别,认定文号,认定日期" if chinese
+              else "credit_code,tier,level,document_no,certified_on")
+    return "\n".join([header, *(",".join(r) for r in rows)]) + "\n"
