@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.acting import By, today
 from ledger.awards import LEVELS, TIERS, Award, apply_award, award_programme
-from ledger.csv_import import MAX_ROWS, Progress, RowError, _reject, decode
+from ledger.csv_import import MAX_ROWS, Progress, RowError, _reject, decode, read_header
 from ledger.errors import DomainError, PolicyRefused
 from ledger.firms import find_firm_ids
 from ledger.money import yuan_to_fen
@@ -71,19 +71,7 @@ class _Row:
 def _parse(text: str) -> tuple[list[_Row], list[RowError]]:
     """Every row of the file, checked cell by cell, and every problem found."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    errors: list[RowError] = []
-    try:
-        header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
-    except StopIteration:
-        return [], [RowError(1, "", "the file is empty: a header line is required")]
-    for name in header:
-        if name not in COLUMNS:
-            errors.append(RowError(1, name, f"unknown column; known: {', '.join(COLUMNS)}"))
-    for name in REQUIRED:
-        if name not in header:
-            errors.append(RowError(1, name, "required column is missing"))
-    if len(set(header)) != len(header):
-        errors.append(RowError(1, "", "a column appears twice"))
+    header, errors = read_header(reader, COLUMNS, REQUIRED, ALIASES)
     if errors:
         return [], errors
     rows: list[_Row] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -124,22 +124,33 @@ def _dated_list(raw: str, known: tuple[str, ...] | dict[str, str]) -> tuple[tupl
     return tuple(pairs)
 
 
+def read_header(
+    reader: Iterator[list[str]],
+    columns: Sequence[str],
+    required: Sequence[str],
+    aliases: Mapping[str, str],
+) -> tuple[list[str], list[RowError]]:
+    """The header line with aliases resolved, and every problem with it (line 1)."""
+    try:
+        header = [aliases.get(h.strip(), h.strip()) for h in next(reader)]
+    except StopIteration:
+        return [], [RowError(1, "", "the file is empty: a header line is required")]
+    errors = [
+        RowError(1, name, f"unknown column; known: {', '.join(columns)}")
+        for name in header
+        if name not in columns
+    ]
+    errors += [RowError(1, name, "required column is missing")
+               for name in required if name not in header]
+    if len(set(header)) != len(header):
+        errors.append(RowError(1, "", "a column appears twice"))
+    return header, errors
+
+
 def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row], list[RowError]]:
     """Every row of the file, validated, and every problem found."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    errors: list[RowError] = []
-    try:
-        header = [ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
-    except StopIteration:
-        return [], [RowError(1, "", "the file is empty: a header line is required")]
-    for name in header:
-        if name not in columns:
-            errors.append(RowError(1, name, f"unknown column; known: {', '.join(columns)}"))
-    for name in REQUIRED:
-        if name not in header:
-            errors.append(RowError(1, name, "required column is missing"))
-    if len(set(header)) != len(header):
-        errors.append(RowError(1, "", "a column appears twice"))
+    header, errors = read_header(reader, columns, REQUIRED, ALIASES)
     if errors:
         return [], errors
     rows: list[_Row] = []
