@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from api import docs_ui, problems
+from api import console, docs_ui, problems
 from api.auth import TokenSettings
 from api.routes import (
     claims,
@@ -68,6 +68,7 @@ def create_app(
     for module in (session, firms, providers, users, operations, programs, vouchers,
                    redemptions, claims, payments, ledger, reports):
         app.include_router(module.router, prefix=PREFIX)
+    console.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -62,7 +62,7 @@ def mutate(
 ) -> JSONResponse:
     """Run `effect` once per idempotency key, logging the operation with its outcome."""
     sessions = request.app.state.sessions
-    actor = oplog.Actor(name=f"user:{user.id}:{user.username}", role=user.role, channel="api")
+    actor = actor_of(user, "api")
     scope = f"http:{user.id}:{request.method} {request.url.path}"[:160]
     digest = content_hash(content)
     try:
@@ -87,3 +87,33 @@ def mutate(
                          refused_code=exc.code, message=exc.message)
         raise
     return JSONResponse(done.body, status_code=done.status)
+
+
+def actor_of(user: UserView, channel: str) -> oplog.Actor:
+    """The operation log's actor for a signed-in user acting through `channel`."""
+    return oplog.Actor(name=f"user:{user.id}:{user.username}", role=user.role, channel=channel)
+
+
+def perform(
+    request: Request,
+    user: UserView,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | int | None,
+    effect: Callable[[Session], Done],
+    channel: str = "console",
+) -> Done:
+    """Run `effect` once and log it (no idempotency key: the console's forms); refusals too."""
+    sessions = request.app.state.sessions
+    actor = actor_of(user, channel)
+    try:
+        with transaction(sessions) as session:
+            done = effect(session)
+            oplog.record(session, actor, action, object_type, done.object_id or object_id)
+    except DomainError as exc:
+        with transaction(sessions) as session:
+            oplog.record(session, actor, action, object_type, object_id,
+                         refused_code=exc.code, message=exc.message)
+        raise
+    return done

@@ -1,0 +1,159 @@
+"""The firm's pages: its vouchers (balance, expiry, history), services to confirm, its award
+applications with their decision traces, and its statement (PDF)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.console.i18n import N_
+from api.console.lists import Column, Filter, Listing, show_list
+from api.console.session import signed_in
+from api.console.web import add_nav, console_router, redirect, render, set_home
+from api.mutations import Done, perform
+from api.routes.programs import by
+from ledger import awards, redemptions, vouchers
+from ledger.db import transaction
+from ledger.users import UserView
+
+router = console_router("/firm")
+FirmUser = Annotated[UserView, Depends(signed_in("firm"))]
+
+add_nav(N_("My vouchers"), "/firm", "firm")
+add_nav(N_("Services to confirm"), "/firm/confirmations", "firm")
+add_nav(N_("Award applications"), "/firm/awards", "firm")
+set_home("firm", "/firm")
+
+
+def statement_url(firm_id: int) -> str:
+    """The firm's statement as PDF (the reports route, kind firm-statement)."""
+    return f"/api/v1/reports/firm-statement.pdf?firm_id={firm_id}"
+
+
+def _firm(user: UserView) -> int:
+    assert user.firm_id is not None  # the users table ties a firm user to its firm
+    return user.firm_id
+
+
+def voucher_listing(firm_id: int) -> Listing:
+    """The firm's vouchers, newest first, with balances."""
+    return Listing(
+        title=N_("My vouchers"),
+        columns=(
+            Column(N_("Voucher"), lambda v: v.serial, link=lambda v: f"/firm/vouchers/{v.id}"),
+            Column(N_("Programme"), lambda v: v.programme),
+            Column(N_("Amount issued (yuan)"), lambda v: v.amount_fen, "yuan"),
+            Column(N_("Available (yuan)"), lambda v: v.available_fen, "yuan"),
+            Column(N_("Held (yuan)"), lambda v: v.held_fen, "yuan"),
+            Column(N_("Spent (yuan)"), lambda v: v.spent_fen, "yuan"),
+            Column(N_("Issued on"), lambda v: v.issued_on, "date"),
+            Column(N_("Expires on"), lambda v: v.expires_on, "date"),
+            Column(N_("Status"), lambda v: v.status, "label"),
+        ),
+        fetch=lambda s, limit, offset, f: vouchers.list_vouchers(
+            s, limit=limit, offset=offset, firm_id=firm_id),
+        filename="vouchers",
+    )
+
+
+@router.get("")
+def my_vouchers(request: Request, user: FirmUser) -> Response:
+    """The firm's main page: its vouchers and what each still holds."""
+    return show_list(request, voucher_listing(_firm(user)), template="firm/vouchers.html",
+                     statement=statement_url(_firm(user)))
+
+
+@router.get("/vouchers/{voucher_id}")
+def voucher_detail(request: Request, user: FirmUser, voucher_id: int) -> Response:
+    """One voucher (only the firm's own, else 404) with every movement on it."""
+    with transaction(request.app.state.reader) as session:
+        voucher = vouchers.get_voucher(session, voucher_id, firm_id=_firm(user))
+        history = vouchers.voucher_history(session, voucher_id, firm_id=_firm(user))
+    return render(request, "firm/voucher.html", voucher=voucher, history=history)
+
+
+def confirmation_listing(firm_id: int) -> Listing:
+    """Services booked on the firm's vouchers; completed ones wait for its confirmation."""
+    def confirm(r: redemptions.RedemptionView) -> tuple[str, str] | None:
+        if r.status == "completed" and not r.confirmed:
+            return (f"/firm/redemptions/{r.id}/confirm", N_("Confirm delivery"))
+        return None
+
+    return Listing(
+        title=N_("Services to confirm"),
+        columns=(
+            Column(N_("Booking"), lambda r: r.id),
+            Column(N_("Voucher"), lambda r: r.voucher_id,
+                   link=lambda r: f"/firm/vouchers/{r.voucher_id}"),
+            Column(N_("Provider"), lambda r: r.provider_id),
+            Column(N_("Service"), lambda r: r.category, "label"),
+            Column(N_("Cost (yuan)"), lambda r: r.cost_fen, "yuan"),
+            Column(N_("Subsidy (yuan)"), lambda r: r.amount_fen, "yuan"),
+            Column(N_("Status"), lambda r: r.status, "label"),
+            Column(N_("Completed on"), lambda r: r.completed_on, "date"),
+            Column(N_("Confirmed"), lambda r: "yes" if r.confirmed else "no", "label"),
+            Column(N_("Action"), lambda r: None, action=confirm),
+        ),
+        fetch=lambda s, limit, offset, f: redemptions.list_redemptions(
+            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), redemptions.STATUSES),),
+        filename="services",
+    )
+
+
+@router.get("/confirmations")
+def confirmations(request: Request, user: FirmUser) -> Response:
+    """Completed services wait here for the firm to confirm delivery."""
+    return show_list(request, confirmation_listing(_firm(user)))
+
+
+@router.post("/redemptions/{redemption_id}/confirm")
+def confirm(request: Request, user: FirmUser, redemption_id: int) -> Response:
+    """Confirm that a completed service was delivered (the API's `confirm`)."""
+    firm_id = _firm(user)
+
+    def effect(session: Session) -> Done:
+        view = redemptions.confirm(session, redemption_id, firm_id=firm_id, by=by(user))
+        return Done(200, None, view.id)
+
+    perform(request, user, action="redemptions.confirm", object_type="redemption",
+            object_id=redemption_id, effect=effect)
+    return redirect("/firm/confirmations")
+
+
+def award_listing(firm_id: int) -> Listing:
+    """The firm's award applications, newest first."""
+    return Listing(
+        title=N_("Award applications"),
+        columns=(
+            Column(N_("Application"), lambda a: a.id, link=lambda a: f"/firm/awards/{a.id}"),
+            Column(N_("Programme"), lambda a: a.programme),
+            Column(N_("Tier"), lambda a: a.tier, "label"),
+            Column(N_("Level"), lambda a: a.level),
+            Column(N_("Certificate"), lambda a: a.document_no),
+            Column(N_("Applied on"), lambda a: a.applied_on, "date"),
+            Column(N_("Amount (yuan)"), lambda a: a.amount_fen, "yuan"),
+            Column(N_("Status"), lambda a: a.status, "label"),
+        ),
+        fetch=lambda s, limit, offset, f: awards.list_awards(
+            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), awards.STATUSES),),
+        filename="awards",
+    )
+
+
+@router.get("/awards")
+def my_awards(request: Request, user: FirmUser) -> Response:
+    """The firm's award applications."""
+    return show_list(request, award_listing(_firm(user)))
+
+
+@router.get("/awards/{award_id}")
+def award_detail(request: Request, user: FirmUser, award_id: int) -> Response:
+    """One application (only the firm's own) with the policy's decision trace."""
+    with transaction(request.app.state.reader) as session:
+        award = awards.get_award(session, award_id, firm_id=_firm(user))
+    return render(request, "firm/award.html", award=award, decision=award.decision)

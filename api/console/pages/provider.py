@@ -1,0 +1,374 @@
+"""The provider's pages: book a service with a live preview of the policy's decision, complete
+or cancel it, claim with evidence, and see what it is owed and was paid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.console.forms import Form, read_form, uploads
+from api.console.i18n import N_
+from api.console.lists import Column, Filter, Listing, show_list
+from api.console.session import signed_in
+from api.console.web import add_nav, console_router, redirect, render, set_home
+from api.mutations import Done, perform
+from api.problems import status_of
+from api.routes.programs import by
+from api.schemas import Id
+from api.voucher_schemas import fen
+from ledger import claims, evidence, redemptions
+from ledger.accounts import balance
+from ledger.db import transaction
+from ledger.errors import DomainError, InvalidInput, NotFound
+from ledger.paging import Page
+from ledger.programs import account, list_programmes
+from ledger.providers import get_provider
+from ledger.users import UserView
+
+router = console_router("/provider")
+ProviderUser = Annotated[UserView, Depends(signed_in("provider"))]
+
+add_nav(N_("Bookings"), "/provider", "provider")
+add_nav(N_("Book a service"), "/provider/book", "provider")
+add_nav(N_("Claims"), "/provider/claims", "provider")
+add_nav(N_("Owed and paid"), "/provider/money", "provider")
+set_home("provider", "/provider")
+
+BOOK_FIELDS = ("voucher_id", "category", "cost", "description")
+# Where a policy refusal shows: by the field it concerns, else at the top of the form.
+BOOK_CODES = {"cap_exceeded": "cost", "zero_subsidy": "cost", "insufficient_balance": "cost",
+              "voucher_expired": "voucher_id", "voucher_not_yet_valid": "voucher_id",
+              "not_found": "voucher_id", "unknown_category": "category",
+              "provider_not_registered": "category"}
+
+
+def _provider(user: UserView) -> int:
+    assert user.provider_id is not None  # the users table ties a provider user to its provider
+    return user.provider_id
+
+
+def booking_listing(provider_id: int) -> Listing:
+    """The provider's bookings, newest first."""
+    def claimable(r: redemptions.RedemptionView) -> bool:
+        return r.status == "completed" and r.confirmed
+
+    return Listing(
+        title=N_("Bookings"),
+        columns=(
+            Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/provider/bookings/{r.id}"),
+            Column(N_("Voucher"), lambda r: r.voucher_id),
+            Column(N_("Firm"), lambda r: r.firm_id),
+            Column(N_("Service"), lambda r: r.category, "label"),
+            Column(N_("Cost (yuan)"), lambda r: r.cost_fen, "yuan"),
+            Column(N_("Subsidy (yuan)"), lambda r: r.amount_fen, "yuan"),
+            Column(N_("Booked on"), lambda r: r.booked_on, "date"),
+            Column(N_("Status"), lambda r: r.status, "label"),
+            Column(N_("Confirmed"), lambda r: "yes" if r.confirmed else "no", "label"),
+            Column(N_("Next step"), lambda r: "claim" if claimable(r) else "", "label",
+                   link=lambda r: (f"/provider/claims/new?redemption_id={r.id}"
+                                   if claimable(r) else None)),
+        ),
+        fetch=lambda s, limit, offset, f: redemptions.list_redemptions(
+            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), redemptions.STATUSES),),
+        filename="bookings",
+    )
+
+
+@router.get("")
+def bookings(request: Request, user: ProviderUser) -> Response:
+    """The provider's main page: its bookings and what comes next for each."""
+    return show_list(request, booking_listing(_provider(user)), template="provider/bookings.html")
+
+
+# ------------------------------------------------------------------------------ booking
+
+
+def _categories(request: Request, provider_id: int) -> tuple[str, ...]:
+    with transaction(request.app.state.reader) as session:
+        return get_provider(session, provider_id).current_categories
+
+
+class _DryRun(Exception):
+    """Carries a preview's result out of the transaction it rolls back."""
+
+    def __init__(self, view: redemptions.RedemptionView) -> None:
+        super().__init__("dry run")
+        self.view = view
+
+
+def _booking_args(form: Form) -> dict[str, object]:
+    """The service's arguments from the form (InvalidInput names the field at fault)."""
+    raw_id = form.get("voucher_id")
+    if not raw_id.isdigit() or not 1 <= int(raw_id) <= 2**63 - 1:
+        raise InvalidInput("voucher_id: the voucher's number", field="voucher_id")
+    if not form.get("category"):
+        raise InvalidInput("category: choose a service", field="category")
+    return {"voucher_id": int(raw_id), "category": form.get("category"),
+            "cost_fen": fen(form.get("cost"), "cost"), "description": form.get("description")}
+
+
+def preview(request: Request, user: UserView, form: Form) -> dict[str, object] | None:
+    """The policy's decision on this booking, by running the booking service itself in a
+    transaction that is rolled back: nothing is held, nothing is logged."""
+    try:
+        args = _booking_args(form)
+        with transaction(request.app.state.sessions) as session:
+            raise _DryRun(redemptions.book(session, provider_id=_provider(user), by=by(user),
+                                           **args))  # type: ignore[arg-type]
+    except _DryRun as done:
+        return done.view.decision
+    except DomainError as exc:
+        form.refuse(exc, by_code=BOOK_CODES)
+        return None
+
+
+def _book_page(request: Request, user: UserView, form: Form, decision: dict[str, object] | None,
+               status: int = 200) -> Response:
+    return render(request, "provider/book.html", status=status, form=form, decision=decision,
+                  categories=_categories(request, _provider(user)))
+
+
+@router.get("/book")
+def book_page(request: Request, user: ProviderUser, voucher_id: str = "") -> Response:
+    """The booking form."""
+    form = Form({"voucher_id": voucher_id, "category": "", "cost": "", "description": ""})
+    return _book_page(request, user, form, None)
+
+
+@router.post("/book/preview")
+def book_preview(request: Request, user: ProviderUser) -> Response:
+    """The preview panel alone (the page's script asks for it as the user types)."""
+    form = read_form(request)
+    decision = preview(request, user, form)
+    return render(request, "provider/_preview.html", form=form, decision=decision)
+
+
+@router.post("/book")
+def book(request: Request, user: ProviderUser) -> Response:
+    """Preview (the `preview` button, without script) or book for real."""
+    form = read_form(request)
+    if form.get("action") == "preview":
+        decision = preview(request, user, form)
+        return _book_page(request, user, form, decision)
+    provider_id = _provider(user)
+    try:
+        args = _booking_args(form)
+
+        def effect(session: Session) -> Done:
+            view = redemptions.book(session, provider_id=provider_id, by=by(user),
+                                    **args)  # type: ignore[arg-type]
+            return Done(201, None, view.id)
+
+        done = perform(request, user, action="redemptions.book", object_type="redemption",
+                       object_id=None, effect=effect)
+    except DomainError as exc:
+        form.refuse(exc, by_code=BOOK_CODES)
+        return _book_page(request, user, form, form.refusal.get("decision"),  # type: ignore[arg-type]
+                          status=422)
+    return redirect(f"/provider/bookings/{done.object_id}")
+
+
+@router.get("/bookings/{redemption_id}")
+def booking_detail(request: Request, user: ProviderUser, redemption_id: Id) -> Response:
+    """One booking (only the provider's own) with its decision and what can be done next."""
+    with transaction(request.app.state.reader) as session:
+        booking = redemptions.get_redemption(session, redemption_id,
+                                             provider_id=_provider(user))
+    return render(request, "provider/booking.html", booking=booking, decision=booking.decision,
+                  form=Form({"amount": ""}))
+
+
+@router.post("/bookings/{redemption_id}/complete")
+def complete(request: Request, user: ProviderUser, redemption_id: Id) -> Response:
+    """Complete a booked service, in full or for a smaller amount."""
+    form = read_form(request)
+    provider_id = _provider(user)
+    try:
+        amount = fen(form.get("amount"), "amount") if form.get("amount") else None
+
+        def effect(session: Session) -> Done:
+            view = redemptions.complete(session, redemption_id, provider_id=provider_id,
+                                        by=by(user), amount_fen=amount)
+            return Done(200, None, view.id)
+
+        perform(request, user, action="redemptions.complete", object_type="redemption",
+                object_id=redemption_id, effect=effect)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        with transaction(request.app.state.reader) as session:
+            booking = redemptions.get_redemption(session, redemption_id,
+                                                 provider_id=provider_id)
+        return render(request, "provider/booking.html", status=status_of(exc), booking=booking,
+                      decision=booking.decision, form=form.refuse(exc))
+    return redirect(f"/provider/bookings/{redemption_id}")
+
+
+@router.post("/bookings/{redemption_id}/cancel")
+def cancel(request: Request, user: ProviderUser, redemption_id: Id) -> Response:
+    """Cancel a booked service: the hold goes back to the voucher."""
+    provider_id = _provider(user)
+
+    def effect(session: Session) -> Done:
+        view = redemptions.cancel(session, redemption_id, by=by(user), provider_id=provider_id)
+        return Done(200, None, view.id)
+
+    perform(request, user, action="redemptions.cancel", object_type="redemption",
+            object_id=redemption_id, effect=effect)
+    return redirect(f"/provider/bookings/{redemption_id}")
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+def claim_listing(provider_id: int) -> Listing:
+    """The provider's claims, newest first."""
+    return Listing(
+        title=N_("Claims"),
+        columns=(
+            Column(N_("Claim"), lambda c: c.id, link=lambda c: f"/provider/claims/{c.id}"),
+            Column(N_("Booking"), lambda c: c.redemption_id,
+                   link=lambda c: f"/provider/bookings/{c.redemption_id}"),
+            Column(N_("Programme"), lambda c: c.programme),
+            Column(N_("Amount (yuan)"), lambda c: c.amount_fen, "yuan"),
+            Column(N_("Filed on"), lambda c: c.filed_on, "date"),
+            Column(N_("Status"), lambda c: c.status, "label"),
+            Column(N_("Payment batch"), lambda c: c.batch_id),
+        ),
+        fetch=lambda s, limit, offset, f: claims.list_claims(
+            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), claims.STATUSES),),
+        filename="claims",
+    )
+
+
+@router.get("/claims")
+def claim_list(request: Request, user: ProviderUser) -> Response:
+    """The provider's claims and their status."""
+    return show_list(request, claim_listing(_provider(user)))
+
+
+@router.get("/claims/new")
+def claim_form(request: Request, user: ProviderUser, redemption_id: str = "") -> Response:
+    """The claim form: a confirmed booking and its three evidence files."""
+    return render(request, "provider/claim_new.html", form=Form({"redemption_id": redemption_id}),
+                  kinds=evidence.KINDS)
+
+
+@router.post("/claims")
+def file_claim(request: Request, user: ProviderUser) -> Response:
+    """File the claim with the uploaded evidence (each file checked by the evidence service)."""
+    form = read_form(request)
+    provider_id = _provider(user)
+    files = uploads(request)
+    try:
+        raw = form.get("redemption_id")
+        if not raw.isdigit() or not 1 <= int(raw) <= 2**63 - 1:
+            raise InvalidInput("redemption_id: the booking's number", field="redemption_id")
+        chosen = []
+        for kind in evidence.KINDS:
+            if kind in files:
+                data = files[kind].file.read(evidence.MAX_BYTES + 1)
+                if len(data) > evidence.MAX_BYTES:
+                    raise InvalidInput(f"{kind}: larger than {evidence.MAX_BYTES} bytes",
+                                       code="evidence_too_large", field=kind)
+                chosen.append(evidence.Upload(kind, files[kind].filename or kind, data))
+
+        def effect(session: Session) -> Done:
+            view = claims.file_claim(session, int(raw), provider_id=provider_id, files=chosen,
+                                     by=by(user))
+            return Done(201, None, view.id)
+
+        done = perform(request, user, action="claims.file", object_type="claim", object_id=None,
+                       effect=effect)
+    except DomainError as exc:
+        form.refuse(exc, fields={k: k for k in evidence.KINDS},
+                    by_code={"not_found": "redemption_id", "not_completed": "redemption_id",
+                             "not_confirmed": "redemption_id",
+                             "already_claimed": "redemption_id"})
+        return render(request, "provider/claim_new.html", status=422, form=form,
+                      kinds=evidence.KINDS)
+    return redirect(f"/provider/claims/{done.object_id}")
+
+
+@router.get("/claims/{claim_id}")
+def claim_detail(request: Request, user: ProviderUser, claim_id: Id) -> Response:
+    """One claim (only the provider's own) with its evidence."""
+    with transaction(request.app.state.reader) as session:
+        claim = claims.get_claim(session, claim_id, provider_id=_provider(user))
+    return render(request, "provider/claim.html", claim=claim)
+
+
+@router.get("/claims/{claim_id}/evidence/{kind}")
+def claim_evidence(request: Request, user: ProviderUser, claim_id: Id, kind: str) -> Response:
+    """An evidence file as stored."""
+    if kind not in evidence.KINDS:
+        raise NotFound(f"no evidence kind {kind}")
+    with transaction(request.app.state.reader) as session:
+        claims.claim_row(session, claim_id, provider_id=_provider(user))
+        view, data = evidence.read(session, claim_id, kind)
+    return Response(data, media_type=view.content_type,
+                    headers={"X-Content-SHA256": view.sha256})
+
+
+# ------------------------------------------------------------------------------ money
+
+
+@dataclass(frozen=True)
+class MoneyLine:
+    """Where a provider's money stands in one programme, in fen."""
+
+    programme: str
+    booked: int
+    owed: int
+    in_payment: int
+    paid: int
+    owed_back: int
+
+
+def _money_line(session: Session, programme: str, provider_id: int) -> MoneyLine:
+    try:
+        b = balance(session, account(programme, "provider", provider_id))
+    except NotFound:
+        return MoneyLine(programme, 0, 0, 0, 0, 0)
+    try:
+        owed_back = balance(session, account(programme, "receivable", provider_id)).debit_balance
+    except NotFound:
+        owed_back = 0
+    # P:provider:S: holds are pending debits, completions posted debits, batches pending
+    # credits and payments posted credits.
+    return MoneyLine(programme, b.debits_pending, b.debit_balance - b.credits_pending,
+                     b.credits_pending, b.credits_posted, owed_back)
+
+
+def money_listing(provider_id: int) -> Listing:
+    """Per programme: booked, owed, in payment, paid and owed back (after a clawback)."""
+    def fetch(session: Session, limit: int, offset: int, _f: dict[str, str]) -> Page[MoneyLine]:
+        page = list_programmes(session, limit=limit, offset=offset)
+        lines = [_money_line(session, p.code, provider_id) for p in page.items]
+        return Page(lines, page.total, page.limit, page.offset)
+
+    return Listing(
+        title=N_("Owed and paid"),
+        columns=(
+            Column(N_("Programme"), lambda m: m.programme),
+            Column(N_("Booked, not completed (yuan)"), lambda m: m.booked, "yuan"),
+            Column(N_("Owed (yuan)"), lambda m: m.owed, "yuan"),
+            Column(N_("In payment (yuan)"), lambda m: m.in_payment, "yuan"),
+            Column(N_("Paid (yuan)"), lambda m: m.paid, "yuan"),
+            Column(N_("Owed back (yuan)"), lambda m: m.owed_back, "yuan"),
+        ),
+        fetch=fetch,
+        filename="owed-and-paid",
+    )
+
+
+@router.get("/money")
+def money(request: Request, user: ProviderUser) -> Response:
+    """What the provider is owed and was paid, by programme (from its ledger accounts)."""
+    return show_list(request, money_listing(_provider(user)))

@@ -1,0 +1,144 @@
+"""Console tests: the app with strict translations on this test's database, and for browser
+tests a real server (uvicorn, own SQLite file) driven by Debian's Chromium through Playwright.
+
+Browser tests are marked `browser` and always use their own SQLite file, whatever engine the
+rest of the suite runs on. Set VOUCHER_LEDGER_SCREENSHOTS=<dir> to save screenshots there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from console_helpers import KEY, PASSWORDS, World, build_world
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from api.app import create_app
+from ledger import users
+from ledger.db import make_engine, make_sessionmaker
+from ledger.migrations import upgrade
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS_ENV = "VOUCHER_LEDGER_SCREENSHOTS"
+FAST_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with the smallest cost: the real parameters take 0.2 s a hash."""
+    monkeypatch.setattr(users, "_hasher", FAST_HASHER)
+
+
+@pytest.fixture
+def app(engine) -> FastAPI:
+    """The app on this test's database; a missing translation fails the request."""
+    application = create_app(engine, key=KEY, minutes=30)
+    application.state.console_strict_i18n = True
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A browser-like client (cookies kept) on the app, in process."""
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def world(sessions) -> World:
+    """The demo registry, a funded programme and a voucher each for firms 1 and 2."""
+    return build_world(sessions)
+
+
+# ------------------------------------------------------------------------------ browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The whole app served by uvicorn on a free port over its own SQLite file: its base URL."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "_hasher", FAST_HASHER)
+        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        build_world(make_sessionmaker(engine))
+        application = create_app(engine, key=KEY, minutes=30)
+        application.state.console_strict_i18n = True
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "the console server did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def signed_in_page(chromium, console_server: str) -> Iterator[Callable[[str], object]]:
+    """`signed_in_page(username)`: a fresh browser context signed in through the form."""
+    contexts = []
+
+    def open_as(username: str, language: str = "zh-CN"):  # type: ignore[no-untyped-def]
+        context = chromium.new_context(base_url=console_server, locale=language,  # type: ignore[attr-defined]
+                                       viewport={"width": 1280, "height": 860})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.fill("#f-username", username)
+        page.fill("#f-password", PASSWORDS[username])
+        page.click("form[action='/sign-in'] button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[object, str], None]:
+    """`screenshot(page, name)`: save <dir>/<name>.png when VOUCHER_LEDGER_SCREENSHOTS is set."""
+
+    def take(page, name: str) -> None:  # type: ignore[no-untyped-def]
+        directory = os.environ.get(SCREENSHOTS_ENV)
+        if directory:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+
+    return take

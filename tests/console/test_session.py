@@ -1,0 +1,96 @@
+"""Sign-in, the session cookie, CSRF, sign-out, expiry and who may see what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from console_helpers import KEY, csrf_of, sign_in
+
+from api.auth import TokenSettings, issue_token
+from api.console.session import ANON_COOKIE, SESSION_COOKIE
+from ledger.db import transaction
+from ledger.users import find_user
+
+
+def test_a_signed_out_user_is_sent_to_sign_in_with_the_page_wanted(client, world):
+    response = client.get("/firm/awards?status=paid", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Ffirm%2Fawards%3Fstatus%3Dpaid"
+    response = sign_in(client, "demo-firm", next_url="/firm/awards?status=paid")
+    assert response.headers["location"] == "/firm/awards?status=paid"
+
+
+def test_sign_in_sets_an_httponly_strict_session_cookie(client, world):
+    response = sign_in(client, "demo-firm")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=1800" in cookie
+    assert client.get("/", follow_redirects=False).headers["location"] == "/firm"
+
+
+def test_sign_in_refuses_a_wrong_password_and_keeps_the_username(client, world):
+    token = csrf_of(client.get("/sign-in").text)
+    response = client.post("/sign-in", data={"csrf_token": token, "username": "demo-firm",
+                                             "password": "not-the-password", "next": "/"})
+    assert response.status_code == 401
+    assert 'value="demo-firm"' in response.text and "not-the-password" not in response.text
+    assert 'data-code="not_authenticated"' in response.text and "用户名或密码错误" in response.text
+    assert SESSION_COOKIE not in response.cookies
+
+
+def test_a_post_without_its_csrf_token_is_refused(client, world):
+    page = client.get("/sign-in")
+    assert ANON_COOKIE in page.cookies
+    refused = client.post("/sign-in", data={"username": "demo-firm",
+                                            "password": "demo-firm-2026"})
+    assert refused.status_code == 403 and 'data-code="csrf_failed"' in refused.text
+    assert SESSION_COOKIE not in refused.cookies
+    sign_in(client, "demo-firm")
+    # Signed in, the token changes with the session: the anonymous one no longer counts.
+    stale = csrf_of(page.text)
+    assert client.post("/sign-out", data={"csrf_token": stale}).status_code == 403
+    assert client.post("/sign-out", data={}).status_code == 403
+    assert client.get("/firm").status_code == 200
+
+
+def test_sign_out_ends_the_session(client, world):
+    sign_in(client, "demo-firm")
+    token = csrf_of(client.get("/firm").text)
+    response = client.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/sign-in"
+    assert client.get("/firm", follow_redirects=False).status_code == 303
+
+
+def test_an_expired_session_is_sent_to_sign_in(client, sessions, world):
+    with transaction(sessions) as s:
+        user = find_user(s, "demo-firm")
+    assert user is not None
+    old = issue_token(TokenSettings(KEY, 30), user, now=datetime.now(UTC) - timedelta(hours=1))
+    client.cookies.set(SESSION_COOKIE, old)
+    response = client.get("/firm", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/sign-in")
+    assert f'{SESSION_COOKIE}=""' in response.headers["set-cookie"]
+
+
+def test_a_firm_opening_another_firms_voucher_gets_404(client, world):
+    sign_in(client, "demo-firm")
+    assert client.get(f"/firm/vouchers/{world.voucher}").status_code == 200
+    for url in (f"/firm/vouchers/{world.other_voucher}", "/firm/vouchers/999999",
+                "/firm/awards/999999", "/firm/vouchers/0"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert 'data-code="not_found"' in response.text or 'data-code="invalid_input"' in \
+            response.text
+
+
+def test_a_role_opening_another_roles_pages_gets_403(client, world):
+    sign_in(client, "demo-firm")
+    response = client.get("/provider")
+    assert response.status_code == 403 and 'data-code="permission_denied"' in response.text
+
+
+def test_bureau_roles_land_on_the_welcome_page(client, world):
+    sign_in(client, "demo-auditor")
+    response = client.get("/")
+    assert response.status_code == 200 and "您已登录" in response.text
