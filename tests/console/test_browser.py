@@ -10,6 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_firm_signs_in_and_sees_its_voucher_balance(signed_in_page, screenshot):
+    # Runs before the booking test below: the server (and its voucher) is shared per session.
     page = signed_in_page("demo-firm")
     assert page.url.endswith("/firm")
     assert page.locator("h1").inner_text() == "我的创新券"
