@@ -90,7 +90,9 @@ def entry_out(e: PostedEntry) -> dict[str, Any]:
 
 
 class BudgetOut(BaseModel):
-    """Where the programme's money is, in yuan; `balanced` checks the budget equation."""
+    """Where the programme's money is, in yuan; `balanced` checks the budget equation
+    appropriated = free + unspent + held + redeemed + awarded + in_payment + paid − receivable.
+    """
 
     programme: str
     appropriated: str
@@ -103,6 +105,8 @@ class BudgetOut(BaseModel):
     paid: str
     receivable: str
     expired: str
+    awarded: str = Field(description="Approved awards not yet in a payment batch")
+    promised: str = Field(description="Applied, undecided awards (part of `free`)")
     balanced: bool
 
 
@@ -110,7 +114,7 @@ def budget_out(b: Budget) -> dict[str, Any]:
     """As JSON."""
     figures = {name: fen_to_yuan(getattr(b, name)) for name in (
         "appropriated", "free", "issued", "unspent", "held", "redeemed", "in_payment", "paid",
-        "receivable", "expired")}
+        "receivable", "expired", "awarded", "promised")}
     return BudgetOut(programme=b.programme, balanced=b.balanced, **figures).model_dump()
 
 
@@ -306,18 +310,23 @@ def claim_out(c: ClaimView) -> dict[str, Any]:
 
 
 class BatchIn(Strict):
-    """A payment batch: the programme's approved claims, or exactly `claim_ids`."""
+    """A payment batch: the programme's approved claims and awards, or exactly `claim_ids`
+    and `award_ids` when either is given."""
 
     program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
     claim_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None,
                          Field(max_length=1000)] = None
+    award_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None,
+                         Field(max_length=1000)] = None
 
 
 class LineOut(BaseModel):
-    """A line of a batch."""
+    """A line of a batch: a claim paid to its provider, or an award paid to its firm."""
 
-    claim_id: int
-    provider_id: int
+    claim_id: int | None
+    provider_id: int | None
+    award_id: int | None
+    firm_id: int | None
     amount: str
 
 
@@ -338,5 +347,6 @@ def batch_out(b: BatchView) -> dict[str, Any]:
     return BatchOut(id=b.id, program=b.programme, status=b.status, total=fen_to_yuan(b.total_fen),
                     created_at=b.created_at, paid_at=b.paid_at,
                     lines=[LineOut(claim_id=x.claim_id, provider_id=x.provider_id,
+                                   award_id=x.award_id, firm_id=x.firm_id,
                                    amount=fen_to_yuan(x.amount_fen)) for x in b.lines]
                     ).model_dump(mode="json")

@@ -3,8 +3,9 @@
 An award programme is a programme whose policy is an award policy (LN-AWARD). A firm, or an
 operator for it, applies for a tier citing its certification; the engine decides eligibility
 and the amount, with a trace. An approver who did not record the application approves it
-(`P:award:F` ← `P:budget`) or rejects it with a reason (nothing posted). Payment moves
-`P:paid` ← `P:award:F` once. A clawback (certification revoked) reverses the approval by a
+(`P:award:F` ← `P:budget`) or rejects it with a reason (nothing posted). Payment goes through
+the payment batches of `ledger.payments` (`P:paid` ← `P:award:F`, held while the batch is
+open, posted when it is marked paid). A clawback (certification revoked) reverses the approval by a
 linked entry; if the award was paid, the firm's account is first refilled from
 `P:receivable:firm-F`, whose credit balance is what the firm owes the programme.
 """
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.accounts import balance, open_account
+from ledger.accounts import balance
 from ledger.acting import By, now, today
 from ledger.base import Base, BigIntPK, UTCDateTime
 from ledger.errors import (
@@ -45,25 +46,17 @@ from ledger.firms import Certification, Firm, FirmCertification, add_certificati
 from ledger.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.paging import Page, check_page
 from ledger.parties import normalise_city
-from ledger.programs import (
-    _CODE,
-    Programme,
-    ProgrammeView,
-    account,
-    get_programme,
-    policies,
-    programme_row,
-)
+from ledger.programs import Programme, account, budget, policies, programme_row
 from ledger.redemptions import ensure_account
 from ledger.vouchers import _refusal
 from rules import AwardFacts, PolicySet, decide_award
 
 TIERS = ("gazelle", "unicorn", "specialised", "little_giant")
 LEVELS = ("national", "provincial")
-STATUSES = ("applied", "approved", "rejected", "paid", "clawed_back")
-# Applications that count for "once per tier", upgrades and the budget already promised.
-COUNTING = ("applied", "approved", "paid")
-FLOW_APPROVE, FLOW_PAY = "award.approve", "award.pay"
+STATUSES = ("applied", "approved", "rejected", "in_payment", "paid", "clawed_back")
+# Applications that count for "once per tier" and upgrades.
+COUNTING = ("applied", "approved", "in_payment", "paid")
+FLOW_APPROVE = "award.approve"
 FLOW_CLAWBACK, FLOW_RECEIVABLE = "award.clawback", "award.receivable"
 
 
@@ -74,8 +67,8 @@ class Award(Base):
     __table_args__ = (
         UniqueConstraint("programme_id", "firm_id", "tier", "document_no",
                          name="uq_awards_programme_firm_tier_document"),
-        CheckConstraint("status IN ('applied', 'approved', 'rejected', 'paid', 'clawed_back')",
-                        name="status_known"),
+        CheckConstraint("status IN ('applied', 'approved', 'rejected', 'in_payment', 'paid', "
+                        "'clawed_back')", name="status_known"),
         CheckConstraint("tier IN ('gazelle', 'unicorn', 'specialised', 'little_giant')",
                         name="tier_known"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
@@ -106,6 +99,8 @@ class Award(Base):
     clawback_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("journal_entries.id"), nullable=True)
     clawback_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The payment batch that carries the award (set when batched, kept once paid).
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -132,6 +127,7 @@ class AwardView:
     pay_entry_id: int | None
     clawback_entry_id: int | None
     clawback_reason: str
+    batch_id: int | None
 
 
 @dataclass(frozen=True)
@@ -151,14 +147,16 @@ class AwardBudget:
     appropriated: int
     free: int
     promised: int  # applied, not yet decided: part of `free` until approved
-    awarded: int  # approved, not yet paid (the `P:award:F` accounts)
+    awarded: int  # approved, not yet batched (the `P:award:F` accounts less their holds)
+    in_payment: int  # held by open payment batches
     paid: int
     receivable: int
 
     @property
     def balanced(self) -> bool:
-        """appropriated = free + awarded + paid − receivable."""
-        return self.appropriated == self.free + self.awarded + self.paid - self.receivable
+        """appropriated = free + awarded + in_payment + paid − receivable."""
+        return self.appropriated == (self.free + self.awarded + self.in_payment + self.paid
+                                     - self.receivable)
 
 
 def _view(row: Award, programme: str) -> AwardView:
@@ -166,7 +164,7 @@ def _view(row: Award, programme: str) -> AwardView:
                      row.certified_on, row.applied_on, row.amount_fen, row.status,
                      dict(row.decision), row.recorded_by, row.decided_by, row.reason,
                      row.approve_entry_id, row.pay_entry_id, row.clawback_entry_id,
-                     row.clawback_reason)
+                     row.clawback_reason, row.batch_id)
 
 
 def award_account(programme: str, firm_id: int) -> str:
@@ -179,51 +177,23 @@ def receivable_account(programme: str, firm_id: int) -> str:
     return account(programme, "receivable", f"firm-{firm_id}")
 
 
-def _is_award_policy(policy: str) -> bool:
+def is_award_policy(policy: str) -> bool:
+    """True when every version of the named policy is an award policy."""
     versions = policies().versions(policy) if isinstance(policy, str) else []
     return bool(versions) and all(v.model.kind == "award" for v in versions)
-
-
-def create_award_programme(
-    session: Session, *, code: str, name: str, fiscal_year: int, by: By,
-    policy: str = "LN-AWARD",
-) -> ProgrammeView:
-    """Create an award programme (an award policy) with its funding, budget and paid accounts.
-
-    `ledger.programs.create_programme` accepts voucher policies only; this is its award twin.
-    """
-    if not isinstance(code, str) or not _CODE.fullmatch(code):
-        raise InvalidInput("code: 2–32 upper-case letters, digits or '-'", field="code")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InvalidInput("name: 1–200 characters", field="name")
-    if isinstance(fiscal_year, bool) or not isinstance(fiscal_year, int) or not (
-        2000 <= fiscal_year <= 2100
-    ):
-        raise InvalidInput("fiscal_year: a year between 2000 and 2100", field="fiscal_year")
-    if not _is_award_policy(policy):
-        raise InvalidInput(f"policy: no award policy {policy!r}", field="policy")
-    if session.scalar(select(Programme.id).where(Programme.code == code)) is not None:
-        raise AlreadyExists(f"programme {code} already exists", code_value=code)
-    session.add(Programme(code=code, name=name.strip(), fiscal_year=fiscal_year, policy=policy,
-                          vouchers_issued=0, created_at=now(), created_by=by.label))
-    session.flush()
-    open_account(session, account(code, "funding"), code)
-    open_account(session, account(code, "budget"), code, credits_must_not_exceed_debits=True)
-    open_account(session, account(code, "paid"), code)
-    return get_programme(session, code)
 
 
 def award_programme(session: Session, code: str, *, lock: bool = False) -> Programme:
     """The programme's row if it is an award programme; NotFound or InvalidInput otherwise."""
     row = programme_row(session, code, lock=lock)
-    if not _is_award_policy(row.policy):
+    if not is_award_policy(row.policy):
         raise InvalidInput(f"programme {code} follows {row.policy}, not an award policy",
                            code="wrong_programme_kind", field="programme")
     return row
 
 
-def _promised(session: Session, programme_id: int) -> int:
-    """What applied, undecided awards of the programme would take from its budget."""
+def promised(session: Session, programme_id: int) -> int:
+    """What applied, undecided awards of the programme would take from its budget (SQL sum)."""
     return int(session.scalar(
         select(func.coalesce(func.sum(Award.amount_fen), 0))
         .where(Award.programme_id == programme_id, Award.status == "applied")) or 0)
@@ -296,7 +266,7 @@ def apply_award(
         select(Award.tier, Award.amount_fen).where(
             Award.programme_id == prog.id, Award.firm_id == firm_id,
             Award.status.in_(COUNTING)).order_by(Award.id)))
-    free = balance(session, account(programme, "budget")).available - _promised(session, prog.id)
+    free = balance(session, account(programme, "budget")).available - promised(session, prog.id)
     decision = decide_award(policy_set or policies(), AwardFacts(
         programme=prog.policy, on=day, tier=tier, certified_on=certified_on,
         firm_awards=firm_awards, budget_free_fen=max(0, free), requested_fen=requested_fen))
@@ -374,36 +344,22 @@ def reject_award(session: Session, award_id: int, *, by: By, reason: str) -> Awa
     return _view(row, code)
 
 
-def pay_award(session: Session, award_id: int, *, by: By, memo: str = "") -> AwardView:
-    """Pay an approved award once: `P:paid` ← `P:award:F`."""
-    row = award_row(session, award_id, lock=True)
-    if row.status == "paid":
-        raise Conflict(f"award {row.id} was already paid (entry {row.pay_entry_id})",
-                       code="already_paid")
-    if row.status != "approved":
-        raise Conflict(f"award {row.id} is {row.status}, not approved", code=f"award_{row.status}")
-    code = _code(session, row)
-    entry = post_entry(session, EntryRequest(
-        (Move(account(code, "paid"), award_account(code, row.firm_id), row.amount_fen),),
-        flow=FLOW_PAY, ref=f"award:{row.id}", actor=by.label, memo=memo))
-    row.status = "paid"
-    row.pay_entry_id = entry.id
-    row.updated_at = now()
-    session.flush()
-    return _view(row, code)
-
-
 def clawback_award(session: Session, award_id: int, *, by: By, reason: str) -> AwardView:
     """Claw back an approved or paid award (certification revoked), once, by a linked reversal.
 
-    A paid award first refills `P:award:F` from `P:receivable:firm-F` (what the firm owes);
-    then the approval entry is reversed, returning the amount to `P:budget`.
+    An award in an open payment batch is refused (`award_in_payment`): the batch holds its
+    money until it is marked paid. A paid award first refills `P:award:F` from
+    `P:receivable:firm-F` (what the firm owes); then the approval entry is reversed,
+    returning the amount to `P:budget`.
     """
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise InvalidInput("reason: say why (1–500 characters)", field="reason")
     row = award_row(session, award_id, lock=True)
     if row.status == "clawed_back":
         raise Conflict(f"award {row.id} was already clawed back", code="already_clawed_back")
+    if row.status == "in_payment":
+        raise Conflict(f"award {row.id} is in open payment batch {row.batch_id}; claw it back "
+                       "once the batch is paid", code="award_in_payment", batch_id=row.batch_id)
     if row.status not in ("approved", "paid"):
         raise Conflict(f"award {row.id} is {row.status}; only an approved or paid award is "
                        "clawed back", code=f"award_{row.status}")
@@ -491,9 +447,10 @@ def totals_by_tier(
     status: str | None = None,
     city: str | None = None,
     year: int | None = None,
+    firm_id: int | None = None,
 ) -> list[TierTotal]:
     """Count and amount per tier of the awards the filters select, summed in SQL."""
-    condition = _conditions(session, programme, tier, status, city, year, None)
+    condition = _conditions(session, programme, tier, status, city, year, firm_id)
     order = case({t: i for i, t in enumerate(TIERS)}, value=Award.tier)
     rows = session.execute(
         select(Award.tier, func.count(), func.coalesce(func.sum(Award.amount_fen), 0))
@@ -502,32 +459,10 @@ def totals_by_tier(
     return [TierTotal(t, int(n), int(amount)) for t, n, amount in rows]
 
 
-def _sums(session: Session, code: str, kind: str) -> tuple[int, int]:
-    """Summed posted (debits, credits) of the programme's accounts `P:<kind>:…`."""
-    from ledger.models import Account
-
-    row = session.execute(
-        select(func.coalesce(func.sum(Account.debits_posted), 0),
-               func.coalesce(func.sum(Account.credits_posted), 0))
-        .where(Account.ledger == code, Account.code.like(f"{code}:{kind}:%"))
-    ).one()
-    return int(row[0]), int(row[1])
-
-
 def award_budget(session: Session, code: str) -> AwardBudget:
-    """The award programme's budget to the fen, from account balances (SQL sums)."""
-    prog = award_programme(session, code)
-    funding = balance(session, account(code, "funding"))
-    free = balance(session, account(code, "budget"))
-    paid = balance(session, account(code, "paid"))
-    a_debits, a_credits = _sums(session, code, "award")
-    r_debits, r_credits = _sums(session, code, "receivable")
-    return AwardBudget(
-        programme=code,
-        appropriated=funding.credits_posted - funding.debits_posted,
-        free=free.debit_balance,
-        promised=_promised(session, prog.id),
-        awarded=a_debits - a_credits,
-        paid=paid.debit_balance,
-        receivable=r_credits - r_debits,
-    )
+    """The award programme's budget to the fen: the figures of `ledger.programs.budget`."""
+    award_programme(session, code)
+    b = budget(session, code)
+    return AwardBudget(programme=code, appropriated=b.appropriated, free=b.free,
+                       promised=b.promised, awarded=b.awarded, in_payment=b.in_payment,
+                       paid=b.paid, receivable=b.receivable)

@@ -1,9 +1,11 @@
 """Programmes: a code, a name, a fiscal year, the policy it follows, and its accounts.
 
-A programme `P` owns the accounts `P:funding`, `P:budget` and `P:paid` from the start, and
-opens `P:voucher:V`, `P:provider:S` and `P:receivable:S` as vouchers are issued and providers
-earn. Appropriations move money `P:budget` ← `P:funding`. The budget breakdown is read from
-account balances summed in SQL; see docs/vouchers.md for the equation it satisfies.
+A programme follows a voucher policy (LN-CXQ) or an award policy (LN-AWARD). It owns the
+accounts `P:funding`, `P:budget` and `P:paid` from the start, and opens `P:voucher:V`,
+`P:provider:S`, `P:award:F` and `P:receivable:…` as vouchers are issued, providers earn and
+awards are approved. Appropriations move money `P:budget` ← `P:funding`. The budget breakdown
+is read from account balances summed in SQL; see docs/vouchers.md for the equation it
+satisfies.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from rules import PolicySet, load_policies
 # Upper-case letters, digits and '-': safe in account codes and in SQL LIKE patterns.
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
 FLOW_APPROPRIATE = "programme.appropriate"
+# The policy kinds a programme may follow.
+PROGRAMME_KINDS = ("voucher", "award")
 
 
 class Programme(Base):
-    """A voucher programme of one fiscal year."""
+    """A voucher or award programme of one fiscal year."""
 
     __tablename__ = "programmes"
 
@@ -72,13 +76,16 @@ class Budget:
     paid: int
     receivable: int
     expired: int
+    awarded: int  # approved awards not yet batched (`P:award:F` less its holds)
+    promised: int  # applied, undecided awards: part of `free` until approved
 
     @property
     def balanced(self) -> bool:
-        """appropriated = free + unspent + held + redeemed + in_payment + paid − receivable."""
+        """appropriated = free + unspent + held + redeemed + awarded + in_payment + paid
+        − receivable."""
         return self.appropriated == (
-            self.free + self.unspent + self.held + self.redeemed + self.in_payment + self.paid
-            - self.receivable
+            self.free + self.unspent + self.held + self.redeemed + self.awarded
+            + self.in_payment + self.paid - self.receivable
         )
 
 
@@ -100,7 +107,8 @@ def _view(row: Programme) -> ProgrammeView:
 def create_programme(
     session: Session, *, code: str, name: str, fiscal_year: int, policy: str, by: By
 ) -> ProgrammeView:
-    """Create a programme and open its funding, budget and paid accounts."""
+    """Create a voucher or award programme (as its policy's kind) and open its funding, budget
+    and paid accounts."""
     if not isinstance(code, str) or not _CODE.fullmatch(code):
         raise InvalidInput("code: 2–32 upper-case letters, digits or '-'", field="code")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -110,8 +118,9 @@ def create_programme(
     ):
         raise InvalidInput("fiscal_year: a year between 2000 and 2100", field="fiscal_year")
     versions = policies().versions(policy) if isinstance(policy, str) else []
-    if not versions or versions[0].model.kind != "voucher":
-        raise InvalidInput(f"policy: no voucher policy {policy!r}", field="policy")
+    kinds = {v.model.kind for v in versions}
+    if len(kinds) != 1 or not kinds <= set(PROGRAMME_KINDS):
+        raise InvalidInput(f"policy: no voucher or award policy {policy!r}", field="policy")
     if session.scalar(select(Programme.id).where(Programme.code == code)) is not None:
         raise AlreadyExists(f"programme {code} already exists", code_value=code)
     row = Programme(code=code, name=name.strip(), fiscal_year=fiscal_year, policy=policy,
@@ -183,15 +192,21 @@ def _one(session: Session, code: str) -> tuple[int, int, int, int]:
 
 
 def budget(session: Session, code: str) -> Budget:
-    """The programme's budget to the fen, from account balances (SQL sums)."""
+    """The programme's budget to the fen, from account balances (SQL sums).
+
+    Vouchers and awards share `in_payment`, `paid` and `receivable`: a payment batch holds
+    `P:paid` ← `P:provider:S` or `P:award:F` (pending credits) until it is marked paid.
+    """
+    from ledger.awards import promised
     from ledger.vouchers import issued_and_expired
 
-    programme_row(session, code)
+    row = programme_row(session, code)
     _, f_dpo, _, f_cpo = _one(session, account(code, "funding"))
     _, b_dpo, b_cp, b_cpo = _one(session, account(code, "budget"))
     _, p_dpo, _, p_cpo = _one(session, account(code, "paid"))
     _, v_dpo, v_cp, v_cpo = _sums(session, code, "voucher")
     _, s_dpo, s_cp, s_cpo = _sums(session, code, "provider")
+    _, a_dpo, a_cp, a_cpo = _sums(session, code, "award")
     _, r_dpo, _, r_cpo = _sums(session, code, "receivable")
     issued, expired = issued_and_expired(session, code)
     return Budget(
@@ -202,8 +217,10 @@ def budget(session: Session, code: str) -> Budget:
         unspent=v_dpo - v_cpo - v_cp,
         held=v_cp,
         redeemed=s_dpo - s_cpo - s_cp,
-        in_payment=s_cp,
+        in_payment=s_cp + a_cp,
         paid=p_dpo - p_cpo,
         receivable=r_cpo - r_dpo,
         expired=expired,
+        awarded=a_dpo - a_cpo - a_cp,
+        promised=promised(session, row.id),
     )

@@ -1,4 +1,5 @@
-"""Payment batches: operators batch approved claims, export the bank file and mark them paid."""
+"""Payment batches: operators batch approved claims and awards, export the bank file and mark
+them paid."""
 
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=Idem
              summary="Create a payment batch")
 def create_batch(request: Request, user: Operator, body: BatchIn, key: IdemKey = None
                  ) -> JSONResponse:
-    """Batch the programme's approved claims (or exactly `claim_ids`): their amounts are held
-    `P:paid` ← `P:provider:S` until the batch is marked paid. All claims or none."""
+    """Batch the programme's approved claims and awards (or exactly `claim_ids` and
+    `award_ids`): their amounts are held `P:paid` ← `P:provider:S` / `P:award:F` until the
+    batch is marked paid. All or none; an award's firm needs a bank account."""
 
     def effect(session: Session) -> Done:
         view = payments.create_batch(session, body.program, by=by(user),
-                                     claim_ids=body.claim_ids)
+                                     claim_ids=body.claim_ids, award_ids=body.award_ids)
         return Done(201, batch_out(view), view.id)
 
     return mutate(request, user, action="payments.create", object_type="batch", object_id=None,
@@ -76,7 +78,8 @@ def bank_file(request: Request, user: Bureau, batch_id: Id) -> Response:
              summary="Mark a batch paid")
 def mark_paid(request: Request, user: Operator, batch_id: Id, key: IdemKey = None
               ) -> JSONResponse:
-    """The bank paid the batch: every hold is posted in one entry; its claims are paid."""
+    """The bank paid the batch: every hold is posted in one entry; its claims and awards are
+    paid."""
 
     def effect(session: Session) -> Done:
         view = payments.mark_paid(session, batch_id, by=by(user))

@@ -6,6 +6,7 @@ A record that is not yours is 404 (never 403), so ids cannot be probed.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 from api_helpers import bad_tokens, credit_code, firm_body
+
+from ledger.acting import today
 
 WHO = ("operator", "approver", "auditor", "firm", "provider", "firm2", "provider2")
 _numbers = itertools.count(100)
@@ -208,7 +211,57 @@ def test_every_voucher_route_for_every_role(client, world):
     assert wrong == []
 
 
-@pytest.mark.parametrize("route", ROUTES + VOUCHER_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+A = "LN-AWARD-2026"
+# Certified a month ago: new enough for the award policy's window whatever today is.
+CERTIFIED = (today() - dt.timedelta(days=30)).isoformat()
+OWN_AWARD = {**BUREAU, "firm": 200, "firm2": 404, "provider": 404, "provider2": 404}
+AWARD_LISTS = {**BUREAU, "firm": 200, "firm2": 200, "provider": 403, "provider2": 403}
+_documents = itertools.count(1)
+# In order, on _award_world: award 1 is firm 1's own application; the operator's POST makes
+# award 2 (firm 2's gazelle), which firm2's own application then duplicates (refused).
+AWARD_ROUTES = [
+    Route("GET", "/api/v1/awards", AWARD_LISTS),
+    Route("GET", "/api/v1/awards/totals", AWARD_LISTS),
+    Route("GET", "/api/v1/awards/1", OWN_AWARD),
+    Route("POST", "/api/v1/awards", some(403, operator=201, firm=404, firm2=422),
+          lambda: {"program": A, "firm_id": 2, "tier": "gazelle", "level": "provincial",
+                   "document_no": f"辽科发〔2026〕{next(_documents)}号",
+                   "certified_on": CERTIFIED}),
+    Route("POST", "/api/v1/awards/1/approve", some(403, approver=200), lambda: {}),
+    Route("POST", "/api/v1/awards/2/reject", some(403, approver=200), lambda: {"reason": "x"}),
+    Route("POST", "/api/v1/awards/1/clawback", only_operator(200),
+          lambda: {"reason": "认定撤销"}),
+]
+
+
+def _award_world(client, world) -> None:
+    """Award programme A with budget; award 1: firm 1's own unicorn application."""
+    op = world.auth("operator")
+    for path, body in (("/api/v1/programs", {"code": A, "name": "奖励", "fiscal_year": 2026,
+                                              "policy": "LN-AWARD"}),
+                       (f"/api/v1/programs/{A}/appropriations", {"amount": "10000000"})):
+        assert client.post(path, headers=op, json=body).status_code == 201
+    assert client.post("/api/v1/awards", headers=world.auth("firm"), json={
+        "program": A, "tier": "unicorn", "level": "provincial", "document_no": "辽科发〔2026〕0号",
+        "certified_on": CERTIFIED}).status_code == 201
+
+
+def test_every_award_route_for_every_role(client, world):
+    _award_world(client, world)
+    wrong = []
+    for route in AWARD_ROUTES:
+        for who in WHO:
+            response = call(client, route, world.auth(who))
+            if response.status_code != route.expect[who]:
+                wrong.append((route.method, route.path, who, response.status_code,
+                              response.text[:200]))
+            if response.status_code >= 400:
+                assert response.headers["content-type"] == "application/problem+json"
+    assert wrong == []
+
+
+@pytest.mark.parametrize("route", ROUTES + VOUCHER_ROUTES + AWARD_ROUTES,
+                         ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
     assert call(client, route, {}).status_code == 401
     for name, token in bad_tokens(world).items():
@@ -220,7 +273,7 @@ def _template(path: str) -> str:
     path = re.sub(r"/\d+", "/{id}", path)
     path = re.sub(r"/reports/[a-z-]+\.pdf\?.*", "/reports/{kind}.pdf", path)
     path = re.sub(r"\{[a-z]+_id\}", "{id}", path)
-    path = path.replace(f"{P}:paid", "{code}").replace(P, "{code}")
+    path = path.replace(f"{P}:paid", "{code}").replace(P, "{code}").replace(A, "{code}")
     path = path.replace("/evidence/contract", "/evidence/{kind}")
     return path.replace("/categories/testing", "/categories/{category}")
 
@@ -230,7 +283,7 @@ def test_the_matrix_covers_every_operation(app):
                   for m in item}
     public = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health")}
     assert documented - public == {(r.method, _template(r.path))
-                                   for r in ROUTES + VOUCHER_ROUTES}
+                                   for r in ROUTES + VOUCHER_ROUTES + AWARD_ROUTES}
 
 
 def test_a_firm_lists_only_itself_and_sees_its_bank_account_masked(client, world):

@@ -87,7 +87,7 @@ def test_full_flow_with_each_role(client, world):
         "programme": P, "appropriated": "1000000.00", "free": "950000.00",
         "issued": "60000.00", "unspent": "46000.00", "held": "0.00", "redeemed": "0.00",
         "in_payment": "0.00", "paid": "4000.00", "receivable": "0.00", "expired": "10000.00",
-        "balanced": True}
+        "awarded": "0.00", "promised": "0.00", "balanced": True}
     voucher = _ok(client.get(f"{API}/vouchers/{a['id']}", headers=firm))
     assert (voucher["available"], voucher["spent"]) == ("46000.00", "4000.00")
     history = _ok(client.get(f"{API}/vouchers/{a['id']}/history", headers=firm))

@@ -27,10 +27,19 @@ def credit_code(n: int) -> str:
     return first17 + check_character(first17)
 
 
-def make_firms(session: Session, count: int) -> list[int]:
-    """Register `count` firms (cities in turn), with no certifications; their ids."""
+def bank_account(n: int) -> str:
+    """Firm n's bank account number in the registry."""
+    return f"62170000{n:08d}"
+
+
+def make_firms(session: Session, count: int, *, without_bank: int = 0) -> list[int]:
+    """Register `count` firms (cities in turn), with no certifications, each with a bank
+    account except the last `without_bank`; their ids."""
     rows = [(PartyData(credit_code(i), f"测试企业{i}有限公司", CITIES[i % len(CITIES)], "某区",
-                       "small", f"法人{i}"), "active", ()) for i in range(count)]
+                       "small", f"法人{i}", (),
+                       *(("辽宁银行", bank_account(i)) if i < count - without_bank
+                         else (None, None))), "active", ())
+            for i in range(count)]
     return insert_firms(session, rows)
 
 

@@ -9,17 +9,28 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from ledger import awards
+from ledger import awards, payments
 from ledger.accounts import balance
 from ledger.db import transaction
-from ledger.errors import Conflict, InvalidInput, PermissionDenied, PolicyRefused
+from ledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyRefused
 from ledger.firms import get_firm
 from ledger.models import JournalEntry
 from ledger.programs import appropriate, create_programme
 from ledger.verify import verify
 from rules import load_policies
 from rules.loader import SHIPPED_POLICIES
-from tests.awards.support import APPROVER, CERTIFIED, CODE, ON, OPERATOR, OTHER, TIER_YUAN, YUAN
+from tests.awards.support import (
+    APPROVER,
+    CERTIFIED,
+    CODE,
+    ON,
+    OPERATOR,
+    OTHER,
+    TIER_YUAN,
+    YUAN,
+    bank_account,
+    credit_code,
+)
 
 
 def _apply(sessions, firm_id, tier, *, level="provincial", doc=None, certified_on=CERTIFIED,
@@ -131,7 +142,8 @@ def test_a_certification_older_than_the_window_is_refused(sessions, programme, f
 
 def test_an_exhausted_budget_is_refused_with_its_figures(sessions, firms):
     with transaction(sessions) as s:
-        awards.create_award_programme(s, code=CODE, name="小预算", fiscal_year=2022, by=OPERATOR)
+        create_programme(s, code=CODE, name="小预算", fiscal_year=2022, policy="LN-AWARD",
+                         by=OPERATOR)
         appropriate(s, CODE, 300_000 * YUAN, by=OPERATOR)
     _apply(sessions, firms[0], "gazelle")  # promised: 200,000 of 300,000
     refused = _refusal(sessions, firms[1], "gazelle")
@@ -162,33 +174,87 @@ def test_self_approval_is_refused_and_rejection_posts_nothing(sessions, programm
     assert again.amount_fen == 200_000 * YUAN
 
 
-def test_approval_and_payment_post_once(sessions, programme, firms):
+def _batch(sessions, *award_ids, **kw):
+    with transaction(sessions) as s:
+        return payments.create_batch(s, CODE, by=OTHER, award_ids=list(award_ids), **kw)
+
+
+def _paid(sessions, batch_id):
+    with transaction(sessions) as s:
+        return payments.mark_paid(s, batch_id, by=OTHER)
+
+
+def _conflict(sessions, call, *args, **kw) -> str:
+    with transaction(sessions) as s, pytest.raises(Conflict) as info:
+        call(s, *args, **kw)
+    return info.value.code
+
+
+def test_awards_are_paid_once_through_a_payment_batch(sessions, programme, firms):
     award = _apply(sessions, firms[0], "gazelle")
     approved = _approve(sessions, award.id)
     assert approved.status == "approved" and approved.decided_by == APPROVER.label
     with transaction(sessions) as s:
         assert balance(s, awards.award_account(CODE, firms[0])).debit_balance == 200_000 * YUAN
-        paid = awards.pay_award(s, award.id, by=OTHER)
-    assert paid.status == "paid" and paid.pay_entry_id is not None
-    with transaction(sessions) as s, pytest.raises(Conflict) as info:
-        awards.pay_award(s, award.id, by=OTHER)
-    assert info.value.code == "already_paid"
+    batch = _batch(sessions, award.id)
+    assert [(x.award_id, x.firm_id, x.claim_id, x.amount_fen) for x in batch.lines] == [
+        (award.id, firms[0], None, 200_000 * YUAN)]
+    with transaction(sessions) as s:
+        held = awards.get_award(s, award.id)
+        text = payments.bank_file(s, batch.id)
+    assert (held.status, held.batch_id, held.pay_entry_id) == ("in_payment", batch.id, None)
+    assert f",{award.id},{credit_code(0)},测试企业0有限公司,辽宁银行,{bank_account(0)},200000.00," \
+        in text
     b = _budget(sessions)
-    assert (b.appropriated, b.free, b.awarded, b.paid, b.receivable) == (
-        10_000_000 * YUAN, 9_800_000 * YUAN, 0, 200_000 * YUAN, 0)
+    assert (b.awarded, b.in_payment, b.paid) == (0, 200_000 * YUAN, 0) and b.balanced
+    # Batched twice, or clawed back while its batch is open: refused.
+    assert _conflict(sessions, payments.create_batch, CODE, by=OTHER,
+                     award_ids=[award.id]) == "already_in_batch"
+    assert _conflict(sessions, awards.clawback_award, award.id, by=APPROVER,
+                     reason="认定撤销") == "award_in_payment"
+    _paid(sessions, batch.id)
+    with transaction(sessions) as s:
+        paid = awards.get_award(s, award.id)
+        entry = s.get(JournalEntry, paid.pay_entry_id)
+    assert (paid.status, entry.flow, entry.ref) == ("paid", "payment.paid", f"batch:{batch.id}")
+    assert _conflict(sessions, payments.mark_paid, batch.id, by=OTHER) == "already_paid"
+    assert _conflict(sessions, payments.create_batch, CODE, by=OTHER,
+                     award_ids=[award.id]) == "already_paid"
+    b = _budget(sessions)
+    assert (b.appropriated, b.free, b.awarded, b.in_payment, b.paid, b.receivable) == (
+        10_000_000 * YUAN, 9_800_000 * YUAN, 0, 0, 200_000 * YUAN, 0)
     assert b.balanced
-    # An applied award cannot be paid.
+    # An applied award cannot be paid; with nothing approved left there is nothing to pay.
     other = _apply(sessions, firms[1], "unicorn")
-    with transaction(sessions) as s, pytest.raises(Conflict) as info:
-        awards.pay_award(s, other.id, by=OTHER)
-    assert info.value.code == "award_applied"
+    assert _conflict(sessions, payments.create_batch, CODE, by=OTHER,
+                     award_ids=[other.id]) == "award_not_approved"
+    assert _conflict(sessions, payments.create_batch, CODE, by=OTHER) == "nothing_to_pay"
+    with transaction(sessions) as s:
+        assert verify(s).ok
+
+
+def test_an_award_to_a_firm_without_a_bank_account_is_not_batched(sessions, programme, firms):
+    banked = _approve(sessions, _apply(sessions, firms[0], "gazelle").id)
+    unbanked = _approve(sessions, _apply(sessions, firms[-1], "gazelle").id)
+    before = _entries(sessions)
+    for ids in ([unbanked.id], [banked.id, unbanked.id], None):
+        with transaction(sessions) as s, pytest.raises(Conflict) as info:
+            payments.create_batch(s, CODE, by=OTHER, award_ids=ids)
+        assert (info.value.code, info.value.detail["firm_id"]) == (
+            "bank_account_missing", firms[-1])
+    assert _entries(sessions) == before
+    with pytest.raises(InvalidInput):
+        _batch(sessions)  # an empty list of awards
+    with pytest.raises(NotFound):
+        _batch(sessions, 999)
+    assert [x.award_id for x in _batch(sessions, banked.id).lines] == [banked.id]
 
 
 def test_clawback_once_before_and_after_payment(sessions, programme, firms):
     unpaid = _approve(sessions, _apply(sessions, firms[0], "gazelle").id)
     paid = _approve(sessions, _apply(sessions, firms[1], "unicorn").id)
+    _paid(sessions, _batch(sessions, paid.id).id)
     with transaction(sessions) as s:
-        awards.pay_award(s, paid.id, by=OTHER)
         with pytest.raises(PermissionDenied):
             awards.clawback_award(s, unpaid.id, by=OPERATOR, reason="认定撤销")
         back = awards.clawback_award(s, unpaid.id, by=APPROVER, reason="认定撤销")
@@ -199,12 +265,12 @@ def test_clawback_once_before_and_after_payment(sessions, programme, firms):
         assert entry.reverses_entry_id == unpaid.approve_entry_id
         assert balance(s, awards.receivable_account(CODE, firms[1])).credits_posted == (
             500_000 * YUAN)
-    with transaction(sessions) as s, pytest.raises(Conflict) as info:
-        awards.clawback_award(s, back.id, by=APPROVER, reason="again")
-    assert info.value.code == "already_clawed_back"
+    for award in (back, owed):
+        assert _conflict(sessions, awards.clawback_award, award.id, by=APPROVER,
+                         reason="again") == "already_clawed_back"
     b = _budget(sessions)
-    assert (b.free, b.awarded, b.paid, b.receivable) == (
-        10_000_000 * YUAN, 0, 500_000 * YUAN, 500_000 * YUAN)
+    assert (b.free, b.awarded, b.in_payment, b.paid, b.receivable) == (
+        10_000_000 * YUAN, 0, 0, 500_000 * YUAN, 500_000 * YUAN)
     assert b.balanced
     with transaction(sessions) as s:
         assert verify(s).ok
@@ -236,11 +302,14 @@ def test_lists_filter_and_totals_by_tier_in_sql(sessions, programme, firms):
             awards.list_awards(s, limit=10, tier="dragon")
 
 
-def test_award_programmes_take_award_policies_only(sessions, firms):
+def test_awards_need_an_award_programme(sessions, firms):
     with transaction(sessions) as s:
-        with pytest.raises(InvalidInput):
-            awards.create_award_programme(s, code="X-1", name="x", fiscal_year=2022,
-                                          by=OPERATOR, policy="LN-CXQ")
+        with pytest.raises(InvalidInput) as info:
+            create_programme(s, code="X-1", name="x", fiscal_year=2022, by=OPERATOR,
+                             policy="LN-NOPE")
+        assert info.value.detail["field"] == "policy"
+        assert create_programme(s, code="X-2", name="奖励", fiscal_year=2022, by=OPERATOR,
+                                policy="LN-AWARD").policy == "LN-AWARD"
         create_programme(s, code="LN-CXQ-2026", name="券", fiscal_year=2026, policy="LN-CXQ",
                          by=OPERATOR)
         with pytest.raises(InvalidInput) as info:

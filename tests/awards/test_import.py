@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger import awards, users
+from ledger import awards, payments, users
 from ledger.award_import import import_awards
 from ledger.db import transaction
 from ledger.errors import ImportRejected
 from ledger.models import JournalEntry, Transfer
-from ledger.programs import appropriate, budget
+from ledger.programs import appropriate, budget, create_programme
 from ledger.verify import verify
 from tests.awards.support import (
     APPROVER,
@@ -56,8 +56,8 @@ def seed_firms(sessions) -> list[int]:
 def big_programme(sessions, seed_firms) -> str:
     """The award programme with exactly the list's total appropriated."""
     with transaction(sessions) as s:
-        awards.create_award_programme(s, code=CODE, name="辽宁省2022年企业认定奖励",
-                                      fiscal_year=2022, by=OPERATOR)
+        create_programme(s, code=CODE, name="辽宁省2022年企业认定奖励", fiscal_year=2022,
+                         policy="LN-AWARD", by=OPERATOR)
         appropriate(s, CODE, TOTAL_YUAN * YUAN, by=OPERATOR)
     return CODE
 
@@ -89,11 +89,25 @@ def test_294_awards_post_exactly_88_6_million(sessions, big_programme):
         assert (b.appropriated, b.free, b.promised, b.awarded, b.paid) == (
             TOTAL_YUAN * YUAN, 0, 0, TOTAL_YUAN * YUAN, 0)
         assert b.balanced
-        assert budget(s, CODE).free == 0  # the programme's general breakdown agrees
+        # The programme's general breakdown (GET /programs/{code}/budget) agrees.
+        general = budget(s, CODE)
+        assert (general.free, general.awarded, general.balanced) == (
+            0, TOTAL_YUAN * YUAN, True)
         totals = {t.tier: (t.count, t.amount_fen) for t in awards.totals_by_tier(s, programme=CODE)}
         assert totals == {tier: (count, TIER_YUAN[tier] * count * YUAN)
                           for tier, _, count in MIX}
         assert verify(s).ok
+    # One payment batch pays all 294 awards to their firms.
+    with transaction(sessions) as s:
+        batch = payments.create_batch(s, CODE, by=OPERATOR)
+        assert (len(batch.lines), batch.total_fen) == (294, TOTAL_YUAN * YUAN)
+        assert budget(s, CODE).in_payment == TOTAL_YUAN * YUAN
+        payments.mark_paid(s, batch.id, by=OPERATOR)
+    with transaction(sessions) as s:
+        general = budget(s, CODE)
+        assert (general.awarded, general.in_payment, general.paid, general.balanced) == (
+            0, 0, TOTAL_YUAN * YUAN, True)
+        assert awards.list_awards(s, limit=1, status="paid").total == 294
     # Re-importing the same list adds nothing.
     with transaction(sessions) as s:
         again = import_awards(s, CODE, data, by=OPERATOR, on=ON)

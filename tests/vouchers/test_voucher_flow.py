@@ -251,7 +251,7 @@ def test_budget_refuses_overdraw(sessions, programme):
             create_programme(s, code="bad code", name="x", fiscal_year=2026, policy="LN-CXQ",
                              by=OPERATOR)
         with pytest.raises(InvalidInput):
-            create_programme(s, code="AWARD", name="x", fiscal_year=2026, policy="LN-AWARD",
+            create_programme(s, code="NOPE", name="x", fiscal_year=2026, policy="LN-NOPE",
                              by=OPERATOR)
     assert InsufficientBalance and By
 

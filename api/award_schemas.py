@@ -1,0 +1,107 @@
+"""Request and response bodies of the award programme: amounts are yuan strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas import Strict
+from api.voucher_schemas import Yuan
+from ledger.awards import AwardView, TierTotal
+from ledger.money import fen_to_yuan
+from ledger.paging import MAX_ID
+
+Tier = Literal["gazelle", "unicorn", "specialised", "little_giant"]
+Level = Literal["national", "provincial"]
+AwardStatus = Literal["applied", "approved", "rejected", "in_payment", "paid", "clawed_back"]
+
+
+class AwardIn(Strict):
+    """An application for one tier's award, citing the certification."""
+
+    program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
+                                  examples=["LN-AWARD-2022"])]
+    firm_id: Annotated[int | None, Field(
+        ge=1, le=MAX_ID, description="The firm applying; a firm user may leave it out (itself)"
+    )] = None
+    tier: Tier
+    level: Level
+    document_no: Annotated[str, Field(min_length=1, max_length=64,
+                                      description="The certification's document number (文号)",
+                                      examples=["辽科发〔2026〕12号"])]
+    certified_on: dt.date
+    requested: Annotated[Yuan | None, Field(
+        description="Less than an 'up to' tier pays (专精特新, 小巨人); default: the full amount"
+    )] = None
+    applied_on: Annotated[dt.date | None, Field(
+        description="Default today; an earlier day records a paper application (bureau only)"
+    )] = None
+
+
+class ClawbackIn(Strict):
+    """Why the award is clawed back (the certification was revoked, …)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class AwardOut(BaseModel):
+    """An award application, its decision (with the policy's trace) and what was posted."""
+
+    id: int
+    program: str
+    firm_id: int
+    tier: str
+    level: str
+    document_no: str
+    certified_on: dt.date
+    applied_on: dt.date
+    amount: str
+    status: str
+    decision: dict[str, Any]
+    recorded_by: str
+    decided_by: str | None
+    reason: str
+    batch_id: int | None
+    approve_entry_id: int | None
+    pay_entry_id: int | None
+    clawback_entry_id: int | None
+    clawback_reason: str
+
+
+def award_out(a: AwardView) -> dict[str, Any]:
+    """As JSON."""
+    return AwardOut(id=a.id, program=a.programme, firm_id=a.firm_id, tier=a.tier, level=a.level,
+                    document_no=a.document_no, certified_on=a.certified_on,
+                    applied_on=a.applied_on, amount=fen_to_yuan(a.amount_fen), status=a.status,
+                    decision=a.decision, recorded_by=a.recorded_by, decided_by=a.decided_by,
+                    reason=a.reason, batch_id=a.batch_id, approve_entry_id=a.approve_entry_id,
+                    pay_entry_id=a.pay_entry_id, clawback_entry_id=a.clawback_entry_id,
+                    clawback_reason=a.clawback_reason).model_dump(mode="json")
+
+
+class TierTotalOut(BaseModel):
+    """How many awards of one tier, and their amount."""
+
+    tier: str
+    count: int
+    amount: str
+
+
+class TotalsOut(BaseModel):
+    """Totals by tier of the awards the filters select, and over all tiers."""
+
+    tiers: list[TierTotalOut]
+    count: int
+    amount: str
+
+
+def totals_out(totals: list[TierTotal]) -> dict[str, Any]:
+    """As JSON."""
+    return TotalsOut(
+        tiers=[TierTotalOut(tier=t.tier, count=t.count, amount=fen_to_yuan(t.amount_fen))
+               for t in totals],
+        count=sum(t.count for t in totals),
+        amount=fen_to_yuan(sum(t.amount_fen for t in totals)),
+    ).model_dump(mode="json")
