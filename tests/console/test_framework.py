@@ -14,11 +14,11 @@ from api.console import console_routes, i18n, web
 from api.console.extract import message_ids
 from api.console.web import ConsoleRoute
 from ledger.acting import By
-from ledger.awards import apply_award, create_award_programme
+from ledger.awards import apply_award
 from ledger.claims import file_claim
 from ledger.db import transaction
 from ledger.evidence import KINDS, Upload
-from ledger.programs import appropriate
+from ledger.programs import appropriate, create_programme
 from ledger.redemptions import book, complete, confirm
 from ledger.vouchers import issue_voucher
 
@@ -76,8 +76,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
             Upload(kind, f"{kind}.pdf", PDF + kind.encode()) for kind in KINDS])
         booking = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
                        cost_fen=1_000_000, description="检测", by=provider)
-        create_award_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
-                               by=operator)
+        create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
+                         policy="LN-AWARD", by=operator)
         appropriate(s, "LN-AWARD-2022", 100_000_000, by=operator)
         award = apply_award(s, "LN-AWARD-2022", firm_id=1, tier="gazelle", level="provincial",
                             document_no="辽科发〔2022〕1号", certified_on=dt.date(2022, 6, 1),
