@@ -16,10 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The demo: migrate the SQLite default under ./var, seed the demo registry (re-runnable), serve.
+# The demo: migrate the SQLite default under ./var, build the demo year (re-runnable), serve.
 run: install
 	$(VENV)/bin/voucher-ledger db upgrade
-	$(VENV)/bin/voucher-ledger demo seed --base-url http://$(HOST):$(PORT)
+	$(VENV)/bin/voucher-ledger demo --base-url http://$(HOST):$(PORT)
 	$(VENV)/bin/voucher-ledger serve --host $(HOST) --port $(PORT)
 
 test: install

@@ -1,12 +1,16 @@
-"""A small demo registry: one user per role, a few Liaoning firms and providers.
+"""The demo: a small registry with one user per role, then a living year on top of it.
 
-For `make run` and for trying the API; never for a real deployment. The demo passwords are
-printed by the command line, so the seeder refuses a database that holds any other user.
-Re-running it adds nothing that is already there.
+`seed_demo` adds the sign-ins and a few hand-written Liaoning firms and providers (what the
+API tests use). `build_demo` adds a few hundred generated firms and dozens of providers
+(ledger/demo_names.py) and plays a whole voucher and award year through the services
+(ledger/demo_year.py). For `make run` and for trying the product; never for a real
+deployment: the demo passwords are printed, so both refuse a database that holds any other
+user. Re-running either adds nothing that is already there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,10 +18,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import oplog
+from ledger.acting import By, today
+from ledger.demo_names import DemoParty, demo_firms, demo_providers
+from ledger.demo_plan import timeline
+from ledger.demo_year import Cast, YearResult, build_year, programme_codes, year_built
 from ledger.errors import Conflict
-from ledger.firms import Certification, create_firm, find_firm_ids
-from ledger.parties import PartyData
-from ledger.providers import Registration, create_provider, find_provider_ids
+from ledger.firms import (
+    Certification,
+    Firm,
+    check_certification,
+    create_firm,
+    find_firm_ids,
+    insert_firms,
+)
+from ledger.parties import PartyData, check_party
+from ledger.providers import (
+    Provider,
+    Registration,
+    check_category,
+    create_provider,
+    find_provider_ids,
+    insert_providers,
+)
 from ledger.users import User, create_user, find_user
 
 DEMO_PREFIX = "demo-"
@@ -128,3 +150,93 @@ def seed_demo(session: Session) -> DemoResult:
             users_added += 1
         accounts.append(DemoAccount(username, _password(role), role, bound))
     return DemoResult(firms_added, providers_added, users_added, tuple(accounts))
+
+
+DEMO_FIRMS, DEMO_PROVIDERS = 300, 36
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DemoYear:
+    """What `build_demo` did: the registry added, the year (None when already built)."""
+
+    registry: DemoResult
+    firms_added: int
+    providers_added: int
+    year: YearResult | None
+    built_before: str | None
+    firm_name: str
+    provider_name: str
+
+
+def _generated(firms: int, providers: int, year: int) -> tuple[list[DemoParty], list[DemoParty]]:
+    """The generated parties beyond the hand-written ones, `firms` and `providers` in all."""
+    extra_providers = demo_providers(max(0, providers - len(PROVIDERS)), year)
+    return demo_firms(max(0, firms - len(FIRMS)), year, extra_providers), extra_providers
+
+
+def _add_registry(session: Session, firms: list[DemoParty],
+                  providers: list[DemoParty]) -> tuple[int, int]:
+    """Insert the generated parties not yet registered (validated as any registration is)."""
+    actor = oplog.Actor(name="demo-seeder", role="cli", channel="cli")
+    known = find_firm_ids(session, [f.party.credit_code for f in firms])
+    new_firms = [(check_party(f.party), "active",
+                  tuple(check_certification(c) for c in f.certifications))
+                 for f in firms if f.party.credit_code not in known]
+    for firm_id in insert_firms(session, new_firms):
+        oplog.record(session, actor, "firms.create", "firm", firm_id)
+    known = find_provider_ids(session, [p.party.credit_code for p in providers])
+    new_providers = []
+    for p in providers:
+        if p.party.credit_code not in known:
+            for reg in p.registrations:
+                check_category(reg.category)
+            new_providers.append((check_party(p.party), "active", p.registrations))
+    for provider_id in insert_providers(session, new_providers):
+        oplog.record(session, actor, "providers.create", "provider", provider_id)
+    return len(new_firms), len(new_providers)
+
+
+def _cast(session: Session) -> Cast:
+    """The demo users who act in the year, by role."""
+    users = {role: find_user(session, DEMO_PREFIX + role)
+             for role in ("operator", "approver", "firm", "provider")}
+    found = {role: u for role, u in users.items() if u is not None}
+    if len(found) != len(users):
+        raise Conflict("the demo sign-ins are incomplete; run `voucher-ledger demo seed` on an "
+                       "empty database")
+    by = {role: By(u.id, u.username) for role, u in found.items()}
+    firm_id, provider_id = found["firm"].firm_id, found["provider"].provider_id
+    assert firm_id is not None and provider_id is not None
+    return Cast(by["operator"], by["approver"], by["firm"], by["provider"], firm_id, provider_id)
+
+
+def build_demo(
+    session: Session,
+    *,
+    firms: int = DEMO_FIRMS,
+    providers: int = DEMO_PROVIDERS,
+    on: date | None = None,
+    progress: Progress | None = None,
+) -> DemoYear:
+    """The demo registry and a living year up to `on` (today); what is there is not redone."""
+    registry = seed_demo(session)
+    line = timeline(on or today())
+    if progress is not None:
+        progress("registry", 0, 1)
+    extra_firms, extra_providers = _generated(firms, providers, line.year)
+    firms_added, providers_added = _add_registry(session, extra_firms, extra_providers)
+    if progress is not None:
+        progress("registry", 1, 1)
+    cast = _cast(session)
+    built = year_built(session, cast.operator)
+    year = None if built is not None else build_year(session, cast, line, progress)
+    firm = session.get(Firm, cast.firm_id)
+    provider = session.get(Provider, cast.provider_id)
+    assert firm is not None and provider is not None
+    return DemoYear(registry, firms_added, providers_added, year, built, firm.name,
+                    provider.name)
+
+
+__all__ = ["DEMO_PREFIX", "FIRMS", "PROVIDERS", "DemoAccount", "DemoResult", "DemoYear",
+           "build_demo", "programme_codes", "seed_demo"]

@@ -6,8 +6,9 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli.awards import awards_app
+from api.cli.demo import demo_app
 from api.cli.ledger import db_app, status_command, verify_command
-from api.cli.registry import demo_app, import_app, serve_command, users_app
+from api.cli.registry import import_app, serve_command, users_app
 from api.cli.reports import report_command
 from api.cli.rules import rules_app
 from api.cli.vouchers import expire_command, vouchers_app

@@ -1,4 +1,4 @@
-"""Registry commands: import firms and providers, create users, seed the demo, serve the API."""
+"""Registry commands: import firms and providers, create users, serve the API."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from ledger import oplog
 from ledger.csv_import import ImportResult, import_firms, import_providers
 from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import seed_demo
 from ledger.errors import DomainError, ImportRejected, NotFound
 from ledger.firms import find_firm_ids
 from ledger.providers import find_provider_ids
@@ -25,7 +24,6 @@ import_app = typer.Typer(help="Import firms or providers from CSV (all rows or n
                          no_args_is_help=True)
 users_app = typer.Typer(help="Create users (the first bureau user comes from here).",
                         no_args_is_help=True)
-demo_app = typer.Typer(help="The demo registry used by `make run`.", no_args_is_help=True)
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 URL_OPTION = typer.Option(None, "--url", help="Database URL (default: the configured one).")
@@ -176,30 +174,6 @@ def _party_id(session: Session, credit_code: str, kind: str) -> int:
     if code not in found:
         raise NotFound(f"no {kind} with credit code {code}", field=kind)
     return found[code]
-
-
-@demo_app.command("seed")
-def demo_seed(
-    url: str = URL_OPTION,
-    base_url: str = typer.Option("http://127.0.0.1:8000", "--base-url",
-                                 help="Where the demo will be served, for the printout."),
-) -> None:
-    """Add the demo registry and sign-ins (re-runnable); print where to sign in."""
-    engine = make_engine(url)
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            result = seed_demo(session)
-    finally:
-        engine.dispose()
-    out.print(f"demo: added {result.firms_added} firms, {result.providers_added} providers, "
-              f"{result.users_added} users (nothing is added twice)")
-    out.print(f"API:  {base_url}/api/v1/health")
-    out.print(f"docs: {base_url}/docs  (Authorize with a sign-in below)")
-    table = Table("username", "password", "role", title="demo sign-ins")
-    table.add_column("bound to", overflow="fold")
-    for a in result.accounts:
-        table.add_row(a.username, a.password, a.role, a.bound_to)
-    out.print(table)
 
 
 def serve_command(

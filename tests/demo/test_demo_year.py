@@ -1,0 +1,165 @@
+"""The demo year: every state present, the books balanced, a re-run adds nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger.awards import Award, award_budget
+from ledger.claims import Claim
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.demo import build_demo
+from ledger.errors import Conflict
+from ledger.models import Account, JournalEntry
+from ledger.oplog import Operation
+from ledger.payments import PaymentBatch
+from ledger.programs import budget
+from ledger.redemptions import Redemption
+from ledger.users import User, create_user
+from ledger.verify import verify
+from ledger.vouchers import Voucher
+from tests.demo.conftest import FIRMS, PROVIDERS
+
+runner = CliRunner()
+
+
+def _count(session, *where, model=Voucher) -> int:  # type: ignore[no-untyped-def]
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_every_voucher_state_is_present(demo):
+    available = Account.debits_posted - Account.credits_posted - Account.credits_pending
+    with_account = select(Voucher.id).join(Account, Account.code == Voucher.account_code)
+    has_redemption = select(Redemption.voucher_id)
+    with transaction(demo.sessions) as s:
+        states = {
+            "fresh": _count(s, Voucher.status == "active", Voucher.id.not_in(has_redemption)),
+            "partly used": _count(s, Voucher.id.in_(with_account.where(
+                Account.credits_posted > Voucher.expired_fen, available > 0))),
+            "held": _count(s, Voucher.id.in_(with_account.where(Account.credits_pending > 0))),
+            "expired": _count(s, Voucher.status == "expired", Voucher.expired_fen > 0),
+            "clawed back": _count(s, Voucher.id.in_(
+                select(Redemption.voucher_id).where(Redemption.status == "clawed_back"))),
+        }
+    assert all(states.values()), states
+
+
+def test_every_booking_and_claim_state_is_present(demo):
+    with transaction(demo.sessions) as s:
+        bookings = {
+            "held": _count(s, Redemption.status == "booked", model=Redemption),
+            "cancelled": _count(s, Redemption.status == "cancelled", model=Redemption),
+            "awaiting the firm": _count(s, Redemption.status == "completed",
+                                        Redemption.confirmed_at.is_(None), model=Redemption),
+            "confirmed": _count(s, Redemption.status == "completed",
+                                Redemption.confirmed_at.is_not(None), model=Redemption),
+            "clawed back": _count(s, Redemption.status == "clawed_back", model=Redemption),
+        }
+        unpaid_batches = select(PaymentBatch.id).where(PaymentBatch.status == "created")
+        claims = {
+            "filed": _count(s, Claim.status == "filed", model=Claim),
+            "approved": _count(s, Claim.status == "approved", Claim.batch_id.is_(None),
+                               model=Claim),
+            "in a payment batch": _count(s, Claim.status == "approved",
+                                         Claim.batch_id.in_(unpaid_batches), model=Claim),
+            "rejected": _count(s, Claim.status == "rejected", model=Claim),
+            "paid": _count(s, Claim.status == "paid", model=Claim),
+            "withdrawn": _count(s, Claim.status == "withdrawn", model=Claim),
+        }
+        paid_batches = _count(s, PaymentBatch.status == "paid", model=PaymentBatch)
+    assert all(bookings.values()), bookings
+    assert all(claims.values()), claims
+    assert paid_batches >= 1
+
+
+def test_every_award_tier_in_every_state_and_none_paid(demo):
+    with transaction(demo.sessions) as s:
+        found = set(s.execute(select(Award.tier, Award.status).distinct()).all())
+        recorders = set(s.scalars(select(Award.recorded_by).distinct()))
+        deciders = set(s.scalars(select(Award.decided_by).where(Award.decided_by.is_not(None))
+                                 .distinct()))
+    tiers = ("gazelle", "unicorn", "specialised", "little_giant")
+    states = ("applied", "approved", "rejected", "clawed_back")
+    assert {(t, st) for t in tiers for st in states} <= found
+    assert not {st for _, st in found} - set(states)  # award payment is not the demo's job
+    assert len(recorders) == 1 and len(deciders) == 1 and recorders.isdisjoint(deciders)
+
+
+def test_refusals_are_in_the_operation_log(demo):
+    with transaction(demo.sessions) as s:
+        codes = set(s.scalars(select(Operation.code).where(Operation.outcome == "refused")))
+    assert {"related_party", "cap_exceeded", "voucher_expired", "not_eligible"} <= codes
+
+
+def test_maker_checker_uses_distinct_demo_users(demo):
+    with transaction(demo.sessions) as s:
+        ids = dict(s.execute(select(User.username, User.id)).all())
+        deciders = set(s.scalars(select(Claim.decided_by).where(Claim.decided_by.is_not(None))))
+        issuers = set(s.scalars(select(Voucher.issued_by)))
+        self_checked = _count(s, Claim.filed_by == Claim.decided_by, model=Claim)
+    assert deciders == {f"user:{ids['demo-approver']}:demo-approver"}
+    assert issuers == {f"user:{ids['demo-operator']}:demo-operator"}
+    assert self_checked == 0
+
+
+def test_the_books_balance_and_verify_is_ok(demo):
+    code, award_code = demo.built.year.voucher_programme, demo.built.year.award_programme
+    with transaction(demo.sessions) as s:
+        figures = budget(s, code)
+        awards = award_budget(s, award_code)
+        report = verify(s)
+    assert figures.balanced and awards.balanced
+    assert min(figures.expired, figures.held, figures.redeemed, figures.in_payment,
+               figures.paid, figures.receivable, figures.free) > 0
+    assert awards.awarded > 0 and awards.promised > 0 and awards.paid == 0
+    assert report.ok and report.entries > 0
+
+
+def test_the_firm_and_provider_sign_ins_have_work_waiting(demo):
+    with transaction(demo.sessions) as s:
+        firm = s.scalar(select(User.firm_id).where(User.username == "demo-firm"))
+        provider = s.scalar(select(User.provider_id).where(User.username == "demo-provider"))
+        waiting = _count(s, Redemption.firm_id == firm, Redemption.status == "completed",
+                         Redemption.confirmed_at.is_(None), model=Redemption)
+        held = _count(s, Redemption.firm_id == firm, Redemption.status == "booked",
+                      model=Redemption)
+        provider_bookings = _count(s, Redemption.provider_id == provider, model=Redemption)
+        vouchers = _count(s, Voucher.firm_id == firm)
+    assert waiting >= 1 and held >= 1 and vouchers >= 2 and provider_bookings >= 3
+
+
+def test_a_second_run_adds_nothing(demo):
+    with transaction(demo.sessions) as s:
+        before = (_count(s, model=JournalEntry), _count(s, model=Operation))
+        again = build_demo(s, firms=FIRMS, providers=PROVIDERS)
+        after = (_count(s, model=JournalEntry), _count(s, model=Operation))
+    assert again.year is None and again.built_before == demo.built.year.voucher_programme
+    assert (again.firms_added, again.providers_added, again.registry.users_added) == (0, 0, 0)
+    assert before == after
+
+
+def test_the_command_builds_prints_and_rebuilds_nothing(db_url):
+    first = runner.invoke(app, ["demo", "--url", db_url, "--firms", "8", "--providers", "6"])
+    assert first.exit_code == 0, first.output
+    assert "added 8 firms, 6 providers, 5 users" in first.output
+    assert "console: http://127.0.0.1:8000/" in first.output
+    assert "demo-firm-2026" in first.output and "demo-provider-2026" in first.output
+    second = runner.invoke(app, ["demo", "--url", db_url, "--firms", "8", "--providers", "6"])
+    assert second.exit_code == 0, second.output
+    assert "added 0 firms, 0 providers, 0 users" in second.output
+    assert "already built" in second.output and "nothing added" in second.output
+    engine = make_engine(db_url)
+    with transaction(make_sessionmaker(engine)) as s:
+        assert _count(s, model=JournalEntry) > 0 and verify(s).ok
+    engine.dispose()
+
+
+def test_refuses_a_database_with_other_users(sessions):
+    with transaction(sessions) as s:
+        create_user(s, username="chief", password="a strong passphrase", role="operator")
+    with pytest.raises(Conflict), transaction(sessions) as s:
+        build_demo(s, firms=8, providers=5)
+    with transaction(sessions) as s:
+        assert _count(s, model=JournalEntry) == 0
