@@ -52,7 +52,9 @@ COST_YUAN: dict[str, tuple[int, int]] = {
     "technology_transfer": (80_000, 500_000),
 }
 AWARD_TIERS = ("gazelle", "unicorn", "specialised", "little_giant")
-AWARD_FATES = ("applied", "approved", "rejected", "clawed_back")
+AWARD_FATES = ("applied", "approved", "rejected", "in_payment", "paid", "clawed_back")
+# Paying an award needs the firm's bank account on file.
+PAID_FATES = ("in_payment", "paid")
 DOCUMENTS = {"gazelle": "辽科发〔{y}〕{n}号", "unicorn": "辽科发〔{y}〕{n}号",
              "specialised": "辽工信发〔{y}〕{n}号", "little_giant": "工信部企业函〔{y}〕{n}号"}
 CLAIM_REJECTIONS = ("发票金额与合同金额不符", "服务报告缺少双方签章",
@@ -99,6 +101,7 @@ class FirmFacts:
     status: str
     certifications: frozenset[tuple[str, int]]
     tier_certified: tuple[tuple[str, dt.date], ...] = ()
+    banked: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ class Event:
 RANKS = {k: i for i, k in enumerate((
     "appropriate", "issue", "refuse_issue", "book", "refuse_book", "cancel", "complete",
     "confirm", "file", "decide", "clawback", "batch", "paid", "expire", "apply",
-    "refuse_award", "award_decide", "award_clawback",
+    "refuse_award", "award_decide", "award_clawback", "award_batch", "award_paid",
 ))}
 
 
@@ -476,14 +479,19 @@ class Planner:
         wanted = [(t, s) for t in AWARD_TIERS for s in AWARD_FATES]
         extra = len(self.firms) // 12
         wanted += [(self.rng.choices(AWARD_TIERS, weights=(40, 10, 35, 15))[0],
-                    self.rng.choices(AWARD_FATES, weights=(15, 55, 20, 10))[0])
+                    self.rng.choices(AWARD_FATES, weights=(15, 20, 20, 10, 25, 10))[0])
                    for _ in range(extra)]
         showcase = dict(self.showcase_firm.tier_certified).get("gazelle")
         applied = self.line.at(0.08)
         if showcase is not None and 0 <= (applied - showcase).days <= 365:
             self._award(self.showcase_firm, "gazelle", "approved", applied, showcase)
-        for (tier, fate), firm in zip(wanted, pool, strict=False):
-            self._award(firm, tier, fate)
+        applicants = pool[:-1] if len(pool) > len(wanted) else pool
+        banked = [f for f in applicants if f.banked]
+        plain = [f for f in applicants if not f.banked]
+        for tier, fate in wanted:
+            source = banked if fate in PAID_FATES or not plain else plain
+            if source:
+                self._award(source.pop(0), tier, fate)
         if len(pool) > len(wanted):  # a firm with no other application
             late, firm = self.line.at(0.3), pool[-1]
             # Citing a certificate over a year old: the firm's own old one, if it has one.
@@ -509,6 +517,11 @@ class Planner:
         if fate == "clawed_back":
             days["award_clawback"] = min(
                 end, days["award_decide"] + dt.timedelta(days=self.rng.randint(20, 60)))
+        if fate in PAID_FATES:
+            days["award_batch"] = min(
+                end, days["award_decide"] + dt.timedelta(days=self.rng.randint(5, 20)))
+        if fate == "paid":
+            days["award_paid"] = min(end, days["award_batch"] + dt.timedelta(days=5))
         key = len(self.script.awards) + 1
         document = DOCUMENTS[tier].format(y=certified.year, n=self.rng.randint(3, 180))
         requested = (self.rng.choice((None, 500_000_00, 800_000_00))

@@ -24,7 +24,6 @@ from ledger.awards import (
     apply_award,
     approve_award,
     clawback_award,
-    create_award_programme,
     reject_award,
 )
 from ledger.claims import approve, file_claim, reject
@@ -142,6 +141,7 @@ class YearRunner:
         self.claims: dict[int, int] = {}
         self.batches: dict[int, int] = {}
         self.awards: dict[int, int] = {}
+        self.award_batches: dict[int, int] = {}
         self.firm_of_voucher = {k: v.firm_id for k, v in script.vouchers.items()}
         self.counts: dict[str, int] = {}
         self.supplement_fen = 0
@@ -368,6 +368,20 @@ class YearRunner:
             clawback_award(self.session, award_id, by=self.cast.approver, reason=AWARD_CLAWBACK)
             self.log(self.cast.approver, "approver", "awards.clawback", "award", award_id)
 
+    def _on_award_batch(self, event: Event) -> None:
+        award_id = self.awards.get(event.key)
+        if award_id is not None:
+            view = create_batch(self.session, self.award_code, award_ids=[award_id],
+                                by=self.cast.operator)
+            self.award_batches[event.key] = view.id
+            self.log(self.cast.operator, "operator", "payments.create", "batch", view.id)
+
+    def _on_award_paid(self, event: Event) -> None:
+        batch_id = self.award_batches.get(event.key)
+        if batch_id is not None:
+            mark_paid(self.session, batch_id, by=self.cast.operator)
+            self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+
     def _on_appropriate(self, event: Event) -> None:
         appropriate(self.session, self.code, self.supplement_fen, by=self.cast.operator,
                     memo="年中追加预算")
@@ -380,7 +394,8 @@ def _facts(session: Session, cast: Cast) -> tuple[list[FirmFacts], list[Provider
     firms = [FirmFacts(f.id, f.party.legal_rep, frozenset(f.party.shareholders),
                        f.party.credit_code, f.status,
                        frozenset((c.kind, c.year) for c in f.certifications),
-                       tuple((c.kind, c.certified_on) for c in f.certifications))
+                       tuple((c.kind, c.certified_on) for c in f.certifications),
+                       bool(f.party.bank_account))
              for f in sorted(get_firms(session, firm_ids),
                              key=lambda f: (f.id != cast.firm_id, f.id))]
     provider_ids = list(session.scalars(select(Provider.id)))
@@ -429,9 +444,9 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     runner = YearRunner(session, cast, script, codes)
     create_programme(session, code=codes[0], name=f"辽宁省科技创新券（{line.year}年度）",
                      fiscal_year=line.year, policy=POLICY, by=operator)
-    create_award_programme(session, code=codes[1], by=operator, policy=AWARD_POLICY,
-                           name=f"辽宁省瞪羚、独角兽、专精特新企业奖励（{line.year}年度）",
-                           fiscal_year=line.year)
+    create_programme(session, code=codes[1], by=operator, policy=AWARD_POLICY,
+                     name=f"辽宁省瞪羚、独角兽、专精特新企业奖励（{line.year}年度）",
+                     fiscal_year=line.year)
     for code in codes:
         runner.log(operator, "operator", "programs.create", "programme", code)
     # The budget: what the first half-year issues, then a supplement in mid-year.

@@ -74,16 +74,15 @@ def test_every_booking_and_claim_state_is_present(demo):
     assert paid_batches >= 1
 
 
-def test_every_award_tier_in_every_state_and_none_paid(demo):
+def test_every_award_tier_in_every_state(demo):
     with transaction(demo.sessions) as s:
         found = set(s.execute(select(Award.tier, Award.status).distinct()).all())
         recorders = set(s.scalars(select(Award.recorded_by).distinct()))
         deciders = set(s.scalars(select(Award.decided_by).where(Award.decided_by.is_not(None))
                                  .distinct()))
     tiers = ("gazelle", "unicorn", "specialised", "little_giant")
-    states = ("applied", "approved", "rejected", "clawed_back")
+    states = ("applied", "approved", "rejected", "in_payment", "paid", "clawed_back")
     assert {(t, st) for t in tiers for st in states} <= found
-    assert not {st for _, st in found} - set(states)  # award payment is not the demo's job
     assert len(recorders) == 1 and len(deciders) == 1 and recorders.isdisjoint(deciders)
 
 
@@ -113,7 +112,7 @@ def test_the_books_balance_and_verify_is_ok(demo):
     assert figures.balanced and awards.balanced
     assert min(figures.expired, figures.held, figures.redeemed, figures.in_payment,
                figures.paid, figures.receivable, figures.free) > 0
-    assert awards.awarded > 0 and awards.promised > 0 and awards.paid == 0
+    assert min(awards.awarded, awards.promised, awards.in_payment, awards.paid) > 0
     assert report.ok and report.entries > 0
 
 
