@@ -34,7 +34,7 @@ from ledger.accounts import open_account
 from ledger.acting import By
 from ledger.db import make_engine, make_sessionmaker, transaction
 from ledger.firms import Firm
-from ledger.journal import EntryRequest, Move, post_entries
+from ledger.journal import EntryRequest, Move, PostPending, post_entries
 from ledger.migrations import upgrade
 from ledger.models import Account
 from ledger.oplog import Operation
@@ -76,8 +76,9 @@ def build(url: str, entries: int, seed: int = 7) -> dict[str, int]:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
-    # entries = 1 appropriation + vouchers (issue) + 3 per voucher (redeem) + 12 month-end pays
-    vouchers = max(12, (entries - 13) // (1 + REDEMPTIONS_PER_VOUCHER))
+    # entries = 1 appropriation + 12 month-end payments + per voucher: its issue, and a
+    # booking (a hold) and a completion (the hold posted) for each of its redemptions
+    vouchers = max(12, (entries - 13) // (1 + 2 * REDEMPTIONS_PER_VOUCHER))
     firms = max(14, vouchers // 2)
     providers = max(len(CATEGORIES), min(400, entries // 2_500))
     by = By(1, "bench")
@@ -103,7 +104,9 @@ def build(url: str, entries: int, seed: int = 7) -> dict[str, int]:
             (Move(f"{CODE}:budget", f"{CODE}:funding", vouchers * VOUCHER_FEN),),
             flow=FLOW_APPROPRIATE, ref=f"programme:{CODE}", actor="bench",
             posted_at=_moment(1, 1, 0))])
-    return _post_year(sessions, rng, programme_id, vouchers, firms, providers, now)
+    counts = _post_year(sessions, rng, programme_id, vouchers, firms, providers, now)
+    engine.dispose()  # closes the last connection: SQLite checkpoints and drops its WAL
+    return counts
 
 
 def _post_year(sessions, rng: random.Random, programme_id: int, vouchers: int,  # type: ignore[no-untyped-def]
@@ -153,23 +156,34 @@ def _post_year(sessions, rng: random.Random, programme_id: int, vouchers: int,  
                 done = second - count  # the second half of the month
                 day = days // 2 + 1 + (done * (days - days // 2 - 1)) // (len(redeem) + 1)
                 owed[provider] = owed.get(provider, 0) + amount
-                chunk.append(EntryRequest((Move(f"{CODE}:provider:{provider}", acct, amount),),
-                                          flow="redemption.complete", ref=f"redemption:{v}",
-                                          actor="bench", posted_at=_moment(month, day, second)))
+                chunk.append(EntryRequest(
+                    (Move(f"{CODE}:provider:{provider}", acct, amount, pending=True),),
+                    flow="redemption.book", ref=f"redemption:{v}", actor="bench",
+                    posted_at=_moment(month, day, second)))
                 category = CATEGORIES[(provider + v) % len(CATEGORIES)]
                 rows.append({"programme_id": programme_id, "voucher_id": v, "firm_id": firm,
                              "provider_id": provider, "category": category,
                              "cost_fen": amount * 2, "subsidy_fen": amount, "amount_fen": amount,
                              "description": "基准", "status": "completed",
                              "booked_on": dt.date(YEAR, month, day), "booked_year": YEAR,
-                             "booked_by_user": 2, "completed_on": dt.date(YEAR, month, day),
+                             "booked_by_user": 2,
                              "decision": {}, "created_at": now, "updated_at": now})
+            last = chunk[-1].posted_at
+            assert last is not None
+            for row in rows:
+                row["completed_on"] = last.date()
             with transaction(sessions) as s:
-                written = post_entries(s, chunk)
-                for row, entry in zip(rows, written, strict=True):
+                holds = post_entries(s, chunk)
+                # The provider completes every service of the chunk at the last booking's time.
+                completions = post_entries(s, [
+                    EntryRequest((PostPending(hold.transfers[0].id),),
+                                 flow="redemption.complete", ref=hold.ref, actor="bench",
+                                 posted_at=last) for hold in holds])
+                for row, hold, entry in zip(rows, holds, completions, strict=True):
+                    row["hold_transfer_id"] = hold.transfers[0].id
                     row["complete_entry_id"] = entry.id
                 s.execute(insert(Redemption), rows)
-            posted += len(chunk)
+            posted += 2 * len(chunk)
             redeemed += len(chunk)
         pay_at = _moment(month, days, 80_000)
         with transaction(sessions) as s:

@@ -35,7 +35,6 @@ RELATED_PARTY_CODES = ("related_party",)
 LATE_CLAIM_CODES = ("claim_late",)
 STREAM_CHUNK = 2_000
 
-RedemptionKey = Literal["category", "provider", "city", "month"]
 AwardKey = Literal["tier", "city", "month"]
 
 
@@ -205,63 +204,106 @@ def paid_in(session: Session, programme_id: int, window: Window) -> CountAmount:
     return CountAmount(int(n), int(amount))
 
 
-def _redemption_key(by: RedemptionKey) -> tuple[ColumnElement[str], ColumnElement[str]]:
-    if by == "category":
-        return Redemption.category, Redemption.category
-    if by == "provider":
-        return cast(Redemption.provider_id, String), Provider.name
-    if by == "city":
-        return Firm.city, Firm.city
-    month = _month(Redemption.completed_on)
-    return month, month
+@dataclass(frozen=True)
+class RedemptionCell:
+    """Redemptions completed in the period of one category, provider and month."""
+
+    category: str
+    provider_id: int
+    month: str
+    count: int
+    completed: int
+    clawed_back: int
 
 
-def redemption_groups(
-    session: Session,
-    programme_id: int,
-    window: Window,
-    by: RedemptionKey,
-    *,
-    by_amount: bool = False,
-    limit: int | None = None,
-) -> list[RedemptionGroup]:
-    """Redemptions completed in the period grouped by category, provider, firm city or month.
+@dataclass(frozen=True)
+class Redemptions:
+    """The period's completed redemptions by category × provider × month, from one SQL pass.
 
-    Ordered by key, or with `by_amount` by completed amount, largest first.
+    Each breakdown the audit prints is a roll-up of these cells, whose number is bounded by
+    the rows printed (categories × providers × months), never by the journal.
     """
-    key, label = _redemption_key(by)
-    completed = _sum(Redemption.amount_fen)
-    clawed = _sum(case((Redemption.status == "clawed_back", Redemption.amount_fen), else_=0))
-    stmt = select(key, label, func.count(), completed, clawed).where(
-        Redemption.programme_id == programme_id, Redemption.status.in_(DONE),
-        Redemption.completed_on.between(window.start, window.end))
-    if by == "provider":
-        stmt = stmt.join(Provider, Provider.id == Redemption.provider_id)
-        stmt = stmt.group_by(Redemption.provider_id, Provider.name)
-    elif by == "city":
-        stmt = stmt.join(Firm, Firm.id == Redemption.firm_id).group_by(Firm.city)
-    else:
-        stmt = stmt.group_by(key)
-    stmt = stmt.order_by(completed.desc(), key) if by_amount else stmt.order_by(key)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [RedemptionGroup(str(k), str(lab), int(n), int(c), int(cb))
-            for k, lab, n, c, cb in session.execute(stmt)]
+
+    cells: tuple[RedemptionCell, ...]
+    provider_names: dict[int, str]
+
+    def by(self, key: Literal["category", "provider", "month"]) -> list[RedemptionGroup]:
+        """The cells summed per category, provider or month, ordered by key."""
+        sums: dict[str, list[int]] = {}
+        for cell in self.cells:
+            name = cell.category if key == "category" else cell.month if key == "month" \
+                else str(cell.provider_id)
+            acc = sums.setdefault(name, [0, 0, 0])
+            acc[0] += cell.count
+            acc[1] += cell.completed
+            acc[2] += cell.clawed_back
+        ordered = sorted(sums, key=lambda k: (int(k), k) if key == "provider" else (0, k))
+        return [RedemptionGroup(k, self.provider_names.get(int(k), k) if key == "provider"
+                                else k, *sums[k]) for k in ordered]
+
+    def top_providers(self, limit: int) -> list[RedemptionGroup]:
+        """Providers by completed amount, largest first (ties by id)."""
+        ranked = sorted(self.by("provider"), key=lambda g: (-g.completed, int(g.key)))
+        return ranked[:limit]
+
+    @property
+    def total(self) -> RedemptionGroup:
+        """All cells: the total row of every breakdown."""
+        return RedemptionGroup("", "合计", sum(c.count for c in self.cells),
+                               sum(c.completed for c in self.cells),
+                               sum(c.clawed_back for c in self.cells))
 
 
-def redemption_total(session: Session, programme_id: int, window: Window) -> RedemptionGroup:
-    """All redemptions completed in the period: the total row of every breakdown."""
-    n, completed, clawed = session.execute(
-        select(func.count(), _sum(Redemption.amount_fen),
-               _sum(case((Redemption.status == "clawed_back", Redemption.amount_fen), else_=0)))
-        .where(Redemption.programme_id == programme_id, Redemption.status.in_(DONE),
-               Redemption.completed_on.between(window.start, window.end))
-    ).one()
-    return RedemptionGroup("", "合计", int(n), int(completed), int(clawed))
+def _done_in(programme_id: int, window: Window) -> tuple[ColumnElement[bool], ...]:
+    return (Redemption.programme_id == programme_id, Redemption.status.in_(DONE),
+            Redemption.completed_on.between(window.start, window.end))
 
 
-def months(session: Session, programme_id: int, window: Window) -> list[MonthRow]:
-    """Per month of the period: vouchers issued and redemptions completed (two group-bys)."""
+def _clawed_sum() -> ColumnElement[int]:
+    return _sum(case((Redemption.status == "clawed_back", Redemption.amount_fen), else_=0))
+
+
+def redemptions(session: Session, programme_id: int, window: Window) -> Redemptions:
+    """The period's completed redemptions as category × provider × month cells."""
+    month = _month(Redemption.completed_on)
+    rows = session.execute(
+        select(Redemption.category, Redemption.provider_id, month, func.count(),
+               _sum(Redemption.amount_fen), _clawed_sum())
+        .where(*_done_in(programme_id, window))
+        .group_by(Redemption.category, Redemption.provider_id, month)
+    ).all()
+    cells = tuple(RedemptionCell(str(c), int(p), str(m), int(n), int(a), int(cb))
+                  for c, p, m, n, a, cb in rows)
+    ids = sorted({cell.provider_id for cell in cells})
+    names = session.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all() if ids else []
+    return Redemptions(cells, {int(k): str(v) for k, v in names})
+
+
+def redemptions_by_city(
+    session: Session, programme_id: int, window: Window
+) -> list[RedemptionGroup]:
+    """The period's completed redemptions by the city of the firm, ordered by city.
+
+    Summed per firm first, then per city: one firm lookup per firm, not per redemption.
+    """
+    per_firm = (
+        select(Redemption.firm_id.label("firm_id"), func.count().label("n"),
+               _sum(Redemption.amount_fen).label("completed"), _clawed_sum().label("clawed"))
+        .where(*_done_in(programme_id, window)).group_by(Redemption.firm_id).subquery()
+    )
+    rows = session.execute(
+        select(Firm.city, _sum(per_firm.c.n), _sum(per_firm.c.completed),
+               _sum(per_firm.c.clawed))
+        .join(per_firm, per_firm.c.firm_id == Firm.id).group_by(Firm.city).order_by(Firm.city)
+    ).all()
+    return [RedemptionGroup(str(c), str(c), int(n), int(a), int(cb)) for c, n, a, cb in rows]
+
+
+def months(
+    session: Session, programme_id: int, window: Window, completed: Redemptions
+) -> list[MonthRow]:
+    """Per month of the period: vouchers issued (a group-by) and redemptions completed."""
     issued_month = _month(Voucher.issued_on)
     issued = {
         m: (int(n), int(a)) for m, n, a in session.execute(
@@ -270,9 +312,8 @@ def months(session: Session, programme_id: int, window: Window) -> list[MonthRow
                    Voucher.issued_on.between(window.start, window.end))
             .group_by(issued_month))
     }
-    completed = {g.key: (g.count, g.completed)
-                 for g in redemption_groups(session, programme_id, window, "month")}
-    return [MonthRow(m, *issued.get(m, (0, 0)), *completed.get(m, (0, 0)))
+    done = {g.key: (g.count, g.completed) for g in completed.by("month")}
+    return [MonthRow(m, *issued.get(m, (0, 0)), *done.get(m, (0, 0)))
             for m in month_labels(window.start, window.end)]
 
 

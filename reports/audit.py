@@ -130,19 +130,19 @@ def _chart(groups: Sequence[q.RedemptionGroup], title: str, font: ReportFont) ->
 
 
 def _voucher_sections(
-    session: Session, prog: Programme, window: q.Window, total: q.RedemptionGroup,
+    session: Session, prog: Programme, window: q.Window, done: q.Redemptions,
     font: ReportFont,
 ) -> list[Flowable]:
     s = styles(font)
+    total = done.total
     by_category = [
         q.RedemptionGroup(g.key, category_name(g.key), g.count, g.completed, g.clawed_back)
-        for g in q.redemption_groups(session, prog.id, window, "category")
+        for g in done.by("category")
     ]
-    top = q.redemption_groups(session, prog.id, window, "provider", by_amount=True,
-                              limit=TOP_PROVIDERS)
-    by_provider = q.redemption_groups(session, prog.id, window, "provider")
-    by_city = q.redemption_groups(session, prog.id, window, "city")
-    month_rows = q.months(session, prog.id, window)
+    top = done.top_providers(TOP_PROVIDERS)
+    by_provider = done.by("provider")
+    by_city = q.redemptions_by_city(session, prog.id, window)
+    month_rows = q.months(session, prog.id, window, done)
     figures = (CONTENT_WIDTH - 24 * mm) / 4
     return [
         *section("三、按服务类别", s.heading),
@@ -234,7 +234,8 @@ def audit_story(
     position: Budget | AwardBudget = award_budget(session, prog.code) if award \
         else budget(session, prog.code)
     issued = q.issued_in(session, prog.id, window)
-    total = q.redemption_total(session, prog.id, window)
+    done = q.redemptions(session, prog.id, window)
+    total = done.total
     expired = q.expired_in(session, prog.id, window)
     paid = q.paid_in(session, prog.id, window)
     tiers = q.award_groups(session, prog.id, window, "tier")
@@ -269,7 +270,7 @@ def audit_story(
         story += _award_sections(session, prog, window, font)
         story += _exceptions_summary(session, prog, window, "六", font)
     else:
-        story += _voucher_sections(session, prog, window, total, font)
+        story += _voucher_sections(session, prog, window, done, font)
         story += [*section("八、按奖励类别", s.heading),
                   _award_table(tiers, "奖励类别", True, font)]
         story += _exceptions_summary(session, prog, window, "九", font)
