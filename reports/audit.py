@@ -70,7 +70,7 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
             ("已批准未拨付", money(b.awarded)),
             ("已拨付", money(b.paid)),
             ("追回应收", money(b.receivable)),
-            ("预算恒等式", f"拨入 = 可用 + 已批准未拨付 + 已拨付 − 追回应收：{verdict}"),
+            ("预算恒等式", f"拨入 = 可用 + 已批准未拨付 + 已拨付 － 追回应收：{verdict}"),
         ]
     return [
         ("拨入预算", money(b.appropriated)),
@@ -84,7 +84,7 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
         ("追回应收", money(b.receivable)),
         ("可用预算", money(b.free)),
         ("预算恒等式",
-         f"拨入 = 可用 + 未使用 + 冻结 + 待支付 + 支付中 + 已拨付 − 追回应收：{verdict}"),
+         f"拨入 = 可用 + 未使用 + 冻结 + 待支付 + 支付中 + 已拨付 － 追回应收：{verdict}"),
     ]
 
 

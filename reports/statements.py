@@ -133,7 +133,7 @@ def statement_story(
             ("对账期间", f"{period.text()}（北京时间）"),
             ("科目数", str(len(ids))),
         ], font, label_width=36 * mm),
-        Paragraph("金额单位：元。余额 = 借方过账累计 − 贷方过账累计。"
+        Paragraph("金额单位：元。余额 = 借方过账累计 － 贷方过账累计。"
                   "括号内金额为冻结或解除冻结，不改变余额。", s.small),
         *section("一、余额汇总", s.heading),
         key_value_table([
@@ -143,7 +143,7 @@ def statement_story(
             (f"期末余额（{period.end.isoformat()} 24:00）", money(result.closing)),
             ("期末冻结中", money(result.held_at_end)),
             ("本期明细笔数", str(result.movements)),
-            ("核对", f"期初余额 + 借方 − 贷方 = 期末余额：{verdict}"),
+            ("核对", f"期初余额 + 借方 － 贷方 = 期末余额：{verdict}"),
         ], font, label_width=70 * mm),
         *section("二、本期明细", s.heading),
         data_table(

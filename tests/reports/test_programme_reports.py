@@ -77,7 +77,7 @@ def test_audit_prints_the_budget_the_period_and_every_breakdown(
         row("未使用券余额", "84,000.00"), row("冻结中（已预订未完成）", "5,000.00"),
         row("已核销待支付", "11,000.00"), row("已拨付", "5,000.00"),
         row("到期退回（累计）", "5,000.00"), row("可用预算", "895,000.00"),
-        "拨入 = 可用 + 未使用 + 冻结 + 待支付 + 支付中 + 已拨付 − 追回应收：成立",
+        "拨入 = 可用 + 未使用 + 冻结 + 待支付 + 支付中 + 已拨付 － 追回应收：成立",
         # The period 2025-01-01 to today: four vouchers, the 2025 one expired within it.
         row("发放创新券", "4", "110,000.00"), row("完成核销", "4", "19,600.00"),
         row("其中已追回", "3,600.00"), row("净核销", "16,000.00"),
@@ -131,7 +131,7 @@ def test_firm_statement_reconciles_with_the_vouchers_balances(
         row("本期借方过账合计（增加）", "63,600.00"), row("本期贷方过账合计（减少）", "13,600.00"),
         row(f"期末余额（{today().isoformat()} 24:00）", "50,000.00"),
         row("期末冻结中", "5,000.00"), row("本期明细笔数", "9"),
-        "期初余额 + 借方 − 贷方 = 期末余额：相符", "二、本期明细",
+        "期初余额 + 借方 － 贷方 = 期末余额：相符", "二、本期明细",
         row("发放创新券·过账", "voucher:V000001", "50,000.00", "", "50,000.00").replace(
             "\n\n", "\n"),
         "（5,000.00）",
@@ -218,3 +218,50 @@ def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
     with transaction(sessions) as s:
         assert verify(s).ok
     assert outcome.ok
+
+
+def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, read_pdf):
+    from ledger import awards
+    from ledger.programs import appropriate
+    from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
+
+    code = "LN-AWARD-2022"
+    with transaction(sessions) as s:
+        firms = make_firms(s, 3)  # 沈阳市, 大连市, 鞍山市
+        awards.create_award_programme(s, code=code, name="奖励2022", fiscal_year=2022,
+                                      by=OPERATOR)
+        appropriate(s, code, 1_000_000_000, by=OPERATOR)
+    ids = {}
+    with transaction(sessions) as s:
+        for firm, tier in zip(firms, ("gazelle", "unicorn", "gazelle"), strict=True):
+            ids[firm] = awards.apply_award(
+                s, code, firm_id=firm, tier=tier, level="provincial",
+                document_no=f"辽科发〔2022〕{firm}号", certified_on=CERTIFIED, by=OPERATOR,
+                on=ON).id
+    with transaction(sessions) as s:
+        for award_id in ids.values():
+            awards.approve_award(s, award_id, by=APPROVER)
+        awards.pay_award(s, ids[firms[0]], by=OTHER)
+        awards.clawback_award(s, ids[firms[1]], by=OTHER, reason="认定撤销")
+        position = awards.award_budget(s, code)
+    pdf = io.BytesIO()
+    with transaction(sessions) as s:
+        outcome = render_report(s, pdf, "audit", programme=code,
+                                period=Period(dt.date(2022, 1, 1), dt.date(2022, 12, 31)),
+                                policy_set=policy_set, made_by="审计员", font=report_font())
+    text = text_of(read_pdf, pdf.getvalue())
+    assert outcome.ok and position.balanced
+    assert (position.appropriated, position.awarded, position.paid, position.free) == (
+        1_000_000_000, 20_000_000, 20_000_000, 960_000_000)
+    for expected in (
+        "三、按奖励类别", "四、按地区（企业所在市）", "五、按月份（申请月份）", "六、异常摘要",
+        row("拨入预算", "10,000,000.00"), row("可用预算", "9,600,000.00"),
+        row("已批准未拨付", "200,000.00"), row("已拨付", "200,000.00"),
+        row("奖励申请", "3"), row("批准金额", "900,000.00"),
+        row("瞪羚企业", "2", "400,000.00", "200,000.00", "0.00", "400,000.00"),
+        row("独角兽企业", "1", "500,000.00", "0.00", "500,000.00", "0.00"),
+        row("合计", "3", "900,000.00", "200,000.00", "500,000.00", "400,000.00"),
+        row("大连市", "1", "500,000.00", "0.00", "500,000.00", "0.00"),
+        row("2022-12", "3", "900,000.00", "200,000.00", "500,000.00", "400,000.00"),
+    ):
+        assert expected in text, expected
