@@ -114,8 +114,11 @@ def list_operations(
     outcome: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
 ) -> Page[OperationView]:
-    """A page of the log, newest first, optionally filtered."""
+    """A page of the log, newest first, optionally filtered (`actor`: part of the name, as in
+    `demo-approver` for `user:2:demo-approver`; `action`: a prefix, e.g. `claims.`)."""
     check_page(limit, offset)
     query = select(Operation)
     if outcome is not None:
@@ -124,6 +127,10 @@ def list_operations(
         query = query.where(Operation.object_type == object_type)
     if object_id is not None:
         query = query.where(Operation.object_id == object_id)
+    if actor is not None:
+        query = query.where(Operation.actor.contains(actor, autoescape=True))
+    if action is not None:
+        query = query.where(Operation.action.startswith(action, autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Operation.id.desc()).limit(limit).offset(offset))
     items = [

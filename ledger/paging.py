@@ -37,3 +37,25 @@ class Page(Generic[T]):
         """The offset of the next page, or None when this page is the last."""
         following = self.offset + len(self.items)
         return following if following < self.total and self.items else None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a keyset page starts: after one id, or before one (neither: the first page)."""
+
+    after: int | None = None
+    before: int | None = None
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    """One keyset page, in list order, and the cursors to its neighbours (None at an end).
+
+    A deep page costs what the first one does: it seeks to its cursor instead of counting
+    past an offset. There is no total; counting a journal of millions is the slow part.
+    """
+
+    items: list[T]
+    limit: int
+    previous: int | None  # ?before=<previous>
+    next: int | None  # ?after=<next>

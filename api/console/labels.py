@@ -55,6 +55,18 @@ LABELS: dict[str, str] = {
     "yes": N_("yes"),
     "no": N_("no"),
     "claim": N_("Claim"),
+    # links
+    "statement": N_("Statement (PDF)"),
+    # operation outcomes
+    "done": N_("done"),
+    "refused": N_("refused"),
+    # report kinds
+    "certificate": N_("Integrity certificate"),
+    "trial-balance": N_("Trial balance"),
+    "audit": N_("Programme audit"),
+    "firm-statement": N_("Firm statement"),
+    "provider-statement": N_("Provider statement"),
+    "exceptions": N_("Exceptions"),
     # history directions
     "in": N_("in"),
     "out": N_("out"),
@@ -95,5 +107,12 @@ ERRORS: dict[str, str] = {
     "evidence_empty": N_("The file is empty."),
     "claim_late": N_("The claim deadline has passed."),
     "not_authenticated": N_("Wrong username or password."),
+    "claim_filed": N_("The claim is still filed."),
+    "claim_approved": N_("The claim is already approved."),
+    "claim_rejected": N_("The claim was rejected."),
+    "claim_paid": N_("The claim is already paid."),
+    "award_approved": N_("The award is already approved."),
+    "award_rejected": N_("The award was rejected."),
+    "award_paid": N_("The award is already paid."),
     "csrf_failed": N_("The form expired or did not come from this site. Reload and try again."),
 }

@@ -4,13 +4,15 @@ A page describes its list once (`Listing`: columns, filters, a fetch calling the
 paged list function) and answers with `show_list(request, listing, ...)`. `?limit=&offset=`
 page it, each filter is a query parameter, and `?format=xlsx` downloads every row (up to
 MAX_EXPORT_ROWS) with Chinese headers and amounts as numbers formatted `#,##0.00`.
+A long list gives `seek` instead of `fetch`: keyset pages by `?after=<id>` / `?before=<id>`,
+as fast deep down as on the first page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +30,7 @@ from api.console.web import render
 from ledger.acting import SHANGHAI
 from ledger.db import transaction
 from ledger.errors import InvalidInput
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Page
+from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cursor, Page, Slice
 
 PAGE_SIZES = (20, 50, 100)
 MAX_EXPORT_ROWS = 10_000
@@ -54,23 +56,31 @@ class Column:
 
 @dataclass(frozen=True)
 class Filter:
-    """A query-parameter filter: a name, a label (message id) and optional choices (codes)."""
+    """A query-parameter filter: a name, a label (message id) and optional choices (codes).
+
+    `kind` is the input's type ("text", "date"); `default` applies while the parameter is
+    absent (an empty value, the "All" choice, means no filter).
+    """
 
     name: str
     label: str
     choices: tuple[str, ...] = ()
+    kind: str = "text"
+    default: str = ""
 
 
 @dataclass(frozen=True)
 class Listing:
     """A list page: title, columns, filters, and `fetch(session, limit, offset, filters)`
-    returning a ledger `Page` (the service's own paged list)."""
+    returning a ledger `Page` (the service's own paged list), or for keyset pages
+    `seek(session, limit, cursor, filters)` returning a ledger `Slice`."""
 
     title: str
     columns: tuple[Column, ...]
-    fetch: Callable[[Session, int, int, dict[str, str]], Page[Any]]
+    fetch: Callable[[Session, int, int, dict[str, str]], Page[Any]] | None = None
     filters: tuple[Filter, ...] = ()
     filename: str = "list"
+    seek: Callable[[Session, int, Cursor, dict[str, str]], Slice[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,19 +98,26 @@ class Table:
     """What a list template shows: the listing, its page, the rows and the active filters."""
 
     listing: Listing
-    page: Page[Any]
+    page: Page[Any] | Slice[Any]
     rows: list[list[Cell]]
     filters: dict[str, str] = field(default_factory=dict)
     page_sizes: tuple[int, ...] = PAGE_SIZES
 
     @property
+    def keyset(self) -> bool:
+        """True for keyset pages (previous / next by cursor, no total)."""
+        return isinstance(self.page, Slice)
+
+    @property
     def previous_offset(self) -> int | None:
         """The offset of the previous page, or None on the first."""
+        assert isinstance(self.page, Page)
         return None if self.page.offset == 0 else max(0, self.page.offset - self.page.limit)
 
     @property
     def last_row(self) -> int:
         """The 1-based number of the page's last row."""
+        assert isinstance(self.page, Page)
         return self.page.offset + len(self.page.items)
 
 
@@ -113,11 +130,15 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
+def _optional_id(request: Request, name: str) -> int | None:
+    return _int(request, name, -1, 0, MAX_ID) if request.query_params.get(name) else None
+
+
 def read_filters(request: Request, listing: Listing) -> dict[str, str]:
     """The filters given in the query (empty ones left out); a bad choice is refused."""
     chosen: dict[str, str] = {}
     for spec in listing.filters:
-        value = request.query_params.get(spec.name, "").strip()
+        value = request.query_params.get(spec.name, spec.default).strip()
         if not value:
             continue
         if spec.choices and value not in spec.choices:
@@ -138,9 +159,15 @@ def show_list(request: Request, listing: Listing, *, template: str = "list.html"
     if request.query_params.get("format") == "xlsx":
         return export_xlsx(request, listing, filters)
     limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int(request, "offset", 0, 0, MAX_OFFSET)
+    page: Page[Any] | Slice[Any]
     with transaction(request.app.state.reader) as session:
-        page = listing.fetch(session, limit, offset, filters)
+        if listing.seek is not None:
+            cursor = Cursor(_optional_id(request, "after"), _optional_id(request, "before"))
+            page = listing.seek(session, limit, cursor, filters)
+        else:
+            assert listing.fetch is not None
+            page = listing.fetch(session, limit, _int(request, "offset", 0, 0, MAX_OFFSET),
+                                 filters)
         rows = [_cells(listing, item) for item in page.items]
     table = Table(listing, page, rows, filters)
     return render(request, template, table=table, **context)
@@ -159,6 +186,27 @@ def _xlsx_value(kind: str, value: Any, zh: i18n.Catalogue) -> Any:
     if kind in ("date", "int"):
         return value
     return str(value)
+
+
+def _every_page(session: Session, listing: Listing,
+                filters: dict[str, str]) -> Iterator[list[Any]]:
+    """The filtered list's items, a page at a time, by offset or by cursor."""
+    if listing.seek is not None:
+        cursor = Cursor()
+        while True:
+            chunk = listing.seek(session, MAX_LIMIT, cursor, filters)
+            yield chunk.items
+            if chunk.next is None:
+                return
+            cursor = Cursor(after=chunk.next)
+    assert listing.fetch is not None
+    offset = 0
+    while True:
+        page = listing.fetch(session, MAX_LIMIT, offset, filters)
+        yield page.items
+        if page.next_offset is None:
+            return
+        offset = page.next_offset
 
 
 FORMATS = {"yuan": "#,##0.00", "date": "yyyy-mm-dd", "time": "yyyy-mm-dd hh:mm"}
@@ -180,11 +228,10 @@ def export_xlsx(request: Request, listing: Listing, filters: dict[str, str]) -> 
         header.append(cell)
     sheet.append(header)
     columns = [c for c in listing.columns if c.action is None]
-    written, offset = 0, 0
+    written = 0
     with transaction(request.app.state.reader) as session:
-        while written < MAX_EXPORT_ROWS:
-            page = listing.fetch(session, MAX_LIMIT, offset, filters)
-            for item in page.items[: MAX_EXPORT_ROWS - written]:
+        for items in _every_page(session, listing, filters):
+            for item in items[: MAX_EXPORT_ROWS - written]:
                 row = []
                 for column in columns:
                     cell = WriteOnlyCell(sheet, value=_xlsx_value(column.kind, column.value(item),
@@ -194,9 +241,8 @@ def export_xlsx(request: Request, listing: Listing, filters: dict[str, str]) -> 
                     row.append(cell)
                 sheet.append(row)
                 written += 1
-            if page.next_offset is None:
+            if written >= MAX_EXPORT_ROWS:
                 break
-            offset = page.next_offset
     out = io.BytesIO()
     book.save(out)
     name = f"{listing.filename}-{dt.datetime.now(SHANGHAI):%Y%m%d}.xlsx"

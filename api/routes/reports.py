@@ -63,6 +63,15 @@ def get_report(
     Bureau roles read every kind; a firm its own firm-statement, a provider its own
     provider-statement (`firm_id` / `provider_id` name the party; theirs by default).
     """
+    return report_pdf(request, user, kind, program, date_from, date_to, as_of, firm_id,
+                      provider_id)
+
+
+def report_pdf(request: Request, user: UserView, kind: str, program: str,
+               date_from: dt.date | None, date_to: dt.date | None, as_of: dt.date | None,
+               firm_id: int | None, provider_id: int | None) -> Response:
+    """The report as a PDF download, rendered from one snapshot of the ledger, as `user` may
+    see it (the JSON API and the console both answer with this)."""
     check_kind(kind)
     party_id = party_scope(user, kind, firm_id, provider_id)
     policies = request.app.state.policies

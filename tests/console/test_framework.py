@@ -40,6 +40,23 @@ WALK = {
     "/provider/claims/{claim_id}": "demo-provider",
     "/provider/claims/{claim_id}/evidence/{kind}": "demo-provider",
     "/provider/money": "demo-provider",
+    "/approver": "demo-approver",
+    "/approver/claims/{claim_id}": "demo-approver",
+    "/approver/claims/{claim_id}/evidence/{kind}": "demo-approver",
+    "/approver/awards": "demo-approver",
+    "/approver/awards/{award_id}": "demo-approver",
+    "/auditor": "demo-auditor",
+    "/auditor/entries/{entry_id}": "demo-auditor",
+    "/auditor/balance": "demo-auditor",
+    "/auditor/verify": "demo-auditor",
+    "/auditor/operations": "demo-auditor",
+    "/auditor/reports": "demo-auditor",
+    "/reports/{kind}.pdf": "demo-auditor",
+}
+# Routes that need more than the ids: their own path values and a query.
+EXTRA = {
+    "/auditor/balance": ({}, f"?account={CODE}:budget&as_of=2026-06-30"),
+    "/reports/{kind}.pdf": ({"kind": "certificate"}, f"?program={CODE}"),
 }
 
 
@@ -83,7 +100,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
                             document_no="辽科发〔2022〕1号", certified_on=dt.date(2022, 6, 1),
                             by=operator, on=dt.date(2022, 12, 1))
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
-           "award_id": award.id, "claim_id": claim.id, "kind": "contract"}
+           "award_id": award.id, "claim_id": claim.id, "kind": "contract", "entry_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():
@@ -92,7 +109,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
             if who:
                 sign_in(client, who)
             current = who
-        url = template.format(**ids)
+        values, query = EXTRA.get(template, ({}, ""))
+        url = template.format(**{**ids, **values}) + query
         response = client.get(url, headers=headers, follow_redirects=False)
         assert response.status_code in (200, 303), (url, response.status_code)
         if response.headers.get("content-type", "").startswith("text/html"):

@@ -90,7 +90,9 @@ def test_a_role_opening_another_roles_pages_gets_403(client, world):
     assert response.status_code == 403 and 'data-code="permission_denied"' in response.text
 
 
-def test_bureau_roles_land_on_the_welcome_page(client, world):
-    sign_in(client, "demo-auditor")
-    response = client.get("/")
-    assert response.status_code == 200 and "您已登录" in response.text
+def test_the_approver_and_the_auditor_land_on_their_main_pages(client, world):
+    for username, home in (("demo-approver", "/approver"), ("demo-auditor", "/auditor")):
+        client.cookies.clear()
+        sign_in(client, username)
+        response = client.get("/", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == home

@@ -17,6 +17,7 @@ from api.mutations import Done, perform
 from api.routes.programs import by
 from ledger import awards, redemptions, vouchers
 from ledger.db import transaction
+from ledger.programs import list_programmes
 from ledger.users import UserView
 
 router = console_router("/firm")
@@ -28,9 +29,10 @@ add_nav(N_("Award applications"), "/firm/awards", "firm")
 set_home("firm", "/firm")
 
 
-def statement_url(firm_id: int) -> str:
-    """The firm's statement as PDF (the reports route, kind firm-statement)."""
-    return f"/api/v1/reports/firm-statement.pdf?firm_id={firm_id}"
+def statement_programmes(request: Request) -> list[str]:
+    """The programmes a statement can be asked for (the console's /reports route)."""
+    with transaction(request.app.state.reader) as session:
+        return [p.code for p in list_programmes(session, limit=100).items]
 
 
 def _firm(user: UserView) -> int:
@@ -63,7 +65,7 @@ def voucher_listing(firm_id: int) -> Listing:
 def my_vouchers(request: Request, user: FirmUser) -> Response:
     """The firm's main page: its vouchers and what each still holds."""
     return show_list(request, voucher_listing(_firm(user)), template="firm/vouchers.html",
-                     statement=statement_url(_firm(user)))
+                     programmes=statement_programmes(request))
 
 
 @router.get("/vouchers/{voucher_id}")

@@ -304,16 +304,22 @@ def claim_detail(request: Request, user: ProviderUser, claim_id: Id) -> Response
     return render(request, "provider/claim.html", claim=claim)
 
 
-@router.get("/claims/{claim_id}/evidence/{kind}")
-def claim_evidence(request: Request, user: ProviderUser, claim_id: Id, kind: str) -> Response:
-    """An evidence file as stored."""
+def evidence_download(request: Request, claim_id: int, kind: str,
+                      provider_id: int | None = None) -> Response:
+    """A claim's evidence file as stored (only the provider's own claim when it is given)."""
     if kind not in evidence.KINDS:
         raise NotFound(f"no evidence kind {kind}")
     with transaction(request.app.state.reader) as session:
-        claims.claim_row(session, claim_id, provider_id=_provider(user))
+        claims.claim_row(session, claim_id, provider_id=provider_id)
         view, data = evidence.read(session, claim_id, kind)
     return Response(data, media_type=view.content_type,
                     headers={"X-Content-SHA256": view.sha256})
+
+
+@router.get("/claims/{claim_id}/evidence/{kind}")
+def claim_evidence(request: Request, user: ProviderUser, claim_id: Id, kind: str) -> Response:
+    """An evidence file as stored."""
+    return evidence_download(request, claim_id, kind, provider_id=_provider(user))
 
 
 # ------------------------------------------------------------------------------ money
@@ -362,6 +368,8 @@ def money_listing(provider_id: int) -> Listing:
             Column(N_("In payment (yuan)"), lambda m: m.in_payment, "yuan"),
             Column(N_("Paid (yuan)"), lambda m: m.paid, "yuan"),
             Column(N_("Owed back (yuan)"), lambda m: m.owed_back, "yuan"),
+            Column(N_("Statement"), lambda m: "statement", "label",
+                   link=lambda m: f"/reports/provider-statement.pdf?program={m.programme}"),
         ),
         fetch=fetch,
         filename="owed-and-paid",

@@ -1,0 +1,183 @@
+"""The approver's pages: the queue of filed claims and applied awards, each with its evidence
+and the policy's decision trace, approved or rejected with a reason (maker-checker is the
+services' own: a refusal shows with its code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.console.forms import Form, read_form
+from api.console.i18n import N_
+from api.console.lists import Column, Filter, Listing, show_list
+from api.console.pages.provider import evidence_download
+from api.console.session import signed_in
+from api.console.web import add_nav, console_router, redirect, render, set_home
+from api.mutations import Done, perform
+from api.problems import status_of
+from api.routes.programs import by
+from api.schemas import Id
+from ledger import awards, claims, redemptions
+from ledger.db import transaction
+from ledger.errors import DomainError, NotFound
+from ledger.users import UserView
+
+router = console_router("/approver")
+ApproverUser = Annotated[UserView, Depends(signed_in("approver"))]
+
+add_nav(N_("Claims to decide"), "/approver", "approver")
+add_nav(N_("Awards to decide"), "/approver/awards", "approver")
+set_home("approver", "/approver")
+
+
+def claim_queue() -> Listing:
+    """Claims, filed ones (awaiting a decision) unless another status is chosen."""
+    return Listing(
+        title=N_("Claims to decide"),
+        columns=(
+            Column(N_("Claim"), lambda c: c.id, link=lambda c: f"/approver/claims/{c.id}"),
+            Column(N_("Programme"), lambda c: c.programme),
+            Column(N_("Provider"), lambda c: c.provider_id),
+            Column(N_("Booking"), lambda c: c.redemption_id),
+            Column(N_("Amount (yuan)"), lambda c: c.amount_fen, "yuan"),
+            Column(N_("Filed on"), lambda c: c.filed_on, "date"),
+            Column(N_("Evidence files"), lambda c: len(c.evidence), "int"),
+            Column(N_("Status"), lambda c: c.status, "label"),
+        ),
+        fetch=lambda s, limit, offset, f: claims.list_claims(
+            s, limit=limit, offset=offset, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), claims.STATUSES, default="filed"),),
+        filename="claims",
+    )
+
+
+@router.get("")
+def claim_list(request: Request, user: ApproverUser) -> Response:
+    """The approver's main page: claims waiting for a decision."""
+    return show_list(request, claim_queue())
+
+
+def _claim_page(request: Request, claim_id: int, form: Form, status: int = 200) -> Response:
+    with transaction(request.app.state.reader) as session:
+        claim = claims.get_claim(session, claim_id)
+        booking = redemptions.get_redemption(session, claim.redemption_id)
+    return render(request, "approver/claim.html", status=status, claim=claim, booking=booking,
+                  decision=booking.decision, form=form)
+
+
+@router.get("/claims/{claim_id}")
+def claim_detail(request: Request, user: ApproverUser, claim_id: Id) -> Response:
+    """One claim: its evidence, the booking's decision trace, approve or reject."""
+    return _claim_page(request, claim_id, Form({"reason": ""}))
+
+
+@router.get("/claims/{claim_id}/evidence/{kind}")
+def claim_evidence(request: Request, user: ApproverUser, claim_id: Id, kind: str) -> Response:
+    """An evidence file of any claim, as stored."""
+    return evidence_download(request, claim_id, kind)
+
+
+def _decide(request: Request, user: UserView, action: str, object_type: str, object_id: int,
+            decide: Callable[[Session, str], object], again: Callable[[Form, int], Response],
+            done_url: str) -> Response:
+    """Run a decision through the operation log; a refusal re-renders the page with it."""
+    form = read_form(request)
+
+    def effect(session: Session) -> Done:
+        decide(session, form.get("reason"))
+        return Done(200, None, object_id)
+
+    try:
+        perform(request, user, action=action, object_type=object_type, object_id=object_id,
+                effect=effect)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return again(form.refuse(exc), status_of(exc))
+    return redirect(done_url)
+
+
+@router.post("/claims/{claim_id}/approve")
+def approve_claim(request: Request, user: ApproverUser, claim_id: Id) -> Response:
+    """Approve a filed claim (not one this user filed or booked)."""
+    return _decide(request, user, "claims.approve", "claim", claim_id,
+                   lambda s, reason: claims.approve(s, claim_id, by=by(user), reason=reason),
+                   lambda form, status: _claim_page(request, claim_id, form, status),
+                   f"/approver/claims/{claim_id}")
+
+
+@router.post("/claims/{claim_id}/reject")
+def reject_claim(request: Request, user: ApproverUser, claim_id: Id) -> Response:
+    """Reject a filed claim with a reason."""
+    return _decide(request, user, "claims.reject", "claim", claim_id,
+                   lambda s, reason: claims.reject(s, claim_id, by=by(user), reason=reason),
+                   lambda form, status: _claim_page(request, claim_id, form, status),
+                   f"/approver/claims/{claim_id}")
+
+
+# ------------------------------------------------------------------------------ awards
+
+
+def award_queue() -> Listing:
+    """Award applications, applied ones (awaiting a decision) unless another status is chosen."""
+    return Listing(
+        title=N_("Awards to decide"),
+        columns=(
+            Column(N_("Application"), lambda a: a.id, link=lambda a: f"/approver/awards/{a.id}"),
+            Column(N_("Programme"), lambda a: a.programme),
+            Column(N_("Firm"), lambda a: a.firm_id),
+            Column(N_("Tier"), lambda a: a.tier, "label"),
+            Column(N_("Level"), lambda a: a.level),
+            Column(N_("Certificate"), lambda a: a.document_no),
+            Column(N_("Applied on"), lambda a: a.applied_on, "date"),
+            Column(N_("Amount (yuan)"), lambda a: a.amount_fen, "yuan"),
+            Column(N_("Status"), lambda a: a.status, "label"),
+        ),
+        fetch=lambda s, limit, offset, f: awards.list_awards(
+            s, limit=limit, offset=offset, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), awards.STATUSES, default="applied"),),
+        filename="awards",
+    )
+
+
+@router.get("/awards")
+def award_list(request: Request, user: ApproverUser) -> Response:
+    """Award applications waiting for a decision."""
+    return show_list(request, award_queue())
+
+
+def _award_page(request: Request, award_id: int, form: Form, status: int = 200) -> Response:
+    with transaction(request.app.state.reader) as session:
+        award = awards.get_award(session, award_id)
+    return render(request, "approver/award.html", status=status, award=award,
+                  decision=award.decision, form=form)
+
+
+@router.get("/awards/{award_id}")
+def award_detail(request: Request, user: ApproverUser, award_id: Id) -> Response:
+    """One application: the certification, the policy's decision trace, approve or reject."""
+    return _award_page(request, award_id, Form({"reason": ""}))
+
+
+@router.post("/awards/{award_id}/approve")
+def approve_award(request: Request, user: ApproverUser, award_id: Id) -> Response:
+    """Approve an application (not one this user recorded): the amount is set aside."""
+    return _decide(request, user, "awards.approve", "award", award_id,
+                   lambda s, reason: awards.approve_award(s, award_id, by=by(user),
+                                                          reason=reason),
+                   lambda form, status: _award_page(request, award_id, form, status),
+                   f"/approver/awards/{award_id}")
+
+
+@router.post("/awards/{award_id}/reject")
+def reject_award(request: Request, user: ApproverUser, award_id: Id) -> Response:
+    """Reject an application with a reason."""
+    return _decide(request, user, "awards.reject", "award", award_id,
+                   lambda s, reason: awards.reject_award(s, award_id, by=by(user),
+                                                         reason=reason),
+                   lambda form, status: _award_page(request, award_id, form, status),
+                   f"/approver/awards/{award_id}")
