@@ -33,6 +33,7 @@ bench: install
 	$(PY) bench/rules_bench.py
 	$(PY) bench/api_bench.py
 	$(PY) bench/report_bench.py
+	$(PY) bench/console_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -64,6 +64,10 @@ class EntryLine:
     hash: str
 
 
+# The most entries a programme-filtered page looks at (see journal_slice).
+SCAN_WINDOW = 10_000
+
+
 def _check_moments(since: datetime | None, until: datetime | None) -> None:
     for name, moment in (("since", since), ("until", until)):
         if moment is not None and moment.tzinfo is None:
@@ -141,6 +145,10 @@ def journal_slice(
 ) -> Slice[EntryLine]:
     """A keyset page of entries, oldest first, touching the programme (or one account),
     posted in [since, until): after or before a cursor entry id, at the same cost at any depth.
+
+    A programme filter checks entries one by one, so it looks at most SCAN_WINDOW entries a
+    page: where the programme's entries are sparse a page may hold fewer rows than `limit`
+    (even none) and still link on to the rest.
     """
     cursor = cursor or Cursor()
     if not 1 <= limit <= MAX_LIMIT:
@@ -149,8 +157,9 @@ def journal_slice(
         if value is not None and not 0 <= value <= MAX_ID:
             raise InvalidInput(f"{name} must be an entry id", field=name)
     _check_moments(since, until)
-    outer_low = 0 if since is None else _first_id_at(session, since)
-    outer_high = MAX_ID if until is None else _first_id_at(session, until)
+    last = session.scalar(select(func.max(JournalEntry.id))) or 0
+    outer_low = 1 if since is None else _first_id_at(session, since)
+    outer_high = last + 1 if until is None else min(last + 1, _first_id_at(session, until))
     low, high = outer_low, outer_high
     if cursor.after is not None:
         low = max(low, cursor.after + 1)
@@ -169,24 +178,35 @@ def journal_slice(
                          .where(Transfer.entry_id == JournalEntry.id,
                                 Account.ledger == programme))
 
-    def seek(lo: int, hi: int, descending: bool, n: int) -> list[int]:
+    def scan(lo: int, hi: int, descending: bool, n: int) -> tuple[list[int], int]:
+        """Up to n matching ids in [lo, hi) from its near end, and how far the search got
+        (the far end of the range, unless a scan window stopped short of it)."""
         if lo >= hi:
-            return []
+            return [], hi if descending else lo
         if account_id is not None:
-            return _seek_account(session, account_id, lo, hi, descending, n)
-        return _seek(session, lo, hi, descending, n, touches)
+            return _seek_account(session, account_id, lo, hi, descending, n), (
+                lo if descending else hi)
+        if touches is None:
+            return _seek(session, lo, hi, descending, n, None), lo if descending else hi
+        if descending:
+            lo = max(lo, hi - SCAN_WINDOW)
+            return _seek(session, lo, hi, True, n, touches), lo
+        hi = min(hi, lo + SCAN_WINDOW)
+        return _seek(session, lo, hi, False, n, touches), hi
 
-    backwards = cursor.before is not None and cursor.after is None
-    ids = seek(low, high, backwards, limit + 1)
-    more = len(ids) > limit
-    ids = sorted(ids[:limit])
-    if not ids:
-        return Slice([], limit, None, None)
-    # The far side of the cursor: is there anything before the first (after the last)?
-    if backwards:
-        before = ids[0] if more else None
-        after = ids[-1] if seek(ids[-1] + 1, outer_high, False, 1) else None
+    # The side a cursor came from always has a way back (nothing is scanned to prove it):
+    # the first page has no previous page, a page reached by `before` has a next one.
+    if cursor.before is not None and cursor.after is None:
+        ids, reached = scan(low, high, True, limit + 1)
+        more = len(ids) > limit
+        ids = sorted(ids[:limit])
+        # More below the page, or below where a scan window stopped: link to them.
+        previous = ids[0] if more else (reached if reached > low else None)
+        following: int | None = (ids[-1] if ids else high - 1) if high < outer_high else None
     else:
-        after = ids[-1] if more else None
-        before = ids[0] if seek(outer_low, ids[0], True, 1) else None
-    return Slice(_lines(session, ids), limit, before, after)
+        ids, reached = scan(low, high, False, limit + 1)
+        more = len(ids) > limit
+        ids = ids[:limit]
+        following = ids[-1] if more else (reached - 1 if reached < high else None)
+        previous = None if low <= outer_low else (ids[0] if ids else low)
+    return Slice(_lines(session, ids), limit, previous, following)

@@ -70,12 +70,16 @@ class ClaimView:
     evidence: tuple[evidence.EvidenceView, ...]
 
 
+def _view(row: Claim, programme: str, files: Sequence[evidence.EvidenceView]) -> ClaimView:
+    return ClaimView(row.id, programme, row.redemption_id, row.provider_id, row.amount_fen,
+                     row.status, row.filed_on, row.decided_by, row.reason, row.batch_id,
+                     tuple(files))
+
+
 def view(session: Session, row: Claim) -> ClaimView:
     """The plain view of a claim row."""
     code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    return ClaimView(row.id, code, row.redemption_id, row.provider_id, row.amount_fen,
-                     row.status, row.filed_on, row.decided_by, row.reason, row.batch_id,
-                     tuple(evidence.attached(session, row.id)))
+    return _view(row, code, evidence.attached(session, row.id))
 
 
 def file_claim(
@@ -185,6 +189,10 @@ def list_claims(
     if status is not None:
         condition.append(Claim.status == status)
     total = session.scalar(select(func.count()).select_from(Claim).where(*condition)) or 0
-    rows = session.scalars(select(Claim).where(*condition).order_by(Claim.id.desc())
-                           .limit(limit).offset(offset)).all()
-    return Page([view(session, r) for r in rows], total, limit, offset)
+    rows = session.execute(
+        select(Claim, Programme.code).join(Programme, Programme.id == Claim.programme_id)
+        .where(*condition).order_by(Claim.id.desc()).limit(limit).offset(offset)).all()
+    # The page's evidence in one query, not one per claim.
+    files = evidence.attached_to(session, [claim.id for claim, _ in rows])
+    return Page([_view(claim, code, files.get(claim.id, [])) for claim, code in rows], total,
+                limit, offset)

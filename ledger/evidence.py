@@ -120,6 +120,22 @@ def attached(session: Session, claim_id: int) -> list[EvidenceView]:
     return [EvidenceView(*r) for r in rows]
 
 
+def attached_to(session: Session, claim_ids: list[int]) -> dict[int, list[EvidenceView]]:
+    """The evidence of several claims (a page of them), by claim, each in the order attached."""
+    found: dict[int, list[EvidenceView]] = {}
+    if not claim_ids:
+        return found
+    rows = session.execute(
+        select(ClaimEvidence.claim_id, ClaimEvidence.kind, ClaimEvidence.filename,
+               EvidenceFile.content_type, EvidenceFile.size, EvidenceFile.sha256)
+        .join(EvidenceFile, EvidenceFile.sha256 == ClaimEvidence.sha256)
+        .where(ClaimEvidence.claim_id.in_(claim_ids)).order_by(ClaimEvidence.id)
+    ).all()
+    for claim_id, *fields in rows:
+        found.setdefault(claim_id, []).append(EvidenceView(*fields))
+    return found
+
+
 def read(session: Session, claim_id: int, kind: str) -> tuple[EvidenceView, bytes]:
     """The file attached to the claim as `kind`, and its bytes."""
     row = session.execute(
