@@ -112,6 +112,10 @@ class RedemptionView:
 def view(session: Session, row: Redemption) -> RedemptionView:
     """The plain view of a redemption row."""
     code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
+    return _view(row, code)
+
+
+def _view(row: Redemption, code: str) -> RedemptionView:
     return RedemptionView(row.id, code, row.voucher_id, row.firm_id, row.provider_id,
                           row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
                           row.description, row.status, row.booked_on, row.completed_on,
@@ -335,6 +339,7 @@ def list_redemptions(
     if status is not None:
         condition.append(Redemption.status == status)
     total = session.scalar(select(func.count()).select_from(Redemption).where(*condition)) or 0
-    rows = session.scalars(select(Redemption).where(*condition).order_by(Redemption.id.desc())
-                           .limit(limit).offset(offset)).all()
-    return Page([view(session, r) for r in rows], total, limit, offset)
+    rows = session.execute(
+        select(Redemption, Programme.code).join(Programme, Programme.id == Redemption.programme_id)
+        .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
+    return Page([_view(r, code) for r, code in rows], total, limit, offset)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from ledger.accounts import balance, open_account
+from ledger.accounts import Balance, balance, open_account
 from ledger.acting import By, now, today
 from ledger.base import Base, BigIntPK, UTCDateTime
 from ledger.errors import InvalidInput, NotFound, PolicyRefused
@@ -98,8 +98,8 @@ class HistoryLine:
     direction: str  # "in" (debit) or "out" (credit)
 
 
-def _view(session: Session, row: Voucher, programme: str) -> VoucherView:
-    b = balance(session, row.account_code)
+def _view(session: Session, row: Voucher, programme: str, b: Balance | None = None) -> VoucherView:
+    b = balance(session, row.account_code) if b is None else b
     spent = b.credits_posted - row.expired_fen
     return VoucherView(row.id, programme, row.serial, row.account_code, row.firm_id,
                        row.amount_fen, row.issued_on, row.expires_on, row.status, b.available,
@@ -207,7 +207,13 @@ def list_vouchers(
         select(Voucher, Programme.code).join(Programme, Programme.id == Voucher.programme_id)
         .where(*condition).order_by(Voucher.id.desc()).limit(limit).offset(offset)
     ).all()
-    return Page([_view(session, v, code) for v, code in rows], total, limit, offset)
+    # The page's balances in one query, not one per voucher.
+    totals = {code: Balance(*t) for code, *t in session.execute(
+        select(Account.code, Account.debits_pending, Account.debits_posted,
+               Account.credits_pending, Account.credits_posted)
+        .where(Account.code.in_([v.account_code for v, _ in rows]))).all()}
+    return Page([_view(session, v, code, totals.get(v.account_code)) for v, code in rows],
+                total, limit, offset)
 
 
 def voucher_history(
