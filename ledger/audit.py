@@ -122,7 +122,7 @@ def _seek(session: Session, low: int, high: int, descending: bool, limit: int,
 def _lines(session: Session, ids: list[int]) -> list[EntryLine]:
     if not ids:
         return []
-    sums = {e: (n, total) for e, n, total in session.execute(
+    sums = {e: (int(n), int(total)) for e, n, total in session.execute(
         select(Transfer.entry_id, func.count(), func.sum(Transfer.amount))
         .where(Transfer.entry_id.in_(ids)).group_by(Transfer.entry_id)).all()}
     rows = session.execute(
