@@ -32,6 +32,7 @@ bench: install
 	$(PY) bench/ledger_bench.py
 	$(PY) bench/rules_bench.py
 	$(PY) bench/api_bench.py
+	$(PY) bench/report_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -14,14 +14,20 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidInput, NotFound
 from ledger.queries import journal_summary, ledger_exists
+from reports.audit import render_audit
 from reports.certificate import render_certificate
-from reports.document import SHANGHAI
+from reports.document import SHANGHAI, money
+from reports.exceptions import render_exceptions
 from reports.fonts import ReportFont
 from reports.provenance import Period
+from reports.statements import Party, render_statement
 from reports.trial_balance import render_trial_balance
 from rules.loader import PolicySet
 
-KINDS = ("certificate", "trial-balance")
+KINDS = ("certificate", "trial-balance", "audit", "firm-statement", "provider-statement",
+         "exceptions")
+# The kinds about one party, and which party: they need its id.
+PARTY_KINDS: dict[str, Party] = {"firm-statement": "firm", "provider-statement": "provider"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +59,13 @@ def resolve_period(
     end: dt.date | None,
     as_of: dt.date | None,
 ) -> Period:
-    """The period asked for; `as_of` alone means its fiscal year up to that day (trial
-    balance) or the journal's first day up to it (certificate)."""
+    """The period asked for; with no start, the calendar (fiscal) year of its end, or for
+    the certificate the journal's first day."""
     if as_of is not None and (start is not None or end is not None):
         raise InvalidInput("give as_of, or from and to, not both", field="as_of")
     end = as_of or end or today_in_beijing()
     if start is None:
-        if kind == "trial-balance":
+        if kind != "certificate":
             start = dt.date(end.year, 1, 1)
         else:
             first = journal_summary(session).first_posted_at
@@ -79,11 +85,41 @@ def render_report(
     policy_set: PolicySet,
     made_by: str,
     font: ReportFont,
+    party_id: int | None = None,
 ) -> ReportOutcome:
-    """Render report `kind` of `programme` for `period` as a PDF into `out`."""
+    """Render report `kind` of `programme` for `period` as a PDF into `out`.
+
+    The statements need `party_id`: the firm's or the provider's id.
+    """
     check_kind(kind)
     if not ledger_exists(session, programme):
         raise NotFound(f"no programme {programme} in the ledger", code_value=programme)
+    common = {"programme": programme, "period": period, "policy_set": policy_set,
+              "made_by": made_by, "font": font}
+    if kind in PARTY_KINDS:
+        party = PARTY_KINDS[kind]
+        if party_id is None:
+            raise InvalidInput(f"{kind} needs the {party}'s id ({party}_id)",
+                               field=f"{party}_id")
+        st = render_statement(session, out, party=party, party_id=party_id, **common)
+        summary = (f"{kind} {programme} {party} {party_id} {period.text()} "
+                   f"opening={money(st.opening)} closing={money(st.closing)} "
+                   f"movements={st.movements} {'reconciled' if st.reconciles else 'NOT RECONCILED'}"
+                   f" head={st.head_hash}")
+        return ReportOutcome(kind, st.reconciles, summary, st.head_hash)
+    if kind == "audit":
+        audit = render_audit(session, out, **common)
+        verdict = "balanced" if audit.budget.balanced else "NOT BALANCED"
+        summary = (f"audit {programme} {period.text()} appropriated="
+                   f"{money(audit.budget.appropriated)} paid={money(audit.budget.paid)} "
+                   f"budget {verdict} head={audit.head_hash}")
+        return ReportOutcome(kind, audit.budget.balanced, summary, audit.head_hash)
+    if kind == "exceptions":
+        ex = render_exceptions(session, out, **common)
+        summary = (f"exceptions {programme} {period.text()} refusals="
+                   f"{sum(n for _, n in ex.refusals)} clawbacks={ex.clawbacks.count} "
+                   f"open_holds={ex.open_holds.count} head={ex.head_hash}")
+        return ReportOutcome(kind, True, summary, ex.head_hash)
     if kind == "trial-balance":
         tb = render_trial_balance(
             session, out, ledger=programme, as_of=period.end, period_start=period.start,

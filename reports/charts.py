@@ -22,6 +22,7 @@ BAR_FILL = colors.HexColor("#3d6a99")
 LINE_STROKE = colors.HexColor("#b5482e")
 _TITLE_SIZE = 9
 _LABEL_SIZE = 7
+MAX_MONTH_LABELS = 12
 
 
 def _axis_text(value: float) -> str:
@@ -104,7 +105,9 @@ def monthly_line(
     chart.x, chart.y = 62, 30
     chart.width, chart.height = width - 80, height - 30 - 24
     chart.data = [_geometry(values_fen)]
-    chart.categoryAxis.categoryNames = list(months)
+    # Past a year of months the labels would overrun each other: name every k-th month.
+    step = -(-len(months) // MAX_MONTH_LABELS)
+    chart.categoryAxis.categoryNames = [m if i % step == 0 else "" for i, m in enumerate(months)]
     chart.categoryAxis.labels.fontName = font.name
     chart.categoryAxis.labels.fontSize = _LABEL_SIZE
     chart.categoryAxis.labels.boxAnchor = "n"
@@ -118,6 +121,7 @@ def monthly_line(
     chart.lineLabels.fontSize = _LABEL_SIZE - 0.5
     chart.lineLabels.dy = 6
     chart.lineLabelFormat = "values"
-    chart.lineLabelArray = [[format_yuan(v) for v in values_fen]]
+    # A zero month needs no figure over its point (the axis says it); others get theirs.
+    chart.lineLabelArray = [[format_yuan(v) if v or step == 1 else "" for v in values_fen]]
     drawing.add(chart)
     return drawing

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from reports.document import SHANGHAI
+from sqlalchemy.orm import Session
+
+from ledger.audit_queries import Window
+from ledger.queries import journal_summary
+from reports.document import SHANGHAI, ReportMeta
 from rules.decision import PolicyRef
 from rules.loader import PolicySet
 
@@ -22,6 +26,15 @@ class Period:
         """The last instant of `end` in Asia/Shanghai (what "as of that day" means)."""
         next_day = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), SHANGHAI)
         return next_day - dt.timedelta(microseconds=1)
+
+    @property
+    def start_moment(self) -> dt.datetime:
+        """The first instant of `start` in Asia/Shanghai."""
+        return dt.datetime.combine(self.start, dt.time(), SHANGHAI)
+
+    def window(self) -> Window:
+        """The period as the ledger's audit queries take it: its days and its moments."""
+        return Window(self.start, self.end, self.start_moment, self.end_moment)
 
     def text(self) -> str:
         """The period as the header prints it."""
@@ -55,3 +68,28 @@ def policies_in_force(
             if starts <= period.end and (ends is None or ends >= period.start):
                 refs.append(policy.ref)
     return tuple(refs)
+
+
+def report_meta(
+    session: Session,
+    *,
+    title: str,
+    programme: str,
+    period: Period,
+    policy_set: PolicySet,
+    made_by: str,
+    made_at: dt.datetime | None = None,
+    period_text: str | None = None,
+) -> ReportMeta:
+    """The provenance every page states, read now: policies in force and the journal's head."""
+    summary = journal_summary(session)
+    return ReportMeta(
+        title=title,
+        programme=programme,
+        period=period_text or period.text(),
+        policies=policies_in_force(policy_set, programme, period),
+        head_hash=summary.head_hash,
+        entries=summary.entries,
+        made_at=made_at or dt.datetime.now(dt.UTC),
+        made_by=made_by,
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from ledger.config import database_url
 from ledger.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from ledger.errors import DomainError, InvalidInput
-from reports.catalogue import KINDS, render_report, resolve_period
+from reports.catalogue import KINDS, PARTY_KINDS, render_report, resolve_period
 from reports.fonts import FontError, report_font
 from rules.loader import PolicyErrors, PolicySet, load_policies
 
@@ -64,14 +64,18 @@ def report_command(
     date_from: str = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD)."),
     date_to: str = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD)."),
     as_of: str = typer.Option(None, "--as-of", help="Balances as of the end of this day."),
+    firm: int = typer.Option(None, "--firm", help="Firm id (firm-statement)."),
+    provider: int = typer.Option(None, "--provider", help="Provider id (provider-statement)."),
     output: Path = typer.Option(..., "--out", help="The PDF file to write."),
     by: str = typer.Option(None, "--by", help="Who makes the report (default: the OS user)."),
     policies: Path = typer.Option(None, "--policies", help="Policy directory (default: shipped)."),
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
 ) -> None:
-    """Write a PDF report: trial-balance (试算平衡表) or certificate (完整性证明)."""
+    """Write a PDF report: audit (项目审计报告), trial-balance (试算平衡表), firm-statement and
+    provider-statement (对账单), exceptions (异常报告) or certificate (完整性证明)."""
     if kind not in KINDS:
         raise _fail(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}", 2)
+    party_id = _party_option(kind, firm, provider)
     start, end, day = _date("--from", date_from), _date("--to", date_to), _date("--as-of", as_of)
     made_by = by or _os_user()
     try:
@@ -89,7 +93,7 @@ def report_command(
             pdf = io.BytesIO()
             outcome = render_report(
                 session, pdf, kind, programme=program, period=period,
-                policy_set=policy_set, made_by=made_by, font=font,
+                policy_set=policy_set, made_by=made_by, font=font, party_id=party_id,
             )
             _save(output, pdf)
     except DomainError as exc:
@@ -100,6 +104,18 @@ def report_command(
     if not outcome.ok:
         # The PDF is written either way: a failed check is exactly what an auditor must see.
         raise typer.Exit(1)
+
+
+def _party_option(kind: str, firm: int | None, provider: int | None) -> int | None:
+    """The party id a statement needs (--firm or --provider); other kinds take neither."""
+    wanted = PARTY_KINDS.get(kind)
+    given = {"firm": firm, "provider": provider}
+    for party, value in given.items():
+        if value is not None and party != wanted:
+            raise _fail(f"--{party} applies to {party}-statement only", 2)
+    if wanted is not None and given[wanted] is None:
+        raise _fail(f"{kind} needs --{wanted} ID", 2)
+    return None if wanted is None else given[wanted]
 
 
 def snapshot_engine(url: str) -> Engine:

@@ -6,33 +6,65 @@ import datetime as dt
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import require
+from api.auth import CurrentUser
 from ledger.db import is_sqlite, transaction
+from ledger.errors import NotFound, PermissionDenied
+from ledger.paging import MAX_ID
 from ledger.users import UserView
-from reports.catalogue import check_kind, render_report, resolve_period
+from reports.catalogue import PARTY_KINDS, check_kind, render_report, resolve_period
 from reports.fonts import report_font
 
 router = APIRouter(tags=["reports"])
-Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
+PartyId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PDF = {200: {"content": {"application/pdf": {}}, "description": "The report as a PDF"}}
 
 
+def party_scope(user: UserView, kind: str, firm_id: int | None,
+                provider_id: int | None) -> int | None:
+    """The party id the report is about, as `user` may see it.
+
+    Bureau staff read any report of any party. A firm reads only its own firm statement and
+    a provider only its own provider statement (their id is the default); another party's
+    statement is 404, as for any record that is not theirs; other kinds are 403.
+    """
+    party = PARTY_KINDS.get(kind)
+    given = {"firm": firm_id, "provider": provider_id}
+    if user.is_bureau:
+        return None if party is None else given[party]
+    own = {"firm": user.firm_id, "provider": user.provider_id}.get(user.role)
+    if party != user.role or own is None:
+        raise PermissionDenied(f"the {user.role} role may not read the {kind} report")
+    asked = given[party]
+    other = given["provider" if party == "firm" else "firm"]
+    if (asked is not None and asked != own) or other is not None:
+        raise NotFound(f"no {party} {asked}", **{f"{party}_id": asked})
+    return own
+
+
 @router.get("/reports/{kind}.pdf", response_class=Response, responses=PDF,
-            summary="A PDF report: certificate (完整性证明) or trial-balance (试算平衡表)")
+            summary="A PDF report: audit, trial-balance, firm-statement, provider-statement, "
+                    "exceptions or certificate")
 def get_report(
     request: Request,
-    user: Bureau,
+    user: CurrentUser,
     kind: str,
     program: Annotated[str, Query(min_length=1, max_length=64, description="Ledger code")],
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
     as_of: dt.date | None = None,
+    firm_id: PartyId = None,
+    provider_id: PartyId = None,
 ) -> Response:
-    """Render the report now, from one snapshot of the ledger (bureau roles)."""
+    """Render the report now, from one snapshot of the ledger.
+
+    Bureau roles read every kind; a firm its own firm-statement, a provider its own
+    provider-statement (`firm_id` / `provider_id` name the party; theirs by default).
+    """
     check_kind(kind)
+    party_id = party_scope(user, kind, firm_id, provider_id)
     policies = request.app.state.policies
     with transaction(request.app.state.reader) as session:
         if not is_sqlite(request.app.state.engine):
@@ -41,7 +73,9 @@ def get_report(
         period = resolve_period(session, kind, date_from, date_to, as_of)
         pdf = io.BytesIO()
         render_report(session, pdf, kind, programme=program, period=period,
-                      policy_set=policies, made_by=user.username, font=report_font())
-    filename = f"{kind}-{program}-{period.end.isoformat()}.pdf"
+                      policy_set=policies, made_by=user.username, font=report_font(),
+                      party_id=party_id)
+    party = "" if party_id is None else f"-{party_id}"
+    filename = f"{kind}-{program}{party}-{period.end.isoformat()}.pdf"
     return Response(pdf.getvalue(), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -86,6 +86,13 @@ ROUTES = [
     # No journal in this world: the bureau is told the programme does not exist.
     Route("GET", "/api/v1/reports/certificate.pdf?program=LN-CXQ-2025",
           {**everyone(403), "operator": 404, "approver": 404, "auditor": 404}),
+    Route("GET", "/api/v1/reports/audit.pdf?program=LN-CXQ-2025",
+          {**everyone(403), "operator": 404, "approver": 404, "auditor": 404}),
+    # A firm reaches its own statement (then: no such programme); another's is 404.
+    Route("GET", "/api/v1/reports/firm-statement.pdf?program=LN-CXQ-2025&firm_id=1",
+          {**everyone(404), "provider": 403, "provider2": 403}),
+    Route("GET", "/api/v1/reports/provider-statement.pdf?program=LN-CXQ-2025&provider_id=2",
+          {**everyone(404), "firm": 403, "firm2": 403}),
 ]
 
 

@@ -75,3 +75,67 @@ def test_bad_dates_are_422(client, world, sessions):
         response = client.get(base + query, headers=auditor)
         assert response.status_code == 422, query
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def _year(sessions) -> str:
+    from tests.reports.programme_year import CODE, build_year
+
+    build_year(sessions)
+    return CODE
+
+
+def test_every_kind_renders_for_the_bureau(client, world, sessions):
+    code = _year(sessions)
+    auditor = world.auth("auditor")
+    for kind, extra, heading in (("audit", "", "项目审计报告"), ("exceptions", "", "异常报告"),
+                                 ("firm-statement", "&firm_id=2", "企业对账单"),
+                                 ("provider-statement", "&provider_id=1", "服务机构对账单")):
+        response = client.get(f"/api/v1/reports/{kind}.pdf?program={code}&from=2025-01-01{extra}",
+                              headers=auditor)
+        assert response.status_code == 200, kind
+        assert heading in _text(response.content)
+    no_party = client.get(f"/api/v1/reports/firm-statement.pdf?program={code}", headers=auditor)
+    assert no_party.status_code == 422 and no_party.json()["code"] == "invalid_input"
+
+
+def test_a_firm_reads_its_own_statement_only(client, world, sessions):
+    code = _year(sessions)
+    base = f"/api/v1/reports/firm-statement.pdf?program={code}&from=2025-01-01"
+    own = client.get(base, headers=world.auth("firm"))  # firm_id defaults to the caller's
+    assert own.status_code == 200
+    text = _text(own.content)
+    assert "沈阳新松智联机器人科技有限公司" in text and "50,000.00" in text
+    assert "filename=\"firm-statement-LN-CXQ-2026-1-" in own.headers["content-disposition"]
+    assert client.get(base + "&firm_id=1", headers=world.auth("firm")).status_code == 200
+    for who, query in (("firm", "&firm_id=2"), ("firm2", "&firm_id=1"),
+                       ("firm", "&provider_id=1")):
+        other = client.get(base + query, headers=world.auth(who))
+        assert other.status_code == 404, (who, query)
+        assert other.headers["content-type"].startswith("application/problem+json")
+    for kind in ("audit", "exceptions", "provider-statement", "trial-balance"):
+        response = client.get(f"/api/v1/reports/{kind}.pdf?program={code}",
+                              headers=world.auth("firm"))
+        assert response.status_code == 403, kind
+
+
+def test_a_provider_reads_its_own_statement_only(client, world, sessions):
+    code = _year(sessions)
+    base = f"/api/v1/reports/provider-statement.pdf?program={code}&from=2025-01-01"
+    own = client.get(base + "&provider_id=1", headers=world.auth("provider"))
+    assert own.status_code == 200 and "辽宁省检验检测认证中心" in _text(own.content)
+    assert client.get(base + "&provider_id=1", headers=world.auth("provider2")).status_code == 404
+    assert client.get(base.replace("provider-statement", "firm-statement") + "&firm_id=1",
+                      headers=world.auth("provider")).status_code == 403
+
+
+def test_new_kinds_refuse_bad_dates_with_422(client, world, sessions):
+    code = _year(sessions)
+    for kind, who in (("audit", "auditor"), ("exceptions", "auditor"),
+                      ("firm-statement", "firm")):
+        base = f"/api/v1/reports/{kind}.pdf?program={code}&firm_id=1"
+        for query in ("&from=2025-02-30", "&to=soon", "&from=2025-05-01&to=2025-02-01"):
+            response = client.get(base + query, headers=world.auth(who))
+            assert response.status_code == 422, (kind, query)
+    bad_id = client.get(f"/api/v1/reports/firm-statement.pdf?program={code}&firm_id=0",
+                        headers=world.auth("auditor"))
+    assert bad_id.status_code == 422

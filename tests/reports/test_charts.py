@@ -43,3 +43,13 @@ def test_charts_take_negative_and_all_zero_series():
     font = report_font("")
     assert bar_chart(["资金来源", "预算"], [-500, 500], font, title="余额").width > 0
     assert monthly_line(["2025-01"], [0], font, title="零").height > 0
+
+
+def test_monthly_line_over_two_years_names_every_other_month(read_pdf):
+    font = report_font("")
+    months = [f"{2025 + i // 12}-{i % 12 + 1:02d}" for i in range(24)]
+    values = [0] * 23 + [1_960_000]
+    text = chart_text(monthly_line(months, values, font, title="各月"), read_pdf)
+    assert "2025-01" in text and "2025-03" in text and "2026-11" in text
+    assert "2025-02" not in text and "2026-12" not in text
+    assert "19,600.00" in text and "0.00" not in text.replace("19,600.00", "")

@@ -68,7 +68,12 @@ def test_certificate_head_matches_verify(db_url, year, tmp_path, read_pdf):
          "error: from 2025-05-01 is after to 2025-02-01"),
         (["trial-balance", "--as-of", "2025-05-01", "--to", "2025-06-01"],
          "error: give as_of, or from and to, not both"),
-        (["audit"], "error: unknown report kind 'audit'; kinds: certificate, trial-balance"),
+        (["balance-sheet"], "error: unknown report kind 'balance-sheet'; kinds: certificate, "
+                            "trial-balance, audit, firm-statement, provider-statement, exceptions"),
+        (["firm-statement"], "error: firm-statement needs --firm ID"),
+        (["provider-statement", "--firm", "1"],
+         "error: --firm applies to firm-statement only"),
+        (["audit", "--provider", "1"], "error: --provider applies to provider-statement only"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(db_url, year, tmp_path, args, message):
@@ -105,3 +110,20 @@ def test_an_unwritable_path_fails_in_one_line(db_url, year, tmp_path):
     result = report(db_url, out, "certificate")
     assert result.exit_code == 1
     assert result.output.strip() == f"error: cannot write {out}: No such file or directory"
+
+
+def test_firm_statement_and_audit_from_the_command_line(db_url, sessions, tmp_path, read_pdf):
+    from programme_year import CODE, build_year
+
+    build_year(sessions)
+    out = tmp_path / "firm.pdf"
+    result = runner.invoke(app, ["report", "firm-statement", "--program", CODE, "--firm", "1",
+                                 "--from", "2025-01-01", "--out", str(out), "--url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "opening=0.00 closing=50,000.00 movements=9 reconciled" in result.output
+    assert "企业对账单（LN-CXQ-2026）" in read_pdf(out)[0]
+    out = tmp_path / "audit.pdf"
+    result = runner.invoke(app, ["report", "audit", "--program", CODE, "--out", str(out),
+                                 "--url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "appropriated=1,000,000.00 paid=5,000.00 budget balanced" in result.output
