@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.console.pages import account, firm, provider
+from api.console.pages import account, firm, operator, operator_parties, operator_payments, provider
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, provider)
+PAGES = (account, firm, provider, operator, operator_parties, operator_payments)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 
