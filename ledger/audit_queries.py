@@ -28,7 +28,7 @@ from ledger.vouchers import Voucher
 # What a redemption that reached completion may be now: still completed, or clawed back.
 DONE = ("completed", "clawed_back")
 # Awards that were approved at some point (and so moved money out of the budget).
-APPROVED = ("approved", "paid", "clawed_back")
+APPROVED = ("approved", "in_payment", "paid", "clawed_back")
 # Refusal codes the policy engine gives when a cap is reached (rules/engine.py).
 CAP_CODES = ("cap_exceeded",)
 RELATED_PARTY_CODES = ("related_party",)

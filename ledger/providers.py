@@ -17,6 +17,7 @@ from ledger.parties import (
     PartyData,
     check_party,
     check_status,
+    normalise_city,
     party_data_of,
     party_values,
 )
@@ -203,8 +204,9 @@ def list_providers(
     status: str | None = None,
     category: str | None = None,
     only_id: int | None = None,
+    city: str | None = None,
 ) -> Page[ProviderView]:
-    """A page of providers in id order, optionally of one status, category or provider."""
+    """A page of providers in id order, optionally of one status, category, city or provider."""
     check_page(limit, offset)
     query = select(Provider)
     if status is not None:
@@ -217,6 +219,8 @@ def list_providers(
         query = query.where(Provider.id.in_(current))
     if only_id is not None:
         query = query.where(Provider.id == only_id)
+    if city is not None:
+        query = query.where(Provider.city == normalise_city(city))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(session.scalars(query.order_by(Provider.id).limit(limit).offset(offset)))
     return Page(_views(session, rows), total, limit, offset)

@@ -192,8 +192,10 @@ def list_vouchers(
     offset: int = 0,
     programme: str | None = None,
     firm_id: int | None = None,
+    status: str | None = None,
+    city: str | None = None,
 ) -> Page[VoucherView]:
-    """Vouchers newest first, filtered by programme and firm."""
+    """Vouchers newest first, filtered by programme, firm, status and the firm's city."""
     from ledger.programs import Programme
 
     check_page(limit, offset)
@@ -202,6 +204,10 @@ def list_vouchers(
         condition.append(Voucher.programme_id == programme_row(session, programme).id)
     if firm_id is not None:
         condition.append(Voucher.firm_id == firm_id)
+    if status is not None:
+        condition.append(Voucher.status == status)
+    if city is not None:
+        condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
     total = session.scalar(select(func.count()).select_from(Voucher).where(*condition)) or 0
     rows = session.execute(
         select(Voucher, Programme.code).join(Programme, Programme.id == Voucher.programme_id)

@@ -68,9 +68,11 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
             ("可用预算", money(b.free)),
             ("其中：待审批申请占用", money(b.promised)),
             ("已批准未拨付", money(b.awarded)),
+            ("支付中", money(b.in_payment)),
             ("已拨付", money(b.paid)),
             ("追回应收", money(b.receivable)),
-            ("预算恒等式", f"拨入 = 可用 + 已批准未拨付 + 已拨付 － 追回应收：{verdict}"),
+            ("预算恒等式",
+             f"拨入 = 可用 + 已批准未拨付 + 支付中 + 已拨付 － 追回应收：{verdict}"),
         ]
     return [
         ("拨入预算", money(b.appropriated)),

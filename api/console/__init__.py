@@ -11,11 +11,22 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.console.pages import account, approver, auditor, firm, provider, reports
+from api.console.pages import (
+    account,
+    approver,
+    auditor,
+    firm,
+    operator,
+    operator_parties,
+    operator_payments,
+    provider,
+    reports,
+)
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, provider, approver, auditor, reports)
+PAGES = (account, firm, provider, operator, operator_parties, operator_payments, approver,
+         auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

@@ -15,9 +15,10 @@ from api.console.extract import message_ids
 from api.console.web import ConsoleRoute
 from ledger.acting import By
 from ledger.awards import apply_award
-from ledger.claims import file_claim
+from ledger.claims import approve, file_claim
 from ledger.db import transaction
 from ledger.evidence import KINDS, Upload
+from ledger.payments import create_batch
 from ledger.programs import appropriate, create_programme
 from ledger.redemptions import book, complete, confirm
 from ledger.vouchers import issue_voucher
@@ -52,6 +53,19 @@ WALK = {
     "/auditor/operations": "demo-auditor",
     "/auditor/reports": "demo-auditor",
     "/reports/{kind}.pdf": "demo-auditor",
+    "/operator": "demo-operator",
+    "/operator/vouchers": "demo-operator",
+    "/operator/vouchers/issue": "demo-operator",
+    "/operator/vouchers/{voucher_id}": "demo-operator",
+    "/operator/expiry": "demo-operator",
+    "/operator/firms": "demo-operator",
+    "/operator/firms/new": "demo-operator",
+    "/operator/providers": "demo-operator",
+    "/operator/providers/new": "demo-operator",
+    "/operator/batches": "demo-operator",
+    "/operator/batches/{batch_id}": "demo-operator",
+    "/operator/batches/{batch_id}/bank.csv": "demo-operator",
+    "/operator/awards/import": "demo-operator",
 }
 # Routes that need more than the ids: their own path values and a query.
 EXTRA = {
@@ -91,6 +105,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
         confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
         claim = file_claim(s, done.id, provider_id=1, by=provider, files=[
             Upload(kind, f"{kind}.pdf", PDF + kind.encode()) for kind in KINDS])
+        approve(s, claim.id, by=By(3, "demo-approver"))
+        batch = create_batch(s, CODE, by=operator)
         booking = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
                        cost_fen=1_000_000, description="检测", by=provider)
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
@@ -100,7 +116,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
                             document_no="辽科发〔2022〕1号", certified_on=dt.date(2022, 6, 1),
                             by=operator, on=dt.date(2022, 12, 1))
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
-           "award_id": award.id, "claim_id": claim.id, "kind": "contract", "entry_id": 1}
+           "award_id": award.id, "claim_id": claim.id, "kind": "contract",
+           "batch_id": batch.id, "entry_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

@@ -221,15 +221,15 @@ def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
 
 
 def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, read_pdf):
-    from ledger import awards
-    from ledger.programs import appropriate
+    from ledger import awards, payments
+    from ledger.programs import appropriate, create_programme
     from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
 
     code = "LN-AWARD-2022"
     with transaction(sessions) as s:
         firms = make_firms(s, 3)  # 沈阳市, 大连市, 鞍山市
-        awards.create_award_programme(s, code=code, name="奖励2022", fiscal_year=2022,
-                                      by=OPERATOR)
+        create_programme(s, code=code, name="奖励2022", fiscal_year=2022, policy="LN-AWARD",
+                         by=OPERATOR)
         appropriate(s, code, 1_000_000_000, by=OPERATOR)
     ids = {}
     with transaction(sessions) as s:
@@ -241,7 +241,9 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
     with transaction(sessions) as s:
         for award_id in ids.values():
             awards.approve_award(s, award_id, by=APPROVER)
-        awards.pay_award(s, ids[firms[0]], by=OTHER)
+        batch = payments.create_batch(s, code, award_ids=[ids[firms[0]]], by=OTHER)
+        payments.mark_paid(s, batch.id, by=OTHER)
+        payments.create_batch(s, code, award_ids=[ids[firms[2]]], by=OTHER)  # left unpaid
         awards.clawback_award(s, ids[firms[1]], by=OTHER, reason="认定撤销")
         position = awards.award_budget(s, code)
     pdf = io.BytesIO()
@@ -251,12 +253,12 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
                                 policy_set=policy_set, made_by="审计员", font=report_font())
     text = text_of(read_pdf, pdf.getvalue())
     assert outcome.ok and position.balanced
-    assert (position.appropriated, position.awarded, position.paid, position.free) == (
-        1_000_000_000, 20_000_000, 20_000_000, 960_000_000)
+    assert (position.appropriated, position.awarded, position.in_payment, position.paid,
+            position.free) == (1_000_000_000, 0, 20_000_000, 20_000_000, 960_000_000)
     for expected in (
         "三、按奖励类别", "四、按地区（企业所在市）", "五、按月份（申请月份）", "六、异常摘要",
         row("拨入预算", "10,000,000.00"), row("可用预算", "9,600,000.00"),
-        row("已批准未拨付", "200,000.00"), row("已拨付", "200,000.00"),
+        row("已批准未拨付", "0.00"), row("支付中", "200,000.00"), row("已拨付", "200,000.00"),
         row("奖励申请", "3"), row("批准金额", "900,000.00"),
         row("瞪羚企业", "2", "400,000.00", "200,000.00", "0.00", "400,000.00"),
         row("独角兽企业", "1", "500,000.00", "0.00", "500,000.00", "0.00"),

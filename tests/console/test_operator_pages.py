@@ -1,0 +1,270 @@
+"""The operator's pages through HTTP: the dashboard equals the budget to the fen, every change
+goes through the services and the operation log, refusals show by their field with the code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from console_helpers import CODE, PDF, csrf_of, sign_in
+from sqlalchemy import func, select
+
+from api.console.web import yuan
+from ledger import claims, payments, redemptions
+from ledger.acting import By
+from ledger.awards import Award
+from ledger.credit_code import check_character
+from ledger.dashboard import by_city
+from ledger.db import transaction
+from ledger.evidence import KINDS, Upload
+from ledger.firms import Certification, Firm, add_certification
+from ledger.oplog import Operation
+from ledger.programs import budget, create_programme
+from ledger.vouchers import Voucher, get_voucher, issue_voucher
+
+OPERATOR, PROVIDER = By(1, "demo-operator"), By(2, "demo-provider")
+HEADER = ("credit_code,name,city,district,size_class,legal_rep,shareholders,status,bank_name,"
+          "bank_account,certifications\n")
+
+
+def _code(n: int) -> str:
+    body = f"91210200MB{n:07d}"
+    return body + check_character(body)
+
+
+def _post(client, url: str, data: dict[str, str], files=None):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get("/operator/vouchers/issue").text)
+    return client.post(url, data={"csrf_token": token, **data}, files=files,
+                       follow_redirects=False)
+
+
+def _console_ops(sessions, action: str) -> list[Operation]:  # type: ignore[no-untyped-def]
+    with transaction(sessions) as s:
+        return list(s.scalars(select(Operation).where(Operation.action == action,
+                                                      Operation.channel == "console")))
+
+
+def test_the_dashboard_shows_the_budget_to_the_fen(client, sessions, world):
+    with transaction(sessions) as s:
+        redemptions.book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                         cost_fen=1_234_567, description="检测", by=PROVIDER)
+        b = budget(s, CODE)
+    assert b.held == 617_283 and b.balanced
+    sign_in(client, "demo-operator")
+    page = client.get("/operator").text
+    for key in ("appropriated", "issued", "unspent", "held", "redeemed", "expired",
+                "in_payment", "paid", "receivable", "free"):
+        assert f'id="budget-{key}">{yuan(getattr(b, key))}<' in page, key
+    assert '<svg id="budget-chart"' in page and f'data-fen="{b.held}"' in page
+    city = re.search(r'id="by-city">.*?</table>', page, re.S)
+    assert city
+    with transaction(sessions) as s:
+        lines = by_city(s, CODE)
+    assert sum(c.issued_fen for c in lines) == b.issued == 8_000_000
+    for line in lines:
+        assert (f"<td>{line.city}</td><td class=\"int\">{line.vouchers}</td>"
+                f"<td class=\"yuan\">{yuan(line.issued_fen)}</td>") in city.group(0)
+    category = re.search(r'id="by-category">.*?</table>', page, re.S)
+    assert category and "检测" in category.group(0) and yuan(617_283) in category.group(0)
+    assert client.get("/operator?programme=NOPE").status_code == 404
+
+
+def test_the_operator_lands_on_the_dashboard(client, world):
+    assert sign_in(client, "demo-operator").status_code == 303
+    assert client.get("/", follow_redirects=False).headers["location"] == "/operator"
+
+
+def test_appropriate_from_the_dashboard(client, sessions, world):
+    sign_in(client, "demo-operator")
+    done = _post(client, "/operator/appropriate", {"programme": CODE, "amount": "1234.56",
+                                                   "memo": "追加"})
+    assert done.status_code == 303 and done.headers["location"] == f"/operator?programme={CODE}"
+    with transaction(sessions) as s:
+        assert budget(s, CODE).appropriated == 100_000_000 + 123_456
+    assert 'id="budget-appropriated">1,001,234.56<' in client.get(done.headers["location"]).text
+    assert len(_console_ops(sessions, "programs.appropriate")) == 1
+    bad = _post(client, "/operator/appropriate", {"programme": CODE, "amount": "12.345"})
+    assert bad.status_code == 422 and 'data-code="invalid_input"' in bad.text
+    assert 'value="12.345"' in bad.text
+    with transaction(sessions) as s:
+        assert budget(s, CODE).appropriated == 100_000_000 + 123_456
+
+
+def test_a_bad_firm_file_shows_every_bad_row_and_writes_nothing(client, sessions, world):
+    sign_in(client, "demo-operator")
+    with transaction(sessions) as s:
+        before = s.scalar(select(func.count()).select_from(Firm))
+    good = f"{_code(901)},大连新材料有限公司,大连市,高新园区,small,王一,王一,active,,,\n"
+    bad = f"{_code(902)},沈阳软件有限公司,北京市,和平区,small,李二,李二,active,,,\n"
+    refused = _post(client, "/operator/firms/import", {}, files={
+        "file": ("firms.csv", (HEADER + good + bad).encode(), "text/csv")})
+    assert refused.status_code == 422 and 'data-code="import_rejected"' in refused.text
+    rows = re.search(r'id="row-errors">.*?</table>', refused.text, re.S)
+    assert rows and "<td class=\"int\">3</td><td><code>city</code></td>" in rows.group(0)
+    assert "北京市" in rows.group(0)
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Firm)) == before
+    fine = (HEADER + good).encode()
+    added = _post(client, "/operator/firms/import", {}, files={"file": ("f.csv", fine, "text/csv")})
+    assert added.status_code == 200 and "新增 1 条，未变 0 条" in added.text
+    again = _post(client, "/operator/firms/import", {}, files={"file": ("f.csv", fine, "text/csv")})
+    assert "新增 0 条，未变 1 条" in again.text
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Firm)) == before + 1
+    listed = client.get("/operator/firms?city=大连市&limit=100").text
+    assert "大连新材料有限公司" in listed
+    assert client.get("/operator/firms?format=xlsx").status_code == 200
+    assert len(_console_ops(sessions, "firms.import")) == 3  # the refusal is logged too
+
+
+def test_register_a_firm_and_a_provider_by_form(client, sessions, world):
+    sign_in(client, "demo-operator")
+    form = {"credit_code": "bad", "name": "锦州测试有限公司", "city": "锦州市",
+            "district": "古塔区", "size_class": "micro", "legal_rep": "赵三",
+            "shareholders": "赵三；钱四",
+            "bank_name": "", "bank_account": "123", "cert_kind": "tech_sme",
+            "cert_date": "2026-02-01"}
+    refused = _post(client, "/operator/firms", form)
+    assert refused.status_code == 422
+    assert 'class="field has-error">\n  <label for="f-credit_code">' in refused.text
+    assert 'class="field has-error">\n  <label for="f-bank_account">' in refused.text
+    assert 'value="锦州测试有限公司"' in refused.text
+    created = _post(client, "/operator/firms", {**form, "credit_code": _code(903),
+                                                "bank_account": ""})
+    assert created.status_code == 200 and "锦州测试有限公司" in created.text
+    provider = _post(client, "/operator/providers", {
+        "credit_code": _code(904), "name": "营口检测中心", "city": "营口", "district": "站前区",
+        "size_class": "small", "legal_rep": "周五", "categories": "testing"})
+    assert provider.status_code == 200 and 'id="created"' in provider.text
+    assert "营口检测中心" in client.get("/operator/providers?city=营口市").text
+    assert "营口检测中心" not in client.get("/operator/providers?city=大连市").text
+
+
+def test_issue_a_voucher_and_see_an_over_cap_refusal_with_its_trace(client, sessions, world):
+    sign_in(client, "demo-operator")
+    issued = _post(client, "/operator/vouchers/issue",
+                   {"programme": CODE, "firm": "3", "amount": "12345.67"})
+    assert issued.status_code == 303
+    page = client.get(issued.headers["location"]).text
+    voucher_id = int(issued.headers["location"].rsplit("/", 1)[1])
+    with transaction(sessions) as s:
+        view = get_voucher(s, voucher_id)
+    assert view.amount_fen == 1_234_567 and view.firm_id == 3
+    assert 'id="amount">12,345.67<' in page
+    over = _post(client, "/operator/vouchers/issue",
+                 {"programme": CODE, "firm": "3", "amount": "9999999"})
+    assert over.status_code == 422 and 'data-code="cap_exceeded"' in over.text
+    assert 'class="field has-error">\n  <label for="f-amount">' in over.text
+    assert "issue.per_voucher_cap" in over.text and 'value="9999999"' in over.text
+    missing = _post(client, "/operator/vouchers/issue",
+                    {"programme": CODE, "firm": "999999", "amount": "100"})
+    assert 'class="field has-error">\n  <label for="f-firm">' in missing.text
+    listed = client.get(f"/operator/vouchers?programme={CODE}&status=active").text
+    assert "12,345.67" in listed
+    assert len(_console_ops(sessions, "vouchers.issue")) == 3
+
+
+def test_issue_vouchers_from_a_csv_file(client, sessions, world):
+    sign_in(client, "demo-operator")
+    with transaction(sessions) as s:
+        codes = [s.get(Firm, 3).credit_code, s.get(Firm, 4).credit_code]  # type: ignore[union-attr]
+        count = s.scalar(select(func.count()).select_from(Voucher))
+    bad = f"credit_code,amount\n{codes[0]},100.00\n{codes[1]},1.234\n".encode()
+    refused = _post(client, "/operator/vouchers/import", {"programme": CODE},
+                    files={"file": ("v.csv", bad, "text/csv")})
+    assert refused.status_code == 422 and "<code>amount</code>" in refused.text
+    good = f"credit_code,amount\n{codes[0]},100.00\n{codes[1]},200.50\n".encode()
+    done = _post(client, "/operator/vouchers/import", {"programme": CODE},
+                 files={"file": ("v.csv", good, "text/csv")})
+    assert done.status_code == 200 and 'id="issued-count"' in done.text
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Voucher)) == count + 2
+
+
+def test_expiry_preview_changes_nothing_and_confirm_expires(client, sessions, world):
+    with transaction(sessions) as s:
+        add_certification(s, 3, Certification("tech_sme", 2025, dt.date(2025, 3, 1)))
+        old = issue_voucher(s, CODE, 3, 1_000_000, by=OPERATOR, issued_on=dt.date(2025, 6, 1))
+        before = budget(s, CODE)
+    sign_in(client, "demo-operator")
+    form = {"programme": CODE, "as_of": dt.date.today().isoformat()}
+    preview = _post(client, "/operator/expiry", {**form, "action": "preview"})
+    assert preview.status_code == 200
+    assert 'id="expiry-total">10,000.00<' in preview.text and old.serial in preview.text
+    assert 'id="confirm-expiry"' in preview.text
+    with transaction(sessions) as s:
+        assert budget(s, CODE) == before
+        assert get_voucher(s, old.id).status == "active"
+    assert _console_ops(sessions, "programs.expire") == []
+    done = _post(client, "/operator/expiry", {**form, "action": "confirm"})
+    assert done.status_code == 200 and 'id="expiry-count">1<' in done.text
+    with transaction(sessions) as s:
+        after = budget(s, CODE)
+        assert get_voucher(s, old.id).status == "expired"
+    assert after.expired == before.expired + 1_000_000 and after.free == before.free + 1_000_000
+    assert len(_console_ops(sessions, "programs.expire")) == 1
+    again = _post(client, "/operator/expiry", {**form, "action": "preview"})
+    assert 'id="expiry-count">0<' in again.text
+    future = _post(client, "/operator/expiry", {"programme": CODE, "as_of": "2999-01-01",
+                                                "action": "preview"})
+    assert future.status_code == 422
+    assert 'class="field has-error">\n  <label for="f-as_of">' in future.text
+
+
+def _approved_claim(sessions, world) -> int:  # type: ignore[no-untyped-def]
+    with transaction(sessions) as s:
+        done = redemptions.book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                                cost_fen=1_000_001, description="检测", by=PROVIDER)
+        redemptions.complete(s, done.id, provider_id=1, by=PROVIDER)
+        redemptions.confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
+        claim = claims.file_claim(s, done.id, provider_id=1, by=PROVIDER, files=[
+            Upload(kind, f"{kind}.pdf", PDF + kind.encode()) for kind in KINDS])
+        claims.approve(s, claim.id, by=By(3, "demo-approver"))
+        return claim.amount_fen
+
+
+def test_batch_bank_file_and_mark_paid(client, sessions, world):
+    sign_in(client, "demo-operator")
+    nothing = _post(client, "/operator/batches", {"programme": CODE})
+    assert nothing.status_code == 409 and 'data-code="nothing_to_pay"' in nothing.text
+    amount = _approved_claim(sessions, world)
+    created = _post(client, "/operator/batches", {"programme": CODE})
+    assert created.status_code == 303
+    url = created.headers["location"]
+    page = client.get(url).text
+    assert f'id="batch-total">{yuan(amount)}<' in page and 'id="mark-paid"' in page
+    bank = client.get(f"{url}/bank.csv")
+    assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
+    lines = bank.text.strip().splitlines()
+    assert lines[0].startswith("batch,line,claim") and len(lines) == 2
+    assert f",{amount // 100}.{amount % 100:02d}," in lines[1]
+    with transaction(sessions) as s:
+        assert budget(s, CODE).in_payment == amount
+    paid = _post(client, f"{url}/paid", {})
+    assert paid.status_code == 303
+    assert 'id="batch-status">已支付<' in client.get(url).text
+    with transaction(sessions) as s:
+        b = budget(s, CODE)
+        assert (b.paid, b.in_payment) == (amount, 0)
+        assert payments.get_batch(s, int(url.rsplit("/", 1)[1])).status == "paid"
+    twice = _post(client, f"{url}/paid", {})
+    assert twice.status_code == 409 and 'data-code="already_paid"' in twice.text
+    assert "batch" in client.get("/operator/batches").text
+
+
+def test_award_import_shows_bad_rows(client, sessions, world):
+    sign_in(client, "demo-operator")
+    data = ("credit_code,tier,level,document_no,certified_on,requested\n"
+            f"{_code(905)},gazelle,provincial,辽科发〔2026〕1号,2026-06-01,\n").encode()
+    wrong = _post(client, "/operator/awards/import", {"programme": CODE},
+                  files={"file": ("a.csv", data, "text/csv")})
+    assert wrong.status_code == 422 and 'data-code="wrong_programme_kind"' in wrong.text
+    with transaction(sessions) as s:
+        create_programme(s, code="LN-AWARD-2026", name="奖励2026", fiscal_year=2026,
+                         policy="LN-AWARD", by=OPERATOR)
+    unknown = _post(client, "/operator/awards/import", {"programme": "LN-AWARD-2026"},
+                    files={"file": ("a.csv", data, "text/csv")})
+    assert unknown.status_code == 422 and 'data-code="import_rejected"' in unknown.text
+    assert '<td class="int">2</td><td><code>credit_code</code></td>' in unknown.text
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Award)) == 0
