@@ -129,7 +129,8 @@ def _account(code: str, limited: bool = False) -> dict[str, object]:
 
 
 PASSWORD = {"firm": "demo-firm-2026", "provider": "demo-provider-2026",
-            "approver": "demo-approver-2026", "auditor": "demo-auditor-2026"}
+            "operator": "demo-operator-2026", "approver": "demo-approver-2026",
+            "auditor": "demo-auditor-2026"}
 # Each list page, the role that opens it, and how its deep page is reached.
 PAGES = (
     ("firm", "/firm", "offset"),
@@ -138,6 +139,11 @@ PAGES = (
     ("provider", "/provider", "offset"),
     ("provider", "/provider/claims", "offset"),
     ("provider", "/provider/money", "offset"),
+    ("operator", "/operator/vouchers", "offset"),
+    ("operator", f"/operator/vouchers?programme={PROGRAMME}", "offset"),
+    ("operator", "/operator/firms", "offset"),
+    ("operator", "/operator/providers", "offset"),
+    ("operator", "/operator/batches", "offset"),
     ("approver", "/approver?status=", "offset"),
     ("approver", "/approver/awards?status=", "offset"),
     ("auditor", "/auditor", "keyset"),
