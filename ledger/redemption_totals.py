@@ -35,8 +35,11 @@ from ledger.redemptions import Redemption
 DONE = ("completed", "clawed_back")
 
 # The audit's edge days (a period starting or ending inside a month) read redemptions by
-# completion day, not every redemption of the programme.
+# completion day, and its clawback figures by status and time, not every redemption of the
+# programme.
 Index("ix_redemptions_programme_completed", Redemption.programme_id, Redemption.completed_on)
+Index("ix_redemptions_programme_status_updated", Redemption.programme_id, Redemption.status,
+      Redemption.updated_at)
 
 
 class RedemptionTotal(Base):

@@ -1,4 +1,5 @@
-"""redemption totals: monthly sums by category and provider, and by firm city, for the audit
+"""redemption totals: monthly sums by category and provider, and by firm city, for the audit;
+indexes for the audit's edge days and clawbacks
 
 Revision ID: 0006
 Revises: 0005
@@ -47,11 +48,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('programme_id', 'month', 'city', name=op.f('pk_redemption_city_totals'))
     )
     op.create_index('ix_redemptions_programme_completed', 'redemptions', ['programme_id', 'completed_on'], unique=False)
+    op.create_index('ix_redemptions_programme_status_updated', 'redemptions', ['programme_id', 'status', 'updated_at'], unique=False)
     fill_from_redemptions(op.get_bind())
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_redemptions_programme_status_updated', table_name='redemptions')
     op.drop_index('ix_redemptions_programme_completed', table_name='redemptions')
     op.drop_table('redemption_city_totals')
     op.drop_table('redemption_totals')
