@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from ledger.awards import Award
@@ -22,11 +22,10 @@ from ledger.models import Account, AccountHistory, JournalEntry, Transfer
 from ledger.oplog import Operation
 from ledger.payments import PaymentBatch
 from ledger.providers import Provider
+from ledger.redemption_totals import DONE, RedemptionCityTotal, RedemptionTotal
 from ledger.redemptions import Redemption
 from ledger.vouchers import Voucher
 
-# What a redemption that reached completion may be now: still completed, or clawed back.
-DONE = ("completed", "clawed_back")
 # Awards that were approved at some point (and so moved money out of the budget).
 APPROVED = ("approved", "in_payment", "paid", "clawed_back")
 # Refusal codes the policy engine gives when a cap is reached (rules/engine.py).
@@ -254,9 +253,31 @@ class Redemptions:
                                sum(c.clawed_back for c in self.cells))
 
 
-def _done_in(programme_id: int, window: Window) -> tuple[ColumnElement[bool], ...]:
+Days = tuple[dt.date, dt.date]
+
+
+def split_months(window: Window) -> tuple[Days | None, list[Days]]:
+    """The whole calendar months inside the period (first and last day), and the days
+    left at its edges, before and after them (all the period if no month is whole)."""
+    day = dt.timedelta(days=1)
+    first = window.start if window.start.day == 1 else _next_month(window.start)
+    ends_a_month = _next_month(window.end) - day == window.end
+    last = window.end if ends_a_month else window.end.replace(day=1) - day
+    if first > last:
+        return None, [(window.start, window.end)]
+    edges = [(window.start, first - day)] if window.start < first else []
+    if last < window.end:
+        edges.append((last + day, window.end))
+    return (first, last), edges
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _done_in(programme_id: int, days: Days) -> tuple[ColumnElement[bool], ...]:
     return (Redemption.programme_id == programme_id, Redemption.status.in_(DONE),
-            Redemption.completed_on.between(window.start, window.end))
+            Redemption.completed_on.between(*days))
 
 
 def _clawed_sum() -> ColumnElement[int]:
@@ -264,14 +285,26 @@ def _clawed_sum() -> ColumnElement[int]:
 
 
 def redemptions(session: Session, programme_id: int, window: Window) -> Redemptions:
-    """The period's completed redemptions as category × provider × month cells."""
+    """The period's completed redemptions as category × provider × month cells.
+
+    Whole months come from the maintained totals; edge days from the redemptions themselves.
+    """
+    whole, edges = split_months(window)
+    rows: list[Sequence[Any]] = []
+    if whole is not None:
+        t = RedemptionTotal
+        rows += [(c, p, f"{m:%Y-%m}", n, a, cb) for c, p, m, n, a, cb in session.execute(
+            select(t.category, t.provider_id, t.month, t.completions, t.amount_fen,
+                   t.clawed_back_fen)
+            .where(t.programme_id == programme_id, t.month.between(*whole)))]
     month = _month(Redemption.completed_on)
-    rows = session.execute(
-        select(Redemption.category, Redemption.provider_id, month, func.count(),
-               _sum(Redemption.amount_fen), _clawed_sum())
-        .where(*_done_in(programme_id, window))
-        .group_by(Redemption.category, Redemption.provider_id, month)
-    ).all()
+    for days in edges:
+        rows += session.execute(
+            select(Redemption.category, Redemption.provider_id, month, func.count(),
+                   _sum(Redemption.amount_fen), _clawed_sum())
+            .where(*_done_in(programme_id, days))
+            .group_by(Redemption.category, Redemption.provider_id, month)
+        ).all()
     cells = tuple(RedemptionCell(str(c), int(p), str(m), int(n), int(a), int(cb))
                   for c, p, m, n, a, cb in rows)
     ids = sorted({cell.provider_id for cell in cells})
@@ -285,17 +318,33 @@ def redemptions_by_city(
 ) -> list[RedemptionGroup]:
     """The period's completed redemptions by the city of the firm, ordered by city.
 
-    Summed per firm first, then per city: one firm lookup per firm, not per redemption.
+    Whole months come from the maintained city totals; edge days are summed per firm first,
+    then per city (one firm lookup per firm, not per redemption). SQL adds the parts up.
     """
-    per_firm = (
-        select(Redemption.firm_id.label("firm_id"), func.count().label("n"),
-               _sum(Redemption.amount_fen).label("completed"), _clawed_sum().label("clawed"))
-        .where(*_done_in(programme_id, window)).group_by(Redemption.firm_id).subquery()
-    )
+    whole, edges = split_months(window)
+    parts = []
+    if whole is not None:
+        t = RedemptionCityTotal
+        parts.append(
+            select(t.city.label("city"), t.completions.label("n"),
+                   t.amount_fen.label("completed"), t.clawed_back_fen.label("clawed"))
+            .where(t.programme_id == programme_id, t.month.between(*whole)))
+    for days in edges:
+        per_firm = (
+            select(Redemption.firm_id.label("firm_id"), func.count().label("n"),
+                   _sum(Redemption.amount_fen).label("completed"),
+                   _clawed_sum().label("clawed"))
+            .where(*_done_in(programme_id, days)).group_by(Redemption.firm_id).subquery()
+        )
+        parts.append(
+            select(Firm.city.label("city"), _sum(per_firm.c.n).label("n"),
+                   _sum(per_firm.c.completed).label("completed"),
+                   _sum(per_firm.c.clawed).label("clawed"))
+            .join(per_firm, per_firm.c.firm_id == Firm.id).group_by(Firm.city))
+    every = union_all(*parts).subquery()
     rows = session.execute(
-        select(Firm.city, _sum(per_firm.c.n), _sum(per_firm.c.completed),
-               _sum(per_firm.c.clawed))
-        .join(per_firm, per_firm.c.firm_id == Firm.id).group_by(Firm.city).order_by(Firm.city)
+        select(every.c.city, _sum(every.c.n), _sum(every.c.completed), _sum(every.c.clawed))
+        .group_by(every.c.city).order_by(every.c.city)
     ).all()
     return [RedemptionGroup(str(c), str(c), int(n), int(a), int(cb)) for c, n, a, cb in rows]
 

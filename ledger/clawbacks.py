@@ -15,6 +15,7 @@ from ledger.claims import Claim
 from ledger.errors import Conflict, InvalidInput, PermissionDenied
 from ledger.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.programs import Programme, account
+from ledger.redemption_totals import record_clawback
 from ledger.redemptions import RedemptionView, ensure_account, redemption_row, view
 
 FLOW_CLAWBACK, FLOW_RECEIVABLE = "redemption.clawback", "clawback.receivable"
@@ -58,4 +59,5 @@ def clawback(session: Session, redemption_id: int, *, by: By, reason: str) -> Re
     row.clawed_back_by = by.label
     row.updated_at = now()
     session.flush()
+    record_clawback(session, row)
     return view(session, row)

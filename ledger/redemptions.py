@@ -277,6 +277,9 @@ def complete(
     row.completed_on = on or today()
     row.updated_at = now()
     session.flush()
+    from ledger.redemption_totals import record_completion  # it imports this module
+
+    record_completion(session, row)
     return view(session, row)
 
 

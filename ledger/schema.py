@@ -13,6 +13,7 @@ import ledger.oplog
 import ledger.payments
 import ledger.programs
 import ledger.providers
+import ledger.redemption_totals
 import ledger.redemptions
 import ledger.users
 import ledger.vouchers  # noqa: F401
