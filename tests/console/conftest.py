@@ -72,11 +72,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def console_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the browser tests' own SQLite file (the server's database)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
+
+
+@pytest.fixture(scope="session")
+def console_server(console_database: str) -> Iterator[str]:
     """The whole app served by uvicorn on a free port over its own SQLite file: its base URL."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(users, "_hasher", FAST_HASHER)
-        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
+        url = console_database
         upgrade(url)
         engine = make_engine(url)
         build_world(make_sessionmaker(engine))

@@ -1,0 +1,149 @@
+"""In Chromium, the whole voucher flow through the pages, one role after another: the operator
+appropriates and issues, the provider books (decision previewed) and completes, the firm
+confirms, the provider claims with uploaded PDFs, a second bureau user approves, the operator
+pays, the auditor sees verify OK and downloads the programme audit. After each step the
+amounts on the page are checked to the fen against the ledger the server writes to."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from console_helpers import CODE, PDF
+from pypdf import PdfReader
+
+from ledger.claims import get_claim
+from ledger.db import make_engine, make_sessionmaker, transaction
+from ledger.money import format_yuan
+from ledger.programs import budget
+from ledger.redemptions import get_redemption
+from ledger.verify import verify
+from ledger.vouchers import get_voucher
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
+    """Read-only sessions on the server's own database."""
+    engine = make_engine(console_database)
+    yield make_sessionmaker(engine, read_only=True)
+    engine.dispose()
+
+
+def _dashboard(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    page.goto(f"/operator?programme={CODE}")
+    keys = ("appropriated", "issued", "unspent", "held", "redeemed", "in_payment", "paid",
+            "free")
+    return {k: page.locator(f"#budget-{k}").inner_text() for k in keys}
+
+
+def _ledger_budget(reader) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with transaction(reader) as s:
+        b = budget(s, CODE)
+    return {k: format_yuan(getattr(b, k)) for k in (
+        "appropriated", "issued", "unspent", "held", "redeemed", "in_payment", "paid", "free")}
+
+
+def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_path):
+    # Operator: appropriate, then issue a voucher to the demo firm.
+    operator = signed_in_page("demo-operator")
+    operator.goto(f"/operator?programme={CODE}")
+    operator.fill("#f-amount", "20000.00")
+    operator.fill("#f-memo", "流程测试预算")
+    operator.click("#appropriate-form button[type=submit]")
+    operator.wait_for_url(re.compile(rf"/operator\?programme={CODE}$"))
+    operator.goto(f"/operator/vouchers/issue?programme={CODE}")
+    operator.fill("#f-firm", "1")
+    operator.fill("#f-amount", "12345.67")
+    operator.click("#issue-form button[type=submit]")
+    operator.wait_for_url(re.compile(r"/operator/vouchers/\d+$"))
+    voucher_id = int(operator.url.rsplit("/", 1)[1])
+    with transaction(ledger_reader) as s:
+        voucher = get_voucher(s, voucher_id)
+    assert voucher.firm_id == 1 and voucher.amount_fen == 1_234_567
+    assert operator.locator("#available").inner_text() == format_yuan(voucher.available_fen)
+    assert _dashboard(operator) == _ledger_budget(ledger_reader)
+
+    # Provider: book a testing service, the decision previewed (50 % of 10,000.02), complete.
+    provider = signed_in_page("demo-provider")
+    provider.goto(f"/provider/book?voucher_id={voucher_id}")
+    provider.select_option("#f-category", "testing")
+    provider.fill("#f-cost", "10000.02")
+    verdict = provider.locator("#preview .verdict")
+    verdict.wait_for()
+    assert "5,000.01" in verdict.inner_text()
+    provider.click("button[value=book]")
+    provider.wait_for_url(re.compile(r"/provider/bookings/\d+$"))
+    booking_id = int(provider.url.rsplit("/", 1)[1])
+    with transaction(ledger_reader) as s:
+        booked = get_redemption(s, booking_id)
+    assert booked.amount_fen == 500_001
+    assert provider.locator("#subsidy").inner_text() == format_yuan(booked.amount_fen)
+    assert _dashboard(operator) == _ledger_budget(ledger_reader)
+    provider.click(f"form[action='/provider/bookings/{booking_id}/complete'] button")
+    provider.wait_for_load_state()
+
+    # Firm: the voucher's balance after the completion, then confirm delivery.
+    firm = signed_in_page("demo-firm")
+    firm.goto(f"/firm/vouchers/{voucher_id}")
+    with transaction(ledger_reader) as s:
+        available = get_voucher(s, voucher_id).available_fen
+    assert available == 1_234_567 - 500_001
+    assert firm.locator("#available").inner_text() == format_yuan(available) == "7,345.66"
+    firm.goto("/firm/confirmations")
+    firm.click(f"form[action='/firm/redemptions/{booking_id}/confirm'] button")
+    firm.wait_for_load_state()
+
+    # Provider: claim with the three documents uploaded as PDFs.
+    provider.goto(f"/provider/claims/new?redemption_id={booking_id}")
+    for kind in ("contract", "invoice", "service_report"):
+        provider.set_input_files(f"#f-{kind}", files=[{
+            "name": f"{kind}.pdf", "mimeType": "application/pdf", "buffer": PDF + kind.encode()}])
+    provider.click("form[action='/provider/claims'] button[type=submit]")
+    provider.wait_for_url(re.compile(r"/provider/claims/\d+$"))
+    claim_id = int(provider.url.rsplit("/", 1)[1])
+
+    # A second bureau user approves it from the queue.
+    approver = signed_in_page("demo-approver")
+    approver.goto(f"/approver/claims/{claim_id}")
+    assert approver.locator("#amount").inner_text() == "5,000.01"
+    approver.fill("#f-reason", "材料齐全")
+    approver.click("form.decide button:not([formaction])")
+    approver.wait_for_url(re.compile(rf"/approver/claims/{claim_id}$"))
+    with transaction(ledger_reader) as s:
+        assert get_claim(s, claim_id).status == "approved"
+
+    # Operator: a payment batch, its bank file, marked paid.
+    operator.goto("/operator/batches")
+    operator.select_option("#f-programme", CODE)
+    operator.click("#batch-form button[type=submit]")
+    operator.wait_for_url(re.compile(r"/operator/batches/\d+$"))
+    assert f"申领 {claim_id}" in operator.locator("#batch-lines").inner_text()
+    assert _dashboard(operator) == _ledger_budget(ledger_reader)
+    operator.go_back()
+    operator.click("#mark-paid")
+    operator.wait_for_load_state()
+    with transaction(ledger_reader) as s:
+        assert get_claim(s, claim_id).status == "paid"
+    paid = _dashboard(operator)
+    assert paid == _ledger_budget(ledger_reader) and paid["in_payment"] == "0.00"
+
+    # Auditor: verify OK with the ledger's head hash, and the programme audit as a PDF.
+    auditor = signed_in_page("demo-auditor")
+    auditor.goto("/auditor/verify")
+    with transaction(ledger_reader) as s:
+        report = verify(s)
+    assert report.ok
+    assert auditor.locator(".verdict").get_attribute("data-ok") == "true"
+    assert auditor.locator("#head-hash").inner_text() == report.head_hash
+    auditor.goto("/auditor/reports")
+    auditor.select_option("form[data-kind='audit'] select[name=program]", CODE)
+    with auditor.expect_download() as download:
+        auditor.click("form[data-kind='audit'] button[type=submit]")
+    saved = tmp_path / "audit.pdf"
+    download.value.save_as(saved)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(saved.read_bytes())).pages)
+    assert "项目审计报告" in text and report.head_hash in text.replace("\n", "")
+    assert paid["paid"] in text
