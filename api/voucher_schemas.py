@@ -237,6 +237,12 @@ class ReasonIn(Strict):
     reason: Reason = ""
 
 
+class DisputeIn(Strict):
+    """Why the firm disputes the completion (required)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class RedemptionOut(BaseModel):
     """A booked service and what became of it; `decision` is the policy's, with its trace."""
 
@@ -255,6 +261,7 @@ class RedemptionOut(BaseModel):
     completed_on: dt.date | None
     confirmed: bool
     clawback_reason: str | None
+    dispute_reason: str | None = None
     decision: dict[str, Any]
 
 
@@ -266,6 +273,7 @@ def redemption_out(r: RedemptionView) -> dict[str, Any]:
                          amount=fen_to_yuan(r.amount_fen), description=r.description,
                          status=r.status, booked_on=r.booked_on, completed_on=r.completed_on,
                          confirmed=r.confirmed, clawback_reason=r.clawback_reason,
+                         dispute_reason=r.dispute_reason,
                          decision=r.decision).model_dump(mode="json")
 
 

@@ -78,6 +78,9 @@ class Redemption(Base):
     completed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     confirmed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disputed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    dispute_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     clawback_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     clawback_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     clawed_back_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
@@ -107,6 +110,7 @@ class RedemptionView:
     hold_transfer_id: int | None
     clawback_reason: str | None
     decision: dict[str, object]
+    dispute_reason: str | None = None
 
 
 def view(session: Session, row: Redemption) -> RedemptionView:
@@ -120,7 +124,7 @@ def _view(row: Redemption, code: str) -> RedemptionView:
                           row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
                           row.description, row.status, row.booked_on, row.completed_on,
                           row.confirmed_at is not None, row.hold_transfer_id,
-                          row.clawback_reason, row.decision)
+                          row.clawback_reason, row.decision, row.dispute_reason)
 
 
 def ensure_account(session: Session, code: str, ledger: str, *, limited: bool) -> None:
@@ -307,6 +311,26 @@ def confirm(session: Session, redemption_id: int, *, firm_id: int, by: By) -> Re
     row.confirmed_at = now()
     row.confirmed_by = by.label
     row.updated_at = row.confirmed_at
+    session.flush()
+    return view(session, row)
+
+
+def dispute(session: Session, redemption_id: int, *, firm_id: int, reason: str,
+            by: By) -> RedemptionView:
+    """The firm says a completed service was not delivered as booked: no claim can be filed
+    until it confirms; the reason stays on record for the provider and the bureau."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise InvalidInput("reason: 1–500 characters", field="reason")
+    row = redemption_row(session, redemption_id, firm_id=firm_id, lock=True)
+    _expect(row, "completed")
+    if row.confirmed_at is not None:
+        raise Conflict(f"redemption {row.id} is already confirmed", code="already_confirmed")
+    if row.disputed_at is not None:
+        raise Conflict(f"redemption {row.id} is already disputed", code="already_disputed")
+    row.disputed_at = now()
+    row.disputed_by = by.label
+    row.dispute_reason = reason.strip()
+    row.updated_at = row.disputed_at
     session.flush()
     return view(session, row)
 

@@ -98,6 +98,7 @@ ERRORS: dict[str, str] = {
     "redemption_cancelled": N_("The service was cancelled."),
     "redemption_clawed_back": N_("The service was clawed back."),
     "already_confirmed": N_("Already confirmed."),
+    "already_disputed": N_("Already disputed."),
     "not_completed": N_("The service is not completed."),
     "not_confirmed": N_("The firm has not confirmed the service yet."),
     "already_claimed": N_("This service is already claimed."),

@@ -15,6 +15,7 @@ from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import (
     BookingIn,
     CompleteIn,
+    DisputeIn,
     ReasonIn,
     RedemptionOut,
     fen,
@@ -139,6 +140,23 @@ def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = 
 
     return mutate(request, user, action="redemptions.confirm", object_type="redemption",
                   object_id=redemption_id, content={}, key=key, effect=effect)
+
+
+@router.post("/redemptions/{redemption_id}/dispute", response_model=RedemptionOut,
+             summary="The firm disputes a completion")
+def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn,
+            key: IdemKey = None) -> JSONResponse:
+    """Instead of confirming: the service was not delivered as booked; no claim until the firm
+    confirms."""
+    firm_id = _bound(user, "firm_id")
+
+    def effect(session: Session) -> Done:
+        view = redemptions.dispute(session, redemption_id, firm_id=firm_id, reason=body.reason,
+                                   by=by(user))
+        return Done(200, redemption_out(view), redemption_id)
+
+    return mutate(request, user, action="redemptions.dispute", object_type="redemption",
+                  object_id=redemption_id, content=body.model_dump(), key=key, effect=effect)
 
 
 @router.post("/redemptions/{redemption_id}/clawback", response_model=RedemptionOut,

@@ -167,6 +167,9 @@ VOUCHER_ROUTES = [
     Route("POST", "/api/v1/redemptions/1/complete", some(403, provider=200, provider2=404),
           lambda: {}),
     Route("POST", "/api/v1/redemptions/1/confirm", some(403, firm=200, firm2=404)),
+    # The confirm above went first: the firm reaches the service, which refuses (409).
+    Route("POST", "/api/v1/redemptions/1/dispute", some(403, firm=409, firm2=404),
+          lambda: {"reason": "服务未按约定完成"}),
     Route("POST", "/api/v1/redemptions/2/cancel",
           some(403, operator=200, provider=409, provider2=404)),
     Route("POST", "/api/v1/claims", some(403, provider=201, provider2=404),

@@ -31,6 +31,7 @@ WALK = {
     "/firm": "demo-firm",
     "/firm/vouchers/{voucher_id}": "demo-firm",
     "/firm/confirmations": "demo-firm",
+    "/firm/redemptions/{redemption_id}": "demo-firm",
     "/firm/awards": "demo-firm",
     "/firm/awards/{award_id}": "demo-firm",
     "/provider": "demo-provider",

@@ -282,3 +282,31 @@ def test_evidence_is_stored_once_by_content_and_never_changes(sessions, programm
                       "DELETE FROM claim_evidence"):
         with pytest.raises(DatabaseError), transaction(sessions) as s:
             s.execute(text(statement))
+
+
+def test_a_disputed_completion_cannot_be_claimed_until_the_firm_confirms(sessions, programme):
+    v = _issue(sessions)
+    r = _book(sessions, v.id)
+    with transaction(sessions) as s:
+        redemptions.complete(s, r.id, provider_id=1, by=PROVIDER)
+    with transaction(sessions) as s, pytest.raises(InvalidInput):
+        redemptions.dispute(s, r.id, firm_id=1, reason="  ", by=FIRM)
+    with transaction(sessions) as s, pytest.raises(NotFound):
+        redemptions.dispute(s, r.id, firm_id=2, reason="不是我的", by=FIRM)
+    with transaction(sessions) as s:
+        disputed = redemptions.dispute(s, r.id, firm_id=1, reason="检测报告缺页", by=FIRM)
+    assert disputed.dispute_reason == "检测报告缺页" and not disputed.confirmed
+    with transaction(sessions) as s, pytest.raises(Conflict) as again:
+        redemptions.dispute(s, r.id, firm_id=1, reason="再次", by=FIRM)
+    assert again.value.code == "already_disputed"
+    with transaction(sessions) as s, pytest.raises(Conflict) as unclaimable:
+        claims.file_claim(s, r.id, provider_id=1, files=EVIDENCE, by=PROVIDER)
+    assert unclaimable.value.code == "not_confirmed"
+    # Once the provider has put it right, the firm confirms and the claim goes through.
+    with transaction(sessions) as s:
+        assert redemptions.confirm(s, r.id, firm_id=1, by=FIRM).confirmed
+        assert claims.file_claim(s, r.id, provider_id=1, files=EVIDENCE,
+                                 by=PROVIDER).amount_fen == 500_000
+    with transaction(sessions) as s, pytest.raises(Conflict) as late:
+        redemptions.dispute(s, r.id, firm_id=1, reason="晚了", by=FIRM)
+    assert late.value.code == "already_confirmed"

@@ -9,14 +9,18 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from api.console.forms import Form, read_form
 from api.console.i18n import N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
 from api.console.web import add_nav, console_router, redirect, render, set_home
 from api.mutations import Done, perform
+from api.problems import status_of
 from api.routes.programs import by
+from api.schemas import Id
 from ledger import awards, redemptions, vouchers
 from ledger.db import transaction
+from ledger.errors import DomainError, NotFound
 from ledger.programs import list_programmes
 from ledger.users import UserView
 
@@ -87,7 +91,7 @@ def confirmation_listing(firm_id: int) -> Listing:
     return Listing(
         title=N_("Services to confirm"),
         columns=(
-            Column(N_("Booking"), lambda r: r.id),
+            Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/firm/redemptions/{r.id}"),
             Column(N_("Voucher"), lambda r: r.voucher_id,
                    link=lambda r: f"/firm/vouchers/{r.voucher_id}"),
             Column(N_("Provider"), lambda r: r.provider_id),
@@ -124,6 +128,38 @@ def confirm(request: Request, user: FirmUser, redemption_id: int) -> Response:
     perform(request, user, action="redemptions.confirm", object_type="redemption",
             object_id=redemption_id, effect=effect)
     return redirect("/firm/confirmations")
+
+
+@router.get("/redemptions/{redemption_id}")
+def redemption_detail(request: Request, user: FirmUser, redemption_id: Id) -> Response:
+    """One service booked on the firm's voucher: confirm it, or dispute it with a reason."""
+    with transaction(request.app.state.reader) as session:
+        booking = redemptions.get_redemption(session, redemption_id, firm_id=_firm(user))
+    return render(request, "firm/redemption.html", booking=booking, form=Form({"reason": ""}))
+
+
+@router.post("/redemptions/{redemption_id}/dispute")
+def dispute(request: Request, user: FirmUser, redemption_id: Id) -> Response:
+    """The service was not delivered as booked: no claim until the firm confirms."""
+    form = read_form(request)
+    firm_id = _firm(user)
+
+    def effect(session: Session) -> Done:
+        view = redemptions.dispute(session, redemption_id, firm_id=firm_id,
+                                   reason=form.get("reason"), by=by(user))
+        return Done(200, None, view.id)
+
+    try:
+        perform(request, user, action="redemptions.dispute", object_type="redemption",
+                object_id=redemption_id, effect=effect)
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        with transaction(request.app.state.reader) as session:
+            booking = redemptions.get_redemption(session, redemption_id, firm_id=firm_id)
+        return render(request, "firm/redemption.html", status=status_of(exc), booking=booking,
+                      form=form.refuse(exc))
+    return redirect(f"/firm/redemptions/{redemption_id}")
 
 
 def award_listing(firm_id: int) -> Listing:
