@@ -50,5 +50,5 @@ def test_the_operator_appropriates_and_issues_a_voucher(signed_in_page, screensh
     assert issued["issued"] == after["issued"] + 234_567
     assert issued["free"] == after["free"] - 234_567
     assert issued["unspent"] == after["unspent"] + 234_567
-    assert page.locator("#budget-chart rect").count() == 8
+    assert page.locator("#budget-chart rect").count() == 9
     screenshot(page, "operator")

@@ -52,7 +52,7 @@ def test_the_dashboard_shows_the_budget_to_the_fen(client, sessions, world):
     assert b.held == 617_283 and b.balanced
     sign_in(client, "demo-operator")
     page = client.get("/operator").text
-    for key in ("appropriated", "issued", "unspent", "held", "redeemed", "expired",
+    for key in ("appropriated", "issued", "unspent", "held", "redeemed", "awarded", "expired",
                 "in_payment", "paid", "receivable", "free"):
         assert f'id="budget-{key}">{yuan(getattr(b, key))}<' in page, key
     assert '<svg id="budget-chart"' in page and f'data-fen="{b.held}"' in page
