@@ -104,6 +104,12 @@ def _view(row: Programme) -> ProgrammeView:
     return ProgrammeView(row.id, row.code, row.name, row.fiscal_year, row.policy, row.created_at)
 
 
+def programme_kind(policy: str) -> str:
+    """`voucher` or `award`: the kind of the programme's policy file."""
+    versions = policies().versions(policy)
+    return versions[0].model.kind if versions else ""
+
+
 def create_programme(
     session: Session, *, code: str, name: str, fiscal_year: int, policy: str, by: By
 ) -> ProgrammeView:

@@ -268,3 +268,15 @@ def test_award_import_shows_bad_rows(client, sessions, world):
     assert '<td class="int">2</td><td><code>credit_code</code></td>' in unknown.text
     with transaction(sessions) as s:
         assert s.scalar(select(func.count()).select_from(Award)) == 0
+
+
+def test_the_dashboard_opens_on_a_voucher_programme_and_shows_awards_on_theirs(
+        client, sessions, world):
+    with transaction(sessions) as s:
+        # "LN-AWARD-…" sorts before "LN-CXQ-…": the voucher programme must still come first.
+        create_programme(s, code="LN-AWARD-2026", name="奖励2026", fiscal_year=2026,
+                         policy="LN-AWARD", by=OPERATOR)
+    sign_in(client, "demo-operator")
+    assert f"{CODE} · 2026" in client.get("/operator").text
+    award_page = client.get("/operator?programme=LN-AWARD-2026").text
+    assert 'id="budget-awarded">0.00<' in award_page

@@ -87,7 +87,10 @@ def programme_codes(request: Request) -> tuple[str, ...]:
     """Every programme's code (a bureau has a handful), for the pickers."""
     with transaction(request.app.state.reader) as session:
         page = programs.list_programmes(session, limit=100)
-    return tuple(p.code for p in page.items)
+    # Voucher programmes first: the dashboard and the issue form open on the first one.
+    ordered = sorted(page.items, key=lambda p: (programs.programme_kind(p.policy) != "voucher",
+                                                p.code))
+    return tuple(p.code for p in ordered)
 
 
 def read_upload(request: Request, name: str = "file") -> bytes:
