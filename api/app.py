@@ -25,8 +25,8 @@ from api.routes import (
     users,
     vouchers,
 )
-from ledger.config import secret_key, token_minutes
-from ledger.db import make_engine, make_sessionmaker
+from ledger.core.config import secret_key, token_minutes
+from ledger.core.db import make_engine, make_sessionmaker
 from rules.loader import load_policies
 
 PREFIX = "/api/v1"

@@ -13,10 +13,10 @@ from fastapi.security import OAuth2PasswordBearer
 from jose import JWTError, jwt
 
 from api.problems import AuthError
-from ledger import oplog
-from ledger.db import transaction
-from ledger.errors import NotFound, PermissionDenied
-from ledger.users import UserView, get_user
+from ledger.core import oplog
+from ledger.core.db import transaction
+from ledger.core.errors import NotFound, PermissionDenied
+from ledger.registry.users import UserView, get_user
 
 # One pinned algorithm: a token naming any other (`none`, RS256, ES256 …) is refused.
 ALGORITHM = "HS256"

@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 
 from api.schemas import Strict
 from api.voucher_schemas import Yuan
-from ledger.awards import AwardView, TierTotal
-from ledger.money import fen_to_yuan
-from ledger.paging import MAX_ID
+from ledger.awards.award import AwardView, TierTotal
+from ledger.core.money import fen_to_yuan
+from ledger.core.paging import MAX_ID
 
 Tier = Literal["gazelle", "unicorn", "specialised", "little_giant"]
 Level = Literal["national", "provincial"]

@@ -17,11 +17,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from ledger import oplog
-from ledger.db import transaction
-from ledger.errors import DomainError
-from ledger.idempotency import check_key, content_hash, recall, remember, serialise
-from ledger.users import UserView
+from ledger.core import oplog
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError
+from ledger.core.idempotency import check_key, content_hash, recall, remember, serialise
+from ledger.registry.users import UserView
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 

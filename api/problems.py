@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import (
+from ledger.core.errors import (
     AlreadyExists,
     Conflict,
     DomainError,

@@ -8,10 +8,10 @@ from typing import Annotated, Generic, Literal, TypeVar
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.firms import Certification, FirmView
-from ledger.paging import MAX_ID, Page
-from ledger.parties import PartyData, mask_account
-from ledger.providers import ProviderView, Registration
+from ledger.core.paging import MAX_ID, Page
+from ledger.registry.firms import Certification, FirmView
+from ledger.registry.parties import PartyData, mask_account
+from ledger.registry.providers import ProviderView, Registration
 
 T = TypeVar("T")
 SizeClass = Literal["micro", "small", "medium", "large"]

@@ -9,15 +9,15 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from api.schemas import Category, Strict
-from ledger.claims import ClaimView
-from ledger.evidence import EvidenceView
-from ledger.expiry import ExpiryResult
-from ledger.journal import PostedEntry
-from ledger.money import fen_to_yuan, yuan_to_fen
-from ledger.payments import BatchView
-from ledger.programs import Budget, ProgrammeView
-from ledger.redemptions import RedemptionView
-from ledger.vouchers import HistoryLine, VoucherView
+from ledger.core.journal import PostedEntry
+from ledger.core.money import fen_to_yuan, yuan_to_fen
+from ledger.payments.batches import BatchView
+from ledger.programmes.programme import Budget, ProgrammeView
+from ledger.registry.evidence import EvidenceView
+from ledger.vouchers.claims import ClaimView
+from ledger.vouchers.expiry import ExpiryResult
+from ledger.vouchers.redemptions import RedemptionView
+from ledger.vouchers.voucher import HistoryLine, VoucherView
 
 Yuan = Annotated[str | int, Field(description="Yuan, at most two decimals, as a string or an "
                                               "integer (never a float)", examples=["5000.00"])]

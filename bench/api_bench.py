@@ -37,12 +37,12 @@ def _free_port() -> int:
 def _prepare(url: str) -> None:
     """Migrate, seed the demo, create the programme and one voucher for firm 1."""
     sys.path.insert(0, str(ROOT))
-    from ledger.acting import By
-    from ledger.db import make_engine, make_sessionmaker, transaction
-    from ledger.demo import seed_demo
-    from ledger.migrations import upgrade
-    from ledger.programs import appropriate, create_programme
-    from ledger.vouchers import issue_voucher
+    from demo.seed import seed_demo
+    from ledger.core.acting import By
+    from ledger.core.db import make_engine, make_sessionmaker, transaction
+    from ledger.core.migrations import upgrade
+    from ledger.programmes.programme import appropriate, create_programme
+    from ledger.vouchers.voucher import issue_voucher
 
     upgrade(url)
     engine = make_engine(url)

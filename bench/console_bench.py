@@ -27,18 +27,18 @@ from sqlalchemy import func, insert, select, update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.app import create_app
-from ledger import users
-from ledger.acting import By, today
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import build_demo
-from ledger.firms import Firm
-from ledger.journal import EntryRequest, Move, post_entries
-from ledger.migrations import upgrade
-from ledger.models import Account, JournalEntry
-from ledger.oplog import Operation
-from ledger.programs import Programme, account, appropriate, create_programme, policies
-from ledger.providers import Provider
-from ledger.vouchers import FLOW_ISSUE, Voucher
+from demo.seed import build_demo
+from ledger.core.acting import By, today
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.journal import EntryRequest, Move, post_entries
+from ledger.core.migrations import upgrade
+from ledger.core.models import Account, JournalEntry
+from ledger.core.oplog import Operation
+from ledger.programmes.programme import Programme, account, appropriate, create_programme, policies
+from ledger.registry import users
+from ledger.registry.firms import Firm
+from ledger.registry.providers import Provider
+from ledger.vouchers.voucher import FLOW_ISSUE, Voucher
 from rules import voucher_expiry
 
 KEY = "console-bench-signing-key-" + "b" * 32

@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.accounts import balance, balance_as_of, open_account
-from ledger.chain import encode_entry
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.journal import EntryRequest, Move, post_entries
-from ledger.migrations import upgrade
-from ledger.verify import chain_entries, verify
+from ledger.core.accounts import balance, balance_as_of, open_account
+from ledger.core.chain import encode_entry
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.journal import EntryRequest, Move, post_entries
+from ledger.core.migrations import upgrade
+from ledger.core.verify import chain_entries, verify
 
 VOUCHERS = 200
 PROVIDERS = 20

@@ -3,7 +3,7 @@
 Each year is built on its own SQLite database: firms in Liaoning's 14 cities (skewed towards
 沈阳 and 大连), providers in every category, vouchers issued month by month, three
 redemptions a voucher, a payment entry at each month's end, and refusals in the operation
-log. Journal entries go through the batch API (`ledger.journal.post_entries`); the registry
+log. Journal entries go through the batch API (`ledger.core.journal.post_entries`); the registry
 and domain rows (vouchers, redemptions, batches) are bulk-inserted beside them with the ids
 of the entries that moved their money, and the redemptions' monthly totals are then filled
 from them in one INSERT … SELECT, as migration 0006 backfills them. The audit is then
@@ -32,21 +32,21 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from ledger.accounts import open_account
-from ledger.acting import By
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.firms import Firm
-from ledger.journal import EntryRequest, Move, PostPending, post_entries
-from ledger.migrations import upgrade
-from ledger.models import Account
-from ledger.oplog import Operation
-from ledger.parties import LIAONING_CITIES
-from ledger.payments import PaymentBatch
-from ledger.programs import FLOW_APPROPRIATE, create_programme
-from ledger.providers import CATEGORY_NAMES, Provider
-from ledger.redemption_totals import fill_from_redemptions
-from ledger.redemptions import Redemption
-from ledger.vouchers import Voucher
+from ledger.core.accounts import open_account
+from ledger.core.acting import By
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.journal import EntryRequest, Move, PostPending, post_entries
+from ledger.core.migrations import upgrade
+from ledger.core.models import Account
+from ledger.core.oplog import Operation
+from ledger.payments.batches import PaymentBatch
+from ledger.programmes.programme import FLOW_APPROPRIATE, create_programme
+from ledger.registry.firms import Firm
+from ledger.registry.parties import LIAONING_CITIES
+from ledger.registry.providers import CATEGORY_NAMES, Provider
+from ledger.vouchers.redemption_totals import fill_from_redemptions
+from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.voucher import Voucher
 
 CODE = "LN-CXQ-2025"
 YEAR = 2025

@@ -4,19 +4,19 @@ Alembic's environment and the test harness import this module; a new model modul
 its import here.
 """
 
-import ledger.awards
-import ledger.claims
-import ledger.evidence
-import ledger.firms
-import ledger.models
-import ledger.oplog
-import ledger.payments
-import ledger.programs
-import ledger.providers
-import ledger.redemption_totals
-import ledger.redemptions
-import ledger.users
-import ledger.vouchers  # noqa: F401
-from ledger.base import Base
+import ledger.awards.award
+import ledger.core.models
+import ledger.core.oplog
+import ledger.payments.batches
+import ledger.programmes.programme
+import ledger.registry.evidence
+import ledger.registry.firms
+import ledger.registry.providers
+import ledger.registry.users
+import ledger.vouchers.claims
+import ledger.vouchers.redemption_totals
+import ledger.vouchers.redemptions
+import ledger.vouchers.voucher  # noqa: F401
+from ledger.core.base import Base
 
 metadata = Base.metadata

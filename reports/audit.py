@@ -1,6 +1,6 @@
 """项目审计报告: a programme's budget, the period's activity and its breakdowns, with charts.
 
-The budget position comes from account balances (`ledger.programs.budget`, or the award
+The budget position comes from account balances (`ledger.programmes.programme.budget`, or the award
 twin); the period's activity and every breakdown are SQL group-bys over the domain tables
 (ledger/audit_queries.py), so the report's cost follows the rows it prints.
 """
@@ -17,9 +17,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
-from ledger import audit_queries as q
-from ledger.awards import AwardBudget, award_budget
-from ledger.programs import Budget, Programme, budget, policies, programme_row
+from ledger.awards.award import AwardBudget, award_budget
+from ledger.programmes.programme import Budget, Programme, budget, policies, programme_row
+from ledger.reading import audit_queries as q
 from reports.charts import bar_chart, monthly_line
 from reports.document import (
     CONTENT_WIDTH,

@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from ledger.errors import InvalidInput, NotFound
-from ledger.queries import journal_summary, ledger_exists
+from ledger.core.errors import InvalidInput, NotFound
+from ledger.reading.ledger_queries import journal_summary, ledger_exists
 from reports.audit import render_audit
 from reports.certificate import render_certificate
 from reports.document import SHANGHAI, money

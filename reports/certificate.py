@@ -11,8 +11,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
-from ledger.queries import JournalSummary, journal_summary
-from ledger.verify import VerifyReport, verify
+from ledger.core.verify import VerifyReport, verify
+from ledger.reading.ledger_queries import JournalSummary, journal_summary
 from reports.document import (
     CONTENT_WIDTH,
     SHANGHAI,

@@ -14,7 +14,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
-from ledger.money import FEN_PER_YUAN, format_yuan
+from ledger.core.money import FEN_PER_YUAN, format_yuan
 from reports.document import CONTENT_WIDTH
 from reports.fonts import ReportFont
 

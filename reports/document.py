@@ -31,7 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ledger.money import format_yuan
+from ledger.core.money import format_yuan
 from reports.fonts import ReportFont
 from rules.decision import PolicyRef
 

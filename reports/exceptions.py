@@ -17,8 +17,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph
 from sqlalchemy.orm import Session
 
-from ledger import audit_queries as q
-from ledger.programs import programme_row
+from ledger.programmes.programme import programme_row
+from ledger.reading import audit_queries as q
 from reports.document import (
     CONTENT_WIDTH,
     SHANGHAI,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ledger.firms import CERTIFICATIONS
-from ledger.providers import CATEGORY_NAMES
+from ledger.registry.firms import CERTIFICATIONS
+from ledger.registry.providers import CATEGORY_NAMES
 
 REFUSAL_NAMES = {
     "cap_exceeded": "超出限额",

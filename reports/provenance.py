@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from ledger.audit_queries import Window
-from ledger.queries import journal_summary
+from ledger.reading.audit_queries import Window
+from ledger.reading.ledger_queries import journal_summary
 from reports.document import SHANGHAI, ReportMeta
 from rules.decision import PolicyRef
 from rules.loader import PolicySet

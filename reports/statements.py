@@ -21,11 +21,11 @@ from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import audit_queries as q
-from ledger.errors import NotFound
-from ledger.firms import Firm
-from ledger.programs import programme_row
-from ledger.providers import Provider
+from ledger.core.errors import NotFound
+from ledger.programmes.programme import programme_row
+from ledger.reading import audit_queries as q
+from ledger.registry.firms import Firm
+from ledger.registry.providers import Provider
 from reports.document import (
     CONTENT_WIDTH,
     SHANGHAI,

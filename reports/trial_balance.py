@@ -11,8 +11,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
-from ledger.errors import InvalidInput, NotFound
-from ledger.queries import (
+from ledger.core.errors import InvalidInput, NotFound
+from ledger.reading.ledger_queries import (
     TrialBalanceRow,
     TrialBalanceTotals,
     balances_by_kind,

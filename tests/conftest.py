@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.db import make_engine, make_sessionmaker
-from ledger.migrations import upgrade
+from ledger.core.db import make_engine, make_sessionmaker
+from ledger.core.migrations import upgrade
 from ledger.schema import metadata
 
 TEST_URL_ENV = "VOUCHER_LEDGER_TEST_DATABASE_URL"

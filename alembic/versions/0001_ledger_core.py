@@ -10,7 +10,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from ledger.immutability import PG_FUNCTION, append_only_ddl, fixed_columns_ddl, pg_function_ddl
+from ledger.core.immutability import PG_FUNCTION, append_only_ddl, fixed_columns_ddl, pg_function_ddl
 
 APPEND_ONLY = ("journal_entries", "transfers", "account_history")
 ACCOUNT_IDENTITY = ["code", "ledger", "credits_must_not_exceed_debits", "debits_must_not_exceed_credits"]

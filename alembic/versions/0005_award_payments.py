@@ -10,7 +10,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from ledger.immutability import append_only_ddl
+from ledger.core.immutability import append_only_ddl
 
 
 # revision identifiers, used by Alembic.

@@ -12,7 +12,7 @@ from api.cli.registry import import_app, serve_command, users_app
 from api.cli.reports import report_command
 from api.cli.rules import rules_app
 from api.cli.vouchers import expire_command, vouchers_app
-from ledger.errors import DomainError
+from ledger.core.errors import DomainError
 
 app = typer.Typer(
     name="voucher-ledger",

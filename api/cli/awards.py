@@ -12,13 +12,13 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from api.cli.registry import _actor
-from ledger import oplog
-from ledger.acting import By
-from ledger.award_import import AwardImportResult, import_awards
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import DomainError, ImportRejected, InvalidInput, PermissionDenied
-from ledger.money import format_yuan
-from ledger.users import find_user
+from ledger.awards.csv_import import AwardImportResult, import_awards
+from ledger.core import oplog
+from ledger.core.acting import By
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import DomainError, ImportRejected, InvalidInput, PermissionDenied
+from ledger.core.money import format_yuan
+from ledger.registry.users import find_user
 
 awards_app = typer.Typer(help="Tiered awards (瞪羚, 独角兽, 专精特新, 小巨人).",
                          no_args_is_help=True)

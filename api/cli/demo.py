@@ -11,11 +11,11 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import DEMO_FIRMS, DEMO_PROVIDERS, DemoAccount, build_demo, seed_demo
-from ledger.redemptions import Redemption
-from ledger.users import find_user
-from ledger.vouchers import Voucher
+from demo.seed import DEMO_FIRMS, DEMO_PROVIDERS, DemoAccount, build_demo, seed_demo
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.registry.users import find_user
+from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.voucher import Voucher
 
 demo_app = typer.Typer(help="The demo used by `make run`: sign-ins, registry and a living year.")
 err = Console(stderr=True)

@@ -9,13 +9,13 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger import migrations
-from ledger.config import database_url
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.journal import head
-from ledger.models import Account
-from ledger.money import fen_to_yuan
-from ledger.verify import verify
+from ledger.core import migrations
+from ledger.core.config import database_url
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.journal import head
+from ledger.core.models import Account
+from ledger.core.money import fen_to_yuan
+from ledger.core.verify import verify
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 err = Console(stderr=True)

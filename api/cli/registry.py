@@ -12,13 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from ledger import oplog
-from ledger.csv_import import ImportResult, import_firms, import_providers
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import DomainError, ImportRejected, NotFound
-from ledger.firms import find_firm_ids
-from ledger.providers import find_provider_ids
-from ledger.users import ROLES, create_user, set_active
+from ledger.core import oplog
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import DomainError, ImportRejected, NotFound
+from ledger.registry.firms import find_firm_ids
+from ledger.registry.party_import import ImportResult, import_firms, import_providers
+from ledger.registry.providers import find_provider_ids
+from ledger.registry.users import ROLES, create_user, set_active
 
 import_app = typer.Typer(help="Import firms or providers from CSV (all rows or none).",
                          no_args_is_help=True)

@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from ledger.config import database_url
-from ledger.db import is_sqlite, make_engine, make_sessionmaker, transaction
-from ledger.errors import DomainError, InvalidInput
+from ledger.core.config import database_url
+from ledger.core.db import is_sqlite, make_engine, make_sessionmaker, transaction
+from ledger.core.errors import DomainError, InvalidInput
 from reports.catalogue import KINDS, PARTY_KINDS, render_report, resolve_period
 from reports.fonts import FontError, report_font
 from rules.loader import PolicyErrors, PolicySet, load_policies

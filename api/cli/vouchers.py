@@ -11,14 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
 from api.cli.registry import _actor
-from ledger import oplog
-from ledger.acting import By
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import ImportRejected
-from ledger.expiry import expire
-from ledger.money import fen_to_yuan
-from ledger.programs import Programme
-from ledger.voucher_import import issue_from_csv
+from ledger.core import oplog
+from ledger.core.acting import By
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import ImportRejected
+from ledger.core.money import fen_to_yuan
+from ledger.programmes.programme import Programme
+from ledger.vouchers.csv_import import issue_from_csv
+from ledger.vouchers.expiry import expire
 
 vouchers_app = typer.Typer(help="Vouchers: issue a batch from CSV.", no_args_is_help=True)
 err = Console(stderr=True)

@@ -14,7 +14,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from api.console.session import CSRF_FIELD
-from ledger.errors import DomainError
+from ledger.core.errors import DomainError
 
 FORM_LEVEL = ""
 

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from api.console import i18n
 from api.console.labels import LABELS
 from api.console.web import render
-from ledger.acting import SHANGHAI
-from ledger.db import transaction
-from ledger.errors import InvalidInput
-from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cursor, Page, Slice
+from ledger.core.acting import SHANGHAI
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
+from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cursor, Page, Slice
 
 PAGE_SIZES = (20, 50, 100)
 MAX_EXPORT_ROWS = 10_000

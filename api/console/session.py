@@ -19,8 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.auth import current_user, issue_token
 from api.problems import AuthError
-from ledger.errors import PermissionDenied
-from ledger.users import UserView
+from ledger.core.errors import PermissionDenied
+from ledger.registry.users import UserView
 
 SESSION_COOKIE = "vl_session"
 ANON_COOKIE = "vl_anon"

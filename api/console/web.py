@@ -23,9 +23,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.console import i18n, session
 from api.console.labels import ERRORS, LABELS
 from api.problems import status_of
-from ledger.acting import SHANGHAI
-from ledger.errors import DomainError, NotFound, PermissionDenied
-from ledger.money import format_yuan
+from ledger.core.acting import SHANGHAI
+from ledger.core.errors import DomainError, NotFound, PermissionDenied
+from ledger.core.money import format_yuan
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

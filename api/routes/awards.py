@@ -24,11 +24,11 @@ from api.mutations import Done, mutate
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import ReasonIn, fen
-from ledger import awards
-from ledger.db import transaction
-from ledger.errors import InvalidInput, NotFound, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.awards import award as awards
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["awards"])
 Applicant = Annotated[UserView, Depends(require("operator", "firm"))]

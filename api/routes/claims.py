@@ -16,11 +16,12 @@ from api.routes.programs import by
 from api.routes.redemptions import _bound
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import ClaimOut, ReasonIn, claim_out
-from ledger import claims, evidence
-from ledger.db import transaction
-from ledger.errors import InvalidInput, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput, PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.registry import evidence
+from ledger.registry.users import UserView
+from ledger.vouchers import claims
 
 router = APIRouter(tags=["claims"])
 ProviderUser = Annotated[UserView, Depends(require("provider"))]

@@ -25,12 +25,12 @@ from api.schemas import (
     firm_out,
     page_out,
 )
-from ledger import firms
-from ledger.csv_import import MAX_BYTES, import_firms
-from ledger.db import transaction
-from ledger.errors import InvalidInput, NotFound, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.registry import firms
+from ledger.registry.party_import import MAX_BYTES, import_firms
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["firms"])
 Operator = Annotated[UserView, Depends(require("operator"))]

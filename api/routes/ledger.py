@@ -11,13 +11,13 @@ from pydantic import BaseModel
 from api.auth import require
 from api.schemas import PageOut, page_out
 from api.voucher_schemas import EntryOut, entry_out
-from ledger.accounts import balance, balance_as_of
-from ledger.audit import list_entries
-from ledger.db import transaction
-from ledger.money import fen_to_yuan
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
-from ledger.verify import verify
+from ledger.core.accounts import balance, balance_as_of
+from ledger.core.db import transaction
+from ledger.core.money import fen_to_yuan
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.verify import verify
+from ledger.reading.journal_pages import list_entries
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["ledger"])
 Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
@@ -48,7 +48,7 @@ class VerifyOut(BaseModel):
 
 
 def _aware(moment: dt.datetime | None, name: str) -> dt.datetime | None:
-    from ledger.errors import InvalidInput
+    from ledger.core.errors import InvalidInput
 
     if moment is not None and moment.tzinfo is None:
         raise InvalidInput(f"{name} must carry a time zone (e.g. +08:00)", field=name)

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from api.auth import require
 from api.schemas import PageOut, page_out
-from ledger import oplog
-from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core import oplog
+from ledger.core.db import transaction
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["operations"])
 Auditor = Annotated[UserView, Depends(require("auditor"))]

@@ -14,10 +14,10 @@ from api.mutations import Done, mutate
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import BatchIn, BatchOut, batch_out
-from ledger import payments
-from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.payments import batches as payments
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["payments"])
 Operator = Annotated[UserView, Depends(require("operator"))]

@@ -26,11 +26,12 @@ from api.voucher_schemas import (
     fen,
     programme_out,
 )
-from ledger import expiry, programs
-from ledger.acting import By
-from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.programmes import programme as programs
+from ledger.registry.users import UserView
+from ledger.vouchers import expiry
 
 router = APIRouter(tags=["programs"])
 Operator = Annotated[UserView, Depends(require("operator"))]

@@ -29,12 +29,12 @@ from api.schemas import (
     page_out,
     provider_out,
 )
-from ledger import providers
-from ledger.csv_import import import_providers
-from ledger.db import transaction
-from ledger.errors import NotFound, PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.errors import NotFound, PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.registry import providers
+from ledger.registry.party_import import import_providers
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["providers"])
 Operator = Annotated[UserView, Depends(require("operator"))]

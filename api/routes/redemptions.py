@@ -21,11 +21,11 @@ from api.voucher_schemas import (
     fen,
     redemption_out,
 )
-from ledger import clawbacks, redemptions
-from ledger.db import transaction
-from ledger.errors import PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.errors import PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.registry.users import UserView
+from ledger.vouchers import clawbacks, redemptions
 
 router = APIRouter(tags=["redemptions"])
 ProviderUser = Annotated[UserView, Depends(require("provider"))]

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.auth import CurrentUser
-from ledger.db import is_sqlite, transaction
-from ledger.errors import NotFound, PermissionDenied
-from ledger.paging import MAX_ID
-from ledger.users import UserView
+from ledger.core.db import is_sqlite, transaction
+from ledger.core.errors import NotFound, PermissionDenied
+from ledger.core.paging import MAX_ID
+from ledger.registry.users import UserView
 from reports.catalogue import PARTY_KINDS, check_kind, render_report, resolve_period
 from reports.fonts import report_font
 

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from api.auth import CurrentUser, issue_token
 from api.problems import AuthError
 from api.routes.users import UserOut, user_out
-from ledger.db import transaction
-from ledger.users import authenticate
+from ledger.core.db import transaction
+from ledger.registry.users import authenticate
 
 router = APIRouter()
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from api.auth import require
 from api.mutations import Done, mutate
 from api.schemas import IdempotencyKeyDoc, PageOut, Strict, page_out
-from ledger import users
-from ledger.db import transaction
-from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
+from ledger.core.db import transaction
+from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.registry import users
+from ledger.registry.users import UserView
 
 router = APIRouter(tags=["users"])
 Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]

@@ -25,12 +25,12 @@ from api.voucher_schemas import (
     history_out,
     voucher_out,
 )
-from ledger import vouchers
-from ledger.db import transaction
-from ledger.errors import PermissionDenied
-from ledger.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
-from ledger.users import UserView
-from ledger.voucher_import import issue_from_csv
+from ledger.core.db import transaction
+from ledger.core.errors import PermissionDenied
+from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.registry.users import UserView
+from ledger.vouchers import voucher as vouchers
+from ledger.vouchers.csv_import import issue_from_csv
 
 router = APIRouter(tags=["vouchers"])
 Operator = Annotated[UserView, Depends(require("operator"))]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from jose import jwt
 
 from api.auth import TokenSettings
-from ledger.credit_code import check_character
-from ledger.users import UserView
+from ledger.registry.credit_code import check_character
+from ledger.registry.users import UserView
 
 KEY = "test-signing-key-" + "k" * 32
 SETTINGS = TokenSettings(KEY, 30)

@@ -13,10 +13,10 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from api.app import create_app
 from api.auth import issue_token
-from ledger import users
-from ledger.db import transaction
-from ledger.demo import seed_demo
-from ledger.users import create_user
+from demo.seed import seed_demo
+from ledger.core.db import transaction
+from ledger.registry import users
+from ledger.registry.users import create_user
 
 
 @pytest.fixture(autouse=True)

@@ -66,8 +66,8 @@ def test_health_needs_no_token(client):
 
 
 def test_a_disabled_users_token_stops_working(client, world, sessions):
-    from ledger.db import transaction
-    from ledger.users import set_active
+    from ledger.core.db import transaction
+    from ledger.registry.users import set_active
 
     assert client.get("/api/v1/me", headers=world.auth("approver")).status_code == 200
     with transaction(sessions) as s:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from api_helpers import bad_tokens, credit_code, firm_body
 
-from ledger.acting import today
+from ledger.core.acting import today
 
 WHO = ("operator", "approver", "auditor", "firm", "provider", "firm2", "provider2")
 _numbers = itertools.count(100)

@@ -11,9 +11,9 @@ from api_helpers import SETTINGS
 from sqlalchemy import update
 
 from api.auth import issue_token
-from ledger.acting import today
-from ledger.db import transaction
-from ledger.users import User, get_user
+from ledger.core.acting import today
+from ledger.core.db import transaction
+from ledger.registry.users import User, get_user
 
 API = "/api/v1"
 A = "LN-AWARD-2026"

@@ -2,9 +2,9 @@
 
 from api_helpers import credit_code, firm_body
 
-from ledger.db import transaction
-from ledger.firms import list_firms
-from ledger.oplog import list_operations
+from ledger.core.db import transaction
+from ledger.core.oplog import list_operations
+from ledger.registry.firms import list_firms
 
 
 def count(sessions) -> int:

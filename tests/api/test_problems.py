@@ -2,8 +2,8 @@
 
 from api_helpers import credit_code, firm_body
 
-from ledger.db import transaction
-from ledger.firms import list_firms
+from ledger.core.db import transaction
+from ledger.registry.firms import list_firms
 
 
 def test_a_wrong_check_character_names_the_field(client, world):

@@ -4,9 +4,9 @@ import io
 
 from pypdf import PdfReader
 
-from ledger.accounts import open_account
-from ledger.db import transaction
-from ledger.journal import EntryRequest, Move, head, post_entry
+from ledger.core.accounts import open_account
+from ledger.core.db import transaction
+from ledger.core.journal import EntryRequest, Move, head, post_entry
 
 LEDGER = "LN-CXQ-2025"
 

@@ -6,8 +6,8 @@ import threading
 
 from fastapi.testclient import TestClient
 
-from ledger.db import transaction
-from ledger.models import Transfer
+from ledger.core.db import transaction
+from ledger.core.models import Transfer
 
 API = "/api/v1"
 P = "LN-CXQ-2026"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.db import transaction
-from ledger.programs import appropriate, create_programme
+from ledger.core.db import transaction
+from ledger.programmes.programme import appropriate, create_programme
 from tests.awards.support import CODE, OPERATOR, YUAN, make_firms
 
 

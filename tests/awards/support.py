@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from ledger.acting import By
-from ledger.credit_code import check_character
-from ledger.firms import insert_firms
-from ledger.parties import PartyData
+from ledger.core.acting import By
+from ledger.registry.credit_code import check_character
+from ledger.registry.firms import insert_firms
+from ledger.registry.parties import PartyData
 
 OPERATOR, APPROVER, OTHER = By(1, "op"), By(2, "appr"), By(3, "appr2")
 CODE = "LN-AWARD-2022"

@@ -9,14 +9,15 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from ledger import awards, payments
-from ledger.accounts import balance
-from ledger.db import transaction
-from ledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyRefused
-from ledger.firms import get_firm
-from ledger.models import JournalEntry
-from ledger.programs import appropriate, create_programme
-from ledger.verify import verify
+from ledger.awards import award as awards
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyRefused
+from ledger.core.models import JournalEntry
+from ledger.core.verify import verify
+from ledger.payments import batches as payments
+from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry.firms import get_firm
 from rules import load_policies
 from rules.loader import SHIPPED_POLICIES
 from tests.awards.support import (

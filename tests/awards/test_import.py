@@ -11,13 +11,15 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger import awards, payments, users
-from ledger.award_import import import_awards
-from ledger.db import transaction
-from ledger.errors import ImportRejected
-from ledger.models import JournalEntry, Transfer
-from ledger.programs import appropriate, budget, create_programme
-from ledger.verify import verify
+from ledger.awards import award as awards
+from ledger.awards.csv_import import import_awards
+from ledger.core.db import transaction
+from ledger.core.errors import ImportRejected
+from ledger.core.models import JournalEntry, Transfer
+from ledger.core.verify import verify
+from ledger.payments import batches as payments
+from ledger.programmes.programme import appropriate, budget, create_programme
+from ledger.registry import users
 from tests.awards.support import (
     APPROVER,
     CODE,

@@ -23,9 +23,9 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from api.app import create_app
-from ledger import users
-from ledger.db import make_engine, make_sessionmaker
-from ledger.migrations import upgrade
+from ledger.core.db import make_engine, make_sessionmaker
+from ledger.core.migrations import upgrade
+from ledger.registry import users
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

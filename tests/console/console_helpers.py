@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.acting import By
-from ledger.db import transaction
-from ledger.demo import seed_demo
-from ledger.programs import appropriate, create_programme
-from ledger.users import create_user, find_user
-from ledger.vouchers import issue_voucher
+from demo.seed import seed_demo
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry.users import create_user, find_user
+from ledger.vouchers.voucher import issue_voucher
 
 KEY = "console-test-signing-key-" + "c" * 32
 CODE = "LN-CXQ-2026"

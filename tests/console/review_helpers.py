@@ -9,16 +9,16 @@ from console_helpers import PDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.accounts import open_account
-from ledger.acting import By
-from ledger.awards import AwardView, apply_award
-from ledger.claims import ClaimView, file_claim
-from ledger.db import transaction
-from ledger.evidence import KINDS, Upload
-from ledger.journal import EntryRequest, Move, post_entries
-from ledger.programs import Programme, appropriate, create_programme
-from ledger.redemptions import book, complete, confirm
-from ledger.users import find_user
+from ledger.awards.award import AwardView, apply_award
+from ledger.core.accounts import open_account
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.core.journal import EntryRequest, Move, post_entries
+from ledger.programmes.programme import Programme, appropriate, create_programme
+from ledger.registry.evidence import KINDS, Upload
+from ledger.registry.users import find_user
+from ledger.vouchers.claims import ClaimView, file_claim
+from ledger.vouchers.redemptions import book, complete, confirm
 
 AWARDS = "LN-AWARD-2022"
 

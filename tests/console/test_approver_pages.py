@@ -6,11 +6,11 @@ from __future__ import annotations
 from console_helpers import PDF, csrf_of, sign_in
 from review_helpers import applied_award, filed_claim, user_by
 
-from ledger.accounts import balance
-from ledger.awards import award_account, get_award
-from ledger.claims import get_claim
-from ledger.db import transaction
-from ledger.oplog import list_operations
+from ledger.awards.award import award_account, get_award
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.oplog import list_operations
+from ledger.vouchers.claims import get_claim
 
 
 def _post(client, url: str, reason: str = ""):  # type: ignore[no-untyped-def]

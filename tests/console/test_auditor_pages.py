@@ -14,14 +14,14 @@ from openpyxl import load_workbook
 from review_helpers import filed_claim, post_history
 
 from api.console.pages.auditor import day_start
-from ledger import audit
-from ledger.accounts import balance_as_of
-from ledger.audit import journal_slice, list_entries
-from ledger.db import transaction
-from ledger.demo import seed_demo
-from ledger.journal import get_entry
-from ledger.paging import MAX_LIMIT, Cursor
-from ledger.verify import verify
+from demo.seed import seed_demo
+from ledger.core.accounts import balance_as_of
+from ledger.core.db import transaction
+from ledger.core.journal import get_entry
+from ledger.core.paging import MAX_LIMIT, Cursor
+from ledger.core.verify import verify
+from ledger.reading import journal_pages as audit
+from ledger.reading.journal_pages import journal_slice, list_entries
 
 _ENTRY = re.compile(r'href="/auditor/entries/(\d+)"')
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from console_helpers import csrf_of, sign_in
 
-from ledger.acting import By
-from ledger.db import transaction
-from ledger.redemptions import book, complete, get_redemption
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.vouchers.redemptions import book, complete, get_redemption
 
 PROVIDER = By(2, "demo-provider")
 

@@ -13,15 +13,15 @@ from openpyxl import load_workbook
 from api.console import console_routes, i18n, web
 from api.console.extract import message_ids
 from api.console.web import ConsoleRoute
-from ledger.acting import By
-from ledger.awards import apply_award
-from ledger.claims import approve, file_claim
-from ledger.db import transaction
-from ledger.evidence import KINDS, Upload
-from ledger.payments import create_batch
-from ledger.programs import appropriate, create_programme
-from ledger.redemptions import book, complete, confirm
-from ledger.vouchers import issue_voucher
+from ledger.awards.award import apply_award
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.payments.batches import create_batch
+from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry.evidence import KINDS, Upload
+from ledger.vouchers.claims import approve, file_claim
+from ledger.vouchers.redemptions import book, complete, confirm
+from ledger.vouchers.voucher import issue_voucher
 
 # Every console GET route: who opens it and with which ids ({voucher}, {booking} …).
 WALK = {

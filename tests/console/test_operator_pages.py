@@ -10,17 +10,18 @@ from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
 from api.console.web import yuan
-from ledger import claims, payments, redemptions
-from ledger.acting import By
-from ledger.awards import Award
-from ledger.credit_code import check_character
-from ledger.dashboard import by_city
-from ledger.db import transaction
-from ledger.evidence import KINDS, Upload
-from ledger.firms import Certification, Firm, add_certification
-from ledger.oplog import Operation
-from ledger.programs import budget, create_programme
-from ledger.vouchers import Voucher, get_voucher, issue_voucher
+from ledger.awards.award import Award
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.core.oplog import Operation
+from ledger.payments import batches as payments
+from ledger.programmes.programme import budget, create_programme
+from ledger.reading.dashboard import by_city
+from ledger.registry.credit_code import check_character
+from ledger.registry.evidence import KINDS, Upload
+from ledger.registry.firms import Certification, Firm, add_certification
+from ledger.vouchers import claims, redemptions
+from ledger.vouchers.voucher import Voucher, get_voucher, issue_voucher
 
 OPERATOR, PROVIDER = By(1, "demo-operator"), By(2, "demo-provider")
 HEADER = ("credit_code,name,city,district,size_class,legal_rep,shareholders,status,bank_name,"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
-from ledger.accounts import balance
-from ledger.db import transaction
-from ledger.oplog import Operation, list_operations
-from ledger.redemptions import Redemption, get_redemption
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.oplog import Operation, list_operations
+from ledger.vouchers.redemptions import Redemption, get_redemption
 
 
 def _post(client, url: str, data: dict[str, str], files=None):  # type: ignore[no-untyped-def]

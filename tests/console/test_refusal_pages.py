@@ -9,14 +9,14 @@ import datetime as dt
 from console_helpers import CODE, PASSWORDS, csrf_of, sign_in
 from sqlalchemy import func, select
 
-from ledger.acting import By
-from ledger.db import transaction
-from ledger.firms import Certification, add_certification
-from ledger.parties import PartyData
-from ledger.providers import Registration, create_provider
-from ledger.redemptions import Redemption
-from ledger.users import create_user
-from ledger.vouchers import issue_voucher
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.registry.firms import Certification, add_certification
+from ledger.registry.parties import PartyData
+from ledger.registry.providers import Registration, create_provider
+from ledger.registry.users import create_user
+from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.voucher import issue_voucher
 
 OPERATOR = By(1, "demo-operator")
 

@@ -8,8 +8,8 @@ from console_helpers import KEY, csrf_of, sign_in
 
 from api.auth import TokenSettings, issue_token
 from api.console.session import ANON_COOKIE, SESSION_COOKIE
-from ledger.db import transaction
-from ledger.users import find_user
+from ledger.core.db import transaction
+from ledger.registry.users import find_user
 
 
 def test_a_signed_out_user_is_sent_to_sign_in_with_the_page_wanted(client, world):

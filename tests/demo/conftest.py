@@ -10,9 +10,9 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger import users
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import DemoYear, build_demo
+from demo.seed import DemoYear, build_demo
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.registry import users
 
 # Small enough to be quick, big enough for every award of every tier and state (16 firms).
 FIRMS, PROVIDERS = 30, 10

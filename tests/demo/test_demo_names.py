@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.credit_code import is_valid_credit_code
-from ledger.demo_names import DISTRICTS, demo_firms, demo_providers
-from ledger.parties import LIAONING_CITIES, party_problems
+from demo.names import DISTRICTS, demo_firms, demo_providers
+from ledger.registry.credit_code import is_valid_credit_code
+from ledger.registry.parties import LIAONING_CITIES, party_problems
 from rules.schema import CATEGORIES
 
 

@@ -7,19 +7,19 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.awards import Award, award_budget
-from ledger.claims import Claim
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import build_demo
-from ledger.errors import Conflict
-from ledger.models import Account, JournalEntry
-from ledger.oplog import Operation
-from ledger.payments import PaymentBatch
-from ledger.programs import budget
-from ledger.redemptions import Redemption
-from ledger.users import User, create_user
-from ledger.verify import verify
-from ledger.vouchers import Voucher
+from demo.seed import build_demo
+from ledger.awards.award import Award, award_budget
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import Conflict
+from ledger.core.models import Account, JournalEntry
+from ledger.core.oplog import Operation
+from ledger.core.verify import verify
+from ledger.payments.batches import PaymentBatch
+from ledger.programmes.programme import budget
+from ledger.registry.users import User, create_user
+from ledger.vouchers.claims import Claim
+from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.voucher import Voucher
 from tests.demo.conftest import FIRMS, PROVIDERS
 
 runner = CliRunner()

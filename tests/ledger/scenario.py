@@ -2,8 +2,8 @@
 
 from sqlalchemy.orm import Session
 
-from ledger.accounts import open_account
-from ledger.journal import EntryRequest, Move, post_entry
+from ledger.core.accounts import open_account
+from ledger.core.journal import EntryRequest, Move, post_entry
 
 
 def open_chart(session: Session, ledger: str = "P") -> None:

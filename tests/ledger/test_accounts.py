@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.accounts import Balance, balance, balance_as_of, get_account, open_account
-from ledger.db import transaction
-from ledger.errors import AlreadyExists, InvalidInput, NotFound
-from ledger.journal import EntryRequest, Move, post_entry
+from ledger.core.accounts import Balance, balance, balance_as_of, get_account, open_account
+from ledger.core.db import transaction
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.core.journal import EntryRequest, Move, post_entry
 
 
 def test_open_account_starts_at_zero_and_keeps_its_flags(sessions):

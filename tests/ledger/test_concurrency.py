@@ -2,11 +2,11 @@
 
 import threading
 
-from ledger.accounts import balance
-from ledger.db import transaction
-from ledger.errors import InsufficientBalance
-from ledger.journal import create_hold
-from ledger.verify import verify
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.errors import InsufficientBalance
+from ledger.core.journal import create_hold
+from ledger.core.verify import verify
 from tests.ledger.scenario import fund_voucher, open_chart
 
 THREADS = 64

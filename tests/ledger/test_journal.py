@@ -4,16 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.accounts import balance
-from ledger.db import transaction
-from ledger.errors import (
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.errors import (
     Conflict,
     IdempotencyConflict,
     InsufficientBalance,
     InvalidInput,
     NotFound,
 )
-from ledger.journal import (
+from ledger.core.journal import (
     EntryRequest,
     Move,
     PostPending,
@@ -26,7 +26,7 @@ from ledger.journal import (
     reverse_entry,
     void_hold,
 )
-from ledger.verify import verify
+from ledger.core.verify import verify
 from tests.ledger.scenario import fund_voucher, open_chart
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import InvalidInput
-from ledger.money import MAX_FEN, fen_to_yuan, format_yuan, yuan_to_fen
+from ledger.core.errors import InvalidInput
+from ledger.core.money import MAX_FEN, fen_to_yuan, format_yuan, yuan_to_fen
 
 fens = st.integers(min_value=1, max_value=MAX_FEN)
 

@@ -24,10 +24,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from ledger.accounts import open_account
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.errors import Conflict, InsufficientBalance, InvalidInput
-from ledger.journal import (
+from ledger.core.accounts import open_account
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import Conflict, InsufficientBalance, InvalidInput
+from ledger.core.journal import (
     EntryRequest,
     Move,
     create_hold,
@@ -36,8 +36,8 @@ from ledger.journal import (
     reverse_entry,
     void_hold,
 )
-from ledger.models import Account
-from ledger.verify import verify
+from ledger.core.models import Account
+from ledger.core.verify import verify
 
 # Drawn amounts, or ("edge", d): the limited account's remaining room plus d fen.
 AMOUNTS = st.one_of(

@@ -6,8 +6,8 @@ from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.db import transaction
-from ledger.journal import EntryRequest, Move, post_entry
+from ledger.core.db import transaction
+from ledger.core.journal import EntryRequest, Move, post_entry
 from tests.ledger.scenario import fund_voucher, open_chart
 
 STATEMENTS = [

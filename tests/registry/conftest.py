@@ -6,7 +6,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from ledger import users
+from ledger.registry import users
 
 
 @pytest.fixture(autouse=True)

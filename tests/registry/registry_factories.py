@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ledger.credit_code import check_character
-from ledger.parties import PartyData
+from ledger.registry.credit_code import check_character
+from ledger.registry.parties import PartyData
 
 
 def credit_code(n: int, prefix: str = "91210100MA") -> str:

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from ledger.config import secret_key, token_minutes
+from ledger.core.config import secret_key, token_minutes
 
 
 def test_a_generated_key_is_written_once_with_mode_0600(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ledger.credit_code import (
+from ledger.registry.credit_code import (
     check_character,
     credit_code_problem,
     is_valid_credit_code,

@@ -3,11 +3,11 @@
 import pytest
 from registry_factories import credit_code
 
-from ledger.csv_import import decode, import_firms, import_providers
-from ledger.db import transaction
-from ledger.errors import ImportRejected
-from ledger.firms import list_firms
-from ledger.providers import list_providers
+from ledger.core.db import transaction
+from ledger.core.errors import ImportRejected
+from ledger.registry.firms import list_firms
+from ledger.registry.party_import import decode, import_firms, import_providers
+from ledger.registry.providers import list_providers
 
 HEADER = "credit_code,name,city,district,size_class,legal_rep,shareholders,certifications\n"
 

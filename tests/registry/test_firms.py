@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 from registry_factories import credit_code, party
 
-from ledger.db import transaction
-from ledger.errors import AlreadyExists, InvalidInput, NotFound
-from ledger.firms import (
+from ledger.core.db import transaction
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.registry.firms import (
     CERTIFICATIONS,
     Certification,
     add_certification,
@@ -16,7 +16,7 @@ from ledger.firms import (
     list_firms,
     set_firm_status,
 )
-from ledger.parties import LIAONING_CITIES, mask_account
+from ledger.registry.parties import LIAONING_CITIES, mask_account
 from rules.schema import TIERS
 
 

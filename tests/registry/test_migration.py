@@ -3,7 +3,7 @@
 from alembic.runtime.migration import MigrationContext
 
 from alembic import command
-from ledger.migrations import alembic_config
+from ledger.core.migrations import alembic_config
 
 
 def test_models_and_migrations_agree(db_url):

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
-from ledger import oplog
-from ledger.db import transaction
-from ledger.oplog import Actor, Operation, list_operations
+from ledger.core import oplog
+from ledger.core.db import transaction
+from ledger.core.oplog import Actor, Operation, list_operations
 
 
 def test_records_done_and_refused_newest_first(sessions):

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 from registry_factories import party
 
-from ledger.db import transaction
-from ledger.errors import AlreadyExists, InvalidInput, NotFound
-from ledger.providers import (
+from ledger.core.db import transaction
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.registry.providers import (
     CATEGORY_NAMES,
     Registration,
     add_category,

@@ -7,12 +7,12 @@ from registry_factories import credit_code
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.db import transaction
-from ledger.demo import FIRMS, PROVIDERS
-from ledger.errors import Conflict, NotFound
-from ledger.firms import list_firms
-from ledger.oplog import list_operations
-from ledger.users import authenticate, list_users
+from demo.seed import FIRMS, PROVIDERS
+from ledger.core.db import transaction
+from ledger.core.errors import Conflict, NotFound
+from ledger.core.oplog import list_operations
+from ledger.registry.firms import list_firms
+from ledger.registry.users import authenticate, list_users
 
 runner = CliRunner()
 HEADER = "credit_code,name,city,district,size_class,legal_rep\n"
@@ -92,7 +92,7 @@ def test_demo_refuses_a_database_with_real_users(db_url):
 
 
 def test_demo_credit_codes_are_valid():
-    from ledger.credit_code import is_valid_credit_code
+    from ledger.registry.credit_code import is_valid_credit_code
 
     codes = [p.credit_code for p, _ in FIRMS + PROVIDERS]
     assert all(is_valid_credit_code(c) for c in codes) and len(set(codes)) == len(codes)

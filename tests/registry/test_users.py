@@ -4,10 +4,10 @@ import pytest
 from registry_factories import party
 from sqlalchemy import select
 
-from ledger.db import transaction
-from ledger.errors import AlreadyExists, InvalidInput, NotFound
-from ledger.firms import create_firm
-from ledger.users import User, authenticate, create_user, list_users
+from ledger.core.db import transaction
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.registry.firms import create_firm
+from ledger.registry.users import User, authenticate, create_user, list_users
 
 
 def test_password_is_hashed_with_argon2_and_checked(sessions):

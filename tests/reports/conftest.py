@@ -12,9 +12,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.accounts import open_account
-from ledger.db import transaction
-from ledger.journal import (
+from ledger.core.accounts import open_account
+from ledger.core.db import transaction
+from ledger.core.journal import (
     EntryRequest,
     Move,
     create_hold,

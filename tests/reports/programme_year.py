@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger import claims, clawbacks, expiry, oplog, payments, redemptions, vouchers
-from ledger.acting import By
-from ledger.db import transaction
-from ledger.demo import FIRMS, PROVIDERS
-from ledger.evidence import Upload
-from ledger.firms import Certification, Firm, add_certification, create_firm
-from ledger.programs import appropriate, create_programme
-from ledger.providers import create_provider
+from demo.seed import FIRMS, PROVIDERS
+from ledger.core import oplog
+from ledger.core.acting import By
+from ledger.core.db import transaction
+from ledger.payments import batches as payments
+from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry.evidence import Upload
+from ledger.registry.firms import Certification, Firm, add_certification, create_firm
+from ledger.registry.providers import create_provider
+from ledger.vouchers import claims, clawbacks, expiry, redemptions
+from ledger.vouchers import voucher as vouchers
 
 CODE = "LN-CXQ-2026"
 OPERATOR, PROVIDER, APPROVER, FIRM = By(1, "op"), By(2, "prov"), By(3, "appr"), By(4, "firm")

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.db import transaction
+from ledger.core.db import transaction
 from reports.certificate import render_certificate
 from reports.provenance import Period
 from rules.loader import SHIPPED_POLICIES

@@ -11,7 +11,7 @@ import pytest
 import reportlab
 from pypdf import PdfReader
 
-from ledger.db import transaction
+from ledger.core.db import transaction
 from reports.fonts import BUILTIN_FONT, FONT_ENV, FONT_INDEX_ENV, FontError, report_font
 from reports.trial_balance import render_trial_balance
 

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import pytest
 from programme_year import CODE, build_year
 
-from ledger.accounts import balance
-from ledger.acting import today
-from ledger.db import transaction
-from ledger.errors import InvalidInput, NotFound
-from ledger.journal import head
-from ledger.programs import budget
-from ledger.verify import verify
+from ledger.core.accounts import balance
+from ledger.core.acting import today
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput, NotFound
+from ledger.core.journal import head
+from ledger.core.verify import verify
+from ledger.programmes.programme import budget
 from reports.catalogue import render_report
 from reports.fonts import report_font
 from reports.provenance import Period
@@ -221,8 +221,9 @@ def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
 
 
 def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, read_pdf):
-    from ledger import awards, payments
-    from ledger.programs import appropriate, create_programme
+    from ledger.awards import award as awards
+    from ledger.payments import batches as payments
+    from ledger.programmes.programme import appropriate, create_programme
     from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
 
     code = "LN-AWARD-2022"

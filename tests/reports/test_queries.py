@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.accounts import balance, balance_as_of
-from ledger.db import transaction
-from ledger.errors import InvalidInput
-from ledger.queries import (
+from ledger.core.accounts import balance, balance_as_of
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
+from ledger.reading.ledger_queries import (
     KindBalance,
     TrialBalanceRow,
     balances_by_kind,

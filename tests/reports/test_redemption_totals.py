@@ -16,24 +16,25 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger import clawbacks, redemptions, vouchers
-from ledger.audit_queries import (
+from ledger.core.db import transaction
+from ledger.programmes.programme import Programme, appropriate, create_programme
+from ledger.reading.audit_queries import (
     Window,
     redemptions_by_city,
     split_months,
 )
-from ledger.audit_queries import (
+from ledger.reading.audit_queries import (
     redemptions as audit_redemptions,
 )
-from ledger.db import transaction
-from ledger.firms import Firm
-from ledger.programs import Programme, appropriate, create_programme
-from ledger.redemption_totals import (
+from ledger.registry.firms import Firm
+from ledger.vouchers import clawbacks, redemptions
+from ledger.vouchers import voucher as vouchers
+from ledger.vouchers.redemption_totals import (
     RedemptionCityTotal,
     RedemptionTotal,
     fill_from_redemptions,
 )
-from ledger.redemptions import Redemption
+from ledger.vouchers.redemptions import Redemption
 from tests.reports.programme_year import APPROVER, OPERATOR, PROVIDER, ensure_registry
 
 CODE = "LN-CXQ-2026"

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ledger.accounts import balance, open_account
-from ledger.db import transaction
-from ledger.errors import InvalidInput, NotFound
-from ledger.journal import EntryRequest, Move, post_entry
-from ledger.money import format_yuan
+from ledger.core.accounts import balance, open_account
+from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput, NotFound
+from ledger.core.journal import EntryRequest, Move, post_entry
+from ledger.core.money import format_yuan
 from reports.document import SHANGHAI
 from reports.trial_balance import render_trial_balance
 from rules.loader import SHIPPED_POLICIES

@@ -7,10 +7,10 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from voucher_helpers import CODE, OPERATOR
 
-from ledger import users
-from ledger.db import transaction
-from ledger.demo import seed_demo
-from ledger.programs import appropriate, create_programme
+from demo.seed import seed_demo
+from ledger.core.db import transaction
+from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry import users
 
 
 @pytest.fixture(autouse=True)

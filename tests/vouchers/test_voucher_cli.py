@@ -9,11 +9,11 @@ from typer.testing import CliRunner
 from voucher_helpers import CODE, OPERATOR
 
 from api.cli import app
-from ledger.db import transaction
-from ledger.demo import FIRMS
-from ledger.firms import Certification, add_certification
-from ledger.programs import budget
-from ledger.vouchers import issue_voucher, list_vouchers
+from demo.seed import FIRMS
+from ledger.core.db import transaction
+from ledger.programmes.programme import budget
+from ledger.registry.firms import Certification, add_certification
+from ledger.vouchers.voucher import issue_voucher, list_vouchers
 
 runner = CliRunner()
 

@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
-from ledger import claims, clawbacks, expiry, payments, redemptions, vouchers
-from ledger.acting import By, today
-from ledger.db import transaction
-from ledger.errors import (
+from ledger.core.acting import By, today
+from ledger.core.db import transaction
+from ledger.core.errors import (
     Conflict,
     InsufficientBalance,
     InvalidInput,
@@ -18,10 +17,13 @@ from ledger.errors import (
     PermissionDenied,
     PolicyRefused,
 )
-from ledger.evidence import Upload
-from ledger.firms import Certification, add_certification
-from ledger.programs import budget, create_programme
-from ledger.verify import verify
+from ledger.core.verify import verify
+from ledger.payments import batches as payments
+from ledger.programmes.programme import budget, create_programme
+from ledger.registry.evidence import Upload
+from ledger.registry.firms import Certification, add_certification
+from ledger.vouchers import claims, clawbacks, expiry, redemptions
+from ledger.vouchers import voucher as vouchers
 
 EVIDENCE = (Upload("contract", "contract.pdf", PDF), Upload("invoice", "invoice.png", PNG),
             Upload("service_report", "report.pdf", PDF + b"r"))
@@ -127,8 +129,8 @@ def test_cap_refusal_names_the_cap(sessions, programme):
 
 
 def test_related_party_refused(sessions, programme):
-    from ledger.parties import PartyData
-    from ledger.providers import Registration, create_provider
+    from ledger.registry.parties import PartyData
+    from ledger.registry.providers import Registration, create_provider
 
     with transaction(sessions) as s:
         p = create_provider(s, PartyData("91210100MA0TL4W9KB", "刘氏检测", "沈阳市",
@@ -242,7 +244,7 @@ def test_budget_refuses_overdraw(sessions, programme):
     with transaction(sessions) as s:
         create_programme(s, code="SMALL", name="小", fiscal_year=2026, policy="LN-CXQ",
                          by=OPERATOR)
-        from ledger.programs import appropriate
+        from ledger.programmes.programme import appropriate
         appropriate(s, "SMALL", 100, by=OPERATOR)
         with pytest.raises(PolicyRefused) as refused:
             vouchers.issue_voucher(s, "SMALL", 1, 101, by=OPERATOR)
@@ -260,7 +262,7 @@ def test_evidence_is_stored_once_by_content_and_never_changes(sessions, programm
     from sqlalchemy import func, select, text
     from sqlalchemy.exc import DatabaseError
 
-    from ledger.evidence import MAX_BYTES, EvidenceFile
+    from ledger.registry.evidence import MAX_BYTES, EvidenceFile
 
     v = _issue(sessions)
     first, second = _book(sessions, v.id), _book(sessions, v.id)

@@ -19,15 +19,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import func, select
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
-from ledger import claims, clawbacks, expiry, payments, redemptions, vouchers
-from ledger.db import make_engine, make_sessionmaker, transaction
-from ledger.demo import seed_demo
-from ledger.errors import Conflict, PolicyRefused
-from ledger.evidence import Upload
-from ledger.firms import Certification, add_certification
-from ledger.models import Account
-from ledger.programs import appropriate, budget, create_programme
-from ledger.verify import verify
+from demo.seed import seed_demo
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.errors import Conflict, PolicyRefused
+from ledger.core.models import Account
+from ledger.core.verify import verify
+from ledger.payments import batches as payments
+from ledger.programmes.programme import appropriate, budget, create_programme
+from ledger.registry.evidence import Upload
+from ledger.registry.firms import Certification, add_certification
+from ledger.vouchers import claims, clawbacks, expiry, redemptions
+from ledger.vouchers import voucher as vouchers
 
 EVIDENCE = (Upload("contract", "c.pdf", PDF), Upload("invoice", "i.png", PNG),
             Upload("service_report", "r.pdf", PDF + b"r"))
@@ -56,7 +58,7 @@ def test_voucher_state_machine(databases, monkeypatch):
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
 
-    from ledger import users
+    from ledger.registry import users
 
     monkeypatch.setattr(users, "_hasher",
                         PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.acting import By
+from ledger.core.acting import By
 
 OPERATOR, PROVIDER, APPROVER, FIRM = By(1, "op"), By(2, "prov"), By(3, "appr"), By(4, "firm")
 CODE = "LN-CXQ-2026"

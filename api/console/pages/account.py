@@ -11,8 +11,8 @@ from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
 from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.web import HOMES, console_router, redirect, render
-from ledger.db import transaction
-from ledger.users import UserView, authenticate
+from ledger.core.db import transaction
+from ledger.registry.users import UserView, authenticate
 
 router = console_router()
 SignedIn = Annotated[UserView, Depends(session.signed_in())]

@@ -21,10 +21,11 @@ from api.mutations import Done, perform
 from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
-from ledger import awards, claims, redemptions
-from ledger.db import transaction
-from ledger.errors import DomainError, NotFound
-from ledger.users import UserView
+from ledger.awards import award as awards
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError, NotFound
+from ledger.registry.users import UserView
+from ledger.vouchers import claims, redemptions
 
 router = console_router("/approver")
 ApproverUser = Annotated[UserView, Depends(signed_in("approver"))]

@@ -18,17 +18,17 @@ from api.console.session import signed_in
 from api.console.web import add_nav, console_router, render, set_home
 from api.problems import status_of
 from api.schemas import Id
-from ledger import oplog
-from ledger.accounts import Balance, balance, balance_as_of
-from ledger.acting import SHANGHAI
-from ledger.audit import EntryLine, journal_slice
-from ledger.db import transaction
-from ledger.errors import DomainError, InvalidInput
-from ledger.journal import get_entry
-from ledger.paging import Cursor, Slice
-from ledger.programs import list_programmes
-from ledger.users import UserView
-from ledger.verify import verify
+from ledger.core import oplog
+from ledger.core.accounts import Balance, balance, balance_as_of
+from ledger.core.acting import SHANGHAI
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError, InvalidInput
+from ledger.core.journal import get_entry
+from ledger.core.paging import Cursor, Slice
+from ledger.core.verify import verify
+from ledger.programmes.programme import list_programmes
+from ledger.reading.journal_pages import EntryLine, journal_slice
+from ledger.registry.users import UserView
 from reports.catalogue import KINDS, PARTY_KINDS
 
 router = console_router("/auditor")

@@ -18,11 +18,13 @@ from api.mutations import Done, perform
 from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
-from ledger import awards, redemptions, vouchers
-from ledger.db import transaction
-from ledger.errors import DomainError, NotFound
-from ledger.programs import list_programmes
-from ledger.users import UserView
+from ledger.awards import award as awards
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError, NotFound
+from ledger.programmes.programme import list_programmes
+from ledger.registry.users import UserView
+from ledger.vouchers import redemptions
+from ledger.vouchers import voucher as vouchers
 
 router = console_router("/firm")
 FirmUser = Annotated[UserView, Depends(signed_in("firm"))]

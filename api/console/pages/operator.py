@@ -27,16 +27,19 @@ from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
 from api.voucher_schemas import fen
-from ledger import dashboard, expiry, programs, vouchers
-from ledger.acting import today
-from ledger.credit_code import normalise_credit_code
-from ledger.csv_import import MAX_BYTES
-from ledger.db import transaction
-from ledger.errors import DomainError, InvalidInput, NotFound
-from ledger.firms import find_firm_ids
-from ledger.parties import LIAONING_CITIES
-from ledger.users import UserView
-from ledger.voucher_import import issue_from_csv
+from ledger.core.acting import today
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError, InvalidInput, NotFound
+from ledger.programmes import programme as programs
+from ledger.reading import dashboard
+from ledger.registry.credit_code import normalise_credit_code
+from ledger.registry.firms import find_firm_ids
+from ledger.registry.parties import LIAONING_CITIES
+from ledger.registry.party_import import MAX_BYTES
+from ledger.registry.users import UserView
+from ledger.vouchers import expiry
+from ledger.vouchers import voucher as vouchers
+from ledger.vouchers.csv_import import issue_from_csv
 
 router = console_router("/operator")
 OperatorUser = Annotated[UserView, Depends(signed_in("operator"))]

@@ -23,12 +23,13 @@ from api.console.pages.operator import (
 from api.console.web import add_nav, console_router, render
 from api.mutations import Done, perform
 from api.problems import status_of
-from ledger import csv_import, firms, providers
-from ledger.acting import today
-from ledger.errors import DomainError
-from ledger.firms import CERTIFICATIONS, Certification
-from ledger.parties import LIAONING_CITIES, SIZE_CLASSES, PartyData, split_shareholders
-from ledger.providers import CATEGORIES, Registration
+from ledger.core.acting import today
+from ledger.core.errors import DomainError
+from ledger.registry import firms, providers
+from ledger.registry import party_import as csv_import
+from ledger.registry.firms import CERTIFICATIONS, Certification
+from ledger.registry.parties import LIAONING_CITIES, SIZE_CLASSES, PartyData, split_shareholders
+from ledger.registry.providers import CATEGORIES, Registration
 
 router = console_router("/operator")
 

@@ -16,11 +16,11 @@ from api.mutations import Done, perform
 from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
-from ledger import payments
-from ledger.award_import import COLUMNS as AWARD_COLUMNS
-from ledger.award_import import import_awards
-from ledger.db import transaction
-from ledger.errors import DomainError
+from ledger.awards.csv_import import COLUMNS as AWARD_COLUMNS
+from ledger.awards.csv_import import import_awards
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError
+from ledger.payments import batches as payments
 
 router = console_router("/operator")
 

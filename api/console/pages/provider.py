@@ -20,14 +20,15 @@ from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
 from api.voucher_schemas import fen
-from ledger import claims, evidence, redemptions
-from ledger.accounts import balance
-from ledger.db import transaction
-from ledger.errors import DomainError, InvalidInput, NotFound
-from ledger.paging import Page
-from ledger.programs import account, list_programmes
-from ledger.providers import get_provider
-from ledger.users import UserView
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.errors import DomainError, InvalidInput, NotFound
+from ledger.core.paging import Page
+from ledger.programmes.programme import account, list_programmes
+from ledger.registry import evidence
+from ledger.registry.providers import get_provider
+from ledger.registry.users import UserView
+from ledger.vouchers import claims, redemptions
 
 router = console_router("/provider")
 ProviderUser = Annotated[UserView, Depends(signed_in("provider"))]

@@ -14,9 +14,9 @@ from api.console.pages.auditor import parse_day
 from api.console.session import signed_in
 from api.console.web import console_router
 from api.routes.reports import report_pdf
-from ledger.errors import InvalidInput
-from ledger.paging import MAX_ID
-from ledger.users import UserView
+from ledger.core.errors import InvalidInput
+from ledger.core.paging import MAX_ID
+from ledger.registry.users import UserView
 
 router = console_router("/reports")
 SignedIn = Annotated[UserView, Depends(signed_in())]

@@ -1,0 +1,190 @@
+"""Batch recognition: the list of newly certified firms a provincial department publishes.
+
+Each row (credit code, tier, level, document number, date; optionally the amount asked for
+an "up to" tier) becomes one award application, decided by the policy as if applied for one
+by one, in file order. All rows or none: every bad row is reported with its line, column and
+reason. A row whose application (programme, firm, tier, document number) is already recorded
+is skipped, so importing the same file twice adds nothing. Files are UTF-8 (with or without
+a BOM) or GB18030, as in ledger/csv_import.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.awards.award import LEVELS, TIERS, Award, apply_award, award_programme
+from ledger.core.acting import By, today
+from ledger.core.errors import DomainError, PolicyRefused
+from ledger.core.money import yuan_to_fen
+from ledger.registry.firms import find_firm_ids
+from ledger.registry.party_import import MAX_ROWS, Progress, RowError, _reject, decode, read_header
+from rules import PolicySet
+
+COLUMNS = ("credit_code", "tier", "level", "document_no", "certified_on", "requested")
+REQUIRED = ("credit_code", "tier", "level", "document_no", "certified_on")
+ALIASES: dict[str, str] = {
+    "统一社会信用代码": "credit_code", "信用代码": "credit_code",
+    "类别": "tier", "认定类别": "tier", "奖励类别": "tier",
+    "级别": "level", "认定级别": "level",
+    "文号": "document_no", "认定文号": "document_no",
+    "认定日期": "certified_on", "日期": "certified_on",
+    "申请金额": "requested", "金额": "requested",
+}
+TIER_ALIASES = {"瞪羚": "gazelle", "瞪羚企业": "gazelle", "独角兽": "unicorn",
+                "独角兽企业": "unicorn", "专精特新": "specialised",
+                "专精特新中小企业": "specialised", "小巨人": "little_giant",
+                "专精特新小巨人": "little_giant"}
+LEVEL_ALIASES = {"国家级": "national", "省级": "provincial"}
+# Which column a policy refusal points at.
+_REFUSAL_COLUMN = {"certification_not_new": "certified_on", "already_awarded": "tier",
+                   "unknown_tier": "tier", "cap_exceeded": "requested",
+                   "invalid_amount": "requested"}
+
+
+@dataclass(frozen=True)
+class AwardImportResult:
+    """What an import did: rows read, applications created (their ids), rows skipped."""
+
+    rows: int
+    created: list[int]
+    skipped: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    credit_code: str
+    tier: str
+    level: str
+    document_no: str
+    certified_on: dt.date
+    requested_fen: int | None
+
+
+def _parse(text: str) -> tuple[list[_Row], list[RowError]]:
+    """Every row of the file, checked cell by cell, and every problem found."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, errors = read_header(reader, COLUMNS, REQUIRED, ALIASES)
+    if errors:
+        return [], errors
+    rows: list[_Row] = []
+    seen: dict[tuple[str, str], int] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) + len(errors) >= MAX_ROWS:
+            errors.append(RowError(line, "", f"more than {MAX_ROWS} rows"))
+            break
+        if len(cells) != len(header):
+            errors.append(RowError(line, "", f"{len(cells)} cells, the header has {len(header)}"))
+            continue
+        cell = {name: value.strip() for name, value in zip(header, cells, strict=True)}
+        row_errors: list[RowError] = []
+        code = cell["credit_code"].upper()
+        if not code:
+            row_errors.append(RowError(line, "credit_code", "required"))
+        tier = TIER_ALIASES.get(cell["tier"], cell["tier"])
+        if tier not in TIERS:
+            row_errors.append(RowError(line, "tier", f"{cell['tier']!r} is not one of "
+                                       f"{', '.join(TIERS)}"))
+        level = LEVEL_ALIASES.get(cell["level"], cell["level"])
+        if level not in LEVELS:
+            row_errors.append(RowError(line, "level", f"{cell['level']!r} is not one of "
+                                       f"{', '.join(LEVELS)}"))
+        elif tier == "little_giant" and level != "national":
+            row_errors.append(RowError(line, "level", "a 小巨人 certification is national"))
+        doc = cell["document_no"]
+        if not doc or len(doc) > 64 or not doc.isprintable():
+            row_errors.append(RowError(line, "document_no", "1–64 printable characters"))
+        certified_on = dt.date.min
+        try:
+            certified_on = dt.date.fromisoformat(cell["certified_on"])
+        except ValueError:
+            row_errors.append(RowError(line, "certified_on",
+                                       f"{cell['certified_on']!r} is not a date YYYY-MM-DD"))
+        requested: int | None = None
+        if cell.get("requested"):
+            try:
+                requested = yuan_to_fen(cell["requested"], field="requested")
+            except DomainError as exc:
+                row_errors.append(RowError(line, "requested", exc.message))
+        key = (code, tier)
+        if code and key in seen:
+            row_errors.append(RowError(line, "tier", f"{code} {tier} already given on line "
+                                       f"{seen[key]}"))
+        else:
+            seen[key] = line
+        errors.extend(row_errors)
+        if not row_errors:
+            rows.append(_Row(line, code, tier, level, doc, certified_on, requested))
+    return rows, errors
+
+
+def import_awards(
+    session: Session,
+    programme: str,
+    data: bytes,
+    *,
+    by: By,
+    on: dt.date | None = None,
+    progress: Progress | None = None,
+    policy_set: PolicySet | None = None,
+) -> AwardImportResult:
+    """One application per new row, all or nothing; already-recorded rows are skipped."""
+    day = on or today()
+    prog = award_programme(session, programme)
+    rows, errors = _parse(decode(data))
+    firms: dict[str, int] = {}
+    codes = sorted({r.credit_code for r in rows})
+    for start in range(0, len(codes), 500):
+        firms.update(find_firm_ids(session, codes[start:start + 500]))
+    recorded = {
+        (firm_id, tier, doc) for firm_id, tier, doc in session.execute(
+            select(Award.firm_id, Award.tier, Award.document_no)
+            .where(Award.programme_id == prog.id))
+    }
+    todo: list[tuple[_Row, int]] = []
+    skipped = 0
+    for row in rows:
+        firm_id = firms.get(row.credit_code)
+        if firm_id is None:
+            errors.append(RowError(row.line, "credit_code",
+                                   f"no registered firm {row.credit_code}"))
+        elif (firm_id, row.tier, row.document_no) in recorded:
+            skipped += 1
+        else:
+            todo.append((row, firm_id))
+    if errors:
+        raise _reject(sorted(errors, key=lambda e: e.line))
+    created: list[int] = []
+    amount = 0
+    # A savepoint: a refused row undoes the rows before it even if the caller commits.
+    with session.begin_nested():
+        for done, (row, firm_id) in enumerate(todo, start=1):
+            try:
+                view = apply_award(
+                    session, programme, firm_id=firm_id, tier=row.tier, level=row.level,
+                    document_no=row.document_no, certified_on=row.certified_on, by=by,
+                    on=day, requested_fen=row.requested_fen, policy_set=policy_set)
+            except PolicyRefused as exc:
+                column = _REFUSAL_COLUMN.get(exc.code, "")
+                errors.append(RowError(row.line, column, f"{exc.code}: {exc.message}"))
+            except DomainError as exc:
+                errors.append(RowError(row.line, str(exc.detail.get("field", "")),
+                                       f"{exc.code}: {exc.message}"))
+            else:
+                created.append(view.id)
+                amount += view.amount_fen
+            if progress:
+                progress("awards", done, len(todo))
+        if errors:
+            raise _reject(errors)
+    return AwardImportResult(len(rows), created, skipped, amount)

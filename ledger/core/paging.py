@@ -1,0 +1,61 @@
+"""Offset pagination shared by every list: a bounded page and the total, counted in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ledger.core.errors import InvalidInput
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# Far past any real list, and inside every engine's 64-bit integer.
+MAX_OFFSET = 2**31 - 1
+MAX_ID = 2**63 - 1
+
+
+def check_page(limit: int, offset: int) -> None:
+    """Refuse a page size outside 1..MAX_LIMIT or a negative offset."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}", field="offset")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and where the next one starts (None at the end)."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        """The offset of the next page, or None when this page is the last."""
+        following = self.offset + len(self.items)
+        return following if following < self.total and self.items else None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a keyset page starts: after one id, or before one (neither: the first page)."""
+
+    after: int | None = None
+    before: int | None = None
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    """One keyset page, in list order, and the cursors to its neighbours (None at an end).
+
+    A deep page costs what the first one does: it seeks to its cursor instead of counting
+    past an offset. There is no total; counting a journal of millions is the slow part.
+    """
+
+    items: list[T]
+    limit: int
+    previous: int | None  # ?before=<previous>
+    next: int | None  # ?after=<next>

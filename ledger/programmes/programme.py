@@ -1,0 +1,232 @@
+"""Programmes: a code, a name, a fiscal year, the policy it follows, and its accounts.
+
+A programme follows a voucher policy (LN-CXQ) or an award policy (LN-AWARD). It owns the
+accounts `P:funding`, `P:budget` and `P:paid` from the start, and opens `P:voucher:V`,
+`P:provider:S`, `P:award:F` and `P:receivable:…` as vouchers are issued, providers earn and
+awards are approved. Appropriations move money `P:budget` ← `P:funding`. The budget breakdown
+is read from account balances summed in SQL; see docs/vouchers.md for the equation it
+satisfies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.core.accounts import open_account
+from ledger.core.acting import By, now
+from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.core.journal import EntryRequest, Move, PostedEntry, post_entry
+from ledger.core.models import Account
+from ledger.core.paging import Page, check_page
+from rules import PolicySet, load_policies
+
+# Upper-case letters, digits and '-': safe in account codes and in SQL LIKE patterns.
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,31}")
+FLOW_APPROPRIATE = "programme.appropriate"
+# The policy kinds a programme may follow.
+PROGRAMME_KINDS = ("voucher", "award")
+
+
+class Programme(Base):
+    """A voucher or award programme of one fiscal year."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(64))
+    vouchers_issued: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(160))
+
+
+@dataclass(frozen=True)
+class ProgrammeView:
+    """A programme as the services return it."""
+
+    id: int
+    code: str
+    name: str
+    fiscal_year: int
+    policy: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Where a programme's money is, in fen; `balanced` checks the budget equation."""
+
+    programme: str
+    appropriated: int
+    free: int
+    issued: int
+    unspent: int
+    held: int
+    redeemed: int
+    in_payment: int
+    paid: int
+    receivable: int
+    expired: int
+    awarded: int  # approved awards not yet batched (`P:award:F` less its holds)
+    promised: int  # applied, undecided awards: part of `free` until approved
+
+    @property
+    def balanced(self) -> bool:
+        """appropriated = free + unspent + held + redeemed + awarded + in_payment + paid
+        − receivable."""
+        return self.appropriated == (
+            self.free + self.unspent + self.held + self.redeemed + self.awarded
+            + self.in_payment + self.paid - self.receivable
+        )
+
+
+@lru_cache(maxsize=1)
+def policies() -> PolicySet:
+    """The shipped policy files, loaded and validated once per process."""
+    return load_policies()
+
+
+def account(programme: str, *parts: object) -> str:
+    """The code of one of the programme's accounts, e.g. account('P', 'voucher', 'V000001')."""
+    return ":".join((programme, *(str(p) for p in parts)))
+
+
+def _view(row: Programme) -> ProgrammeView:
+    return ProgrammeView(row.id, row.code, row.name, row.fiscal_year, row.policy, row.created_at)
+
+
+def programme_kind(policy: str) -> str:
+    """`voucher` or `award`: the kind of the programme's policy file."""
+    versions = policies().versions(policy)
+    return versions[0].model.kind if versions else ""
+
+
+def create_programme(
+    session: Session, *, code: str, name: str, fiscal_year: int, policy: str, by: By
+) -> ProgrammeView:
+    """Create a voucher or award programme (as its policy's kind) and open its funding, budget
+    and paid accounts."""
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        raise InvalidInput("code: 2–32 upper-case letters, digits or '-'", field="code")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidInput("name: 1–200 characters", field="name")
+    if isinstance(fiscal_year, bool) or not isinstance(fiscal_year, int) or not (
+        2000 <= fiscal_year <= 2100
+    ):
+        raise InvalidInput("fiscal_year: a year between 2000 and 2100", field="fiscal_year")
+    versions = policies().versions(policy) if isinstance(policy, str) else []
+    kinds = {v.model.kind for v in versions}
+    if len(kinds) != 1 or not kinds <= set(PROGRAMME_KINDS):
+        raise InvalidInput(f"policy: no voucher or award policy {policy!r}", field="policy")
+    if session.scalar(select(Programme.id).where(Programme.code == code)) is not None:
+        raise AlreadyExists(f"programme {code} already exists", code_value=code)
+    row = Programme(code=code, name=name.strip(), fiscal_year=fiscal_year, policy=policy,
+                    vouchers_issued=0, created_at=now(), created_by=by.label)
+    session.add(row)
+    session.flush()
+    open_account(session, account(code, "funding"), code)
+    open_account(session, account(code, "budget"), code, credits_must_not_exceed_debits=True)
+    open_account(session, account(code, "paid"), code)
+    return _view(row)
+
+
+def programme_row(session: Session, code: str, *, lock: bool = False) -> Programme:
+    """The programme's row (locked for update when `lock`), or NotFound."""
+    statement = select(Programme).where(Programme.code == code)
+    if lock:
+        statement = statement.with_for_update()
+    row = session.execute(statement).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no programme {code}", programme=code)
+    return row
+
+
+def get_programme(session: Session, code: str) -> ProgrammeView:
+    """One programme, or NotFound."""
+    return _view(programme_row(session, code))
+
+
+def list_programmes(session: Session, *, limit: int, offset: int = 0) -> Page[ProgrammeView]:
+    """Programmes by code, one page."""
+    check_page(limit, offset)
+    total = session.scalar(select(func.count()).select_from(Programme)) or 0
+    rows = session.execute(
+        select(Programme).order_by(Programme.code).limit(limit).offset(offset)
+    ).scalars()
+    return Page([_view(r) for r in rows], total, limit, offset)
+
+
+def appropriate(
+    session: Session, code: str, amount_fen: int, *, by: By, memo: str = ""
+) -> PostedEntry:
+    """Add `amount_fen` to the programme's budget: `P:budget` ← `P:funding`."""
+    programme_row(session, code)
+    return post_entry(session, EntryRequest(
+        (Move(account(code, "budget"), account(code, "funding"), amount_fen),),
+        flow=FLOW_APPROPRIATE, ref=f"programme:{code}", actor=by.label, memo=memo,
+    ))
+
+
+def _sums(session: Session, code: str, kind: str) -> tuple[int, int, int, int]:
+    """Summed totals (dp, dpo, cp, cpo) of the programme's accounts `P:<kind>:…`."""
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(Account.debits_pending), 0),
+            func.coalesce(func.sum(Account.debits_posted), 0),
+            func.coalesce(func.sum(Account.credits_pending), 0),
+            func.coalesce(func.sum(Account.credits_posted), 0),
+        ).where(Account.ledger == code, Account.code.like(f"{code}:{kind}:%"))
+    ).one()
+    return tuple(int(v) for v in row)  # type: ignore[return-value]
+
+
+def _one(session: Session, code: str) -> tuple[int, int, int, int]:
+    row = session.execute(
+        select(Account.debits_pending, Account.debits_posted, Account.credits_pending,
+               Account.credits_posted).where(Account.code == code)
+    ).one()
+    return tuple(int(v) for v in row)  # type: ignore[return-value]
+
+
+def budget(session: Session, code: str) -> Budget:
+    """The programme's budget to the fen, from account balances (SQL sums).
+
+    Vouchers and awards share `in_payment`, `paid` and `receivable`: a payment batch holds
+    `P:paid` ← `P:provider:S` or `P:award:F` (pending credits) until it is marked paid.
+    """
+    from ledger.awards.award import promised
+    from ledger.vouchers.voucher import issued_and_expired
+
+    row = programme_row(session, code)
+    _, f_dpo, _, f_cpo = _one(session, account(code, "funding"))
+    _, b_dpo, b_cp, b_cpo = _one(session, account(code, "budget"))
+    _, p_dpo, _, p_cpo = _one(session, account(code, "paid"))
+    _, v_dpo, v_cp, v_cpo = _sums(session, code, "voucher")
+    _, s_dpo, s_cp, s_cpo = _sums(session, code, "provider")
+    _, a_dpo, a_cp, a_cpo = _sums(session, code, "award")
+    _, r_dpo, _, r_cpo = _sums(session, code, "receivable")
+    issued, expired = issued_and_expired(session, code)
+    return Budget(
+        programme=code,
+        appropriated=f_cpo - f_dpo,
+        free=b_dpo - b_cpo - b_cp,
+        issued=issued,
+        unspent=v_dpo - v_cpo - v_cp,
+        held=v_cp,
+        redeemed=s_dpo - s_cpo - s_cp,
+        in_payment=s_cp + a_cp,
+        paid=p_dpo - p_cpo,
+        receivable=r_cpo - r_dpo,
+        expired=expired,
+        awarded=a_dpo - a_cpo - a_cp,
+        promised=promised(session, row.id),
+    )

@@ -1,0 +1,597 @@
+"""Read-only aggregates for the audit, statement and exceptions reports.
+
+Every figure is a SQL sum or count over the domain tables (vouchers, redemptions, awards,
+payment batches, the operation log) filtered by programme and period through their indexes;
+a statement reads only the transfers of one party's accounts. Nothing here walks the journal.
+Dates are Beijing calendar days; moments are timezone-aware bounds of the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from ledger.awards.award import Award
+from ledger.core.models import Account, AccountHistory, JournalEntry, Transfer
+from ledger.core.oplog import Operation
+from ledger.payments.batches import PaymentBatch
+from ledger.registry.firms import Firm
+from ledger.registry.providers import Provider
+from ledger.vouchers.redemption_totals import DONE, RedemptionCityTotal, RedemptionTotal
+from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.voucher import Voucher
+
+# Awards that were approved at some point (and so moved money out of the budget).
+APPROVED = ("approved", "in_payment", "paid", "clawed_back")
+# Refusal codes the policy engine gives when a cap is reached (rules/engine.py).
+CAP_CODES = ("cap_exceeded",)
+RELATED_PARTY_CODES = ("related_party",)
+LATE_CLAIM_CODES = ("claim_late",)
+STREAM_CHUNK = 2_000
+
+AwardKey = Literal["tier", "city", "month"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period as the queries filter it: its days (date columns) and moments (timestamps)."""
+
+    start: dt.date
+    end: dt.date
+    start_at: dt.datetime
+    end_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CountAmount:
+    """How many, and how much in fen."""
+
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class RedemptionGroup:
+    """Redemptions completed in the period under one key: all of them and those clawed back."""
+
+    key: str
+    label: str
+    count: int
+    completed: int
+    clawed_back: int
+
+    @property
+    def net(self) -> int:
+        """Completed less clawed back: what the programme still pays for."""
+        return self.completed - self.clawed_back
+
+
+@dataclass(frozen=True)
+class AwardGroup:
+    """Awards applied for in the period under one key, by what became of them."""
+
+    key: str
+    count: int
+    approved: int
+    paid: int
+    clawed_back: int
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """One month: vouchers issued and redemptions completed in it."""
+
+    month: str
+    issued_count: int
+    issued: int
+    completed_count: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    """One refused operation of the log."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ClawbackRow:
+    """One clawed-back redemption or award: who, how much, why and by whom."""
+
+    kind: str  # "redemption" or "award"
+    id: int
+    at: dt.datetime
+    firm: str
+    provider: str
+    amount: int
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class OpenHoldRow:
+    """An expired voucher still carrying holds."""
+
+    serial: str
+    firm: str
+    expires_on: dt.date
+    held: int
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One transfer on a party's account, with its effect seen from that account."""
+
+    transfer_id: int
+    entry_id: int
+    posted_at: dt.datetime
+    flow: str
+    ref: str
+    kind: str
+    account: str
+    counterpart: str
+    debit: bool  # the party's account is debited (its debit balance grows)
+    amount: int
+
+
+@dataclass(frozen=True)
+class PartyBalance:
+    """Summed posted and pending totals of a party's accounts at a moment."""
+
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+    @property
+    def balance(self) -> int:
+        """Posted debits less posted credits."""
+        return self.debits_posted - self.credits_posted
+
+
+def _sum(column: ColumnElement[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(column), 0)
+
+
+def _month(column: ColumnElement[dt.date]) -> ColumnElement[str]:
+    """YYYY-MM of a date column: both engines print a DATE as YYYY-MM-DD."""
+    return func.substr(cast(column, String), 1, 7)
+
+
+# ----------------------------------------------------------------------- programme audit
+
+
+def issued_in(session: Session, programme_id: int, window: Window) -> CountAmount:
+    """Vouchers issued on a day of the period: count and amount."""
+    n, amount = session.execute(
+        select(func.count(), _sum(Voucher.amount_fen)).where(
+            Voucher.programme_id == programme_id,
+            Voucher.issued_on.between(window.start, window.end))
+    ).one()
+    return CountAmount(int(n), int(amount))
+
+
+def expired_in(session: Session, programme_id: int, window: Window) -> CountAmount:
+    """Vouchers whose last valid day falls in the period, and what expiry returned of them."""
+    n, amount = session.execute(
+        select(func.count(), _sum(Voucher.expired_fen)).where(
+            Voucher.programme_id == programme_id,
+            Voucher.expires_on.between(window.start, window.end), Voucher.expired_fen > 0)
+    ).one()
+    return CountAmount(int(n), int(amount))
+
+
+def paid_in(session: Session, programme_id: int, window: Window) -> CountAmount:
+    """Payment batches marked paid in the period: count and total."""
+    n, amount = session.execute(
+        select(func.count(), _sum(PaymentBatch.total_fen)).where(
+            PaymentBatch.programme_id == programme_id, PaymentBatch.status == "paid",
+            PaymentBatch.paid_at.between(window.start_at, window.end_at))
+    ).one()
+    return CountAmount(int(n), int(amount))
+
+
+@dataclass(frozen=True)
+class RedemptionCell:
+    """Redemptions completed in the period of one category, provider and month."""
+
+    category: str
+    provider_id: int
+    month: str
+    count: int
+    completed: int
+    clawed_back: int
+
+
+@dataclass(frozen=True)
+class Redemptions:
+    """The period's completed redemptions by category × provider × month, from one SQL pass.
+
+    Each breakdown the audit prints is a roll-up of these cells, whose number is bounded by
+    the rows printed (categories × providers × months), never by the journal.
+    """
+
+    cells: tuple[RedemptionCell, ...]
+    provider_names: dict[int, str]
+
+    def by(self, key: Literal["category", "provider", "month"]) -> list[RedemptionGroup]:
+        """The cells summed per category, provider or month, ordered by key."""
+        sums: dict[str, list[int]] = {}
+        for cell in self.cells:
+            name = cell.category if key == "category" else cell.month if key == "month" \
+                else str(cell.provider_id)
+            acc = sums.setdefault(name, [0, 0, 0])
+            acc[0] += cell.count
+            acc[1] += cell.completed
+            acc[2] += cell.clawed_back
+        ordered = sorted(sums, key=lambda k: (int(k), k) if key == "provider" else (0, k))
+        return [RedemptionGroup(k, self.provider_names.get(int(k), k) if key == "provider"
+                                else k, *sums[k]) for k in ordered]
+
+    def top_providers(self, limit: int) -> list[RedemptionGroup]:
+        """Providers by completed amount, largest first (ties by id)."""
+        ranked = sorted(self.by("provider"), key=lambda g: (-g.completed, int(g.key)))
+        return ranked[:limit]
+
+    @property
+    def total(self) -> RedemptionGroup:
+        """All cells: the total row of every breakdown."""
+        return RedemptionGroup("", "合计", sum(c.count for c in self.cells),
+                               sum(c.completed for c in self.cells),
+                               sum(c.clawed_back for c in self.cells))
+
+
+Days = tuple[dt.date, dt.date]
+
+
+def split_months(window: Window) -> tuple[Days | None, list[Days]]:
+    """The whole calendar months inside the period (first and last day), and the days
+    left at its edges, before and after them (all the period if no month is whole)."""
+    day = dt.timedelta(days=1)
+    first = window.start if window.start.day == 1 else _next_month(window.start)
+    ends_a_month = _next_month(window.end) - day == window.end
+    last = window.end if ends_a_month else window.end.replace(day=1) - day
+    if first > last:
+        return None, [(window.start, window.end)]
+    edges = [(window.start, first - day)] if window.start < first else []
+    if last < window.end:
+        edges.append((last + day, window.end))
+    return (first, last), edges
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _done_in(programme_id: int, days: Days) -> tuple[ColumnElement[bool], ...]:
+    return (Redemption.programme_id == programme_id, Redemption.status.in_(DONE),
+            Redemption.completed_on.between(*days))
+
+
+def _clawed_sum() -> ColumnElement[int]:
+    return _sum(case((Redemption.status == "clawed_back", Redemption.amount_fen), else_=0))
+
+
+def redemptions(session: Session, programme_id: int, window: Window) -> Redemptions:
+    """The period's completed redemptions as category × provider × month cells.
+
+    Whole months come from the maintained totals; edge days from the redemptions themselves.
+    """
+    whole, edges = split_months(window)
+    rows: list[Sequence[Any]] = []
+    if whole is not None:
+        t = RedemptionTotal
+        rows += [(c, p, f"{m:%Y-%m}", n, a, cb) for c, p, m, n, a, cb in session.execute(
+            select(t.category, t.provider_id, t.month, t.completions, t.amount_fen,
+                   t.clawed_back_fen)
+            .where(t.programme_id == programme_id, t.month.between(*whole)))]
+    month = _month(Redemption.completed_on)
+    for days in edges:
+        rows += session.execute(
+            select(Redemption.category, Redemption.provider_id, month, func.count(),
+                   _sum(Redemption.amount_fen), _clawed_sum())
+            .where(*_done_in(programme_id, days))
+            .group_by(Redemption.category, Redemption.provider_id, month)
+        ).all()
+    cells = tuple(RedemptionCell(str(c), int(p), str(m), int(n), int(a), int(cb))
+                  for c, p, m, n, a, cb in rows)
+    ids = sorted({cell.provider_id for cell in cells})
+    names = session.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all() if ids else []
+    return Redemptions(cells, {int(k): str(v) for k, v in names})
+
+
+def redemptions_by_city(
+    session: Session, programme_id: int, window: Window
+) -> list[RedemptionGroup]:
+    """The period's completed redemptions by the city of the firm, ordered by city.
+
+    Whole months come from the maintained city totals; edge days are summed per firm first,
+    then per city (one firm lookup per firm, not per redemption). SQL adds the parts up.
+    """
+    whole, edges = split_months(window)
+    parts = []
+    if whole is not None:
+        t = RedemptionCityTotal
+        parts.append(
+            select(t.city.label("city"), t.completions.label("n"),
+                   t.amount_fen.label("completed"), t.clawed_back_fen.label("clawed"))
+            .where(t.programme_id == programme_id, t.month.between(*whole)))
+    for days in edges:
+        per_firm = (
+            select(Redemption.firm_id.label("firm_id"), func.count().label("n"),
+                   _sum(Redemption.amount_fen).label("completed"),
+                   _clawed_sum().label("clawed"))
+            .where(*_done_in(programme_id, days)).group_by(Redemption.firm_id).subquery()
+        )
+        parts.append(
+            select(Firm.city.label("city"), _sum(per_firm.c.n).label("n"),
+                   _sum(per_firm.c.completed).label("completed"),
+                   _sum(per_firm.c.clawed).label("clawed"))
+            .join(per_firm, per_firm.c.firm_id == Firm.id).group_by(Firm.city))
+    every = union_all(*parts).subquery()
+    rows = session.execute(
+        select(every.c.city, _sum(every.c.n), _sum(every.c.completed), _sum(every.c.clawed))
+        .group_by(every.c.city).order_by(every.c.city)
+    ).all()
+    return [RedemptionGroup(str(c), str(c), int(n), int(a), int(cb)) for c, n, a, cb in rows]
+
+
+def months(
+    session: Session, programme_id: int, window: Window, completed: Redemptions
+) -> list[MonthRow]:
+    """Per month of the period: vouchers issued (a group-by) and redemptions completed."""
+    issued_month = _month(Voucher.issued_on)
+    issued = {
+        m: (int(n), int(a)) for m, n, a in session.execute(
+            select(issued_month, func.count(), _sum(Voucher.amount_fen))
+            .where(Voucher.programme_id == programme_id,
+                   Voucher.issued_on.between(window.start, window.end))
+            .group_by(issued_month))
+    }
+    done = {g.key: (g.count, g.completed) for g in completed.by("month")}
+    return [MonthRow(m, *issued.get(m, (0, 0)), *done.get(m, (0, 0)))
+            for m in month_labels(window.start, window.end)]
+
+
+def month_labels(start: dt.date, end: dt.date) -> list[str]:
+    """YYYY-MM of every month from `start` to `end`, both included."""
+    labels, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return labels
+
+
+def award_groups(
+    session: Session, programme_id: int, window: Window, by: AwardKey
+) -> list[AwardGroup]:
+    """Awards applied for in the period, by tier, firm city or month of application."""
+    if by == "tier":
+        key: ColumnElement[str] = Award.tier
+    elif by == "city":
+        key = Firm.city
+    else:
+        key = _month(Award.applied_on)
+    amount = Award.amount_fen
+    stmt = select(
+        key, func.count(),
+        _sum(case((Award.status.in_(APPROVED), amount), else_=0)),
+        _sum(case((Award.status == "paid", amount), else_=0)),
+        _sum(case((Award.status == "clawed_back", amount), else_=0)),
+    ).where(Award.programme_id == programme_id,
+            Award.applied_on.between(window.start, window.end))
+    if by == "city":
+        stmt = stmt.join(Firm, Firm.id == Award.firm_id)
+    rows = session.execute(stmt.group_by(key).order_by(key)).all()
+    return [AwardGroup(str(k), int(n), int(a), int(p), int(c)) for k, n, a, p, c in rows]
+
+
+# ---------------------------------------------------------------------------- exceptions
+
+
+def _refused(window: Window) -> tuple[ColumnElement[bool], ...]:
+    return (Operation.outcome == "refused",
+            Operation.at.between(window.start_at, window.end_at))
+
+
+def refusals_by_code(session: Session, window: Window) -> list[tuple[str, int]]:
+    """Refused operations of the period counted by refusal code, most frequent first."""
+    n = func.count()
+    rows = session.execute(
+        select(Operation.code, n).where(*_refused(window))
+        .group_by(Operation.code).order_by(n.desc(), Operation.code)
+    ).all()
+    return [(str(code), int(count)) for code, count in rows]
+
+
+def refusals(
+    session: Session, window: Window, codes: Sequence[str], *, chunk: int = STREAM_CHUNK
+) -> Iterator[RefusalRow]:
+    """Refused operations of the period with one of `codes`, oldest first, streamed."""
+    stmt = (
+        select(Operation.at, Operation.actor, Operation.action, Operation.object_type,
+               Operation.object_id, Operation.code, Operation.message)
+        .where(*_refused(window), Operation.code.in_(list(codes)))
+        .order_by(Operation.at, Operation.id)
+    )
+    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+        yield RefusalRow(*row)
+
+
+def clawback_total(session: Session, programme_id: int, window: Window) -> CountAmount:
+    """Redemptions and awards clawed back in the period: how many and how much."""
+    total = CountAmount(0, 0)
+    for model in (Redemption, Award):
+        n, amount = session.execute(
+            select(func.count(), _sum(model.amount_fen)).where(
+                model.programme_id == programme_id, model.status == "clawed_back",
+                model.updated_at.between(window.start_at, window.end_at))
+        ).one()
+        total = CountAmount(total.count + int(n), total.amount + int(amount))
+    return total
+
+
+def clawbacks(session: Session, programme_id: int, window: Window) -> list[ClawbackRow]:
+    """Every redemption and award clawed back in the period, oldest first."""
+    red = session.execute(
+        select(Redemption.id, Redemption.updated_at, Firm.name, Provider.name,
+               Redemption.amount_fen, Redemption.clawback_reason, Redemption.clawed_back_by)
+        .join(Firm, Firm.id == Redemption.firm_id)
+        .join(Provider, Provider.id == Redemption.provider_id)
+        .where(Redemption.programme_id == programme_id, Redemption.status == "clawed_back",
+               Redemption.updated_at.between(window.start_at, window.end_at))
+    ).all()
+    awards = session.execute(
+        select(Award.id, Award.updated_at, Firm.name, Award.tier, Award.amount_fen,
+               Award.clawback_reason, Award.decided_by)
+        .join(Firm, Firm.id == Award.firm_id)
+        .where(Award.programme_id == programme_id, Award.status == "clawed_back",
+               Award.updated_at.between(window.start_at, window.end_at))
+    ).all()
+    rows = [ClawbackRow("redemption", i, at, f, p, a, r or "", b or "")
+            for i, at, f, p, a, r, b in red]
+    rows += [ClawbackRow("award", i, at, f, t, a, r or "", b or "")
+             for i, at, f, t, a, r, b in awards]
+    return sorted(rows, key=lambda r: (r.at, r.kind, r.id))
+
+
+def _expired_held(programme_id: int, day: dt.date) -> tuple[ColumnElement[bool], ...]:
+    return (Voucher.programme_id == programme_id, Voucher.expires_on < day,
+            Account.credits_pending > 0)
+
+
+def open_holds_total(session: Session, programme_id: int, day: dt.date) -> CountAmount:
+    """Vouchers expired before `day` that still carry holds now: count and amount held."""
+    n, held = session.execute(
+        select(func.count(), _sum(Account.credits_pending))
+        .select_from(Voucher).join(Account, Account.code == Voucher.account_code)
+        .where(*_expired_held(programme_id, day))
+    ).one()
+    return CountAmount(int(n), int(held))
+
+
+def open_holds(session: Session, programme_id: int, day: dt.date) -> Iterator[OpenHoldRow]:
+    """Each voucher expired before `day` still carrying holds, by serial, streamed."""
+    stmt = (
+        select(Voucher.serial, Firm.name, Voucher.expires_on, Account.credits_pending)
+        .join(Account, Account.code == Voucher.account_code)
+        .join(Firm, Firm.id == Voucher.firm_id)
+        .where(*_expired_held(programme_id, day)).order_by(Voucher.serial)
+    )
+    for row in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
+        yield OpenHoldRow(*row)
+
+
+# ---------------------------------------------------------------------------- statements
+
+
+def firm_account_ids(
+    session: Session, programme: str, programme_id: int, firm_id: int
+) -> list[int]:
+    """The firm's accounts in the programme: its vouchers, its award and its receivable."""
+    vouchers = session.scalars(
+        select(Account.id).join(Voucher, Voucher.account_code == Account.code)
+        .where(Voucher.programme_id == programme_id, Voucher.firm_id == firm_id)
+    ).all()
+    named = session.scalars(select(Account.id).where(Account.code.in_(
+        [f"{programme}:award:{firm_id}", f"{programme}:receivable:firm-{firm_id}"]))).all()
+    return [*vouchers, *named]
+
+
+def provider_account_ids(session: Session, programme: str, provider_id: int) -> list[int]:
+    """The provider's accounts in the programme: what it earned and what it owes back."""
+    return list(session.scalars(select(Account.id).where(Account.code.in_(
+        [f"{programme}:provider:{provider_id}", f"{programme}:receivable:{provider_id}"]))).all())
+
+
+def party_balance(session: Session, account_ids: Sequence[int], at: dt.datetime) -> PartyBalance:
+    """The summed totals of `account_ids` as they stood at `at` (one index seek per account)."""
+    if not account_ids:
+        return PartyBalance(0, 0, 0, 0)
+    inner = aliased(AccountHistory)
+    latest = (
+        select(inner.entry_id)
+        .where(inner.account_id == Account.id, inner.posted_at <= at)
+        .order_by(inner.posted_at.desc(), inner.entry_id.desc())
+        .limit(1).correlate(Account).scalar_subquery()
+    )
+    history = aliased(AccountHistory)
+    row = session.execute(
+        select(_sum(history.debits_posted), _sum(history.credits_posted),
+               _sum(history.debits_pending), _sum(history.credits_pending))
+        .select_from(Account)
+        .join(history, and_(history.account_id == Account.id, history.entry_id == latest))
+        .where(Account.id.in_(list(account_ids)))
+    ).one()
+    return PartyBalance(*(int(v) for v in row))
+
+
+def movements(
+    session: Session, account_ids: Sequence[int], window: Window, *, chunk: int = STREAM_CHUNK
+) -> Iterator[Movement]:
+    """Every transfer of the period on `account_ids`, in journal order, streamed."""
+    if not account_ids:
+        return
+    ids = list(account_ids)
+    debit, credit = aliased(Account), aliased(Account)
+    stmt = (
+        select(Transfer.id, JournalEntry.id, JournalEntry.posted_at, JournalEntry.flow,
+               JournalEntry.ref, Transfer.kind, debit.id, debit.code, credit.code,
+               Transfer.amount)
+        .join(JournalEntry, JournalEntry.id == Transfer.entry_id)
+        .join(debit, debit.id == Transfer.debit_account_id)
+        .join(credit, credit.id == Transfer.credit_account_id)
+        .where(or_(Transfer.debit_account_id.in_(ids), Transfer.credit_account_id.in_(ids)),
+               JournalEntry.posted_at.between(window.start_at, window.end_at))
+        .order_by(Transfer.id)
+    )
+    mine = set(ids)
+    for tid, eid, at, flow, ref, kind, debit_id, debit_code, credit_code, amount in (
+        session.execute(stmt.execution_options(yield_per=chunk))
+    ):
+        is_debit = debit_id in mine
+        yield Movement(tid, eid, at, flow, ref, kind,
+                       debit_code if is_debit else credit_code,
+                       credit_code if is_debit else debit_code, is_debit, int(amount))
+
+
+@dataclass(frozen=True)
+class MovementTotals:
+    """A party's posted debits and credits over the period, and how many transfers it had."""
+
+    debits: int
+    credits: int
+    count: int
+
+
+def movement_totals(
+    session: Session, account_ids: Sequence[int], window: Window
+) -> MovementTotals:
+    """The sums of `movements`: posted amounts on each side, and the number of transfers."""
+    if not account_ids:
+        return MovementTotals(0, 0, 0)
+    ids = list(account_ids)
+    posted = Transfer.kind.in_(("normal", "post_pending"))
+    on_debit, on_credit = Transfer.debit_account_id.in_(ids), Transfer.credit_account_id.in_(ids)
+    row = session.execute(
+        select(_sum(case((and_(posted, on_debit), Transfer.amount), else_=0)),
+               _sum(case((and_(posted, on_credit), Transfer.amount), else_=0)),
+               func.count())
+        .select_from(Transfer).join(JournalEntry, JournalEntry.id == Transfer.entry_id)
+        .where(or_(on_debit, on_credit),
+               JournalEntry.posted_at.between(window.start_at, window.end_at))
+    ).one()
+    return MovementTotals(*(int(v) for v in row))

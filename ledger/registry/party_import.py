@@ -1,0 +1,300 @@
+"""CSV import of firms and providers: all rows or none, every bad row named, re-runnable.
+
+Files come as UTF-8 (with or without a BOM) or GB18030, as Chinese office software exports
+them. Rows are keyed on the credit code: a row identical to what is registered is skipped, so
+importing the same file twice adds nothing; a row that differs from the registered party is
+refused (change a registered party through the API, where each change is logged on its own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from ledger.core.errors import ImportRejected, InvalidInput
+from ledger.registry.firms import (
+    CERTIFICATIONS,
+    Certification,
+    check_certification,
+    find_firm_ids,
+    get_firms,
+    insert_firms,
+)
+from ledger.registry.parties import STATUSES, PartyData, party_problems, split_shareholders
+from ledger.registry.providers import (
+    CATEGORIES,
+    Registration,
+    find_provider_ids,
+    get_providers,
+    insert_providers,
+)
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 100_000
+_LOOKUP_CHUNK = 500
+_INSERT_BATCH = 500
+
+# Canonical column names and the Chinese headers offices use for them.
+ALIASES: dict[str, str] = {
+    "统一社会信用代码": "credit_code", "信用代码": "credit_code",
+    "名称": "name", "企业名称": "name", "机构名称": "name",
+    "城市": "city", "市": "city", "区县": "district", "区": "district",
+    "规模": "size_class", "企业规模": "size_class",
+    "法定代表人": "legal_rep", "股东": "shareholders", "状态": "status",
+    "开户银行": "bank_name", "银行账号": "bank_account",
+    "资质": "certifications", "认定": "certifications", "备案类别": "categories",
+}
+SIZE_ALIASES = {"微型": "micro", "小型": "small", "中型": "medium", "大型": "large"}
+STATUS_ALIASES = {"正常": "active", "暂停": "suspended", "黑名单": "blacklisted"}
+REQUIRED = ("credit_code", "name", "city", "district", "size_class", "legal_rep")
+COMMON = (*REQUIRED, "shareholders", "status", "bank_name", "bank_account")
+FIRM_COLUMNS = (*COMMON, "certifications")
+PROVIDER_COLUMNS = (*COMMON, "categories")
+
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad cell: its line in the file (the header is line 1), its column and why."""
+
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: rows read, parties created (their ids) and rows skipped."""
+
+    rows: int
+    created: list[int]
+    skipped: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    party: PartyData
+    status: str
+    extras: tuple[tuple[str, date], ...]
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (a BOM is dropped) or else GB18030."""
+    if len(data) > MAX_BYTES:
+        raise ImportRejected(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB",
+                             errors=[{"line": 0, "column": "", "reason": "file too large"}])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    with contextlib.suppress(UnicodeDecodeError):
+        return data.decode("utf-8")
+    # Not UTF-8: what Chinese office software saves as "CSV" is GB18030 (a superset of GBK).
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected(
+            "the file is neither UTF-8 nor GB18030",
+            errors=[{"line": 0, "column": "", "reason": "neither UTF-8 nor GB18030"}],
+        ) from exc
+
+
+def _dated_list(raw: str, known: tuple[str, ...] | dict[str, str]) -> tuple[tuple[str, date], ...]:
+    """'kind@YYYY-MM-DD;kind@YYYY-MM-DD' as (kind, date) pairs; ValueError says what is wrong."""
+    pairs: list[tuple[str, date]] = []
+    for part in split_shareholders(raw):
+        kind, sep, when = part.partition("@")
+        kind = kind.strip()
+        if kind not in known:
+            raise ValueError(f"{kind!r} is not one of {', '.join(known)}")
+        if not sep:
+            raise ValueError(f"{kind}: write kind@YYYY-MM-DD")
+        try:
+            pairs.append((kind, date.fromisoformat(when.strip())))
+        except ValueError as exc:
+            raise ValueError(f"{kind}: {when.strip()!r} is not a date YYYY-MM-DD") from exc
+    return tuple(pairs)
+
+
+def read_header(
+    reader: Iterator[list[str]],
+    columns: Sequence[str],
+    required: Sequence[str],
+    aliases: Mapping[str, str],
+) -> tuple[list[str], list[RowError]]:
+    """The header line with aliases resolved, and every problem with it (line 1)."""
+    try:
+        header = [aliases.get(h.strip(), h.strip()) for h in next(reader)]
+    except StopIteration:
+        return [], [RowError(1, "", "the file is empty: a header line is required")]
+    errors = [
+        RowError(1, name, f"unknown column; known: {', '.join(columns)}")
+        for name in header
+        if name not in columns
+    ]
+    errors += [RowError(1, name, "required column is missing")
+               for name in required if name not in header]
+    if len(set(header)) != len(header):
+        errors.append(RowError(1, "", "a column appears twice"))
+    return header, errors
+
+
+def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row], list[RowError]]:
+    """Every row of the file, validated, and every problem found."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, errors = read_header(reader, columns, REQUIRED, ALIASES)
+    if errors:
+        return [], errors
+    rows: list[_Row] = []
+    seen: dict[str, int] = {}
+    known = CERTIFICATIONS if extra == "certifications" else CATEGORIES
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) + len(errors) >= MAX_ROWS:
+            errors.append(RowError(line, "", f"more than {MAX_ROWS} rows"))
+            break
+        if len(cells) != len(header):
+            errors.append(RowError(line, "", f"{len(cells)} cells, the header has {len(header)}"))
+            continue
+        cell = {name: value.strip() for name, value in zip(header, cells, strict=True)}
+        size = cell["size_class"]
+        party, problems = party_problems(PartyData(
+            credit_code=cell["credit_code"], name=cell["name"], city=cell["city"],
+            district=cell["district"], size_class=SIZE_ALIASES.get(size, size),
+            legal_rep=cell["legal_rep"],
+            shareholders=split_shareholders(cell.get("shareholders", "")),
+            bank_name=cell.get("bank_name") or None, bank_account=cell.get("bank_account") or None,
+        ))
+        row_errors = [RowError(line, p.field, p.reason) for p in problems]
+        status = cell.get("status") or "active"
+        status = STATUS_ALIASES.get(status, status)
+        if status not in STATUSES:
+            row_errors.append(RowError(line, "status", f"must be one of {', '.join(STATUSES)}"))
+        extras: tuple[tuple[str, date], ...] = ()
+        try:
+            extras = _dated_list(cell.get(extra, ""), known)
+        except ValueError as exc:
+            row_errors.append(RowError(line, extra, str(exc)))
+        for kind, day in extras if extra == "certifications" else ():
+            try:
+                check_certification(Certification(kind, day.year, day))
+            except InvalidInput as exc:
+                row_errors.append(RowError(line, extra, f"{kind}: {exc.message}"))
+        if len({k for k, _ in extras}) != len(extras):
+            row_errors.append(RowError(line, extra, "a kind is listed twice"))
+        if party.credit_code in seen:
+            row_errors.append(RowError(
+                line, "credit_code", f"already given on line {seen[party.credit_code]}"
+            ))
+        else:
+            seen[party.credit_code] = line
+        errors.extend(row_errors)
+        if not row_errors:
+            rows.append(_Row(line, party, status, extras))
+    return rows, errors
+
+
+def _reject(errors: list[RowError]) -> ImportRejected:
+    first = errors[0]
+    lines = sorted({e.line for e in errors})
+    return ImportRejected(
+        f"nothing imported: {len(lines)} bad line(s), the first is line {first.line} "
+        f"({first.column or 'row'}: {first.reason})",
+        errors=[{"line": e.line, "column": e.column, "reason": e.reason} for e in errors],
+    )
+
+
+def _differences(
+    row: _Row, party: PartyData, status: str, extras: set[tuple[str, date]]
+) -> list[str]:
+    """The columns where `row` differs from the registered party."""
+    fields = [
+        f for f in PartyData.__dataclass_fields__ if getattr(row.party, f) != getattr(party, f)
+    ]
+    if row.status != status:
+        fields.append("status")
+    if set(row.extras) != extras:
+        fields.append("certifications or categories")
+    return fields
+
+
+def _chunks(codes: list[str]) -> list[list[str]]:
+    return [codes[i:i + _LOOKUP_CHUNK] for i in range(0, len(codes), _LOOKUP_CHUNK)]
+
+
+def _in_batches(
+    new: list[T],
+    insert_many: Callable[[Session, list[T]], list[int]],
+    session: Session,
+    kind: str,
+    progress: Progress | None,
+) -> list[int]:
+    """Insert `new` a batch at a time, reporting progress; the ids in file order."""
+    created: list[int] = []
+    for start in range(0, len(new), _INSERT_BATCH):
+        created.extend(insert_many(session, new[start:start + _INSERT_BATCH]))
+        if progress:
+            progress(kind, len(created), len(new))
+    return created
+
+
+def import_firms(session: Session, data: bytes, progress: Progress | None = None) -> ImportResult:
+    """Import firms from CSV bytes: all or nothing; identical registered rows are skipped."""
+    rows, errors = _parse(decode(data), FIRM_COLUMNS, "certifications")
+    existing: dict[str, int] = {}
+    for chunk in _chunks([r.party.credit_code for r in rows]):
+        existing.update(find_firm_ids(session, chunk))
+    views = {v.party.credit_code: v for v in get_firms(session, list(existing.values()))}
+    for row in rows:
+        view = views.get(row.party.credit_code)
+        if view is not None:
+            certs = {(c.kind, c.certified_on) for c in view.certifications}
+            diff = _differences(row, view.party, view.status, certs)
+            if diff:
+                errors.append(RowError(row.line, diff[0], (
+                    f"firm {view.id} is registered with other {', '.join(diff)}; "
+                    "change it through the API"
+                )))
+    if errors:
+        raise _reject(sorted(errors, key=lambda e: e.line))
+    new = [(r.party, r.status, tuple(Certification(k, d.year, d) for k, d in r.extras))
+           for r in rows if r.party.credit_code not in views]
+    created = _in_batches(new, insert_firms, session, "firms", progress)
+    return ImportResult(len(rows), created, len(rows) - len(created))
+
+
+def import_providers(
+    session: Session, data: bytes, progress: Progress | None = None
+) -> ImportResult:
+    """Import providers from CSV bytes: all or nothing; identical registered rows are skipped."""
+    rows, errors = _parse(decode(data), PROVIDER_COLUMNS, "categories")
+    existing: dict[str, int] = {}
+    for chunk in _chunks([r.party.credit_code for r in rows]):
+        existing.update(find_provider_ids(session, chunk))
+    views = {v.party.credit_code: v for v in get_providers(session, list(existing.values()))}
+    for row in rows:
+        view = views.get(row.party.credit_code)
+        if view is not None:
+            regs = {(r.category, r.registered_on) for r in view.categories if r.removed_on is None}
+            diff = _differences(row, view.party, view.status, regs)
+            if diff:
+                errors.append(RowError(row.line, diff[0], (
+                    f"provider {view.id} is registered with other {', '.join(diff)}; "
+                    "change it through the API"
+                )))
+    if errors:
+        raise _reject(sorted(errors, key=lambda e: e.line))
+    new = [(r.party, r.status, tuple(Registration(k, d) for k, d in r.extras))
+           for r in rows if r.party.credit_code not in views]
+    created = _in_batches(new, insert_providers, session, "providers", progress)
+    return ImportResult(len(rows), created, len(rows) - len(created))

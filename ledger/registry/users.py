@@ -1,0 +1,208 @@
+"""People who sign in: their role, what they are bound to, and their password hash."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.core.paging import Page, check_page
+from ledger.registry.firms import Firm
+from ledger.registry.providers import Provider
+
+ROLES: tuple[str, ...] = ("firm", "provider", "operator", "approver", "auditor")
+BUREAU_ROLES: tuple[str, ...] = ("operator", "approver", "auditor")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+
+_hasher = PasswordHash((Argon2Hasher(),))
+_dummy: dict[PasswordHash, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so the time taken does not tell."""
+    if _hasher not in _dummy:
+        _dummy[_hasher] = _hasher.hash("voucher-ledger: no such user")
+    return _dummy[_hasher]
+
+
+class User(Base):
+    """A person who signs in with a role; firm and provider users are bound to their party."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"
+        ),
+        CheckConstraint("(role = 'firm') = (firm_id IS NOT NULL)", name="firm_iff_firm_role"),
+        CheckConstraint(
+            "(role = 'provider') = (provider_id IS NOT NULL)", name="provider_iff_provider_role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), nullable=True, index=True)
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("providers.id"), nullable=True, index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as services return it (never the password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    firm_id: int | None
+    provider_id: int | None
+    active: bool
+    created_at: datetime
+
+    @property
+    def is_bureau(self) -> bool:
+        """Operator, approver or auditor."""
+        return self.role in BUREAU_ROLES
+
+
+def _view(row: User) -> UserView:
+    return UserView(row.id, row.username, row.display_name, row.role, row.firm_id,
+                    row.provider_id, row.active, row.created_at)
+
+
+def check_password(password: str) -> str:
+    """Refuse a password too short or too long to be sensible."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must be {MIN_PASSWORD_LENGTH}–{MAX_PASSWORD_LENGTH} characters",
+            field="password",
+        )
+    return password
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    firm_id: int | None = None,
+    provider_id: int | None = None,
+) -> UserView:
+    """Create a user; a firm user names its firm, a provider user its provider, others neither."""
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            "username must be 3–64 lower-case letters, digits, '.', '_', '@' or '-'",
+            field="username",
+        )
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    check_password(password)
+    if not display_name.isprintable():
+        raise InvalidInput("display_name contains control characters", field="display_name")
+    if (role == "firm") != (firm_id is not None):
+        raise InvalidInput("a firm user, and only a firm user, names a firm", field="firm_id")
+    if (role == "provider") != (provider_id is not None):
+        raise InvalidInput(
+            "a provider user, and only a provider user, names a provider", field="provider_id"
+        )
+    if firm_id is not None and session.get(Firm, firm_id) is None:
+        raise NotFound(f"no firm {firm_id}", field="firm_id")
+    if provider_id is not None and session.get(Provider, provider_id) is None:
+        raise NotFound(f"no provider {provider_id}", field="provider_id")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AlreadyExists(f"user {username} exists", field="username")
+    user = User(
+        username=username,
+        display_name=" ".join(display_name.split())[:100] or username,
+        role=role,
+        firm_id=firm_id,
+        provider_id=provider_id,
+        password_hash=_hasher.hash(password),
+        active=True,
+        created_at=datetime.now(UTC),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:  # a concurrent creation of the same username
+        raise AlreadyExists(f"user {username} exists", field="username") from exc
+    return _view(user)
+
+
+def authenticate(session: Session, username: str, password: str) -> UserView | None:
+    """The active user with this username and password, else None (in similar time)."""
+    if not _USERNAME.match(username.strip().lower()):
+        _hasher.verify(password, _dummy_hash())
+        return None
+    row = session.scalars(
+        select(User).where(User.username == username.strip().lower())
+    ).one_or_none()
+    if row is None:
+        _hasher.verify(password, _dummy_hash())
+        return None
+    if not _hasher.verify(password, row.password_hash) or not row.active:
+        return None
+    return _view(row)
+
+
+def get_user(session: Session, user_id: int) -> UserView:
+    """The user with `user_id`, or NotFound."""
+    row = session.get(User, user_id)
+    if row is None:
+        raise NotFound(f"no user {user_id}", user_id=user_id)
+    return _view(row)
+
+
+def find_user(session: Session, username: str) -> UserView | None:
+    """The user with this username, or None."""
+    if not _USERNAME.match(username.strip().lower()):
+        return None
+    row = session.scalars(select(User).where(User.username == username.strip().lower())).first()
+    return None if row is None else _view(row)
+
+
+def list_users(
+    session: Session, *, limit: int, offset: int = 0, role: str | None = None
+) -> Page[UserView]:
+    """A page of users in id order, optionally of one role."""
+    check_page(limit, offset)
+    query = select(User)
+    if role is not None:
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        query = query.where(User.role == role)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(User.id).limit(limit).offset(offset))
+    return Page([_view(r) for r in rows], total, limit, offset)
+
+
+def set_active(session: Session, username: str, active: bool) -> UserView:
+    """Enable or disable a user; a disabled user's tokens stop working at once."""
+    row = session.scalars(
+        select(User).where(User.username == username.strip().lower())
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no user {username}", field="username")
+    row.active = active
+    session.flush()
+    return _view(row)

@@ -1,0 +1,87 @@
+"""Expiry: the unused balance of every expired voucher returns to the budget.
+
+A voucher is expired on `as_of` when its last valid day (`expires_on`) lies before it. Each
+such voucher's available balance moves `P:budget` ← `P:voucher:V`; holds still open on it are
+reported, never released silently. Re-running with the same date finds nothing to move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.core.acting import By, today
+from ledger.core.errors import InvalidInput
+from ledger.core.journal import EntryRequest, Move, post_entries
+from ledger.core.models import Account
+from ledger.programmes.programme import account, programme_row
+from ledger.vouchers.voucher import Voucher
+
+FLOW_EXPIRE = "voucher.expire"
+_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class OpenHold:
+    """An expired voucher that still carries holds: they await completion or cancellation."""
+
+    voucher_id: int
+    serial: str
+    held_fen: int
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    """What a run did: vouchers touched, fen returned, holds left open."""
+
+    programme: str
+    as_of: dt.date
+    vouchers_expired: int
+    returned_fen: int
+    open_holds: tuple[OpenHold, ...]
+
+
+def expire(
+    session: Session, programme: str, *, as_of: dt.date | None = None, by: By,
+    progress: object | None = None,
+) -> ExpiryResult:
+    """Return to the budget what every voucher expired before `as_of` still holds."""
+    day = as_of or today()
+    if day > today():
+        raise InvalidInput("as_of lies in the future", field="as_of")
+    prog = programme_row(session, programme, lock=True)
+    available = Account.debits_posted - Account.credits_posted - Account.credits_pending
+    base = (
+        select(Voucher.id, Voucher.serial, Voucher.account_code, available,
+               Account.credits_pending)
+        .join(Account, Account.code == Voucher.account_code)
+        .where(Voucher.programme_id == prog.id, Voucher.expires_on < day)
+    )
+    rows = session.execute(
+        base.where((available > 0) | (Voucher.status == "active")).order_by(Voucher.id)
+    ).all()
+    held = session.execute(base.where(Account.credits_pending > 0).order_by(Voucher.id)).all()
+    budget_code = account(programme, "budget")
+    returned = 0
+    moving = [r for r in rows if r[3] > 0]
+    for start in range(0, len(moving), _CHUNK):
+        chunk = moving[start:start + _CHUNK]
+        post_entries(session, [
+            EntryRequest((Move(budget_code, code, amount),), flow=FLOW_EXPIRE,
+                         ref=f"voucher:{programme}:{serial}", actor=by.label,
+                         memo=f"expired before {day.isoformat()}")
+            for _, serial, code, amount, _ in chunk
+        ])
+        if callable(progress):
+            progress(len(chunk))
+    amounts = {vid: amount for vid, _, _, amount, _ in moving}
+    for voucher in session.scalars(select(Voucher).where(Voucher.id.in_([r[0] for r in rows]))):
+        voucher.status = "expired"
+        voucher.expired_fen += amounts.get(voucher.id, 0)
+        returned += amounts.get(voucher.id, 0)
+    session.flush()
+    return ExpiryResult(programme, day, len(moving), returned,
+                        tuple(OpenHold(v, s, h) for v, s, _, _, h in held))

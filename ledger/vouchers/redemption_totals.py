@@ -1,0 +1,143 @@
+"""Monthly redemption totals, kept in step with completions and clawbacks.
+
+The programme audit sums these rows for the whole months of its period instead of reading
+every redemption: one row per programme, month, category and provider, and one per
+programme, month and firm city. A redemption counts in the month of its completion, as a
+clawback of it does; the services update the totals in the redemption's own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.core.base import Base
+from ledger.registry.firms import Firm
+from ledger.vouchers.redemptions import Redemption
+
+# What a redemption that reached completion may be now: still completed, or clawed back.
+DONE = ("completed", "clawed_back")
+
+# The audit's edge days (a period starting or ending inside a month) read redemptions by
+# completion day, and its clawback figures by status and time, not every redemption of the
+# programme.
+Index("ix_redemptions_programme_completed", Redemption.programme_id, Redemption.completed_on)
+Index("ix_redemptions_programme_status_updated", Redemption.programme_id, Redemption.status,
+      Redemption.updated_at)
+
+
+class RedemptionTotal(Base):
+    """Redemptions completed in one month of a programme, of one category and provider."""
+
+    __tablename__ = "redemption_totals"
+
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # its first day
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    completions: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    clawed_back_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class RedemptionCityTotal(Base):
+    """Redemptions completed in one month of a programme by firms of one city."""
+
+    __tablename__ = "redemption_city_totals"
+
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # its first day
+    city: Mapped[str] = mapped_column(String(16), primary_key=True)
+    completions: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    clawed_back_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+TotalsModel = type[RedemptionTotal] | type[RedemptionCityTotal]
+
+
+def _add(
+    session: Session, model: TotalsModel, key: dict[str, object], *,
+    completions: int, amount: int, clawed_back: int,
+) -> None:
+    """Add to the row under `key`, creating it if it is the first (one upsert)."""
+    dialect = session.get_bind().dialect.name
+    values = {**key, "completions": completions, "amount_fen": amount,
+              "clawed_back_fen": clawed_back}
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model).values(values)
+    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={
+        "completions": model.completions + stmt.excluded.completions,
+        "amount_fen": model.amount_fen + stmt.excluded.amount_fen,
+        "clawed_back_fen": model.clawed_back_fen + stmt.excluded.clawed_back_fen,
+    }))
+
+
+def _record(session: Session, row: Redemption, *, completions: int, amount: int,
+            clawed_back: int) -> None:
+    assert row.completed_on is not None
+    month = row.completed_on.replace(day=1)
+    city = session.scalar(select(Firm.city).where(Firm.id == row.firm_id))
+    _add(session, RedemptionTotal, {"programme_id": row.programme_id, "month": month,
+                                    "category": row.category, "provider_id": row.provider_id},
+         completions=completions, amount=amount, clawed_back=clawed_back)
+    _add(session, RedemptionCityTotal, {"programme_id": row.programme_id, "month": month,
+                                        "city": city},
+         completions=completions, amount=amount, clawed_back=clawed_back)
+
+
+def record_completion(session: Session, row: Redemption) -> None:
+    """Count a redemption just completed (its `amount_fen` is what was posted)."""
+    _record(session, row, completions=1, amount=row.amount_fen, clawed_back=0)
+
+
+def record_clawback(session: Session, row: Redemption) -> None:
+    """Count a completed redemption just clawed back, in the month it was completed."""
+    _record(session, row, completions=0, amount=0, clawed_back=row.amount_fen)
+
+
+def month_start(column: ColumnElement[dt.date], dialect: str) -> ColumnElement[dt.date]:
+    """The first day of the month of a date column, in SQL."""
+    if dialect == "sqlite":
+        return func.date(column, "start of month")
+    return cast(func.date_trunc("month", column), Date)
+
+
+def fill_from_redemptions(connection: Connection) -> None:
+    """Fill both (empty) tables from the redemptions that reached completion: one
+    INSERT … SELECT … GROUP BY each. The migration and the benchmark's build use it."""
+    month = month_start(Redemption.completed_on, connection.dialect.name).label("month")
+    sums = (func.count().label("completions"), func.sum(Redemption.amount_fen).label("amount"),
+            func.sum(case((Redemption.status == "clawed_back", Redemption.amount_fen),
+                          else_=0)).label("clawed"))
+    done = Redemption.status.in_(DONE)
+    by_provider = (
+        select(Redemption.programme_id, month, Redemption.category, Redemption.provider_id,
+               *sums)
+        .where(done).group_by(Redemption.programme_id, month, Redemption.category,
+                              Redemption.provider_id))
+    connection.execute(insert(RedemptionTotal).from_select(
+        ["programme_id", "month", "category", "provider_id", "completions", "amount_fen",
+         "clawed_back_fen"], by_provider))
+    by_city = (
+        select(Redemption.programme_id, month, Firm.city, *sums)
+        .join(Firm, Firm.id == Redemption.firm_id)
+        .where(done).group_by(Redemption.programme_id, month, Firm.city))
+    connection.execute(insert(RedemptionCityTotal).from_select(
+        ["programme_id", "month", "city", "completions", "amount_fen", "clawed_back_fen"],
+        by_city))

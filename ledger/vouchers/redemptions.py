@@ -1,0 +1,372 @@
+"""Redemptions: a provider books a service against a firm's voucher, completes or cancels it.
+
+Booking asks the policy for the subsidy and places a hold `P:provider:S` ← `P:voucher:V`.
+Completing posts the hold in full or in part (the rest is released); cancelling voids it.
+The firm then confirms the completion: both sides agree before a claim can be filed. The
+firm's row is locked while a booking is decided, so that concurrent bookings of one firm see
+each other's holds and yearly totals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.core.accounts import balance, open_account
+from ledger.core.acting import By, now, today
+from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PolicyRefused
+from ledger.core.journal import create_hold, post_hold, void_hold
+from ledger.core.paging import Page, check_page
+from ledger.programmes.programme import Programme, account, policies
+from ledger.registry.firms import Firm
+from ledger.registry.parties import party_data_of
+from ledger.registry.providers import Provider, ProviderCategory
+from ledger.vouchers.voucher import Voucher, _refusal
+
+FLOW_BOOK, FLOW_COMPLETE = "redemption.book", "redemption.complete"
+FLOW_CANCEL = "redemption.cancel"
+STATUSES = ("booked", "completed", "cancelled", "clawed_back")
+# Redemptions that count against a firm's yearly caps.
+COUNTING = ("booked", "completed")
+
+
+class Redemption(Base):
+    """A service booked against a voucher, and what became of it."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint("status IN ('booked', 'completed', 'cancelled', 'clawed_back')",
+                        name="status_known"),
+        CheckConstraint("amount_fen > 0 AND cost_fen > 0", name="amounts_positive"),
+        Index("ix_redemptions_firm_year", "firm_id", "booked_year", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    cost_fen: Mapped[int] = mapped_column(BigInteger)
+    subsidy_fen: Mapped[int] = mapped_column(BigInteger)
+    # What counts: the subsidy held while booked, the amount posted once completed.
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    booked_on: Mapped[dt.date] = mapped_column(Date)
+    booked_year: Mapped[int] = mapped_column(Integer)
+    booked_by_user: Mapped[int] = mapped_column(BigInteger)
+    hold_transfer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    complete_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    completed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disputed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    dispute_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    clawback_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    clawback_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    clawed_back_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    decision: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class RedemptionView:
+    """A redemption as the services return it."""
+
+    id: int
+    programme: str
+    voucher_id: int
+    firm_id: int
+    provider_id: int
+    category: str
+    cost_fen: int
+    subsidy_fen: int
+    amount_fen: int
+    description: str
+    status: str
+    booked_on: dt.date
+    completed_on: dt.date | None
+    confirmed: bool
+    hold_transfer_id: int | None
+    clawback_reason: str | None
+    decision: dict[str, object]
+    dispute_reason: str | None = None
+
+
+def view(session: Session, row: Redemption) -> RedemptionView:
+    """The plain view of a redemption row."""
+    code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
+    return _view(row, code)
+
+
+def _view(row: Redemption, code: str) -> RedemptionView:
+    return RedemptionView(row.id, code, row.voucher_id, row.firm_id, row.provider_id,
+                          row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
+                          row.description, row.status, row.booked_on, row.completed_on,
+                          row.confirmed_at is not None, row.hold_transfer_id,
+                          row.clawback_reason, row.decision, row.dispute_reason)
+
+
+def ensure_account(session: Session, code: str, ledger: str, *, limited: bool) -> None:
+    """Open the account unless it exists (a concurrent opener may have won the race)."""
+    from ledger.core.models import Account
+
+    if session.scalar(select(Account.id).where(Account.code == code)) is None:
+        # A concurrent transaction may have opened it meanwhile: then it is there.
+        with contextlib.suppress(AlreadyExists):
+            open_account(session, code, ledger, credits_must_not_exceed_debits=limited)
+
+
+def used_this_year(
+    session: Session, firm_id: int, year: int, category: str
+) -> tuple[int, int]:
+    """What the firm's counting redemptions of calendar `year` amount to: all, and in `category`."""
+    total, in_category = session.execute(
+        select(
+            func.coalesce(func.sum(Redemption.amount_fen), 0),
+            func.coalesce(func.sum(Redemption.amount_fen).filter(
+                Redemption.category == category), 0),
+        ).where(Redemption.firm_id == firm_id, Redemption.booked_year == year,
+                Redemption.status.in_(COUNTING))
+    ).one()
+    return int(total), int(in_category)
+
+
+def _categories_on(session: Session, provider_id: int, on: dt.date) -> tuple[str, ...]:
+    rows = session.scalars(
+        select(ProviderCategory.category).where(
+            ProviderCategory.provider_id == provider_id,
+            ProviderCategory.registered_on <= on,
+            (ProviderCategory.removed_on.is_(None)) | (ProviderCategory.removed_on > on),
+        ).order_by(ProviderCategory.category)
+    ).all()
+    return tuple(rows)
+
+
+def book(
+    session: Session,
+    *,
+    voucher_id: int,
+    provider_id: int,
+    category: str,
+    cost_fen: int,
+    description: str,
+    by: By,
+    on: dt.date | None = None,
+) -> RedemptionView:
+    """Book a service: the policy decides the subsidy, the ledger holds it on the voucher."""
+    from rules import BookingFacts, decide_booking
+
+    day = on or today()
+    if not isinstance(description, str) or len(description) > 500:
+        raise InvalidInput("description: at most 500 characters", field="description")
+    voucher = session.get(Voucher, voucher_id)
+    if voucher is None:
+        raise NotFound(f"no voucher {voucher_id}", voucher_id=voucher_id)
+    firm = session.execute(
+        select(Firm).where(Firm.id == voucher.firm_id).with_for_update()
+    ).scalar_one()
+    session.refresh(voucher)
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound(f"no provider {provider_id}", provider_id=provider_id)
+    if provider.status != "active":
+        raise Conflict(f"provider {provider_id} is {provider.status}", code="provider_not_active")
+    if firm.status != "active":
+        raise Conflict(f"firm {firm.id} is {firm.status}", code="firm_not_active")
+    prog = session.get(Programme, voucher.programme_id)
+    assert prog is not None
+    firm_party, provider_party = party_data_of(firm), party_data_of(provider)
+    used, used_in_category = used_this_year(session, firm.id, day.year, category)
+    decision = decide_booking(policies(), BookingFacts(
+        programme=prog.policy, on=day, category=category, cost_fen=cost_fen,
+        voucher_balance_fen=max(0, balance(session, voucher.account_code).available),
+        voucher_issued_on=voucher.issued_on, voucher_expires_on=voucher.expires_on,
+        firm_credit_code=firm_party.credit_code, provider_credit_code=provider_party.credit_code,
+        provider_categories=_categories_on(session, provider_id, day),
+        firm_used_this_year_fen=used, firm_used_in_category_this_year_fen=used_in_category,
+        firm_legal_rep=firm_party.legal_rep, firm_shareholders=firm_party.shareholders,
+        provider_legal_rep=provider_party.legal_rep,
+        provider_shareholders=provider_party.shareholders))
+    if not decision.allowed:
+        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+    stamp = now()
+    row = Redemption(programme_id=prog.id, voucher_id=voucher.id, firm_id=firm.id,
+                     provider_id=provider_id, category=category, cost_fen=cost_fen,
+                     subsidy_fen=decision.amount_fen, amount_fen=decision.amount_fen,
+                     description=description, status="booked", booked_on=day,
+                     booked_year=day.year, booked_by_user=by.user_id,
+                     decision=decision.to_dict(), created_at=stamp, updated_at=stamp)
+    session.add(row)
+    session.flush()
+    provider_account = account(prog.code, "provider", provider_id)
+    ensure_account(session, provider_account, prog.code, limited=True)
+    entry = create_hold(session, provider_account, voucher.account_code, decision.amount_fen,
+                        flow=FLOW_BOOK, ref=f"redemption:{row.id}", actor=by.label,
+                        memo=f"{category} for firm {firm.id}")
+    row.hold_transfer_id = entry.transfers[0].id
+    session.flush()
+    return view(session, row)
+
+
+def redemption_row(
+    session: Session,
+    redemption_id: int,
+    *,
+    provider_id: int | None = None,
+    firm_id: int | None = None,
+    lock: bool = False,
+) -> Redemption:
+    """The redemption, or NotFound (also when it is not the given provider's or firm's)."""
+    statement = select(Redemption).where(Redemption.id == redemption_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = session.execute(statement).scalar_one_or_none()
+    if (
+        row is None
+        or (provider_id is not None and row.provider_id != provider_id)
+        or (firm_id is not None and row.firm_id != firm_id)
+    ):
+        raise NotFound(f"no redemption {redemption_id}", redemption_id=redemption_id)
+    return row
+
+
+def _expect(row: Redemption, *statuses: str) -> None:
+    if row.status not in statuses:
+        raise Conflict(f"redemption {row.id} is {row.status}, not {' or '.join(statuses)}",
+                       code=f"redemption_{row.status}")
+
+
+def complete(
+    session: Session,
+    redemption_id: int,
+    *,
+    provider_id: int,
+    by: By,
+    amount_fen: int | None = None,
+    on: dt.date | None = None,
+) -> RedemptionView:
+    """Post the hold in full, or `amount_fen` of it (the rest goes back to the voucher)."""
+    row = redemption_row(session, redemption_id, provider_id=provider_id, lock=True)
+    _expect(row, "booked")
+    assert row.hold_transfer_id is not None
+    if amount_fen is not None and amount_fen > row.subsidy_fen:
+        raise InvalidInput(f"amount: at most the booked subsidy ({row.subsidy_fen} fen)",
+                           field="amount")
+    entry = post_hold(session, row.hold_transfer_id, amount_fen, flow=FLOW_COMPLETE,
+                      ref=f"redemption:{row.id}", actor=by.label)
+    row.status = "completed"
+    row.amount_fen = entry.transfers[0].amount
+    row.complete_entry_id = entry.id
+    row.completed_on = on or today()
+    row.updated_at = now()
+    session.flush()
+    from ledger.vouchers.redemption_totals import record_completion  # it imports this module
+
+    record_completion(session, row)
+    return view(session, row)
+
+
+def cancel(
+    session: Session, redemption_id: int, *, by: By, provider_id: int | None = None
+) -> RedemptionView:
+    """Void the hold of a booked service (its provider, or bureau staff with no provider)."""
+    row = redemption_row(session, redemption_id, provider_id=provider_id, lock=True)
+    _expect(row, "booked")
+    assert row.hold_transfer_id is not None
+    void_hold(session, row.hold_transfer_id, flow=FLOW_CANCEL, ref=f"redemption:{row.id}",
+              actor=by.label)
+    row.status = "cancelled"
+    row.updated_at = now()
+    session.flush()
+    return view(session, row)
+
+
+def confirm(session: Session, redemption_id: int, *, firm_id: int, by: By) -> RedemptionView:
+    """The firm confirms that the completed service was delivered."""
+    row = redemption_row(session, redemption_id, firm_id=firm_id, lock=True)
+    _expect(row, "completed")
+    if row.confirmed_at is not None:
+        raise Conflict(f"redemption {row.id} is already confirmed", code="already_confirmed")
+    row.confirmed_at = now()
+    row.confirmed_by = by.label
+    row.updated_at = row.confirmed_at
+    session.flush()
+    return view(session, row)
+
+
+def dispute(session: Session, redemption_id: int, *, firm_id: int, reason: str,
+            by: By) -> RedemptionView:
+    """The firm says a completed service was not delivered as booked: no claim can be filed
+    until it confirms; the reason stays on record for the provider and the bureau."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise InvalidInput("reason: 1–500 characters", field="reason")
+    row = redemption_row(session, redemption_id, firm_id=firm_id, lock=True)
+    _expect(row, "completed")
+    if row.confirmed_at is not None:
+        raise Conflict(f"redemption {row.id} is already confirmed", code="already_confirmed")
+    if row.disputed_at is not None:
+        raise Conflict(f"redemption {row.id} is already disputed", code="already_disputed")
+    row.disputed_at = now()
+    row.disputed_by = by.label
+    row.dispute_reason = reason.strip()
+    row.updated_at = row.disputed_at
+    session.flush()
+    return view(session, row)
+
+
+def get_redemption(
+    session: Session,
+    redemption_id: int,
+    *,
+    provider_id: int | None = None,
+    firm_id: int | None = None,
+) -> RedemptionView:
+    """One redemption; a provider or firm sees only its own."""
+    return view(session, redemption_row(session, redemption_id, provider_id=provider_id,
+                                        firm_id=firm_id))
+
+
+def list_redemptions(
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    provider_id: int | None = None,
+    firm_id: int | None = None,
+    status: str | None = None,
+) -> Page[RedemptionView]:
+    """Redemptions newest first, filtered."""
+    check_page(limit, offset)
+    condition = []
+    if provider_id is not None:
+        condition.append(Redemption.provider_id == provider_id)
+    if firm_id is not None:
+        condition.append(Redemption.firm_id == firm_id)
+    if status is not None:
+        condition.append(Redemption.status == status)
+    total = session.scalar(select(func.count()).select_from(Redemption).where(*condition)) or 0
+    rows = session.execute(
+        select(Redemption, Programme.code).join(Programme, Programme.id == Redemption.programme_id)
+        .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
+    return Page([_view(r, code) for r, code in rows], total, limit, offset)

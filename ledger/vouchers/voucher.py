@@ -1,0 +1,253 @@
+"""Vouchers: issued to an eligible firm as decided by the policy, each its own account.
+
+Issuing moves the amount `P:voucher:V` ← `P:budget`. The serial `V` counts up per programme
+(the programme row is locked while it is drawn); the expiry date comes from the policy in
+force on the issue date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from ledger.core.accounts import Balance, balance, open_account
+from ledger.core.acting import By, now, today
+from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.errors import InvalidInput, NotFound, PolicyRefused
+from ledger.core.journal import EntryRequest, Move, post_entry
+from ledger.core.models import Account, JournalEntry, Transfer
+from ledger.core.paging import Page, check_page
+from ledger.programmes.programme import account, policies, programme_row
+from ledger.registry.firms import Firm, get_firm
+from rules import IssueFacts, decide_issue, voucher_expiry
+
+FLOW_ISSUE = "voucher.issue"
+
+
+class Voucher(Base):
+    """A voucher: its serial, firm, amount, validity and what expiry returned."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "serial", name="uq_vouchers_programme_serial"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("status IN ('active', 'expired')", name="status_known"),
+        Index("ix_vouchers_firm_year", "firm_id", "issued_year"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(16))
+    account_code: Mapped[str] = mapped_column(String(160), unique=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    issued_year: Mapped[int] = mapped_column(Integer)
+    expires_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    expired_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    issue_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    issued_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class VoucherView:
+    """A voucher with its current balance (available = not spent and not held)."""
+
+    id: int
+    programme: str
+    serial: str
+    account: str
+    firm_id: int
+    amount_fen: int
+    issued_on: dt.date
+    expires_on: dt.date
+    status: str
+    available_fen: int
+    held_fen: int
+    spent_fen: int
+    expired_fen: int
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One movement on a voucher's account."""
+
+    entry_id: int
+    posted_at: datetime
+    flow: str
+    ref: str
+    kind: str
+    amount_fen: int
+    direction: str  # "in" (debit) or "out" (credit)
+
+
+def _view(session: Session, row: Voucher, programme: str, b: Balance | None = None) -> VoucherView:
+    b = balance(session, row.account_code) if b is None else b
+    spent = b.credits_posted - row.expired_fen
+    return VoucherView(row.id, programme, row.serial, row.account_code, row.firm_id,
+                       row.amount_fen, row.issued_on, row.expires_on, row.status, b.available,
+                       b.credits_pending, spent, row.expired_fen)
+
+
+def firm_facts(session: Session, firm_id: int) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """The firm's status and (kind, year) certifications, or NotFound."""
+    firm = get_firm(session, firm_id)
+    return firm.status, tuple((c.kind, c.year) for c in firm.certifications)
+
+
+def issue_voucher(
+    session: Session,
+    programme: str,
+    firm_id: int,
+    amount_fen: int,
+    *,
+    by: By,
+    issued_on: dt.date | None = None,
+) -> VoucherView:
+    """Issue a voucher to a firm if the policy allows it: `P:voucher:V` ← `P:budget`."""
+    day = issued_on or today()
+    if day > today():
+        raise InvalidInput("issued_on lies in the future", field="issued_on")
+    prog = programme_row(session, programme, lock=True)
+    session.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update()).first()
+    status, certs = firm_facts(session, firm_id)
+    issued_this_year = session.scalar(
+        select(func.coalesce(func.sum(Voucher.amount_fen), 0)).where(
+            Voucher.firm_id == firm_id, Voucher.programme_id == prog.id,
+            Voucher.issued_year == day.year)
+    ) or 0
+    free = balance(session, account(programme, "budget")).available
+    decision = decide_issue(policies(), IssueFacts(
+        programme=prog.policy, on=day, amount_fen=amount_fen, firm_status=status,
+        firm_certifications=certs, firm_issued_this_year_fen=int(issued_this_year),
+        budget_free_fen=max(0, free)))
+    if not decision.allowed:
+        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+    prog.vouchers_issued += 1
+    serial = f"V{prog.vouchers_issued:06d}"
+    code = account(programme, "voucher", serial)
+    open_account(session, code, programme, credits_must_not_exceed_debits=True)
+    entry = post_entry(session, EntryRequest(
+        (Move(code, account(programme, "budget"), amount_fen),),
+        flow=FLOW_ISSUE, ref=f"voucher:{programme}:{serial}", actor=by.label,
+        memo=f"firm {firm_id}"))
+    row = Voucher(programme_id=prog.id, serial=serial, account_code=code, firm_id=firm_id,
+                  amount_fen=amount_fen, issued_on=day, issued_year=day.year,
+                  expires_on=voucher_expiry(policies(), prog.policy, day), status="active",
+                  expired_fen=0, issue_entry_id=entry.id, issued_by=by.label, created_at=now())
+    session.add(row)
+    session.flush()
+    return _view(session, row, programme)
+
+
+def _refusal(decision: object) -> str:
+    """The first failing trace line's message: what a person reads in the problem."""
+    for line in decision.trace:  # type: ignore[attr-defined]
+        if line.outcome == "fail":
+            return f"refused by {line.rule}: {line.message}"
+    return f"refused: {decision.code}"  # type: ignore[attr-defined]
+
+
+def voucher_row(session: Session, voucher_id: int, *, firm_id: int | None = None) -> Voucher:
+    """The voucher, or NotFound (also when `firm_id` is given and the voucher is another's)."""
+    row = session.get(Voucher, voucher_id)
+    if row is None or (firm_id is not None and row.firm_id != firm_id):
+        raise NotFound(f"no voucher {voucher_id}", voucher_id=voucher_id)
+    return row
+
+
+def _programme_code(session: Session, programme_id: int) -> str:
+    from ledger.programmes.programme import Programme
+
+    return session.scalar(select(Programme.code).where(Programme.id == programme_id)) or ""
+
+
+def get_voucher(session: Session, voucher_id: int, *, firm_id: int | None = None) -> VoucherView:
+    """One voucher with its balance; a firm (`firm_id`) sees only its own."""
+    row = voucher_row(session, voucher_id, firm_id=firm_id)
+    return _view(session, row, _programme_code(session, row.programme_id))
+
+
+def list_vouchers(
+    session: Session,
+    *,
+    limit: int,
+    offset: int = 0,
+    programme: str | None = None,
+    firm_id: int | None = None,
+    status: str | None = None,
+    city: str | None = None,
+) -> Page[VoucherView]:
+    """Vouchers newest first, filtered by programme, firm, status and the firm's city."""
+    from ledger.programmes.programme import Programme
+
+    check_page(limit, offset)
+    condition = []
+    if programme is not None:
+        condition.append(Voucher.programme_id == programme_row(session, programme).id)
+    if firm_id is not None:
+        condition.append(Voucher.firm_id == firm_id)
+    if status is not None:
+        condition.append(Voucher.status == status)
+    if city is not None:
+        condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
+    total = session.scalar(select(func.count()).select_from(Voucher).where(*condition)) or 0
+    rows = session.execute(
+        select(Voucher, Programme.code).join(Programme, Programme.id == Voucher.programme_id)
+        .where(*condition).order_by(Voucher.id.desc()).limit(limit).offset(offset)
+    ).all()
+    # The page's balances in one query, not one per voucher.
+    totals = {code: Balance(*t) for code, *t in session.execute(
+        select(Account.code, Account.debits_pending, Account.debits_posted,
+               Account.credits_pending, Account.credits_posted)
+        .where(Account.code.in_([v.account_code for v, _ in rows]))).all()}
+    return Page([_view(session, v, code, totals.get(v.account_code)) for v, code in rows],
+                total, limit, offset)
+
+
+def voucher_history(
+    session: Session, voucher_id: int, *, firm_id: int | None = None
+) -> list[HistoryLine]:
+    """Every transfer on the voucher's account, oldest first (a voucher has few)."""
+    row = voucher_row(session, voucher_id, firm_id=firm_id)
+    account_id = session.scalar(select(Account.id).where(Account.code == row.account_code))
+    debit = aliased(Account)
+    rows = session.execute(
+        select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.flow, JournalEntry.ref,
+               Transfer.kind, Transfer.amount, debit.id)
+        .join(Transfer, Transfer.entry_id == JournalEntry.id)
+        .join(debit, debit.id == Transfer.debit_account_id)
+        .where((Transfer.debit_account_id == account_id)
+               | (Transfer.credit_account_id == account_id))
+        .order_by(Transfer.id)
+    ).all()
+    return [HistoryLine(e, at, flow, ref, kind, amount, "in" if d == account_id else "out")
+            for e, at, flow, ref, kind, amount, d in rows]
+
+
+def issued_and_expired(session: Session, programme: str) -> tuple[int, int]:
+    """Total issued and total returned by expiry in the programme (SQL sums)."""
+    prog = programme_row(session, programme)
+    issued, expired = session.execute(
+        select(func.coalesce(func.sum(Voucher.amount_fen), 0),
+               func.coalesce(func.sum(Voucher.expired_fen), 0))
+        .where(Voucher.programme_id == prog.id)
+    ).one()
+    return int(issued), int(expired)
