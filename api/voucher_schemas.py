@@ -9,10 +9,11 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from api.schemas import Category, Strict
+from ledger.budget import Budget
 from ledger.core.journal import PostedEntry
 from ledger.core.money import fen_to_yuan, yuan_to_fen
 from ledger.payments.batches import BatchView
-from ledger.programmes.programme import Budget, ProgrammeView
+from ledger.programmes.programme import ProgrammeView
 from ledger.registry.evidence import EvidenceView
 from ledger.vouchers.claims import ClaimView
 from ledger.vouchers.expiry import ExpiryResult

@@ -44,8 +44,7 @@ from ledger.programmes.programme import FLOW_APPROPRIATE, create_programme
 from ledger.registry.firms import Firm
 from ledger.registry.parties import LIAONING_CITIES
 from ledger.registry.providers import CATEGORY_NAMES, Provider
-from ledger.vouchers.redemption_totals import fill_from_redemptions
-from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.redemptions import Redemption, fill_from_redemptions
 from ledger.vouchers.voucher import Voucher
 
 CODE = "LN-CXQ-2025"

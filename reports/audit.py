@@ -17,8 +17,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
-from ledger.awards.award import AwardBudget, award_budget
-from ledger.programmes.programme import Budget, Programme, budget, policies, programme_row
+from ledger.budget import AwardBudget, Budget, award_budget, budget
+from ledger.programmes.programme import Programme, policies, programme_row
 from ledger.reading import audit_queries as q
 from reports.charts import bar_chart, monthly_line
 from reports.document import (

@@ -11,7 +11,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from ledger.vouchers.redemption_totals import fill_from_redemptions
+from ledger.vouchers.redemptions import fill_from_redemptions
 
 
 # revision identifiers, used by Alembic.

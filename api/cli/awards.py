@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from api.cli.registry import _actor
+from api.cli.registry import cli_actor
 from ledger.awards.csv_import import AwardImportResult, import_awards
 from ledger.core import oplog
 from ledger.core.acting import By
@@ -54,7 +54,7 @@ def import_command(
     data = path.read_bytes()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         with Progress(TextColumn("deciding {task.description}"), BarColumn(),
                       MofNCompleteColumn(), console=err, transient=True) as bar:

@@ -29,7 +29,7 @@ out = Console(highlight=False, soft_wrap=True)
 URL_OPTION = typer.Option(None, "--url", help="Database URL (default: the configured one).")
 
 
-def _actor() -> oplog.Actor:
+def cli_actor() -> oplog.Actor:
     """The person at the terminal, as the operation log names them."""
     try:
         name = getpass.getuser()
@@ -43,7 +43,7 @@ def _import(kind: str, path: Path, url: str | None) -> None:
     importer = import_firms if kind == "firms" else import_providers
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         with Progress(TextColumn("importing {task.description}"), BarColumn(),
                       MofNCompleteColumn(), console=err, transient=True) as bar:
@@ -118,7 +118,7 @@ def users_create(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         with transaction(sessions) as session:
             firm_id = _party_id(session, firm, "firm") if firm else None
@@ -144,10 +144,10 @@ def _set_active(username: str, active: bool, url: str | None) -> None:
     try:
         with transaction(sessions) as session:
             user = set_active(session, username, active)
-            oplog.record(session, _actor(), action, "user", user.id)
+            oplog.record(session, cli_actor(), action, "user", user.id)
     except DomainError as exc:
         with transaction(sessions) as session:
-            oplog.record(session, _actor(), action, "user", None, refused_code=exc.code,
+            oplog.record(session, cli_actor(), action, "user", None, refused_code=exc.code,
                          message=exc.message)
         raise
     finally:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from api.cli.registry import _actor
+from api.cli.registry import cli_actor
 from ledger.core import oplog
 from ledger.core.acting import By
 from ledger.core.db import make_engine, make_sessionmaker, transaction
@@ -39,7 +39,7 @@ def expire_command(
     day = dt.date.fromisoformat(as_of) if as_of else None
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         with transaction(sessions) as session:
             codes = [program] if program else list(
@@ -70,7 +70,7 @@ def import_command(
     data = path.read_bytes()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         with Progress(TextColumn("issuing vouchers"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True) as bar:

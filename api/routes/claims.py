@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
 from api.routes.programs import by
-from api.routes.redemptions import _bound
+from api.routes.redemptions import bound
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import ClaimOut, ReasonIn, claim_out
 from ledger.core.db import transaction
@@ -46,7 +46,7 @@ def _provider_scope(user: UserView) -> int | None:
     if user.is_bureau:
         return None
     if user.role == "provider":
-        return _bound(user, "provider_id")
+        return bound(user, "provider_id")
     raise PermissionDenied(f"the {user.role} role may not read claims")
 
 
@@ -69,7 +69,7 @@ async def file_claim(
 ) -> JSONResponse:
     """Claim payment for a completed, firm-confirmed service with the evidence the policy
     requires; each file is stored by content and its SHA-256 recorded."""
-    provider_id = _bound(user, "provider_id")
+    provider_id = bound(user, "provider_id")
     uploads = [u for u in [await _read("contract", contract), await _read("invoice", invoice),
                            await _read("service_report", service_report)] if u is not None]
 

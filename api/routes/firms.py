@@ -29,7 +29,8 @@ from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.registry import firms
-from ledger.registry.party_import import MAX_BYTES, import_firms
+from ledger.registry.csv_files import MAX_BYTES
+from ledger.registry.party_import import import_firms
 from ledger.registry.users import UserView
 
 router = APIRouter(tags=["firms"])

@@ -26,6 +26,7 @@ from api.voucher_schemas import (
     fen,
     programme_out,
 )
+from ledger.budget import budget as budget_position
 from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
@@ -104,7 +105,7 @@ def get_budget(request: Request, user: Bureau, code: ProgrammeCode) -> dict[str,
     """Appropriated, free, issued, unspent, held, redeemed, in payment, paid, receivable and
     expired, to the fen."""
     with transaction(request.app.state.reader) as session:
-        return budget_out(programs.budget(session, code))
+        return budget_out(budget_position(session, code))
 
 
 @router.post("/programs/{code}/expire", response_model=ExpiryOut, summary="Run expiry")

@@ -36,7 +36,8 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=Idem
 RedemptionStatus = Literal["booked", "completed", "cancelled", "clawed_back"]
 
 
-def _bound(user: UserView, attribute: str) -> int:
+def bound(user: UserView, attribute: str) -> int:
+    """The firm or provider id the user is bound to, or PermissionDenied."""
     value = getattr(user, attribute)
     if value is None:
         raise PermissionDenied(f"user {user.username} is bound to no {attribute[:-3]}")
@@ -48,8 +49,8 @@ def _scope(user: UserView) -> dict[str, int | None]:
     if user.is_bureau:
         return {}
     if user.role == "provider":
-        return {"provider_id": _bound(user, "provider_id")}
-    return {"firm_id": _bound(user, "firm_id")}
+        return {"provider_id": bound(user, "provider_id")}
+    return {"firm_id": bound(user, "firm_id")}
 
 
 @router.post("/redemptions", status_code=201, response_model=RedemptionOut,
@@ -58,7 +59,7 @@ def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = N
          ) -> JSONResponse:
     """The policy decides the subsidy; the ledger holds it: `P:provider:S` ← `P:voucher:V`.
     A refusal is a problem carrying the decision's code and trace."""
-    provider_id = _bound(user, "provider_id")
+    provider_id = bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
         view = redemptions.book(session, voucher_id=body.voucher_id, provider_id=provider_id,
@@ -99,7 +100,7 @@ def get_redemption(request: Request, user: CurrentUser, redemption_id: Id) -> di
 def complete(request: Request, user: ProviderUser, redemption_id: Id, body: CompleteIn,
              key: IdemKey = None) -> JSONResponse:
     """Post the hold in full, or `amount` of it; the rest returns to the voucher."""
-    provider_id = _bound(user, "provider_id")
+    provider_id = bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
         amount = None if body.amount is None else fen(body.amount)
@@ -117,7 +118,7 @@ def complete(request: Request, user: ProviderUser, redemption_id: Id, body: Comp
 def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = None
            ) -> JSONResponse:
     """Void the hold (its provider, or an operator)."""
-    provider_id = None if user.role == "operator" else _bound(user, "provider_id")
+    provider_id = None if user.role == "operator" else bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
         view = redemptions.cancel(session, redemption_id, by=by(user), provider_id=provider_id)
@@ -132,7 +133,7 @@ def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = 
 def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = None
             ) -> JSONResponse:
     """Both sides agree the service was delivered before a claim may be filed."""
-    firm_id = _bound(user, "firm_id")
+    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
         view = redemptions.confirm(session, redemption_id, firm_id=firm_id, by=by(user))
@@ -148,7 +149,7 @@ def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn
             key: IdemKey = None) -> JSONResponse:
     """Instead of confirming: the service was not delivered as booked; no claim until the firm
     confirms."""
-    firm_id = _bound(user, "firm_id")
+    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
         view = redemptions.dispute(session, redemption_id, firm_id=firm_id, reason=body.reason,

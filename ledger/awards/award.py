@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.core.accounts import balance
+from ledger.core.accounts import balance, ensure_account
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import (
@@ -40,15 +40,13 @@ from ledger.core.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
-    PolicyRefused,
 )
 from ledger.core.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.core.paging import Page, check_page
-from ledger.programmes.programme import Programme, account, budget, policies, programme_row
+from ledger.programmes.decisions import refused
+from ledger.programmes.programme import Programme, account, policies, programme_row
 from ledger.registry.firms import Certification, Firm, FirmCertification, add_certification
 from ledger.registry.parties import normalise_city
-from ledger.vouchers.redemptions import ensure_account
-from ledger.vouchers.voucher import _refusal
 from rules import AwardFacts, PolicySet, decide_award
 
 TIERS = ("gazelle", "unicorn", "specialised", "little_giant")
@@ -137,26 +135,6 @@ class TierTotal:
     tier: str
     count: int
     amount_fen: int
-
-
-@dataclass(frozen=True)
-class AwardBudget:
-    """Where an award programme's money is, in fen; `balanced` checks the equation."""
-
-    programme: str
-    appropriated: int
-    free: int
-    promised: int  # applied, not yet decided: part of `free` until approved
-    awarded: int  # approved, not yet batched (the `P:award:F` accounts less their holds)
-    in_payment: int  # held by open payment batches
-    paid: int
-    receivable: int
-
-    @property
-    def balanced(self) -> bool:
-        """appropriated = free + awarded + in_payment + paid − receivable."""
-        return self.appropriated == (self.free + self.awarded + self.in_payment + self.paid
-                                     - self.receivable)
 
 
 def _view(row: Award, programme: str) -> AwardView:
@@ -271,7 +249,7 @@ def apply_award(
         programme=prog.policy, on=day, tier=tier, certified_on=certified_on,
         firm_awards=firm_awards, budget_free_fen=max(0, free), requested_fen=requested_fen))
     if not decision.allowed:
-        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+        raise refused(decision)
     if held is None:
         add_certification(session, firm_id, Certification(tier, certified_on.year, certified_on))
     stamp = now()
@@ -457,12 +435,3 @@ def totals_by_tier(
         .where(*condition).group_by(Award.tier).order_by(order)
     ).all()
     return [TierTotal(t, int(n), int(amount)) for t, n, amount in rows]
-
-
-def award_budget(session: Session, code: str) -> AwardBudget:
-    """The award programme's budget to the fen: the figures of `ledger.programmes.programme.budget`."""
-    award_programme(session, code)
-    b = budget(session, code)
-    return AwardBudget(programme=code, appropriated=b.appropriated, free=b.free,
-                       promised=b.promised, awarded=b.awarded, in_payment=b.in_payment,
-                       paid=b.paid, receivable=b.receivable)

@@ -5,7 +5,7 @@ an "up to" tier) becomes one award application, decided by the policy as if appl
 by one, in file order. All rows or none: every bad row is reported with its line, column and
 reason. A row whose application (programme, firm, tier, document number) is already recorded
 is skipped, so importing the same file twice adds nothing. Files are UTF-8 (with or without
-a BOM) or GB18030, as in ledger/csv_import.py.
+a BOM) or GB18030, as in ledger/registry/csv_files.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ledger.awards.award import LEVELS, TIERS, Award, apply_award, award_program
 from ledger.core.acting import By, today
 from ledger.core.errors import DomainError, PolicyRefused
 from ledger.core.money import yuan_to_fen
+from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
 from ledger.registry.firms import find_firm_ids
-from ledger.registry.party_import import MAX_ROWS, Progress, RowError, _reject, decode, read_header
 from rules import PolicySet
 
 COLUMNS = ("credit_code", "tier", "level", "document_no", "certified_on", "requested")
@@ -163,7 +163,7 @@ def import_awards(
         else:
             todo.append((row, firm_id))
     if errors:
-        raise _reject(sorted(errors, key=lambda e: e.line))
+        raise reject(sorted(errors, key=lambda e: e.line))
     created: list[int] = []
     amount = 0
     # A savepoint: a refused row undoes the rows before it even if the caller commits.
@@ -186,5 +186,5 @@ def import_awards(
             if progress:
                 progress("awards", done, len(todo))
         if errors:
-            raise _reject(errors)
+            raise reject(errors)
     return AwardImportResult(len(rows), created, skipped, amount)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,3 +155,11 @@ def balance_as_of(session: Session, code: str, at: datetime) -> Balance:
         .limit(1)
     ).first()
     return Balance() if row is None else Balance(*row)
+
+
+def ensure_account(session: Session, code: str, ledger: str, *, limited: bool) -> None:
+    """Open the account unless it exists (a concurrent opener may have won the race)."""
+    if session.scalar(select(Account.id).where(Account.code == code)) is None:
+        # A concurrent transaction may have opened it meanwhile: then it is there.
+        with contextlib.suppress(AlreadyExists):
+            open_account(session, code, ledger, credits_must_not_exceed_debits=limited)

@@ -8,17 +8,17 @@ refused (change a registered party through the API, where each change is logged 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from ledger.core.errors import ImportRejected, InvalidInput
+from ledger.core.errors import InvalidInput
+from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
 from ledger.registry.firms import (
     CERTIFICATIONS,
     Certification,
@@ -36,8 +36,6 @@ from ledger.registry.providers import (
     insert_providers,
 )
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
 _LOOKUP_CHUNK = 500
 _INSERT_BATCH = 500
 
@@ -58,17 +56,7 @@ COMMON = (*REQUIRED, "shareholders", "status", "bank_name", "bank_account")
 FIRM_COLUMNS = (*COMMON, "certifications")
 PROVIDER_COLUMNS = (*COMMON, "categories")
 
-Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A bad cell: its line in the file (the header is line 1), its column and why."""
-
-    line: int
-    column: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -88,25 +76,6 @@ class _Row:
     extras: tuple[tuple[str, date], ...]
 
 
-def decode(data: bytes) -> str:
-    """The file's text: UTF-8 (a BOM is dropped) or else GB18030."""
-    if len(data) > MAX_BYTES:
-        raise ImportRejected(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB",
-                             errors=[{"line": 0, "column": "", "reason": "file too large"}])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    with contextlib.suppress(UnicodeDecodeError):
-        return data.decode("utf-8")
-    # Not UTF-8: what Chinese office software saves as "CSV" is GB18030 (a superset of GBK).
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise ImportRejected(
-            "the file is neither UTF-8 nor GB18030",
-            errors=[{"line": 0, "column": "", "reason": "neither UTF-8 nor GB18030"}],
-        ) from exc
-
-
 def _dated_list(raw: str, known: tuple[str, ...] | dict[str, str]) -> tuple[tuple[str, date], ...]:
     """'kind@YYYY-MM-DD;kind@YYYY-MM-DD' as (kind, date) pairs; ValueError says what is wrong."""
     pairs: list[tuple[str, date]] = []
@@ -122,29 +91,6 @@ def _dated_list(raw: str, known: tuple[str, ...] | dict[str, str]) -> tuple[tupl
         except ValueError as exc:
             raise ValueError(f"{kind}: {when.strip()!r} is not a date YYYY-MM-DD") from exc
     return tuple(pairs)
-
-
-def read_header(
-    reader: Iterator[list[str]],
-    columns: Sequence[str],
-    required: Sequence[str],
-    aliases: Mapping[str, str],
-) -> tuple[list[str], list[RowError]]:
-    """The header line with aliases resolved, and every problem with it (line 1)."""
-    try:
-        header = [aliases.get(h.strip(), h.strip()) for h in next(reader)]
-    except StopIteration:
-        return [], [RowError(1, "", "the file is empty: a header line is required")]
-    errors = [
-        RowError(1, name, f"unknown column; known: {', '.join(columns)}")
-        for name in header
-        if name not in columns
-    ]
-    errors += [RowError(1, name, "required column is missing")
-               for name in required if name not in header]
-    if len(set(header)) != len(header):
-        errors.append(RowError(1, "", "a column appears twice"))
-    return header, errors
 
 
 def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row], list[RowError]]:
@@ -204,16 +150,6 @@ def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row],
     return rows, errors
 
 
-def _reject(errors: list[RowError]) -> ImportRejected:
-    first = errors[0]
-    lines = sorted({e.line for e in errors})
-    return ImportRejected(
-        f"nothing imported: {len(lines)} bad line(s), the first is line {first.line} "
-        f"({first.column or 'row'}: {first.reason})",
-        errors=[{"line": e.line, "column": e.column, "reason": e.reason} for e in errors],
-    )
-
-
 def _differences(
     row: _Row, party: PartyData, status: str, extras: set[tuple[str, date]]
 ) -> list[str]:
@@ -266,7 +202,7 @@ def import_firms(session: Session, data: bytes, progress: Progress | None = None
                     "change it through the API"
                 )))
     if errors:
-        raise _reject(sorted(errors, key=lambda e: e.line))
+        raise reject(sorted(errors, key=lambda e: e.line))
     new = [(r.party, r.status, tuple(Certification(k, d.year, d) for k, d in r.extras))
            for r in rows if r.party.credit_code not in views]
     created = _in_batches(new, insert_firms, session, "firms", progress)
@@ -293,7 +229,7 @@ def import_providers(
                     "change it through the API"
                 )))
     if errors:
-        raise _reject(sorted(errors, key=lambda e: e.line))
+        raise reject(sorted(errors, key=lambda e: e.line))
     new = [(r.party, r.status, tuple(Registration(k, d) for k, d in r.extras))
            for r in rows if r.party.credit_code not in views]
     created = _in_batches(new, insert_providers, session, "providers", progress)

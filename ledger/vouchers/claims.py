@@ -17,12 +17,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyRefused
+from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import Page, check_page
+from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, policies
 from ledger.registry import evidence
 from ledger.vouchers.redemptions import redemption_row
-from ledger.vouchers.voucher import _refusal
 
 STATUSES = ("filed", "approved", "rejected", "paid", "withdrawn")
 
@@ -114,7 +114,7 @@ def file_claim(
         programme=prog.policy, on=day, completed_on=red.completed_on, evidence=tuple(kinds),
         claimed_fen=red.amount_fen, booked_fen=red.amount_fen))
     if not decision.allowed:
-        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+        raise refused(decision)
     row = Claim(redemption_id=red.id, programme_id=red.programme_id, provider_id=provider_id,
                 amount_fen=red.amount_fen, status="filed", filed_on=day,
                 filed_by_user=by.user_id, filed_by=by.label, reason="", created_at=now())

@@ -10,13 +10,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.core.accounts import ensure_account
 from ledger.core.acting import By, now
 from ledger.core.errors import Conflict, InvalidInput, PermissionDenied
 from ledger.core.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.programmes.programme import Programme, account
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemption_totals import record_clawback
-from ledger.vouchers.redemptions import RedemptionView, ensure_account, redemption_row, view
+from ledger.vouchers.redemptions import RedemptionView, redemption_row, view
 
 FLOW_CLAWBACK, FLOW_RECEIVABLE = "redemption.clawback", "clawback.receivable"
 

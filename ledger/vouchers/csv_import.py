@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from ledger.core.acting import By
 from ledger.core.errors import DomainError, ImportRejected
 from ledger.core.money import yuan_to_fen
+from ledger.registry.csv_files import decode
 from ledger.registry.firms import find_firm_ids
-from ledger.registry.party_import import decode
 from ledger.vouchers.voucher import issue_voucher
 
 COLUMNS = ("credit_code", "amount")

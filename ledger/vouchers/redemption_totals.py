@@ -9,19 +9,16 @@ clawback of it does; the services update the totals in the redemption's own tran
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Connection,
     Date,
     ForeignKey,
-    Index,
     String,
-    case,
     cast,
     func,
-    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,18 +26,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.base import Base
 from ledger.registry.firms import Firm
-from ledger.vouchers.redemptions import Redemption
 
 # What a redemption that reached completion may be now: still completed, or clawed back.
 DONE = ("completed", "clawed_back")
-
-# The audit's edge days (a period starting or ending inside a month) read redemptions by
-# completion day, and its clawback figures by status and time, not every redemption of the
-# programme.
-Index("ix_redemptions_programme_completed", Redemption.programme_id, Redemption.completed_on)
-Index("ix_redemptions_programme_status_updated", Redemption.programme_id, Redemption.status,
-      Redemption.updated_at)
-
 
 class RedemptionTotal(Base):
     """Redemptions completed in one month of a programme, of one category and provider."""
@@ -88,7 +76,18 @@ def _add(
     }))
 
 
-def _record(session: Session, row: Redemption, *, completions: int, amount: int,
+class Completed(Protocol):
+    """What the totals need of a completed redemption (the redemptions module's row)."""
+
+    programme_id: int
+    firm_id: int
+    provider_id: int
+    category: str
+    amount_fen: int
+    completed_on: dt.date | None
+
+
+def _record(session: Session, row: Completed, *, completions: int, amount: int,
             clawed_back: int) -> None:
     assert row.completed_on is not None
     month = row.completed_on.replace(day=1)
@@ -101,12 +100,12 @@ def _record(session: Session, row: Redemption, *, completions: int, amount: int,
          completions=completions, amount=amount, clawed_back=clawed_back)
 
 
-def record_completion(session: Session, row: Redemption) -> None:
+def record_completion(session: Session, row: Completed) -> None:
     """Count a redemption just completed (its `amount_fen` is what was posted)."""
     _record(session, row, completions=1, amount=row.amount_fen, clawed_back=0)
 
 
-def record_clawback(session: Session, row: Redemption) -> None:
+def record_clawback(session: Session, row: Completed) -> None:
     """Count a completed redemption just clawed back, in the month it was completed."""
     _record(session, row, completions=0, amount=0, clawed_back=row.amount_fen)
 
@@ -116,28 +115,3 @@ def month_start(column: ColumnElement[dt.date], dialect: str) -> ColumnElement[d
     if dialect == "sqlite":
         return func.date(column, "start of month")
     return cast(func.date_trunc("month", column), Date)
-
-
-def fill_from_redemptions(connection: Connection) -> None:
-    """Fill both (empty) tables from the redemptions that reached completion: one
-    INSERT … SELECT … GROUP BY each. The migration and the benchmark's build use it."""
-    month = month_start(Redemption.completed_on, connection.dialect.name).label("month")
-    sums = (func.count().label("completions"), func.sum(Redemption.amount_fen).label("amount"),
-            func.sum(case((Redemption.status == "clawed_back", Redemption.amount_fen),
-                          else_=0)).label("clawed"))
-    done = Redemption.status.in_(DONE)
-    by_provider = (
-        select(Redemption.programme_id, month, Redemption.category, Redemption.provider_id,
-               *sums)
-        .where(done).group_by(Redemption.programme_id, month, Redemption.category,
-                              Redemption.provider_id))
-    connection.execute(insert(RedemptionTotal).from_select(
-        ["programme_id", "month", "category", "provider_id", "completions", "amount_fen",
-         "clawed_back_fen"], by_provider))
-    by_city = (
-        select(Redemption.programme_id, month, Firm.city, *sums)
-        .join(Firm, Firm.id == Redemption.firm_id)
-        .where(done).group_by(Redemption.programme_id, month, Firm.city))
-    connection.execute(insert(RedemptionCityTotal).from_select(
-        ["programme_id", "month", "city", "completions", "amount_fen", "clawed_back_fen"],
-        by_city))

@@ -9,7 +9,6 @@ each other's holds and yearly totals.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,27 +17,38 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Connection,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    case,
     func,
+    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.core.accounts import balance, open_account
+from ledger.core.accounts import balance, ensure_account
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, PolicyRefused
+from ledger.core.errors import Conflict, InvalidInput, NotFound
 from ledger.core.journal import create_hold, post_hold, void_hold
 from ledger.core.paging import Page, check_page
+from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies
 from ledger.registry.firms import Firm
 from ledger.registry.parties import party_data_of
 from ledger.registry.providers import Provider, ProviderCategory
-from ledger.vouchers.voucher import Voucher, _refusal
+from ledger.vouchers.redemption_totals import (
+    DONE,
+    RedemptionCityTotal,
+    RedemptionTotal,
+    month_start,
+    record_completion,
+)
+from ledger.vouchers.voucher import Voucher
 
 FLOW_BOOK, FLOW_COMPLETE = "redemption.book", "redemption.complete"
 FLOW_CANCEL = "redemption.cancel"
@@ -89,6 +99,14 @@ class Redemption(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# The audit's edge days (a period starting or ending inside a month) read redemptions by
+# completion day, and its clawback figures by status and time, not every redemption of the
+# programme.
+Index("ix_redemptions_programme_completed", Redemption.programme_id, Redemption.completed_on)
+Index("ix_redemptions_programme_status_updated", Redemption.programme_id, Redemption.status,
+      Redemption.updated_at)
+
+
 @dataclass(frozen=True)
 class RedemptionView:
     """A redemption as the services return it."""
@@ -125,16 +143,6 @@ def _view(row: Redemption, code: str) -> RedemptionView:
                           row.description, row.status, row.booked_on, row.completed_on,
                           row.confirmed_at is not None, row.hold_transfer_id,
                           row.clawback_reason, row.decision, row.dispute_reason)
-
-
-def ensure_account(session: Session, code: str, ledger: str, *, limited: bool) -> None:
-    """Open the account unless it exists (a concurrent opener may have won the race)."""
-    from ledger.core.models import Account
-
-    if session.scalar(select(Account.id).where(Account.code == code)) is None:
-        # A concurrent transaction may have opened it meanwhile: then it is there.
-        with contextlib.suppress(AlreadyExists):
-            open_account(session, code, ledger, credits_must_not_exceed_debits=limited)
 
 
 def used_this_year(
@@ -209,7 +217,7 @@ def book(
         provider_legal_rep=provider_party.legal_rep,
         provider_shareholders=provider_party.shareholders))
     if not decision.allowed:
-        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+        raise refused(decision)
     stamp = now()
     row = Redemption(programme_id=prog.id, voucher_id=voucher.id, firm_id=firm.id,
                      provider_id=provider_id, category=category, cost_fen=cost_fen,
@@ -281,7 +289,6 @@ def complete(
     row.completed_on = on or today()
     row.updated_at = now()
     session.flush()
-    from ledger.vouchers.redemption_totals import record_completion  # it imports this module
 
     record_completion(session, row)
     return view(session, row)
@@ -370,3 +377,28 @@ def list_redemptions(
         select(Redemption, Programme.code).join(Programme, Programme.id == Redemption.programme_id)
         .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
     return Page([_view(r, code) for r, code in rows], total, limit, offset)
+
+
+def fill_from_redemptions(connection: Connection) -> None:
+    """Fill both (empty) tables from the redemptions that reached completion: one
+    INSERT … SELECT … GROUP BY each. The migration and the benchmark's build use it."""
+    month = month_start(Redemption.completed_on, connection.dialect.name).label("month")
+    sums = (func.count().label("completions"), func.sum(Redemption.amount_fen).label("amount"),
+            func.sum(case((Redemption.status == "clawed_back", Redemption.amount_fen),
+                          else_=0)).label("clawed"))
+    done = Redemption.status.in_(DONE)
+    by_provider = (
+        select(Redemption.programme_id, month, Redemption.category, Redemption.provider_id,
+               *sums)
+        .where(done).group_by(Redemption.programme_id, month, Redemption.category,
+                              Redemption.provider_id))
+    connection.execute(insert(RedemptionTotal).from_select(
+        ["programme_id", "month", "category", "provider_id", "completions", "amount_fen",
+         "clawed_back_fen"], by_provider))
+    by_city = (
+        select(Redemption.programme_id, month, Firm.city, *sums)
+        .join(Firm, Firm.id == Redemption.firm_id)
+        .where(done).group_by(Redemption.programme_id, month, Firm.city))
+    connection.execute(insert(RedemptionCityTotal).from_select(
+        ["programme_id", "month", "city", "completions", "amount_fen", "clawed_back_fen"],
+        by_city))

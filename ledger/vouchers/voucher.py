@@ -28,10 +28,11 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from ledger.core.accounts import Balance, balance, open_account
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.errors import InvalidInput, NotFound, PolicyRefused
+from ledger.core.errors import InvalidInput, NotFound
 from ledger.core.journal import EntryRequest, Move, post_entry
 from ledger.core.models import Account, JournalEntry, Transfer
 from ledger.core.paging import Page, check_page
+from ledger.programmes.decisions import refused
 from ledger.programmes.programme import account, policies, programme_row
 from ledger.registry.firms import Firm, get_firm
 from rules import IssueFacts, decide_issue, voucher_expiry
@@ -139,7 +140,7 @@ def issue_voucher(
         firm_certifications=certs, firm_issued_this_year_fen=int(issued_this_year),
         budget_free_fen=max(0, free)))
     if not decision.allowed:
-        raise PolicyRefused(_refusal(decision), code=decision.code, decision=decision.to_dict())
+        raise refused(decision)
     prog.vouchers_issued += 1
     serial = f"V{prog.vouchers_issued:06d}"
     code = account(programme, "voucher", serial)
@@ -155,14 +156,6 @@ def issue_voucher(
     session.add(row)
     session.flush()
     return _view(session, row, programme)
-
-
-def _refusal(decision: object) -> str:
-    """The first failing trace line's message: what a person reads in the problem."""
-    for line in decision.trace:  # type: ignore[attr-defined]
-        if line.outcome == "fail":
-            return f"refused by {line.rule}: {line.message}"
-    return f"refused: {decision.code}"  # type: ignore[attr-defined]
 
 
 def voucher_row(session: Session, voucher_id: int, *, firm_id: int | None = None) -> Voucher:

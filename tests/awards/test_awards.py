@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from ledger.awards import award as awards
+from ledger.budget import AwardBudget, award_budget
 from ledger.core.accounts import balance
 from ledger.core.db import transaction
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, PolicyRefused
@@ -59,9 +60,9 @@ def _entries(sessions) -> int:
         return s.scalar(select(func.count()).select_from(JournalEntry)) or 0
 
 
-def _budget(sessions) -> awards.AwardBudget:
+def _budget(sessions) -> AwardBudget:
     with transaction(sessions) as s:
-        return awards.award_budget(s, CODE)
+        return award_budget(s, CODE)
 
 
 def _line(exc: PolicyRefused, rule: str) -> dict:

@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.awards import award as awards
 from ledger.awards.csv_import import import_awards
+from ledger.budget import award_budget, budget
 from ledger.core.db import transaction
 from ledger.core.errors import ImportRejected
 from ledger.core.models import JournalEntry, Transfer
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
-from ledger.programmes.programme import appropriate, budget, create_programme
+from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry import users
 from tests.awards.support import (
     APPROVER,
@@ -78,7 +79,7 @@ def test_294_awards_post_exactly_88_6_million(sessions, big_programme):
     assert (result.rows, len(result.created), result.skipped) == (294, 294, 0)
     assert result.amount_fen == TOTAL_YUAN * YUAN and seen[-1] == 294
     with transaction(sessions) as s:
-        assert awards.award_budget(s, CODE).promised == TOTAL_YUAN * YUAN
+        assert award_budget(s, CODE).promised == TOTAL_YUAN * YUAN
         for award_id in result.created:
             awards.approve_award(s, award_id, by=APPROVER)
     with transaction(sessions) as s:
@@ -87,7 +88,7 @@ def test_294_awards_post_exactly_88_6_million(sessions, big_programme):
                                                    JournalEntry.id == Transfer.entry_id)
             .where(JournalEntry.flow == awards.FLOW_APPROVE))
         assert posted == TOTAL_YUAN * YUAN
-        b = awards.award_budget(s, CODE)
+        b = award_budget(s, CODE)
         assert (b.appropriated, b.free, b.promised, b.awarded, b.paid) == (
             TOTAL_YUAN * YUAN, 0, 0, TOTAL_YUAN * YUAN, 0)
         assert b.balanced

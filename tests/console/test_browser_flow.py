@@ -13,10 +13,10 @@ import pytest
 from console_helpers import CODE, PDF
 from pypdf import PdfReader
 
+from ledger.budget import budget
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.money import format_yuan
 from ledger.core.verify import verify
-from ledger.programmes.programme import budget
 from ledger.vouchers.claims import get_claim
 from ledger.vouchers.redemptions import get_redemption
 from ledger.vouchers.voucher import get_voucher

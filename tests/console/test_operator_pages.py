@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 
 from api.console.web import yuan
 from ledger.awards.award import Award
+from ledger.budget import budget
 from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.core.oplog import Operation
 from ledger.payments import batches as payments
-from ledger.programmes.programme import budget, create_programme
+from ledger.programmes.programme import create_programme
 from ledger.reading.dashboard import by_city
 from ledger.registry.credit_code import check_character
 from ledger.registry.evidence import KINDS, Upload

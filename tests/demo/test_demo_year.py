@@ -8,14 +8,14 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from demo.seed import build_demo
-from ledger.awards.award import Award, award_budget
+from ledger.awards.award import Award
+from ledger.budget import award_budget, budget
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import Conflict
 from ledger.core.models import Account, JournalEntry
 from ledger.core.oplog import Operation
 from ledger.core.verify import verify
 from ledger.payments.batches import PaymentBatch
-from ledger.programmes.programme import budget
 from ledger.registry.users import User, create_user
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption

@@ -5,8 +5,9 @@ from registry_factories import credit_code
 
 from ledger.core.db import transaction
 from ledger.core.errors import ImportRejected
+from ledger.registry.csv_files import decode
 from ledger.registry.firms import list_firms
-from ledger.registry.party_import import decode, import_firms, import_providers
+from ledger.registry.party_import import import_firms, import_providers
 from ledger.registry.providers import list_providers
 
 HEADER = "credit_code,name,city,district,size_class,legal_rep,shareholders,certifications\n"

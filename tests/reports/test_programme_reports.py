@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import pytest
 from programme_year import CODE, build_year
 
+from ledger.budget import award_budget, budget
 from ledger.core.accounts import balance
 from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, NotFound
 from ledger.core.journal import head
 from ledger.core.verify import verify
-from ledger.programmes.programme import budget
 from reports.catalogue import render_report
 from reports.fonts import report_font
 from reports.provenance import Period
@@ -246,7 +246,7 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
         payments.mark_paid(s, batch.id, by=OTHER)
         payments.create_batch(s, code, award_ids=[ids[firms[2]]], by=OTHER)  # left unpaid
         awards.clawback_award(s, ids[firms[1]], by=OTHER, reason="认定撤销")
-        position = awards.award_budget(s, code)
+        position = award_budget(s, code)
     pdf = io.BytesIO()
     with transaction(sessions) as s:
         outcome = render_report(s, pdf, "audit", programme=code,

@@ -10,8 +10,8 @@ from voucher_helpers import CODE, OPERATOR
 
 from api.cli import app
 from demo.seed import FIRMS
+from ledger.budget import budget
 from ledger.core.db import transaction
-from ledger.programmes.programme import budget
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers.voucher import issue_voucher, list_vouchers
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
+from ledger.budget import budget
 from ledger.core.acting import By, today
 from ledger.core.db import transaction
 from ledger.core.errors import (
@@ -19,7 +20,7 @@ from ledger.core.errors import (
 )
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
-from ledger.programmes.programme import budget, create_programme
+from ledger.programmes.programme import create_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers import claims, clawbacks, expiry, redemptions

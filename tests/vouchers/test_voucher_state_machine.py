@@ -20,12 +20,13 @@ from sqlalchemy import func, select
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
 from demo.seed import seed_demo
+from ledger.budget import budget
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import Conflict, PolicyRefused
 from ledger.core.models import Account
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
-from ledger.programmes.programme import appropriate, budget, create_programme
+from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers import claims, clawbacks, expiry, redemptions

@@ -27,15 +27,16 @@ from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
 from api.voucher_schemas import fen
+from ledger.budget import budget as budget_position
 from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError, InvalidInput, NotFound
 from ledger.programmes import programme as programs
 from ledger.reading import dashboard
 from ledger.registry.credit_code import normalise_credit_code
+from ledger.registry.csv_files import MAX_BYTES
 from ledger.registry.firms import find_firm_ids
 from ledger.registry.parties import LIAONING_CITIES
-from ledger.registry.party_import import MAX_BYTES
 from ledger.registry.users import UserView
 from ledger.vouchers import expiry
 from ledger.vouchers import voucher as vouchers
@@ -166,7 +167,7 @@ def _dashboard(request: Request, form: Form, status: int = 200) -> Response:
     context: dict[str, Any] = {"codes": codes, "code": code, "form": form}
     if code:
         with transaction(request.app.state.reader) as session:
-            budget = programs.budget(session, code)
+            budget = budget_position(session, code)
             context.update(programme=programs.get_programme(session, code), budget=budget,
                            bars=chart(budget), cities=dashboard.by_city(session, code),
                            categories=dashboard.by_category(session, code))
