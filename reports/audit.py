@@ -1,6 +1,6 @@
 """项目审计报告: a programme's budget, the period's activity and its breakdowns, with charts.
 
-The budget position comes from account balances (`ledger.programmes.programme.budget`, or the award
+The budget position comes from account balances (`ledger.budget.budget`, or the award
 twin); the period's activity and every breakdown are SQL group-bys over the domain tables
 (ledger/audit_queries.py), so the report's cost follows the rows it prints.
 """

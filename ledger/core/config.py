@@ -22,7 +22,7 @@ def database_url() -> str:
         return url
     directory = var_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{directory / 'voucher-ledger.core.db'}"
+    return f"sqlite:///{directory / 'voucher-ledger.db'}"
 
 
 SECRET_KEY_ENV = "VOUCHER_LEDGER_SECRET_KEY"
