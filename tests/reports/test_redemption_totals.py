@@ -29,12 +29,8 @@ from ledger.reading.audit_queries import (
 from ledger.registry.firms import Firm
 from ledger.vouchers import clawbacks, redemptions
 from ledger.vouchers import voucher as vouchers
-from ledger.vouchers.redemption_totals import (
-    RedemptionCityTotal,
-    RedemptionTotal,
-    fill_from_redemptions,
-)
-from ledger.vouchers.redemptions import Redemption
+from ledger.vouchers.redemption_totals import RedemptionCityTotal, RedemptionTotal
+from ledger.vouchers.redemptions import Redemption, fill_from_redemptions
 from tests.reports.programme_year import APPROVER, OPERATOR, PROVIDER, ensure_registry
 
 CODE = "LN-CXQ-2026"
