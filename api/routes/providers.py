@@ -1,113 +1,62 @@
-"""Providers: bureau staff read all, operators register them; a provider reads itself."""
+"""Providers: the shared party routes (api/routes/parties.py) and their category registrations."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from typing import Annotated
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
-from api.routes.firms import read_upload
+from api.routes.parties import Operator, PartyRoutes, add_party_routes
 from api.schemas import (
     Category,
     Id,
     IdempotencyKeyDoc,
-    ImportOut,
-    PageOut,
     ProviderIn,
     ProviderOut,
     RegistrationIn,
-    Status,
-    StatusIn,
-    page_out,
     provider_out,
 )
-from ledger.core.db import transaction
-from ledger.core.errors import NotFound, PermissionDenied
-from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.acting import today
 from ledger.registry import providers
 from ledger.registry.party_import import import_providers
-from ledger.registry.users import UserView
 
 router = APIRouter(tags=["providers"])
-Operator = Annotated[UserView, Depends(require("operator"))]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _visible_provider(user: UserView, provider_id: int) -> None:
-    """Bureau staff see every provider, a provider only itself; anyone else gets 404."""
-    if user.is_bureau or (user.role == "provider" and user.provider_id == provider_id):
-        return
-    raise NotFound(f"no provider {provider_id}", provider_id=provider_id)
+def _create(session: Session, body: ProviderIn) -> providers.ProviderView:
+    regs = tuple(r.registration() for r in body.categories)
+    return providers.create_provider(session, body.party(), status=body.status, categories=regs)
 
 
-@router.get("/providers", response_model=PageOut[ProviderOut], summary="List providers")
-def list_providers(
-    request: Request,
-    user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    status: Status | None = None,
-    category: Category | None = None,
-) -> dict[str, object]:
-    """Bureau staff list every provider; a provider user gets a page holding only itself."""
-    if not user.is_bureau and user.role != "provider":
-        raise PermissionDenied(f"the {user.role} role may not list providers")
-    only = None if user.is_bureau else user.provider_id
-    with transaction(request.app.state.reader) as session:
-        page = providers.list_providers(session, limit=limit, offset=offset, status=status,
-                                        category=category, only_id=only)
-    return page_out(page, [provider_out(v, full_bank=user.is_bureau) for v in page.items])
+def _filters(category: Category | None = None,
+             city: Annotated[str | None, Query(max_length=16)] = None) -> dict[str, Any]:
+    return {"category": category, "city": city}
 
 
-@router.get("/providers/{provider_id}", response_model=ProviderOut, summary="Get a provider")
-def get_provider(request: Request, user: CurrentUser, provider_id: Id) -> ProviderOut:
-    """One provider, with its category registrations (current and ended)."""
-    _visible_provider(user, provider_id)
-    with transaction(request.app.state.reader) as session:
-        view = providers.get_provider(session, provider_id)
-    return provider_out(view, full_bank=user.is_bureau)
+PROVIDER_ROUTES = PartyRoutes(
+    noun="provider", body=ProviderIn, out=ProviderOut, to_out=provider_out,
+    create=_create, get=providers.get_provider, set_status=providers.set_provider_status,
+    list_page=providers.list_providers, filters=_filters, import_csv=import_providers,
+    import_note="Categories are written category@YYYY-MM-DD;…",
+)
+add_party_routes(router, PROVIDER_ROUTES)
 
 
-@router.post("/providers", status_code=201, response_model=ProviderOut,
-             summary="Register a provider")
-def create_provider(
-    request: Request, user: Operator, body: ProviderIn, key: IdemKey = None
-) -> JSONResponse:
-    """Register a provider (operators) and the categories it is registered for."""
-
+def _registered(request: Request, user: Any, provider_id: int, action: str,
+                content: dict[str, object], change: Any, key: str | None,
+                status: int) -> JSONResponse:
     def effect(session: Session) -> Done:
-        regs = tuple(r.registration() for r in body.categories)
-        view = providers.create_provider(session, body.party(), status=body.status,
-                                         categories=regs)
-        return Done(201, provider_out(view, full_bank=True).model_dump(mode="json"), view.id)
+        view = change(session)
+        return Done(status, provider_out(view, full_bank=True).model_dump(mode="json"),
+                    provider_id)
 
-    return mutate(request, user, action="providers.create", object_type="provider",
-                  object_id=None, content=body.model_dump(mode="json"), key=key, effect=effect)
-
-
-@router.post("/providers/{provider_id}/status", response_model=ProviderOut,
-             summary="Change a provider's status")
-def set_status(
-    request: Request, user: Operator, provider_id: Id, body: StatusIn, key: IdemKey = None
-) -> JSONResponse:
-    """Set a provider active, suspended or blacklisted (operators)."""
-
-    def effect(session: Session) -> Done:
-        view = providers.set_provider_status(session, provider_id, body.status)
-        return Done(200, provider_out(view, full_bank=True).model_dump(mode="json"), provider_id)
-
-    return mutate(request, user, action=f"providers.status.{body.status}",
-                  object_type="provider", object_id=provider_id,
-                  content=body.model_dump(mode="json"), key=key, effect=effect)
+    return mutate(request, user, action=action, object_type="provider", object_id=provider_id,
+                  content=content, key=key, effect=effect)
 
 
 @router.post("/providers/{provider_id}/categories", status_code=201, response_model=ProviderOut,
@@ -117,14 +66,11 @@ def add_category(
     key: IdemKey = None,
 ) -> JSONResponse:
     """Register the provider (备案) for a service category from a date (operators)."""
-
-    def effect(session: Session) -> Done:
-        view = providers.add_category(session, provider_id, body.category, body.registered_on)
-        return Done(201, provider_out(view, full_bank=True).model_dump(mode="json"), provider_id)
-
-    return mutate(request, user, action=f"providers.category.add.{body.category}",
-                  object_type="provider", object_id=provider_id,
-                  content=body.model_dump(mode="json"), key=key, effect=effect)
+    return _registered(
+        request, user, provider_id, f"providers.category.add.{body.category}",
+        body.model_dump(mode="json"),
+        lambda s: providers.add_category(s, provider_id, body.category, body.registered_on),
+        key, 201)
 
 
 @router.delete("/providers/{provider_id}/categories/{category}", response_model=ProviderOut,
@@ -139,34 +85,8 @@ def remove_category(
     key: IdemKey = None,
 ) -> JSONResponse:
     """End the current registration on `removed_on`; its history is kept."""
-    day = removed_on or dt.datetime.now(SHANGHAI).date()
-
-    def effect(session: Session) -> Done:
-        view = providers.remove_category(session, provider_id, category, day)
-        return Done(200, provider_out(view, full_bank=True).model_dump(mode="json"), provider_id)
-
-    return mutate(request, user, action=f"providers.category.remove.{category}",
-                  object_type="provider", object_id=provider_id,
-                  content={"removed_on": day.isoformat()}, key=key, effect=effect)
-
-
-@router.post("/providers:import", response_model=ImportOut, summary="Import providers from CSV")
-async def import_providers_csv(
-    request: Request,
-    user: Operator,
-    file: Annotated[UploadFile, File(description="CSV, UTF-8 (BOM or not) or GB18030")],
-    key: IdemKey = None,
-) -> JSONResponse:
-    """All rows or none; identical registered rows are skipped; bad rows listed in `errors`."""
-    data = await read_upload(file)
-
-    def effect(session: Session) -> Done:
-        result = import_providers(session, data)
-        body = ImportOut(rows=result.rows, created=len(result.created), skipped=result.skipped,
-                         created_ids=result.created)
-        return Done(200, body.model_dump(mode="json"), None)
-
-    return await run_in_threadpool(
-        mutate, request, user, action="providers.import", object_type="import", object_id=None,
-        content={"file_sha256": hashlib.sha256(data).hexdigest()}, key=key, effect=effect,
-    )
+    day = removed_on or today()
+    return _registered(
+        request, user, provider_id, f"providers.category.remove.{category}",
+        {"removed_on": day.isoformat()},
+        lambda s: providers.remove_category(s, provider_id, category, day), key, 200)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
-from api.routes.firms import read_upload
+from api.routes.parties import read_upload
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import (
