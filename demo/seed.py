@@ -23,22 +23,20 @@ from demo.year import Cast, YearResult, build_year, programme_codes, year_built
 from ledger.core import oplog
 from ledger.core.acting import By, today
 from ledger.core.errors import Conflict
+from ledger.registry.firms import FIRMS as FIRM_REGISTRY
 from ledger.registry.firms import (
     Certification,
     Firm,
     check_certification,
     create_firm,
-    find_firm_ids,
-    insert_firms,
 )
 from ledger.registry.parties import PartyData, check_party
+from ledger.registry.providers import PROVIDERS as PROVIDER_REGISTRY
 from ledger.registry.providers import (
     Provider,
     Registration,
     check_category,
     create_provider,
-    find_provider_ids,
-    insert_providers,
 )
 from ledger.registry.users import User, create_user, find_user
 
@@ -114,7 +112,7 @@ def seed_demo(session: Session) -> DemoResult:
         raise Conflict(f"the database has real users (e.g. {others}); the demo seeds only a "
                        "database of its own")
     actor = oplog.Actor(name="demo-seeder", role="cli", channel="cli")
-    firm_ids = find_firm_ids(session, [p.credit_code for p, _ in FIRMS])
+    firm_ids = FIRM_REGISTRY.find_ids(session, [p.credit_code for p, _ in FIRMS])
     firms_added = 0
     for party, certs in FIRMS:
         if party.credit_code not in firm_ids:
@@ -122,7 +120,7 @@ def seed_demo(session: Session) -> DemoResult:
             firm_ids[party.credit_code] = view.id
             oplog.record(session, actor, "firms.create", "firm", view.id)
             firms_added += 1
-    provider_ids = find_provider_ids(session, [p.credit_code for p, _ in PROVIDERS])
+    provider_ids = PROVIDER_REGISTRY.find_ids(session, [p.credit_code for p, _ in PROVIDERS])
     providers_added = 0
     for party, regs in PROVIDERS:
         if party.credit_code not in provider_ids:
@@ -179,20 +177,20 @@ def _add_registry(session: Session, firms: list[DemoParty],
                   providers: list[DemoParty]) -> tuple[int, int]:
     """Insert the generated parties not yet registered (validated as any registration is)."""
     actor = oplog.Actor(name="demo-seeder", role="cli", channel="cli")
-    known = find_firm_ids(session, [f.party.credit_code for f in firms])
+    known = FIRM_REGISTRY.find_ids(session, [f.party.credit_code for f in firms])
     new_firms = [(check_party(f.party), "active",
                   tuple(check_certification(c) for c in f.certifications))
                  for f in firms if f.party.credit_code not in known]
-    for firm_id in insert_firms(session, new_firms):
+    for firm_id in FIRM_REGISTRY.insert_many(session, new_firms):
         oplog.record(session, actor, "firms.create", "firm", firm_id)
-    known = find_provider_ids(session, [p.party.credit_code for p in providers])
+    known = PROVIDER_REGISTRY.find_ids(session, [p.party.credit_code for p in providers])
     new_providers = []
     for p in providers:
         if p.party.credit_code not in known:
             for reg in p.registrations:
                 check_category(reg.category)
             new_providers.append((check_party(p.party), "active", p.registrations))
-    for provider_id in insert_providers(session, new_providers):
+    for provider_id in PROVIDER_REGISTRY.insert_many(session, new_providers):
         oplog.record(session, actor, "providers.create", "provider", provider_id)
     return len(new_firms), len(new_providers)
 

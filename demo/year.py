@@ -46,8 +46,8 @@ from ledger.core.money import fen_to_yuan
 from ledger.payments.batches import create_batch, mark_paid
 from ledger.programmes.programme import Programme, appropriate, create_programme, policies
 from ledger.registry.evidence import Upload
-from ledger.registry.firms import Certification, Firm, add_certification, get_firms
-from ledger.registry.providers import Provider, get_providers
+from ledger.registry.firms import FIRMS, Certification, Firm, add_certification
+from ledger.registry.providers import PROVIDERS, Provider
 from ledger.vouchers.claims import approve, file_claim, reject
 from ledger.vouchers.clawbacks import clawback
 from ledger.vouchers.expiry import expire
@@ -396,13 +396,13 @@ def _facts(session: Session, cast: Cast) -> tuple[list[FirmFacts], list[Provider
                        frozenset((c.kind, c.year) for c in f.certifications),
                        tuple((c.kind, c.certified_on) for c in f.certifications),
                        bool(f.party.bank_account))
-             for f in sorted(get_firms(session, firm_ids),
+             for f in sorted(FIRMS.get_many(session, firm_ids),
                              key=lambda f: (f.id != cast.firm_id, f.id))]
     provider_ids = list(session.scalars(select(Provider.id)))
     providers = [ProviderFacts(p.id, p.party.legal_rep, frozenset(p.party.shareholders),
                                p.party.credit_code, frozenset(p.current_categories),
                                min(r.registered_on for r in p.categories))
-                 for p in sorted(get_providers(session, provider_ids),
+                 for p in sorted(PROVIDERS.get_many(session, provider_ids),
                                  key=lambda p: (p.id != cast.provider_id, p.id))
                  if p.status == "active" and p.categories]
     return firms, providers

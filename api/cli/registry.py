@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from ledger.core import oplog
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import DomainError, ImportRejected, NotFound
-from ledger.registry.firms import find_firm_ids
+from ledger.registry.firms import FIRMS
 from ledger.registry.party_import import ImportResult, import_firms, import_providers
-from ledger.registry.providers import find_provider_ids
+from ledger.registry.providers import PROVIDERS
 from ledger.registry.users import ROLES, create_user, set_active
 
 import_app = typer.Typer(help="Import firms or providers from CSV (all rows or none).",
@@ -170,7 +170,7 @@ def users_enable(username: str = typer.Argument(...), url: str = URL_OPTION) -> 
 def _party_id(session: Session, credit_code: str, kind: str) -> int:
     """The id of the firm or provider with this credit code."""
     code = credit_code.strip().upper()
-    found = (find_firm_ids if kind == "firm" else find_provider_ids)(session, [code])
+    found = (FIRMS if kind == "firm" else PROVIDERS).find_ids(session, [code])
     if code not in found:
         raise NotFound(f"no {kind} with credit code {code}", field=kind)
     return found[code]

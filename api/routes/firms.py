@@ -29,7 +29,7 @@ def _filters(city: Annotated[str | None, Query(max_length=16)] = None) -> dict[s
 
 FIRM_ROUTES = PartyRoutes(
     noun="firm", body=FirmIn, out=FirmOut, to_out=firm_out, create=_create,
-    get=firms.get_firm, set_status=firms.set_firm_status, list_page=firms.list_firms,
+    get=firms.get_firm, set_status=firms.FIRMS.set_status, list_page=firms.list_firms,
     filters=_filters, import_csv=import_firms,
     import_note="Certifications are written kind@YYYY-MM-DD;…",
 )

@@ -40,7 +40,7 @@ def _filters(category: Category | None = None,
 
 PROVIDER_ROUTES = PartyRoutes(
     noun="provider", body=ProviderIn, out=ProviderOut, to_out=provider_out,
-    create=_create, get=providers.get_provider, set_status=providers.set_provider_status,
+    create=_create, get=providers.get_provider, set_status=providers.PROVIDERS.set_status,
     list_page=providers.list_providers, filters=_filters, import_csv=import_providers,
     import_note="Categories are written category@YYYY-MM-DD;…",
 )

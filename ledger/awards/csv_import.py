@@ -23,7 +23,7 @@ from ledger.core.acting import By, today
 from ledger.core.errors import DomainError, PolicyRefused
 from ledger.core.money import yuan_to_fen
 from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
-from ledger.registry.firms import find_firm_ids
+from ledger.registry.firms import FIRMS
 from rules import PolicySet
 
 COLUMNS = ("credit_code", "tier", "level", "document_no", "certified_on", "requested")
@@ -145,7 +145,7 @@ def import_awards(
     firms: dict[str, int] = {}
     codes = sorted({r.credit_code for r in rows})
     for start in range(0, len(codes), 500):
-        firms.update(find_firm_ids(session, codes[start:start + 500]))
+        firms.update(FIRMS.find_ids(session, codes[start:start + 500]))
     recorded = {
         (firm_id, tier, doc) for firm_id, tier, doc in session.execute(
             select(Award.firm_id, Award.tier, Award.document_no)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -13,7 +13,7 @@ from ledger.core.base import Base, BigIntPK
 from ledger.core.errors import InvalidInput
 from ledger.core.paging import Page
 from ledger.registry.parties import PartyColumns, PartyData
-from ledger.registry.party_kind import PartyKind
+from ledger.registry.party_kind import PartyKind, PartyView
 
 # Aligned with rules/: `tech_sme` is the voucher eligibility, the rest are award tiers
 # (plus 雏鹰 chuying, a certification that carries no award of its own).
@@ -36,6 +36,16 @@ class Firm(PartyColumns, Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
 
 
+@dataclass(frozen=True)
+class Certification:
+    """A firm's certification as services return it."""
+
+    kind: str
+    year: int
+    certified_on: date
+    valid_until: date | None = None
+
+
 class FirmCertification(Base):
     """A certification a firm holds for a year, from the date it was granted."""
 
@@ -56,25 +66,12 @@ class FirmCertification(Base):
 
 
 @dataclass(frozen=True)
-class Certification:
-    """A firm's certification as services return it."""
+class FirmView(PartyView[Certification]):
+    """A firm as services return it; its extras are its certifications."""
 
-    kind: str
-    year: int
-    certified_on: date
-    valid_until: date | None = None
-
-
-@dataclass(frozen=True)
-class FirmView:
-    """A firm as services return it (bank account unmasked: the API masks for non-bureau)."""
-
-    id: int
-    party: PartyData
-    status: str
-    certifications: tuple[Certification, ...]
-    created_at: datetime
-    updated_at: datetime
+    @property
+    def certifications(self) -> tuple[Certification, ...]:
+        return self.extras
 
 
 def check_certification(cert: Certification) -> Certification:
@@ -96,11 +93,9 @@ def _check_certifications(certs: Sequence[Certification]) -> None:
 
 
 FIRMS: PartyKind[FirmView, Certification] = PartyKind(
-    noun="firm",
-    model=Firm,
-    extra_model=FirmCertification,
-    extra_key="firm_id",
-    extra_order=("year", "kind"),
+    noun="firm", model=Firm,
+    # What a firm carries: its certifications, listed by year.
+    extra_model=FirmCertification, extra_key="firm_id", extra_order=("year", "kind"),
     read_extra=lambda c: Certification(c.kind, c.year, c.certified_on, c.valid_until),
     write_extra=lambda c: {"kind": c.kind, "year": c.year, "certified_on": c.certified_on,
                            "valid_until": c.valid_until},
@@ -108,10 +103,6 @@ FIRMS: PartyKind[FirmView, Certification] = PartyKind(
     make_view=FirmView,
 )
 get_firm = FIRMS.get
-get_firms = FIRMS.get_many
-find_firm_ids = FIRMS.find_ids
-insert_firms = FIRMS.insert_many
-set_firm_status = FIRMS.set_status
 
 
 def create_firm(session: Session, data: PartyData, *, status: str = "active",

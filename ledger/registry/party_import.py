@@ -13,28 +13,16 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput
 from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
-from ledger.registry.firms import (
-    CERTIFICATIONS,
-    Certification,
-    check_certification,
-    find_firm_ids,
-    get_firms,
-    insert_firms,
-)
+from ledger.registry.firms import CERTIFICATIONS, FIRMS, Certification, check_certification
 from ledger.registry.parties import STATUSES, PartyData, party_problems, split_shareholders
-from ledger.registry.providers import (
-    CATEGORIES,
-    Registration,
-    find_provider_ids,
-    get_providers,
-    insert_providers,
-)
+from ledger.registry.party_kind import PartyKind
+from ledger.registry.providers import CATEGORIES, PROVIDERS, Registration
 
 _LOOKUP_CHUNK = 500
 _INSERT_BATCH = 500
@@ -184,53 +172,44 @@ def _in_batches(
     return created
 
 
-def import_firms(session: Session, data: bytes, progress: Progress | None = None) -> ImportResult:
-    """Import firms from CSV bytes: all or nothing; identical registered rows are skipped."""
-    rows, errors = _parse(decode(data), FIRM_COLUMNS, "certifications")
+def _import(session: Session, data: bytes, kind: PartyKind[Any, Any], columns: tuple[str, ...],
+            extra: str, registered: Callable[[Any], set[tuple[str, date]]],
+            make_extra: Callable[[str, date], Any], progress: Progress | None) -> ImportResult:
+    """Import parties of `kind`: every row checked first, then all new rows or none."""
+    rows, errors = _parse(decode(data), columns, extra)
     existing: dict[str, int] = {}
     for chunk in _chunks([r.party.credit_code for r in rows]):
-        existing.update(find_firm_ids(session, chunk))
-    views = {v.party.credit_code: v for v in get_firms(session, list(existing.values()))}
+        existing.update(kind.find_ids(session, chunk))
+    views = {v.party.credit_code: v for v in kind.get_many(session, list(existing.values()))}
     for row in rows:
         view = views.get(row.party.credit_code)
         if view is not None:
-            certs = {(c.kind, c.certified_on) for c in view.certifications}
-            diff = _differences(row, view.party, view.status, certs)
+            diff = _differences(row, view.party, view.status, registered(view))
             if diff:
                 errors.append(RowError(row.line, diff[0], (
-                    f"firm {view.id} is registered with other {', '.join(diff)}; "
+                    f"{kind.noun} {view.id} is registered with other {', '.join(diff)}; "
                     "change it through the API"
                 )))
     if errors:
         raise reject(sorted(errors, key=lambda e: e.line))
-    new = [(r.party, r.status, tuple(Certification(k, d.year, d) for k, d in r.extras))
+    new = [(r.party, r.status, tuple(make_extra(k, d) for k, d in r.extras))
            for r in rows if r.party.credit_code not in views]
-    created = _in_batches(new, insert_firms, session, "firms", progress)
+    created = _in_batches(new, kind.insert_many, session, f"{kind.noun}s", progress)
     return ImportResult(len(rows), created, len(rows) - len(created))
+
+
+def import_firms(session: Session, data: bytes, progress: Progress | None = None) -> ImportResult:
+    """Import firms from CSV bytes: all or nothing; identical registered rows are skipped."""
+    return _import(session, data, FIRMS, FIRM_COLUMNS, "certifications",
+                   lambda v: {(c.kind, c.certified_on) for c in v.certifications},
+                   lambda kind, day: Certification(kind, day.year, day), progress)
 
 
 def import_providers(
     session: Session, data: bytes, progress: Progress | None = None
 ) -> ImportResult:
     """Import providers from CSV bytes: all or nothing; identical registered rows are skipped."""
-    rows, errors = _parse(decode(data), PROVIDER_COLUMNS, "categories")
-    existing: dict[str, int] = {}
-    for chunk in _chunks([r.party.credit_code for r in rows]):
-        existing.update(find_provider_ids(session, chunk))
-    views = {v.party.credit_code: v for v in get_providers(session, list(existing.values()))}
-    for row in rows:
-        view = views.get(row.party.credit_code)
-        if view is not None:
-            regs = {(r.category, r.registered_on) for r in view.categories if r.removed_on is None}
-            diff = _differences(row, view.party, view.status, regs)
-            if diff:
-                errors.append(RowError(row.line, diff[0], (
-                    f"provider {view.id} is registered with other {', '.join(diff)}; "
-                    "change it through the API"
-                )))
-    if errors:
-        raise reject(sorted(errors, key=lambda e: e.line))
-    new = [(r.party, r.status, tuple(Registration(k, d) for k, d in r.extras))
-           for r in rows if r.party.credit_code not in views]
-    created = _in_batches(new, insert_providers, session, "providers", progress)
-    return ImportResult(len(rows), created, len(rows) - len(created))
+    return _import(session, data, PROVIDERS, PROVIDER_COLUMNS, "categories",
+                   lambda v: {(r.category, r.registered_on) for r in v.categories
+                              if r.removed_on is None},
+                   Registration, progress)

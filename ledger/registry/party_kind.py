@@ -33,6 +33,19 @@ ExtraT = TypeVar("ExtraT")
 
 
 @dataclass(frozen=True)
+class PartyView(Generic[ExtraT]):
+    """A party as services return it (bank account unmasked: the API masks for outsiders),
+    with what its kind carries beside the identity (`extras`)."""
+
+    id: int
+    party: PartyData
+    status: str
+    extras: tuple[ExtraT, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class PartyKind(Generic[ViewT, ExtraT]):
     """A kind of party (firm, provider) and what it carries beside the common identity."""
 

@@ -13,7 +13,7 @@ from ledger.core.base import Base, BigIntPK
 from ledger.core.errors import InvalidInput, NotFound
 from ledger.core.paging import Page
 from ledger.registry.parties import PartyColumns, PartyData
-from ledger.registry.party_kind import PartyKind
+from ledger.registry.party_kind import PartyKind, PartyView
 from rules.schema import CATEGORIES
 
 CATEGORY_NAMES: dict[str, str] = {
@@ -65,15 +65,12 @@ class Registration:
 
 
 @dataclass(frozen=True)
-class ProviderView:
-    """A provider as services return it (bank account unmasked: the API masks)."""
+class ProviderView(PartyView[Registration]):
+    """A provider as services return it; its extras are its category registrations."""
 
-    id: int
-    party: PartyData
-    status: str
-    categories: tuple[Registration, ...]
-    created_at: datetime
-    updated_at: datetime
+    @property
+    def categories(self) -> tuple[Registration, ...]:
+        return self.extras
 
     @property
     def current_categories(self) -> tuple[str, ...]:
@@ -95,21 +92,15 @@ def _check_registrations(registrations: Sequence[Registration]) -> None:
 
 
 PROVIDERS: PartyKind[ProviderView, Registration] = PartyKind(
-    noun="provider",
-    model=Provider,
-    extra_model=ProviderCategory,
-    extra_key="provider_id",
-    extra_order=("registered_on", "id"),
+    noun="provider", model=Provider,
+    # What a provider carries: its category registrations (备案), current and ended.
+    extra_model=ProviderCategory, extra_key="provider_id", extra_order=("registered_on", "id"),
     read_extra=lambda c: Registration(c.category, c.registered_on, c.removed_on),
     write_extra=lambda r: {"category": r.category, "registered_on": r.registered_on},
     check_extras=_check_registrations,
     make_view=ProviderView,
 )
 get_provider = PROVIDERS.get
-get_providers = PROVIDERS.get_many
-find_provider_ids = PROVIDERS.find_ids
-insert_providers = PROVIDERS.insert_many
-set_provider_status = PROVIDERS.set_status
 
 
 def create_provider(session: Session, data: PartyData, *, status: str = "active",

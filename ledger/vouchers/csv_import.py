@@ -17,7 +17,7 @@ from ledger.core.acting import By
 from ledger.core.errors import DomainError, ImportRejected
 from ledger.core.money import yuan_to_fen
 from ledger.registry.csv_files import decode
-from ledger.registry.firms import find_firm_ids
+from ledger.registry.firms import FIRMS
 from ledger.vouchers.voucher import issue_voucher
 
 COLUMNS = ("credit_code", "amount")
@@ -51,7 +51,7 @@ def issue_from_csv(
             errors.append({"line": line, "column": "amount", "reason": exc.message})
             continue
         rows.append((line, code, amount))
-    known = find_firm_ids(session, sorted({code for _, code, _ in rows}))
+    known = FIRMS.find_ids(session, sorted({code for _, code, _ in rows}))
     for line, code, _ in rows:
         if code not in known:
             errors.append({"line": line, "column": "credit_code", "reason": f"no firm {code}"})

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.acting import By
 from ledger.registry.credit_code import check_character
-from ledger.registry.firms import insert_firms
+from ledger.registry.firms import FIRMS
 from ledger.registry.parties import PartyData
 
 OPERATOR, APPROVER, OTHER = By(1, "op"), By(2, "appr"), By(3, "appr2")
@@ -40,7 +40,7 @@ def make_firms(session: Session, count: int, *, without_bank: int = 0) -> list[i
                        *(("辽宁银行", bank_account(i)) if i < count - without_bank
                          else (None, None))), "active", ())
             for i in range(count)]
-    return insert_firms(session, rows)
+    return FIRMS.insert_many(session, rows)
 
 
 def awards_csv(rows: list[tuple[str, str, str, str, str]], *, chinese: bool = False) -> str:

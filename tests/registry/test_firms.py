@@ -9,12 +9,12 @@ from ledger.core.db import transaction
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.registry.firms import (
     CERTIFICATIONS,
+    FIRMS,
     Certification,
     add_certification,
     create_firm,
     get_firm,
     list_firms,
-    set_firm_status,
 )
 from ledger.registry.parties import LIAONING_CITIES, mask_account
 from rules.schema import TIERS
@@ -83,11 +83,11 @@ def test_status_changes(sessions):
     with transaction(sessions) as s:
         firm = create_firm(s, party(1))
     with transaction(sessions) as s:
-        assert set_firm_status(s, firm.id, "blacklisted").status == "blacklisted"
+        assert FIRMS.set_status(s, firm.id, "blacklisted").status == "blacklisted"
     with pytest.raises(InvalidInput), transaction(sessions) as s:
-        set_firm_status(s, firm.id, "closed")
+        FIRMS.set_status(s, firm.id, "closed")
     with pytest.raises(NotFound), transaction(sessions) as s:
-        set_firm_status(s, 999, "active")
+        FIRMS.set_status(s, 999, "active")
 
 
 def test_certifications_once_per_kind_and_year(sessions):

@@ -35,7 +35,7 @@ from ledger.programmes import programme as programs
 from ledger.reading import dashboard
 from ledger.registry.credit_code import normalise_credit_code
 from ledger.registry.csv_files import MAX_BYTES
-from ledger.registry.firms import find_firm_ids
+from ledger.registry.firms import FIRMS
 from ledger.registry.parties import LIAONING_CITIES
 from ledger.registry.users import UserView
 from ledger.vouchers import expiry
@@ -262,7 +262,7 @@ def _firm_id(session: Session, raw: str) -> int:
     if raw.isdigit() and len(raw) < 18:
         return int(raw)
     code = normalise_credit_code(raw)
-    found = find_firm_ids(session, [code]).get(code) if code else None
+    found = FIRMS.find_ids(session, [code]).get(code) if code else None
     if found is None:
         raise NotFound(f"no firm {raw!r}", field="firm")
     return found
