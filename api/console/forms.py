@@ -61,7 +61,15 @@ class Form:
         decision = exc.detail.get("decision")
         if isinstance(decision, dict):
             self.refusal["decision"] = decision
+        errors = exc.detail.get("errors")
+        if isinstance(errors, list):  # an import's bad rows: line, column, reason
+            self.refusal["rows"] = [e for e in errors if isinstance(e, dict) and "line" in e]
         return self
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows an import refused (line, column, reason and maybe a code), else none."""
+        return self.refusal.get("rows", [])
 
 
 def read_form(request: Request) -> Form:

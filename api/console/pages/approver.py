@@ -16,14 +16,13 @@ from api.console.i18n import N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.pages.provider import evidence_download
 from api.console.session import signed_in
-from api.console.web import add_nav, console_router, redirect, render, set_home
-from api.mutations import Done, perform
-from api.problems import status_of
+from api.console.submit import Action, submit
+from api.console.web import add_nav, console_router, render, set_home
+from api.mutations import Done
 from api.routes.programs import by
 from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
-from ledger.core.errors import DomainError, NotFound
 from ledger.registry.users import UserView
 from ledger.vouchers import claims, redemptions
 
@@ -92,14 +91,8 @@ def _decide(request: Request, user: UserView, action: str, object_type: str, obj
         decide(session, form.get("reason"))
         return Done(200, None, object_id)
 
-    try:
-        perform(request, user, action=action, object_type=object_type, object_id=object_id,
-                effect=effect)
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        return again(form.refuse(exc), status_of(exc))
-    return redirect(done_url)
+    return submit(request, user, form, Action(action, object_type, object_id, missing_is_404=True),
+                  effect, done=done_url, again=again)
 
 
 @router.post("/claims/{claim_id}/approve")

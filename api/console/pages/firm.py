@@ -13,14 +13,13 @@ from api.console.forms import Form, read_form
 from api.console.i18n import N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
+from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
 from api.mutations import Done, perform
-from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
-from ledger.core.errors import DomainError, NotFound
 from ledger.programmes.programme import list_programmes
 from ledger.registry.users import UserView
 from ledger.vouchers import redemptions
@@ -151,17 +150,15 @@ def dispute(request: Request, user: FirmUser, redemption_id: Id) -> Response:
                                    reason=form.get("reason"), by=by(user))
         return Done(200, None, view.id)
 
-    try:
-        perform(request, user, action="redemptions.dispute", object_type="redemption",
-                object_id=redemption_id, effect=effect)
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
+    def again(refused: Form, status: int) -> Response:
         with transaction(request.app.state.reader) as session:
             booking = redemptions.get_redemption(session, redemption_id, firm_id=firm_id)
-        return render(request, "firm/redemption.html", status=status_of(exc), booking=booking,
-                      form=form.refuse(exc))
-    return redirect(f"/firm/redemptions/{redemption_id}")
+        return render(request, "firm/redemption.html", status=status, booking=booking,
+                      form=refused)
+
+    return submit(request, user, form,
+                  Action("redemptions.dispute", "redemption", redemption_id, missing_is_404=True),
+                  effect, done=f"/firm/redemptions/{redemption_id}", again=again)
 
 
 def award_listing(firm_id: int) -> Listing:

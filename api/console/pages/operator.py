@@ -21,6 +21,7 @@ from api.console.i18n import N_
 from api.console.labels import ERRORS, LABELS
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
+from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
 from api.mutations import Done, perform
 from api.problems import status_of
@@ -108,13 +109,6 @@ def read_upload(request: Request, name: str = "file") -> bytes:
     return data
 
 
-def row_errors(exc: DomainError) -> list[dict[str, Any]]:
-    """The rows an import refused (line, column, reason and maybe a code), else none."""
-    errors = exc.detail.get("errors")
-    return [e for e in errors if isinstance(e, dict) and "line" in e] if isinstance(
-        errors, list) else []
-
-
 def refuse_each(form: Form, exc: DomainError, fields: dict[str, str] | None = None,
                 by_code: dict[str, str] | None = None) -> Form:
     """As Form.refuse, and every other field problem the service listed by its field too."""
@@ -185,19 +179,17 @@ def appropriate(request: Request, user: OperatorUser) -> Response:
     """Add budget to a programme: `P:budget` ← `P:funding`."""
     form = read_form(request)
     code = form.get("programme")
-    try:
+
+    def effect(session: Session) -> Done:
         amount = fen(form.get("amount"), "amount")
+        programs.appropriate(session, code, amount, by=by(user), memo=form.get("memo"))
+        return Done(201, None, code)
 
-        def effect(session: Session) -> Done:
-            programs.appropriate(session, code, amount, by=by(user), memo=form.get("memo"))
-            return Done(201, None, code)
-
-        perform(request, user, action="programs.appropriate", object_type="programme",
-                object_id=code, effect=effect)
-    except DomainError as exc:
-        form.refuse(exc, by_code={"not_found": "programme"})
-        return _dashboard(request, form, status=status_of(exc))
-    return redirect(f"/operator?programme={code}")
+    return submit(request, user, form,
+                  Action("programs.appropriate", "programme", code,
+                         by_code={"not_found": "programme"}),
+                  effect, done=f"/operator?programme={code}",
+                  again=lambda refused, status: _dashboard(request, refused, status=status))
 
 
 # ------------------------------------------------------------------------------ vouchers
@@ -273,24 +265,26 @@ def issue(request: Request, user: OperatorUser) -> Response:
     """Issue one voucher; a refusal shows the policy's decision and its trace."""
     form = read_form(request)
     code = form.get("programme")
-    try:
+
+    def effect(session: Session) -> Done:
         if not form.get("firm"):
             raise InvalidInput("firm: the firm's number or credit code", field="firm")
         amount = fen(form.get("amount"), "amount")
+        view = vouchers.issue_voucher(session, code, _firm_id(session, form.get("firm")),
+                                      amount, by=by(user))
+        return Done(201, None, view.id)
 
-        def effect(session: Session) -> Done:
-            view = vouchers.issue_voucher(session, code, _firm_id(session, form.get("firm")),
-                                          amount, by=by(user))
-            return Done(201, None, view.id)
-
-        done = perform(request, user, action="vouchers.issue", object_type="voucher",
-                       object_id=None, effect=effect)
-    except DomainError as exc:
+    def refuse(refused: Form, exc: DomainError) -> None:
         missing = "programme" if "programme" in exc.detail else "firm"
-        form.refuse(exc, by_code={**ISSUE_CODES, "not_found": missing})
-        return _issue_page(request, form, Form({"programme": code}), status=status_of(exc),
-                           decision=form.refusal.get("decision"))  # type: ignore[arg-type]
-    return redirect(f"/operator/vouchers/{done.object_id}")
+        refused.refuse(exc, by_code={**ISSUE_CODES, "not_found": missing})
+
+    def again(refused: Form, status: int) -> Response:
+        return _issue_page(request, refused, Form({"programme": code}), status=status,
+                           decision=refused.refusal.get("decision"))  # type: ignore[arg-type]
+
+    return submit(request, user, form, Action("vouchers.issue", "voucher"), effect,
+                  done=lambda done: redirect(f"/operator/vouchers/{done.object_id}"),
+                  again=again, refuse=refuse)
 
 
 @router.post("/vouchers/import")
@@ -298,19 +292,17 @@ def issue_csv(request: Request, user: OperatorUser) -> Response:
     """Issue a voucher per row of a CSV file (credit_code,amount): every row or none."""
     upload = read_form(request)
     code = upload.get("programme")
-    try:
-        data = read_upload(request)
 
-        def effect(session: Session) -> Done:
-            return Done(201, issue_from_csv(session, code, data, by=by(user)), code)
+    def effect(session: Session) -> Done:
+        return Done(201, issue_from_csv(session, code, read_upload(request), by=by(user)), code)
 
-        done = perform(request, user, action="vouchers.import", object_type="import",
-                       object_id=code, effect=effect)
-    except DomainError as exc:
-        upload.refuse(exc, by_code={"not_found": "programme"})
-        return _issue_page(request, _blank_issue(code), upload, status=status_of(exc),
-                           rows=row_errors(exc))
-    return render(request, "operator/issued.html", programme=code, ids=done.body)
+    return submit(
+        request, user, upload,
+        Action("vouchers.import", "import", code, by_code={"not_found": "programme"}), effect,
+        done=lambda done: render(request, "operator/issued.html", programme=code, ids=done.body),
+        again=lambda refused, status: _issue_page(
+            request, _blank_issue(code), refused, status=status,
+            rows=refused.rows))
 
 
 @router.get("/vouchers/{voucher_id}")

@@ -18,11 +18,10 @@ from api.console.pages.operator import (
     parse_day,
     read_upload,
     refuse_each,
-    row_errors,
 )
+from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, render
-from api.mutations import Done, perform
-from api.problems import status_of
+from api.mutations import Done
 from ledger.core.acting import today
 from ledger.core.errors import DomainError
 from ledger.registry import firms, providers
@@ -134,23 +133,18 @@ def new_provider(request: Request, user: OperatorUser) -> Response:
 def create_firm(request: Request, user: OperatorUser) -> Response:
     """Register one firm with the certification it holds (if any)."""
     form = read_form(request)
-    try:
+
+    def effect(session: Session) -> Done:
         certs: tuple[Certification, ...] = ()
         if form.get("cert_kind") or form.get("cert_date"):
             day = parse_day(form.get("cert_date"), "cert_date")
             certs = (Certification(form.get("cert_kind"), day.year, day),)
+        view = firms.create_firm(session, _party(form), certifications=certs)
+        return Done(201, view, view.id)
 
-        def effect(session: Session) -> Done:
-            view = firms.create_firm(session, _party(form), certifications=certs)
-            return Done(201, view, view.id)
-
-        done = perform(request, user, action="firms.create", object_type="firm", object_id=None,
-                effect=effect)
-    except DomainError as exc:
-        refuse_each(form, exc, fields={"kind": "cert_kind", "year": "cert_date",
-                                       "valid_until": "cert_date"})
-        return _page(request, "firm", form, status=status_of(exc))
-    return _page(request, "firm", _blank("firm"), created=done.body)
+    fields = {"kind": "cert_kind", "year": "cert_date", "valid_until": "cert_date"}
+    return _register(request, user, "firm", form, effect,
+                     lambda refused, exc: refuse_each(refused, exc, fields=fields))
 
 
 @router.post("/providers")
@@ -158,39 +152,37 @@ def create_provider(request: Request, user: OperatorUser) -> Response:
     """Register one provider for the services it offers, from today."""
     form = read_form(request)
     chosen = tuple(str(c) for c in request.state.form.getlist("categories"))
-    try:
-        day = today()
+    day = today()
 
-        def effect(session: Session) -> Done:
-            view = providers.create_provider(
-                session, _party(form), categories=tuple(Registration(c, day) for c in chosen))
-            return Done(201, view, view.id)
+    def effect(session: Session) -> Done:
+        view = providers.create_provider(
+            session, _party(form), categories=tuple(Registration(c, day) for c in chosen))
+        return Done(201, view, view.id)
 
-        done = perform(request, user, action="providers.create", object_type="provider",
-                object_id=None, effect=effect)
-    except DomainError as exc:
-        refuse_each(form, exc)
-        return _page(request, "provider", form, status=status_of(exc), categories=chosen)
-    return _page(request, "provider", _blank("provider"), created=done.body)
+    return _register(request, user, "provider", form, effect, refuse_each, categories=chosen)
+
+
+def _register(request: Request, user: OperatorUser, kind: str, form: Form,
+              effect: Callable[[Session], Done],
+              refuse: Callable[[Form, DomainError], object], **context: Any) -> Response:
+    """Register one party of `kind`: a blank form with what was created, or the refusal."""
+    return submit(request, user, form, Action(f"{kind}s.create", kind), effect,
+                  done=lambda done: _page(request, kind, _blank(kind), created=done.body),
+                  again=lambda refused, status: _page(request, kind, refused, status=status,
+                                                      **context),
+                  refuse=refuse)
 
 
 def _import(request: Request, user: OperatorUser, kind: str,
             run: Callable[[Session, bytes], csv_import.ImportResult]) -> Response:
     upload = read_form(request)
     blank = _blank(kind)
-    try:
-        data = read_upload(request)
-
-        def effect(session: Session) -> Done:
-            return Done(200, run(session, data), None)
-
-        done = perform(request, user, action=f"{kind}s.import", object_type="import",
-                       object_id=None, effect=effect)
-    except DomainError as exc:
-        upload.refuse(exc)
-        return _page(request, kind, blank, status=status_of(exc), upload=upload,
-                     rows=row_errors(exc))
-    return _page(request, kind, blank, imported=done.body)
+    return submit(
+        request, user, upload, Action(f"{kind}s.import", "import"),
+        lambda session: Done(200, run(session, read_upload(request)), None),
+        done=lambda done: _page(request, kind, blank, imported=done.body),
+        again=lambda refused, status: _page(request, kind, blank, status=status, upload=refused,
+                                            rows=refused.rows))
 
 
 @router.post("/firms/import")

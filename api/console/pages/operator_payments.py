@@ -10,16 +10,15 @@ from sqlalchemy.orm import Session
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
 from api.console.lists import Column, Listing, show_list
-from api.console.pages.operator import OperatorUser, programme_codes, read_upload, row_errors
+from api.console.pages.operator import OperatorUser, programme_codes, read_upload
+from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render
-from api.mutations import Done, perform
-from api.problems import status_of
+from api.mutations import Done
 from api.routes.programs import by
 from api.schemas import Id
 from ledger.awards.csv_import import COLUMNS as AWARD_COLUMNS
 from ledger.awards.csv_import import import_awards
 from ledger.core.db import transaction
-from ledger.core.errors import DomainError
 from ledger.payments import batches as payments
 
 router = console_router("/operator")
@@ -62,17 +61,15 @@ def create_batch(request: Request, user: OperatorUser) -> Response:
     """Batch every approved, unbatched claim of a programme (held until marked paid)."""
     form = read_form(request)
     code = form.get("programme")
-    try:
-        def effect(session: Session) -> Done:
-            view = payments.create_batch(session, code, by=by(user))
-            return Done(201, None, view.id)
 
-        done = perform(request, user, action="payments.batch", object_type="batch",
-                       object_id=None, effect=effect)
-    except DomainError as exc:
-        form.refuse(exc, by_code={"not_found": "programme", "nothing_to_pay": "programme"})
-        return _batches(request, form, status=status_of(exc))
-    return redirect(f"/operator/batches/{done.object_id}")
+    def effect(session: Session) -> Done:
+        return Done(201, None, payments.create_batch(session, code, by=by(user)).id)
+
+    return submit(request, user, form,
+                  Action("payments.batch", "batch",
+                         by_code={"not_found": "programme", "nothing_to_pay": "programme"}),
+                  effect, done=lambda done: redirect(f"/operator/batches/{done.object_id}"),
+                  again=lambda refused, status: _batches(request, refused, status=status))
 
 
 @router.get("/batches/{batch_id}")
@@ -95,19 +92,16 @@ def bank_csv(request: Request, user: OperatorUser, batch_id: Id) -> Response:
 @router.post("/batches/{batch_id}/paid")
 def mark_paid(request: Request, user: OperatorUser, batch_id: Id) -> Response:
     """The bank has paid the batch: every hold is posted and its claims are paid."""
-    try:
-        def effect(session: Session) -> Done:
-            view = payments.mark_paid(session, batch_id, by=by(user))
-            return Done(200, None, view.id)
+    def effect(session: Session) -> Done:
+        return Done(200, None, payments.mark_paid(session, batch_id, by=by(user)).id)
 
-        perform(request, user, action="payments.paid", object_type="batch", object_id=batch_id,
-                effect=effect)
-    except DomainError as exc:
+    def again(refused: Form, status: int) -> Response:
         with transaction(request.app.state.reader) as session:
             batch = payments.get_batch(session, batch_id)
-        return render(request, "operator/batch.html", status=status_of(exc), batch=batch,
-                      form=Form().refuse(exc))
-    return redirect(f"/operator/batches/{batch_id}")
+        return render(request, "operator/batch.html", status=status, batch=batch, form=refused)
+
+    return submit(request, user, Form(), Action("payments.paid", "batch", batch_id), effect,
+                  done=f"/operator/batches/{batch_id}", again=again)
 
 
 # ------------------------------------------------------------------------------ awards
@@ -130,15 +124,13 @@ def award_import(request: Request, user: OperatorUser) -> Response:
     """One application per new row, decided by the policy; all rows or none."""
     form = read_form(request)
     code = form.get("programme")
-    try:
-        data = read_upload(request)
 
-        def effect(session: Session) -> Done:
-            return Done(200, import_awards(session, code, data, by=by(user)), code)
+    def effect(session: Session) -> Done:
+        return Done(200, import_awards(session, code, read_upload(request), by=by(user)), code)
 
-        done = perform(request, user, action="awards.import", object_type="import",
-                       object_id=code, effect=effect)
-    except DomainError as exc:
-        form.refuse(exc, by_code={"not_found": "programme"})
-        return _awards_page(request, form, status=status_of(exc), rows=row_errors(exc))
-    return _awards_page(request, Form({"programme": code}), imported=done.body)
+    return submit(
+        request, user, form,
+        Action("awards.import", "import", code, by_code={"not_found": "programme"}), effect,
+        done=lambda done: _awards_page(request, Form({"programme": code}), imported=done.body),
+        again=lambda refused, status: _awards_page(request, refused, status=status,
+                                                   rows=refused.rows))

@@ -9,14 +9,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from api.console.forms import Form, read_form, uploads
 from api.console.i18n import N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
+from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
 from api.mutations import Done, perform
-from api.problems import status_of
 from api.routes.programs import by
 from api.schemas import Id
 from api.voucher_schemas import fen
@@ -157,21 +158,19 @@ def book(request: Request, user: ProviderUser) -> Response:
         decision = preview(request, user, form)
         return _book_page(request, user, form, decision)
     provider_id = _provider(user)
-    try:
-        args = _booking_args(form)
 
-        def effect(session: Session) -> Done:
-            view = redemptions.book(session, provider_id=provider_id, by=by(user),
-                                    **args)  # type: ignore[arg-type]
-            return Done(201, None, view.id)
+    def effect(session: Session) -> Done:
+        view = redemptions.book(session, provider_id=provider_id, by=by(user),
+                                **_booking_args(form))  # type: ignore[arg-type]
+        return Done(201, None, view.id)
 
-        done = perform(request, user, action="redemptions.book", object_type="redemption",
-                       object_id=None, effect=effect)
-    except DomainError as exc:
-        form.refuse(exc, by_code=BOOK_CODES)
-        return _book_page(request, user, form, form.refusal.get("decision"),  # type: ignore[arg-type]
-                          status=422)
-    return redirect(f"/provider/bookings/{done.object_id}")
+    # Every refusal of a booking form is the form's (422), a missing voucher included.
+    return submit(request, user, form,
+                  Action("redemptions.book", "redemption", by_code=BOOK_CODES), effect,
+                  done=lambda done: redirect(f"/provider/bookings/{done.object_id}"),
+                  again=lambda refused, _: _book_page(
+                      request, user, refused, refused.refusal.get("decision"),  # type: ignore[arg-type]
+                      status=422))
 
 
 @router.get("/bookings/{redemption_id}")
@@ -189,25 +188,24 @@ def complete(request: Request, user: ProviderUser, redemption_id: Id) -> Respons
     """Complete a booked service, in full or for a smaller amount."""
     form = read_form(request)
     provider_id = _provider(user)
-    try:
+
+    def effect(session: Session) -> Done:
         amount = fen(form.get("amount"), "amount") if form.get("amount") else None
+        view = redemptions.complete(session, redemption_id, provider_id=provider_id,
+                                    by=by(user), amount_fen=amount)
+        return Done(200, None, view.id)
 
-        def effect(session: Session) -> Done:
-            view = redemptions.complete(session, redemption_id, provider_id=provider_id,
-                                        by=by(user), amount_fen=amount)
-            return Done(200, None, view.id)
-
-        perform(request, user, action="redemptions.complete", object_type="redemption",
-                object_id=redemption_id, effect=effect)
-    except DomainError as exc:
-        if isinstance(exc, NotFound):
-            raise
+    def again(refused: Form, status: int) -> Response:
         with transaction(request.app.state.reader) as session:
             booking = redemptions.get_redemption(session, redemption_id,
                                                  provider_id=provider_id)
-        return render(request, "provider/booking.html", status=status_of(exc), booking=booking,
-                      decision=booking.decision, form=form.refuse(exc))
-    return redirect(f"/provider/bookings/{redemption_id}")
+        return render(request, "provider/booking.html", status=status, booking=booking,
+                      decision=booking.decision, form=refused)
+
+    return submit(request, user, form,
+                  Action("redemptions.complete", "redemption", redemption_id,
+                         missing_is_404=True),
+                  effect, done=f"/provider/bookings/{redemption_id}", again=again)
 
 
 @router.post("/bookings/{redemption_id}/cancel")
@@ -267,34 +265,36 @@ def file_claim(request: Request, user: ProviderUser) -> Response:
     form = read_form(request)
     provider_id = _provider(user)
     files = uploads(request)
-    try:
+
+    def effect(session: Session) -> Done:
         raw = form.get("redemption_id")
         if not raw.isdigit() or not 1 <= int(raw) <= 2**63 - 1:
             raise InvalidInput("redemption_id: the booking's number", field="redemption_id")
-        chosen = []
-        for kind in evidence.KINDS:
-            if kind in files:
-                data = files[kind].file.read(evidence.MAX_BYTES + 1)
-                if len(data) > evidence.MAX_BYTES:
-                    raise InvalidInput(f"{kind}: larger than {evidence.MAX_BYTES} bytes",
-                                       code="evidence_too_large", field=kind)
-                chosen.append(evidence.Upload(kind, files[kind].filename or kind, data))
+        view = claims.file_claim(session, int(raw), provider_id=provider_id,
+                                 files=_evidence(files), by=by(user))
+        return Done(201, None, view.id)
 
-        def effect(session: Session) -> Done:
-            view = claims.file_claim(session, int(raw), provider_id=provider_id, files=chosen,
-                                     by=by(user))
-            return Done(201, None, view.id)
+    booking_codes = ("not_found", "not_completed", "not_confirmed", "already_claimed")
+    return submit(request, user, form,
+                  Action("claims.file", "claim", fields={k: k for k in evidence.KINDS},
+                         by_code=dict.fromkeys(booking_codes, "redemption_id")),
+                  effect, done=lambda done: redirect(f"/provider/claims/{done.object_id}"),
+                  again=lambda refused, _: render(request, "provider/claim_new.html",
+                                                  status=422, form=refused,
+                                                  kinds=evidence.KINDS))
 
-        done = perform(request, user, action="claims.file", object_type="claim", object_id=None,
-                       effect=effect)
-    except DomainError as exc:
-        form.refuse(exc, fields={k: k for k in evidence.KINDS},
-                    by_code={"not_found": "redemption_id", "not_completed": "redemption_id",
-                             "not_confirmed": "redemption_id",
-                             "already_claimed": "redemption_id"})
-        return render(request, "provider/claim_new.html", status=422, form=form,
-                      kinds=evidence.KINDS)
-    return redirect(f"/provider/claims/{done.object_id}")
+
+def _evidence(files: dict[str, UploadFile]) -> list[evidence.Upload]:
+    """The chosen evidence files, each refused past the evidence size bound."""
+    chosen = []
+    for kind in evidence.KINDS:
+        if kind in files:
+            data = files[kind].file.read(evidence.MAX_BYTES + 1)
+            if len(data) > evidence.MAX_BYTES:
+                raise InvalidInput(f"{kind}: larger than {evidence.MAX_BYTES} bytes",
+                                   code="evidence_too_large", field=kind)
+            chosen.append(evidence.Upload(kind, files[kind].filename or kind, data))
+    return chosen
 
 
 @router.get("/claims/{claim_id}")
