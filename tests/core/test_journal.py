@@ -27,7 +27,7 @@ from ledger.core.journal import (
     void_hold,
 )
 from ledger.core.verify import verify
-from tests.ledger.scenario import fund_voucher, open_chart
+from tests.core.scenario import fund_voucher, open_chart
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.core.db import transaction
 from ledger.core.journal import EntryRequest, Move, post_entry
-from tests.ledger.scenario import fund_voucher, open_chart
+from tests.core.scenario import fund_voucher, open_chart
 
 STATEMENTS = [
     "UPDATE journal_entries SET memo = 'changed' WHERE id = 3",

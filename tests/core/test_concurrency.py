@@ -7,7 +7,7 @@ from ledger.core.db import transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import create_hold
 from ledger.core.verify import verify
-from tests.ledger.scenario import fund_voucher, open_chart
+from tests.core.scenario import fund_voucher, open_chart
 
 THREADS = 64
 
