@@ -2,8 +2,8 @@
 
 `seed_demo` adds the sign-ins and a few hand-written Liaoning firms and providers (what the
 API tests use). `build_demo` adds a few hundred generated firms and dozens of providers
-(ledger/demo_names.py) and plays a whole voucher and award year through the services
-(ledger/demo_year.py). For `make run` and for trying the product; never for a real
+(demo/names.py) and plays a whole voucher and award year through the services
+(demo/year.py). For `make run` and for trying the product; never for a real
 deployment: the demo passwords are printed, so both refuse a database that holds any other
 user. Re-running either adds nothing that is already there.
 """

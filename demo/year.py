@@ -1,6 +1,6 @@
 """The demo year, played through the services: every figure is a real journal entry.
 
-Reads the registry, lays out the year (ledger/demo_plan.py) and performs each event with the
+Reads the registry, lays out the year (demo/plan.py) and performs each event with the
 service a person would have used, as the demo user of the right role: the operator issues,
 records and pays, providers book, complete and claim, firms confirm, the approver decides
 and claws back. Firms and providers without a demo sign-in act as `demo:firm:<id>` and

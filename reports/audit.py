@@ -2,7 +2,7 @@
 
 The budget position comes from account balances (`ledger.budget.budget`, or the award
 twin); the period's activity and every breakdown are SQL group-bys over the domain tables
-(ledger/audit_queries.py), so the report's cost follows the rows it prints.
+(ledger/reading/audit_queries.py), so the report's cost follows the rows it prints.
 """
 
 from __future__ import annotations
