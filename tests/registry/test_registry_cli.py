@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from registry_factories import credit_code
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.cli import app
