@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console.pages import (
     account,
+    applications,
     approver,
     auditor,
     firm,
@@ -25,8 +26,8 @@ from api.console.pages import (
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, provider, operator, operator_parties, operator_payments, approver,
-         auditor, reports)
+PAGES = (account, firm, applications, provider, operator, operator_parties, operator_payments,
+         approver, auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

@@ -117,7 +117,7 @@ class AwardDocument(Base):
     attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-DOCUMENT_KINDS = ("certificate",)
+DOCUMENT_KINDS = ("award_certificate",)
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def apply_award(
 
     The firm's registry gains the cited certification when it does not hold it yet; one of
     the same kind and year with another date is a conflict. `policy_set` defaults to the
-    shipped policy files. `attachment` (kind `certificate`: a PDF, JPEG or PNG) is kept with
+    shipped policy files. `attachment` (kind `award_certificate`: a PDF, JPEG or PNG) is kept with
     the application.
     """
     day = on or today()

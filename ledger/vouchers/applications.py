@@ -42,7 +42,7 @@ from ledger.programmes.programme import Programme, account, policies, programme_
 from ledger.registry.evidence import EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Firm
 from ledger.vouchers.voucher import Voucher, firm_facts, issue_voucher
-from rules import ApplicationFacts, Decision, PolicySet, decide_application
+from rules import ApplicationFacts, Decision, PolicySet, application_window, decide_application
 from rules.schema import APPLICATION_DOCUMENTS
 
 STATUSES = ("applied", "approved", "rejected", "refused")
@@ -370,6 +370,34 @@ def read_document(session: Session, application_id: int, kind: str, *,
     if view is None:
         raise NotFound(f"application {application_id} has no {kind}")
     return view, file_bytes(session, view.sha256)
+
+
+@dataclass(frozen=True)
+class OpenWindow:
+    """A voucher programme's window open on a day: what a firm may ask and must attach."""
+
+    programme: str
+    window: str
+    name_zh: str
+    opens: dt.date
+    closes: dt.date
+    amounts_fen: tuple[int, ...]
+    documents: tuple[str, ...]
+
+
+def open_windows(session: Session, *, on: dt.date | None = None,
+                 policy_set: PolicySet | None = None) -> list[OpenWindow]:
+    """Every voucher programme whose policy has a window open on `on` (default today)."""
+    day = on or today()
+    found = []
+    for code, policy in session.execute(select(Programme.code, Programme.policy)
+                                        .order_by(Programme.code)).all():
+        window = application_window(policy_set or policies(), policy, day)
+        if window is not None:
+            found.append(OpenWindow(code, window.id, window.name_zh, window.opens,
+                                    window.closes, tuple(sorted(window.amounts)),
+                                    tuple(window.documents)))
+    return found
 
 
 def budget_free(session: Session, programme: str) -> int:

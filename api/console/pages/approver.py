@@ -95,6 +95,10 @@ def _decide(request: Request, user: UserView, action: str, object_type: str, obj
                   effect, done=done_url, again=again)
 
 
+# Other review queues (voucher applications) decide through the same form handling.
+decide_and_show = _decide
+
+
 @router.post("/claims/{claim_id}/approve")
 def approve_claim(request: Request, user: ApproverUser, claim_id: Id) -> Response:
     """Approve a filed claim (not one this user filed or booked)."""
