@@ -137,8 +137,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
             on=dt.date(2026, 9, 1), documents=[Upload("business_licence", "l.pdf", PDF + b"l"),
                                                Upload("plan", "p.pdf", PDF + b"p")])
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
-           "award_id": award.id, "application_id": application.id, "claim_id": claim.id, "kind": "contract",
-           "batch_id": batch.id, "entry_id": 1}
+           "award_id": award.id, "application_id": application.id, "claim_id": claim.id,
+           "kind": "contract", "batch_id": batch.id, "entry_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

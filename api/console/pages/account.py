@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
-from ledger.core.errors import InvalidInput
 from api.console.i18n import LANG_COOKIE, LANGUAGES, N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.submit import Action, submit
@@ -20,6 +19,7 @@ from api.console.web import HOMES, add_nav, console_router, redirect, render
 from api.mutations import Done
 from api.schemas import Id
 from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
 from ledger.registry import users
 from ledger.registry.users import UserView, authenticate
 
