@@ -295,16 +295,16 @@ def _reviewable(session: Session, application_id: int, by: By, reason: str
     return row
 
 
-def approve_application(session: Session, application_id: int, *, by: By, reason: str = ""
-                        ) -> ApplicationView:
+def approve_application(session: Session, application_id: int, *, by: By, reason: str = "",
+                        on: dt.date | None = None) -> ApplicationView:
     """Approve: the voucher is issued (`P:voucher:V` ← `P:budget`) in this same transaction.
 
-    The issue policy decides again on the day of approval (budget, the firm's status), so a
-    refusal there leaves the application applied.
+    The issue policy decides again on the day of approval (`on`, default today: budget, the
+    firm's status), so a refusal there leaves the application applied.
     """
     row = _reviewable(session, application_id, by, reason)
     code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    voucher = issue_voucher(session, code, row.firm_id, row.amount_fen, by=by)
+    voucher = issue_voucher(session, code, row.firm_id, row.amount_fen, by=by, issued_on=on)
     row.status = "approved"
     row.voucher_id = voucher.id
     row.reviewed_by = by.label

@@ -99,7 +99,9 @@ def test_maker_checker_uses_distinct_demo_users(demo):
         issuers = set(s.scalars(select(Voucher.issued_by)))
         self_checked = _count(s, Claim.filed_by == Claim.decided_by, model=Claim)
     assert deciders == {f"user:{ids['demo-approver']}:demo-approver"}
-    assert issuers == {f"user:{ids['demo-operator']}:demo-operator"}
+    # The approver issues only by approving a firm's application (申领).
+    assert issuers == {f"user:{ids['demo-operator']}:demo-operator",
+                       f"user:{ids['demo-approver']}:demo-approver"}
     assert self_checked == 0
 
 
@@ -162,3 +164,17 @@ def test_refuses_a_database_with_other_users(sessions):
         build_demo(s, firms=8, providers=5)
     with transaction(sessions) as s:
         assert _count(s, model=JournalEntry) == 0
+
+
+def test_voucher_applications_in_every_state(demo):
+    from ledger.vouchers.applications import VoucherApplication
+
+    with transaction(demo.sessions) as s:
+        rows = s.execute(select(VoucherApplication.status, VoucherApplication.code,
+                                VoucherApplication.voucher_id)).all()
+        firm = s.scalar(select(User.firm_id).where(User.username == "demo-firm"))
+        mine = _count(s, VoucherApplication.firm_id == firm, model=VoucherApplication)
+    assert {status for status, _, _ in rows} == {"applied", "approved", "rejected", "refused"}
+    assert {code for status, code, _ in rows if status == "refused"} == {"amount_not_allowed"}
+    assert all(voucher is not None for status, _, voucher in rows if status == "approved")
+    assert mine >= 3  # the demo firm's sign-in shows a refused, a rejected and an approved one
