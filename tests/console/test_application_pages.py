@@ -122,6 +122,10 @@ def test_firm_applies_for_an_award_with_its_scan(client, sessions, world):
     assert client.get(f"/firm/awards/{award_id}/documents/award_certificate").content == PDF
     again = client.post("/firm/awards", data=data, follow_redirects=False)
     assert again.status_code == 409 and 'data-code="already_applied"' in again.text
+    client.cookies.clear()
+    sign_in(client, "demo-approver")
+    assert "cert.pdf" in client.get(f"/approver/awards/{award_id}").text
+    assert client.get(f"/approver/awards/{award_id}/documents/award_certificate").content == PDF
 
 
 def _change(client, current, new, repeat=None):  # type: ignore[no-untyped-def]

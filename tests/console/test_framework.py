@@ -55,6 +55,7 @@ WALK = {
     "/approver/claims/{claim_id}/evidence/{kind}": "demo-approver",
     "/approver/awards": "demo-approver",
     "/approver/awards/{award_id}": "demo-approver",
+    "/approver/awards/{award_id}/documents/{kind}": "demo-approver",
     "/approver/applications": "demo-approver",
     "/approver/applications/{application_id}": "demo-approver",
     "/approver/applications/{application_id}/documents/{kind}": "demo-approver",
@@ -85,6 +86,7 @@ EXTRA = {
     "/auditor/balance": ({}, f"?account={CODE}:budget&as_of=2026-06-30"),
     "/reports/{kind}.pdf": ({"kind": "certificate"}, f"?program={CODE}"),
     "/firm/awards/{award_id}/documents/{kind}": ({"kind": "award_certificate"}, ""),
+    "/approver/awards/{award_id}/documents/{kind}": ({"kind": "award_certificate"}, ""),
     "/firm/applications/{application_id}/documents/{kind}": ({"kind": "plan"}, ""),
     "/approver/applications/{application_id}/documents/{kind}": ({"kind": "plan"}, ""),
 }
