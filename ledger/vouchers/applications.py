@@ -32,13 +32,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.core.accounts import balance
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import Page, check_page
 from ledger.programmes.decisions import refused
-from ledger.programmes.programme import Programme, account, policies, programme_row
+from ledger.programmes.programme import Programme, policies, programme_row
 from ledger.registry.evidence import EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Firm
 from ledger.vouchers.voucher import Voucher, firm_facts, issue_voucher
@@ -399,7 +398,3 @@ def open_windows(session: Session, *, on: dt.date | None = None,
                                     tuple(window.documents)))
     return found
 
-
-def budget_free(session: Session, programme: str) -> int:
-    """What the programme's budget still holds (shown beside the review queue)."""
-    return balance(session, account(programme, "budget")).available
