@@ -20,6 +20,7 @@ from api.console.pages import (
     operator,
     operator_parties,
     operator_payments,
+    operator_users,
     provider,
     reports,
 )
@@ -27,7 +28,7 @@ from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
 PAGES = (account, firm, applications, provider, operator, operator_parties, operator_payments,
-         approver, auditor, reports)
+         operator_users, approver, auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

@@ -1,6 +1,5 @@
-"""Sign-in, sign-out, the language switch, the home page every role lands on, the account
-page (change one's password) and the operator's user list (reset a firm's or provider's
-password to a one-time one)."""
+"""Sign-in, sign-out, the language switch, the home page every role lands on, and the
+account page (change one's own password)."""
 
 from __future__ import annotations
 
@@ -12,12 +11,10 @@ from sqlalchemy.orm import Session
 
 from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
-from api.console.i18n import LANG_COOKIE, LANGUAGES, N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.submit import Action, submit
-from api.console.web import HOMES, add_nav, console_router, redirect, render
+from api.console.web import HOMES, console_router, redirect, render
 from api.mutations import Done
-from api.schemas import Id
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput
 from ledger.registry import users
@@ -27,9 +24,6 @@ router = console_router()
 SignedIn = Annotated[UserView, Depends(session.signed_in())]
 # The account page admits a user holding a one-time password: it is where they change it.
 AnyUser = Annotated[UserView, Depends(session.signed_in(one_time=True))]
-OperatorUser = Annotated[UserView, Depends(session.signed_in("operator"))]
-
-add_nav(N_("Users"), "/operator/users", "operator")
 
 
 @router.get("/")
@@ -116,53 +110,3 @@ def change_password(request: Request, user: AnyUser) -> Response:
                                               by_code={"wrong_password": "current_password"}),
                   effect, done="/account?changed=1", again=again)
 
-
-def user_listing() -> Listing:
-    """Firm and provider users: the ones an operator may give a one-time password."""
-    def reset(u: UserView) -> tuple[str, str] | None:
-        if u.role in users.RESETTABLE_BY_OPERATOR:
-            return (f"/operator/users/{u.id}/reset-password", N_("Reset password"))
-        return None
-
-    return Listing(
-        title=N_("Users"),
-        columns=(
-            Column(N_("Username"), lambda u: u.username),
-            Column(N_("Name"), lambda u: u.display_name),
-            Column(N_("Role"), lambda u: u.role, "label"),
-            Column(N_("Must change password"), lambda u: "yes" if u.must_change_password
-                   else "no", "label"),
-            Column(N_("Action"), lambda u: None, action=reset),
-        ),
-        fetch=lambda s, limit, offset, f: users.list_users(s, limit=limit, offset=offset,
-                                                           role=f.get("role")),
-        filters=(Filter("role", N_("Role"), users.RESETTABLE_BY_OPERATOR),),
-        filename="users",
-    )
-
-
-@router.get("/operator/users")
-def user_list(request: Request, user: OperatorUser) -> Response:
-    """Every user; firm and provider users carry a reset button."""
-    return show_list(request, user_listing())
-
-
-@router.post("/operator/users/{user_id}/reset-password")
-def reset_password(request: Request, user: OperatorUser, user_id: Id) -> Response:
-    """Reset a firm's or provider's password; the one-time password is shown once, here."""
-    form = read_form(request)
-
-    def effect(db: Session) -> Done:
-        target = users.get_user(db, user_id)
-        view, password = users.reset_password(db, target.username)
-        return Done(200, {"username": view.username, "password": password}, view.id)
-
-    return submit(request, user, form,
-                  Action("users.reset_password", "user", user_id, missing_is_404=True),
-                  effect,
-                  done=lambda done: render(request, "operator/password_reset.html",
-                                           username=done.body["username"],
-                                           password=done.body["password"]),
-                  again=lambda refused, status: render(
-                      request, "error.html", status=status, status_code=status,
-                      code=refused.errors[""].code, detail=refused.errors[""].detail))
