@@ -67,10 +67,10 @@ def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
     return claims
 
 
-def current_user(
+def signed_in(
     request: Request, token: Annotated[str | None, Depends(oauth2)]
 ) -> UserView:
-    """The signed-in user: a valid token for an active user whose role is unchanged."""
+    """The signed-in user, even one who must still change a one-time password."""
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
     claims = read_token(request.app.state.token_settings, token)
@@ -81,6 +81,18 @@ def current_user(
         raise AuthError("invalid token: no such user") from exc
     if not user.active or user.role != claims["role"]:
         raise AuthError("invalid token: the user is disabled or their role changed")
+    return user
+
+
+SignedIn = Annotated[UserView, Depends(signed_in)]
+
+
+def current_user(user: SignedIn) -> UserView:
+    """The signed-in user, refused (403 `password_change_required`) while the password is a
+    one-time one: only `GET /me` and `POST /me/password` admit such a user."""
+    if user.must_change_password:
+        raise PermissionDenied("choose a new password first (POST /api/v1/me/password)",
+                               code="password_change_required")
     return user
 
 

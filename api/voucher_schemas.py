@@ -304,7 +304,8 @@ class ClaimOut(BaseModel):
     evidence: list[EvidenceOut]
 
 
-def _evidence(e: EvidenceView) -> EvidenceOut:
+def evidence_out(e: EvidenceView) -> EvidenceOut:
+    """An attached file as JSON's model."""
     return EvidenceOut(kind=e.kind, filename=e.filename, content_type=e.content_type,
                        size=e.size, sha256=e.sha256)
 
@@ -315,7 +316,7 @@ def claim_out(c: ClaimView) -> dict[str, Any]:
                     provider_id=c.provider_id, amount=fen_to_yuan(c.amount_fen), status=c.status,
                     filed_on=c.filed_on, decided_by=c.decided_by, reason=c.reason,
                     batch_id=c.batch_id,
-                    evidence=[_evidence(e) for e in c.evidence]).model_dump(mode="json")
+                    evidence=[evidence_out(e) for e in c.evidence]).model_dump(mode="json")
 
 
 class BatchIn(Strict):

@@ -41,19 +41,26 @@ from ledger.awards.award import (
 )
 from ledger.core import oplog
 from ledger.core.acting import By
-from ledger.core.errors import Conflict, DomainError
+from ledger.core.errors import Conflict, DomainError, PolicyRefused
 from ledger.core.money import fen_to_yuan
 from ledger.payments.batches import create_batch, mark_paid
 from ledger.programmes.programme import Programme, appropriate, create_programme, policies
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import FIRMS, Certification, Firm, add_certification
 from ledger.registry.providers import PROVIDERS, Provider
+from ledger.vouchers.applications import (
+    ApplicationView,
+    apply_for_voucher,
+    approve_application,
+    record_refusal,
+    reject_application,
+)
 from ledger.vouchers.claims import approve, file_claim, reject
 from ledger.vouchers.clawbacks import clawback
 from ledger.vouchers.expiry import expire
 from ledger.vouchers.redemptions import book, cancel, complete, confirm
 from ledger.vouchers.voucher import issue_voucher
-from rules import voucher_expiry
+from rules import application_window, voucher_expiry
 
 POLICY, AWARD_POLICY = "LN-CXQ", "LN-AWARD"
 DESCRIPTIONS = {
@@ -388,6 +395,74 @@ class YearRunner:
         self.log(self.cast.operator, "operator", "programs.appropriate", "programme", self.code)
 
 
+# Voucher applications (申领) in each state: one refused (an amount the window does not
+# offer), one rejected, one approved (the firm applied again after the rejection), one applied.
+APPLICATION_REJECTION = "营业执照扫描件不清晰，请重新上传"
+
+
+def _application_day(line: Timeline) -> dt.date | None:
+    """The latest day of the year on which an application window of the policy is open."""
+    day = line.end
+    while day >= line.start:
+        if application_window(policies(), POLICY, day) is not None:
+            return day
+        day -= dt.timedelta(days=1)
+    return None
+
+
+def _application_documents(firm_id: int) -> list[Upload]:
+    return [Upload("business_licence", f"licence-{firm_id}.pdf",
+                   _pdf("Business licence", f"Firm {firm_id}")),
+            Upload("plan", f"plan-{firm_id}.pdf",
+                   _pdf("Innovation plan", f"Firm {firm_id}, R&D and testing services"))]
+
+
+def play_applications(runner: YearRunner, firms: list[FirmFacts], line: Timeline) -> None:
+    """Applications in every state, on the last day of the year a window is open."""
+    day = _application_day(line)
+    if day is None:
+        return
+    window = application_window(policies(), POLICY, day)
+    assert window is not None
+    amount = min(window.amounts)
+    eligible = [f.id for f in firms if f.status == "active"
+                and ("tech_sme", day.year) in f.certifications][:2]
+    session, code, approver = runner.session, runner.code, runner.cast.approver
+
+    def apply(firm_id: int, fen: int) -> ApplicationView | None:
+        by = runner._firm(firm_id)
+        try:
+            with session.begin_nested():
+                view = apply_for_voucher(session, code, firm_id=firm_id, amount_fen=fen,
+                                         documents=_application_documents(firm_id), by=by,
+                                         on=day)
+        except PolicyRefused as exc:
+            record_refusal(session, code, firm_id=firm_id, amount_fen=fen,
+                           decision=exc.detail["decision"], by=by, on=day)
+            runner.log(by, "firm", "applications.apply", "application", None, exc)
+            return None
+        runner.log(by, "firm", "applications.apply", "application", view.id)
+        return view
+
+    if not eligible:
+        return
+    firm_id = eligible[0]
+    apply(firm_id, max(window.amounts) + 100)  # not an amount the window offers
+    first = apply(firm_id, amount)
+    if first is not None:
+        reject_application(session, first.id, by=approver, reason=APPLICATION_REJECTION)
+        runner.log(approver, "approver", "applications.reject", "application", first.id)
+    second = apply(firm_id, amount)
+    if second is not None:
+        approved_id = second.id
+        runner._try(approver, "approver", "applications.approve", "application",
+                    lambda: approve_application(session, approved_id, by=approver,
+                                                reason="材料齐全，同意发放", on=day),
+                    approved_id)
+    for other in eligible[1:]:
+        apply(other, amount)
+
+
 def _facts(session: Session, cast: Cast) -> tuple[list[FirmFacts], list[ProviderFacts]]:
     """The registry as the planner sees it; the demo sign-ins' firm and provider first."""
     firm_ids = sorted(session.scalars(select(Firm.id)), key=lambda i: (i != cast.firm_id, i))
@@ -460,6 +535,7 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     runner.supplement_fen = _millions(late * 12 // 10)
     script.add(midyear, "appropriate", 0)
     runner.run(progress)
+    play_applications(runner, firms, line)
     return YearResult(codes[0], codes[1], dict(sorted(runner.counts.items())))
 
 

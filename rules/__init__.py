@@ -7,7 +7,9 @@ facts, loads the policy set once (`load_policies`) and asks `decide_*`.
 from rules.decision import Decision, PolicyRef, TraceLine
 from rules.engine import (
     NoPolicyInForce,
+    application_window,
     decide,
+    decide_application,
     decide_award,
     decide_booking,
     decide_claim,
@@ -16,6 +18,7 @@ from rules.engine import (
     voucher_expiry,
 )
 from rules.facts import (
+    ApplicationFacts,
     AwardFacts,
     BookingFacts,
     ClaimFacts,
@@ -27,6 +30,7 @@ from rules.facts import (
 from rules.loader import Policy, PolicyError, PolicyErrors, PolicySet, check_policies, load_policies
 
 __all__ = [
+    "ApplicationFacts",
     "AwardFacts",
     "BookingFacts",
     "ClaimFacts",
@@ -41,8 +45,10 @@ __all__ = [
     "PolicyRef",
     "PolicySet",
     "TraceLine",
+    "application_window",
     "check_policies",
     "decide",
+    "decide_application",
     "decide_award",
     "decide_booking",
     "decide_claim",

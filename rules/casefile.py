@@ -1,7 +1,7 @@
 """Policy test cases: YAML files of facts in, expected decision and trace lines out.
 
 A case file (rules/cases/*.yaml) is a list of
-`{name, kind, facts, expect: {allowed, code, amount, bound, version, expires_on,
+`{name, kind, facts, expect: {allowed, code, amount, bound, version, expires_on, window,
 trace_includes}}`; `trace_includes` lists rule ids or [rule id, outcome] pairs.
 """
 
@@ -20,7 +20,9 @@ from rules.facts import FACT_KINDS, facts_from_mapping
 from rules.loader import PolicySet
 
 SHIPPED_CASES = Path(__file__).resolve().parent / "cases"
-EXPECT_KEYS = {"allowed", "code", "amount", "bound", "version", "expires_on", "trace_includes"}
+EXPECT_KEYS = {
+    "allowed", "code", "amount", "bound", "version", "expires_on", "window", "trace_includes",
+}
 
 
 class CaseFileError(ValueError):
@@ -80,6 +82,8 @@ def run_case(policies: PolicySet, case: Case) -> tuple[Decision, list[str]]:
         differ("amount_fen", parse_yuan(expect["amount"]), decision.amount_fen)
     if "bound" in expect:
         differ("bound", expect["bound"], decision.bound)
+    if "window" in expect:
+        differ("window", expect["window"], decision.window)
     if "version" in expect:
         differ("version", expect["version"], decision.policy.version if decision.policy else None)
     if "expires_on" in expect:

@@ -66,7 +66,8 @@ class Decision:
     """Allowed or refused (with a stable `code`), the amount in fen, and why.
 
     `bound` names what cut a booking's subsidy (None when nothing did);
-    `expires_on` is set by expiry decisions.
+    `expires_on` is set by expiry decisions; `window` by application decisions (the window
+    open on the day, refused or not).
     """
 
     kind: str
@@ -77,6 +78,7 @@ class Decision:
     trace: list[TraceLine] = field(default_factory=list)
     bound: str | None = None
     expires_on: dt.date | None = None
+    window: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain mapping for JSON (the HTTP problem details and the CLI use it)."""
@@ -88,6 +90,7 @@ class Decision:
             "amount_yuan": fen_to_yuan(self.amount_fen),
             "bound": self.bound,
             "expires_on": self.expires_on.isoformat() if self.expires_on else None,
+            "window": self.window,
             "policy": self.policy.to_dict() if self.policy else None,
             "trace": [line.to_dict() for line in self.trace],
         }

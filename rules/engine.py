@@ -11,9 +11,16 @@ import datetime as dt
 
 from rules.amounts import apply_ratio, fen_to_yuan
 from rules.decision import Decision, Outcome, TraceLine
-from rules.facts import AwardFacts, BookingFacts, ClaimFacts, ExpiryFacts, IssueFacts
+from rules.facts import (
+    ApplicationFacts,
+    AwardFacts,
+    BookingFacts,
+    ClaimFacts,
+    ExpiryFacts,
+    IssueFacts,
+)
 from rules.loader import Policy, PolicySet
-from rules.schema import AwardPolicy, Validity, VoucherPolicy
+from rules.schema import AwardPolicy, Validity, VoucherPolicy, Window
 
 
 class NoPolicyInForce(LookupError):
@@ -109,29 +116,8 @@ def decide_issue(policies: PolicySet, facts: IssueFacts) -> Decision:
     trace = _Trace(policy)
     _in_force_line(trace, policy, facts.on)
 
-    allowed_statuses = model.eligibility.allowed_statuses
-    ok = facts.firm_status in allowed_statuses
-    trace.add(
-        "issue.firm_status",
-        "pass" if ok else "fail",
-        f"firm status {facts.firm_status} is {'' if ok else 'not '}allowed",
-        {"status": facts.firm_status, "allowed": ",".join(allowed_statuses)},
-        "not_eligible",
-    )
-    needed = model.eligibility.required_certification
     year = facts.on.year
-    ok = (needed, year) in facts.firm_certifications
-    trace.add(
-        "issue.certification",
-        "pass" if ok else "fail",
-        f"firm is {'' if ok else 'not '}registered as {needed} for {year}",
-        {
-            "required": needed,
-            "year": year,
-            "held": ",".join(f"{k}:{y}" for k, y in facts.firm_certifications),
-        },
-        "not_eligible",
-    )
+    _eligibility_lines(trace, model, facts.firm_status, facts.firm_certifications, year, "issue")
     amount = facts.amount_fen
     trace.add(
         "issue.amount_positive",
@@ -173,6 +159,122 @@ def decide_issue(policies: PolicySet, facts: IssueFacts) -> Decision:
         "budget_exhausted",
     )
     return trace.decision("issue", amount)
+
+
+# --- applications (申领) ---------------------------------------------------------------------
+
+
+def application_window(policies: PolicySet, programme: str, on: dt.date) -> Window | None:
+    """The application window of the voucher version in force on `on` that is open that day."""
+    policy = policies.in_force(programme, on)
+    if policy is None or not isinstance(policy.model, VoucherPolicy):
+        return None
+    windows = policy.model.applications.windows if policy.model.applications else []
+    return next((w for w in windows if w.covers(on)), None)
+
+
+def _eligibility_lines(
+    trace: _Trace, model: VoucherPolicy, status: str, certs: tuple[tuple[str, int], ...],
+    year: int, prefix: str,
+) -> None:
+    """The firm's status and certification checks, shared by issuance and applications."""
+    allowed_statuses = model.eligibility.allowed_statuses
+    ok = status in allowed_statuses
+    trace.add(
+        f"{prefix}.firm_status",
+        "pass" if ok else "fail",
+        f"firm status {status} is {'' if ok else 'not '}allowed",
+        {"status": status, "allowed": ",".join(allowed_statuses)},
+        "not_eligible",
+    )
+    needed = model.eligibility.required_certification
+    ok = (needed, year) in certs
+    trace.add(
+        f"{prefix}.certification",
+        "pass" if ok else "fail",
+        f"firm is {'' if ok else 'not '}registered as {needed} for {year}",
+        {"required": needed, "year": year, "held": ",".join(f"{k}:{y}" for k, y in certs)},
+        "not_eligible",
+    )
+
+
+def decide_application(policies: PolicySet, facts: ApplicationFacts) -> Decision:
+    """May the firm apply on `facts.on` for a voucher of `facts.amount_fen`? (申领)
+
+    The window is the one open on the day; the amount must be one the window offers; the
+    firm must be eligible as for issuance, have no other pending or approved application in
+    the window, stay within its yearly cap, and attach every document the window asks for.
+    """
+    policy, refusal = _select(policies, facts.programme, facts.on, "voucher", "application")
+    if refusal is not None or policy is None:
+        return refusal  # type: ignore[return-value]
+    model: VoucherPolicy = policy.model  # type: ignore[assignment]
+    trace = _Trace(policy)
+    _in_force_line(trace, policy, facts.on)
+
+    windows = model.applications.windows if model.applications else []
+    window = next((w for w in windows if w.covers(facts.on)), None)
+    if window is None:
+        trace.add(
+            "application.window",
+            "fail",
+            f"no application window is open on {facts.on.isoformat()}",
+            {
+                "on": facts.on.isoformat(),
+                "windows": ",".join(f"{w.id}:{w.opens}..{w.closes}" for w in windows),
+            },
+            "outside_window",
+        )
+        return trace.decision("application", 0)
+    trace.add(
+        "application.window",
+        "pass",
+        f"window {window.id} ({window.name_zh}) is open",
+        {"window": window.id, "opens": window.opens.isoformat(),
+         "closes": window.closes.isoformat()},
+    )
+    _eligibility_lines(trace, model, facts.firm_status, facts.firm_certifications,
+                       facts.on.year, "application")
+    again = window.id in facts.firm_windows_applied
+    trace.add(
+        "application.once_per_window",
+        "fail" if again else "pass",
+        f"the firm {'already has' if again else 'has no'} pending or approved application "
+        f"in window {window.id}",
+        {"window": window.id},
+        "already_applied",
+    )
+    amount = facts.amount_fen
+    offered = amount in window.amounts
+    trace.add(
+        "application.amount",
+        "pass" if offered else "fail",
+        f"{fen_to_yuan(amount)} is {'' if offered else 'not '}an amount the window offers",
+        {"amount_fen": amount,
+         "offered": ",".join(fen_to_yuan(a) for a in sorted(window.amounts))},
+        "amount_not_allowed",
+    )
+    year_cap = model.issuance.per_firm_year_cap
+    total = facts.firm_issued_this_year_fen + amount
+    trace.add(
+        "application.per_firm_year_cap",
+        "pass" if total <= year_cap else "fail",
+        f"issued to the firm in {facts.on.year} would be {fen_to_yuan(total)} "
+        f"of {fen_to_yuan(year_cap)}",
+        {"issued_fen": facts.firm_issued_this_year_fen, "amount_fen": amount,
+         "total_fen": total, "cap_fen": year_cap},
+        "cap_exceeded",
+    )
+    missing = [d for d in window.documents if d not in facts.documents]
+    trace.add(
+        "application.documents",
+        "fail" if missing else "pass",
+        f"missing: {', '.join(missing)}" if missing else "every required document is attached",
+        {"required": ",".join(window.documents), "provided": ",".join(facts.documents),
+         "missing": ",".join(missing)},
+        "documents_missing",
+    )
+    return trace.decision("application", amount, window=window.id)
 
 
 # --- booking --------------------------------------------------------------------------------
@@ -616,6 +718,7 @@ def decide_expiry(policies: PolicySet, facts: ExpiryFacts) -> Decision:
 
 DECIDERS = {
     "issue": decide_issue,
+    "application": decide_application,
     "booking": decide_booking,
     "claim": decide_claim,
     "award": decide_award,
@@ -624,5 +727,5 @@ DECIDERS = {
 
 
 def decide(policies: PolicySet, kind: str, facts: object) -> Decision:
-    """Dispatch to the decision of `kind` (issue, booking, claim, award, expiry)."""
+    """Dispatch to the decision of `kind` (issue, application, booking, claim, award, expiry)."""
     return DECIDERS[kind](policies, facts)  # type: ignore[operator,arg-type]

@@ -48,6 +48,27 @@ class IssueFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationFacts:
+    """A firm applying on `on` for a voucher of `amount_fen`, attaching `documents`.
+
+    `firm_windows_applied` names the windows where the firm already has an application
+    pending or approved; `firm_issued_this_year_fen` what it was issued in `on`'s year.
+    """
+
+    programme: str
+    on: dt.date
+    amount_fen: int
+    documents: tuple[str, ...]
+    firm_status: str
+    firm_certifications: tuple[tuple[str, int], ...]
+    firm_windows_applied: tuple[str, ...] = ()
+    firm_issued_this_year_fen: int = 0
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self)
+
+
+@dataclass(frozen=True, slots=True)
 class BookingFacts:
     """Booking a service of `cost_fen` in `category` from a provider against a voucher."""
 
@@ -121,6 +142,7 @@ class ExpiryFacts:
 
 FACT_KINDS: dict[str, type] = {
     "issue": IssueFacts,
+    "application": ApplicationFacts,
     "booking": BookingFacts,
     "claim": ClaimFacts,
     "award": AwardFacts,
@@ -203,7 +225,8 @@ def _convert(name: str, annotation: Any, value: object) -> object:
 
 
 def facts_from_mapping(kind: str, data: dict[str, object]) -> object:
-    """Build the facts of `kind` (issue, booking, claim, award, expiry) from a YAML mapping."""
+    """Build the facts of `kind` (issue, application, booking, claim, award, expiry) from a
+    YAML mapping."""
     if kind not in FACT_KINDS:
         raise FactsError(f"unknown kind {kind!r}; one of {', '.join(FACT_KINDS)}")
     if not isinstance(data, dict):

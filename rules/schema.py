@@ -7,8 +7,9 @@ categories and tiers are refused so that a typo never silently drops a rule.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +42,7 @@ EVIDENCE_KINDS: tuple[str, ...] = (
 )
 FIRM_STATUSES: tuple[str, ...] = ("active", "suspended", "blacklisted")
 RELATED_PARTY_TESTS: tuple[str, ...] = ("credit_code", "legal_rep", "shareholder")
+APPLICATION_DOCUMENTS: tuple[str, ...] = ("business_licence", "plan")
 
 Category = Literal[
     "patent_application", "instrument_sharing", "testing", "rd_design", "technology_transfer"
@@ -51,6 +53,7 @@ Evidence = Literal[
 ]
 FirmStatus = Literal["active", "suspended", "blacklisted"]
 RelatedPartyTest = Literal["credit_code", "legal_rep", "shareholder"]
+ApplicationDocument = Literal["business_licence", "plan"]
 
 Fen = Annotated[int, BeforeValidator(parse_yuan)]
 """An amount written in yuan in the file, held as integer fen."""
@@ -58,9 +61,12 @@ Ratio = Annotated[Decimal, BeforeValidator(parse_ratio)]
 """A ratio in [0, 1], at most four decimals."""
 
 
-def _unique(values: list[str]) -> list[str]:
+_Item = TypeVar("_Item", str, int)
+
+
+def _unique(values: list[_Item]) -> list[_Item]:
     """Refuse a list that names the same thing twice."""
-    seen = {v for v in values if values.count(v) > 1}
+    seen = {str(v) for v in values if values.count(v) > 1}
     if seen:
         raise ValueError(f"listed twice: {', '.join(sorted(seen))}")
     return values
@@ -140,6 +146,48 @@ class Claims(_Strict):
     required_evidence: Annotated[list[Evidence], AfterValidator(_unique)]
 
 
+class Window(_Strict):
+    """One application window (申报批次): when it is open, what may be asked, what to attach."""
+
+    id: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
+    name_zh: str = Field(min_length=1)
+    opens: dt.date
+    closes: dt.date
+    amounts: Annotated[list[Fen], AfterValidator(_unique)] = Field(min_length=1)
+    documents: Annotated[list[ApplicationDocument], AfterValidator(_unique)] = Field(
+        default_factory=lambda: list(APPLICATION_DOCUMENTS)
+    )
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> Window:
+        """A window closes on or after the day it opens (both days inclusive)."""
+        if self.closes < self.opens:
+            raise ValueError(f"window {self.id} closes {self.closes} before it opens {self.opens}")
+        return self
+
+    def covers(self, on: dt.date) -> bool:
+        """True when the window is open on `on`."""
+        return self.opens <= on <= self.closes
+
+
+class Applications(_Strict):
+    """How firms apply for vouchers (申领): the windows of this version."""
+
+    windows: list[Window] = Field(min_length=1)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_distinct(cls, windows: list[Window]) -> list[Window]:
+        """Window ids are unique and windows never overlap (a day belongs to one window)."""
+        ordered = sorted(windows, key=lambda w: w.opens)
+        ids = [w.id for w in windows]
+        _unique(ids)
+        for before, after in itertools.pairwise(ordered):
+            if after.opens <= before.closes:
+                raise ValueError(f"windows {before.id} and {after.id} overlap")
+        return windows
+
+
 class AwardTier(_Strict):
     """One award tier: its amount, its ladder and rank for upgrades."""
 
@@ -188,6 +236,16 @@ class VoucherPolicy(_PolicyBase):
     services: dict[Category, Service] = Field(min_length=1)
     booking: Booking
     claims: Claims
+    applications: Applications | None = None
+
+    @model_validator(mode="after")
+    def _window_amounts_within_cap(self) -> VoucherPolicy:
+        """No window offers an amount the per-voucher cap would refuse at issue."""
+        for window in self.applications.windows if self.applications else []:
+            over = [a for a in window.amounts if a > self.issuance.per_voucher_cap]
+            if over:
+                raise ValueError(f"window {window.id} offers an amount over per_voucher_cap")
+        return self
 
 
 class AwardPolicy(_PolicyBase):

@@ -18,7 +18,7 @@ from ledger.core.errors import DomainError, ImportRejected, NotFound
 from ledger.registry.firms import FIRMS
 from ledger.registry.party_import import ImportResult, import_firms, import_providers
 from ledger.registry.providers import PROVIDERS
-from ledger.registry.users import ROLES, create_user, set_active
+from ledger.registry.users import ROLES, create_user, reset_password, set_active
 
 import_app = typer.Typer(help="Import firms or providers from CSV (all rows or none).",
                          no_args_is_help=True)
@@ -165,6 +165,27 @@ def users_disable(username: str = typer.Argument(...), url: str = URL_OPTION) ->
 def users_enable(username: str = typer.Argument(...), url: str = URL_OPTION) -> None:
     """Enable a disabled user again."""
     _set_active(username, True, url)
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str = typer.Argument(...), url: str = URL_OPTION) -> None:
+    """Give any user (staff included: only here) a one-time password to change at next
+    sign-in; it is printed once."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with transaction(sessions) as session:
+            user, password = reset_password(session, username, staff=True)
+            oplog.record(session, cli_actor(), "users.reset_password", "user", user.id)
+    except DomainError as exc:
+        with transaction(sessions) as session:
+            oplog.record(session, cli_actor(), "users.reset_password", "user", None,
+                         refused_code=exc.code, message=exc.message)
+        raise
+    finally:
+        engine.dispose()
+    out.print(f"one-time password for {user.username}: {password}")
+    out.print("it must be changed at the next sign-in")
 
 
 def _party_id(session: Session, credit_code: str, kind: str) -> int:

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     """The decisions `explain` can make."""
 
     issue = "issue"
+    application = "application"
     booking = "booking"
     claim = "claim"
     award = "award"
@@ -97,7 +98,7 @@ def _render(console: Console, decision: Decision) -> None:
 
 @rules_app.command("explain")
 def explain(
-    kind: Kind = typer.Argument(..., help="issue, booking, claim, award or expiry."),
+    kind: Kind = typer.Argument(..., help="issue, application, booking, claim, award or expiry."),
     facts: Path = typer.Option(..., "--facts", help="YAML mapping of the facts (yuan amounts)."),
     policies: Path | None = typer.Option(
         None, "--policies", help="Policy directory (default: the shipped rules/policies)."

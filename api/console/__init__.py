@@ -13,20 +13,22 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console.pages import (
     account,
+    applications,
     approver,
     auditor,
     firm,
     operator,
     operator_parties,
     operator_payments,
+    operator_users,
     provider,
     reports,
 )
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, provider, operator, operator_parties, operator_payments, approver,
-         auditor, reports)
+PAGES = (account, firm, applications, provider, operator, operator_parties, operator_payments,
+         operator_users, approver, auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

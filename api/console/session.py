@@ -2,7 +2,7 @@
 cookie, and a CSRF token derived from it for every POST form.
 
 No session table: the cookie holds the same token `/api/v1/auth/token` issues, checked by the
-same `api.auth.current_user`, so expiry, disabled users and changed roles behave alike. Before
+same `api.auth.signed_in`, so expiry, disabled users and changed roles behave alike. Before
 sign-in, an anonymous random cookie stands in for the session in the CSRF derivation.
 """
 
@@ -17,7 +17,8 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import current_user, issue_token
+from api.auth import issue_token
+from api.auth import signed_in as token_user
 from api.problems import AuthError
 from ledger.core.errors import PermissionDenied
 from ledger.registry.users import UserView
@@ -26,10 +27,15 @@ SESSION_COOKIE = "vl_session"
 ANON_COOKIE = "vl_anon"
 CSRF_FIELD = "csrf_token"
 SIGN_IN = "/sign-in"
+ACCOUNT = "/account"
 
 
 class SignInRequired(Exception):
     """No valid session: the page sends the user to sign in."""
+
+
+class PasswordChangeRequired(Exception):
+    """The user signed in with a one-time password: only the account page opens."""
 
 
 class CsrfRefused(Exception):
@@ -59,19 +65,25 @@ def session_user(request: Request) -> UserView | None:
     if not token:
         return None
     try:
-        return current_user(request, token)
+        return token_user(request, token)
     except AuthError:
         return None
 
 
-def signed_in(*roles: str) -> Callable[[Request], UserView]:
-    """A dependency: the signed-in user (else off to sign-in), of one of `roles` if given."""
+def signed_in(*roles: str, one_time: bool = False) -> Callable[[Request], UserView]:
+    """A dependency: the signed-in user (else off to sign-in), of one of `roles` if given.
+
+    A user holding a one-time password is sent to the account page to choose a new one,
+    except where `one_time` admits them (that page itself).
+    """
 
     def check(request: Request) -> UserView:
         user = session_user(request)
         if user is None:
             raise SignInRequired
         request.state.user = user
+        if user.must_change_password and not one_time:
+            raise PasswordChangeRequired
         if roles and user.role not in roles:
             raise PermissionDenied(f"the {user.role} role may not open this page")
         return user

@@ -173,6 +173,8 @@ class ConsoleRoute(APIRoute):
                 return await original(request)
             except session.SignInRequired:
                 return session.to_sign_in(request)
+            except session.PasswordChangeRequired:
+                return redirect(session.ACCOUNT)
             except session.CsrfRefused:
                 return error_page(request, 403, "csrf_failed")
             except RequestValidationError:

@@ -32,7 +32,8 @@ EvidenceKind = Literal["contract", "invoice", "service_report"]
 Upload = Annotated[UploadFile | None, File(description="PDF, JPEG or PNG, at most 10 MiB")]
 
 
-async def _read(kind: str, file: UploadFile | None) -> evidence.Upload | None:
+async def read_upload(kind: str, file: UploadFile | None) -> evidence.Upload | None:
+    """The uploaded file as a service takes it (None when absent); refused past MAX_BYTES."""
     if file is None:
         return None
     data = await file.read(evidence.MAX_BYTES + 1)
@@ -70,8 +71,9 @@ async def file_claim(
     """Claim payment for a completed, firm-confirmed service with the evidence the policy
     requires; each file is stored by content and its SHA-256 recorded."""
     provider_id = bound(user, "provider_id")
-    uploads = [u for u in [await _read("contract", contract), await _read("invoice", invoice),
-                           await _read("service_report", service_report)] if u is not None]
+    uploads = [u for u in [await read_upload("contract", contract),
+                           await read_upload("invoice", invoice),
+                           await read_upload("service_report", service_report)] if u is not None]
 
     def effect(session: Session) -> Done:
         view = claims.file_claim(session, redemption_id, provider_id=provider_id,

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from api.auth import CurrentUser, issue_token
+from api.auth import SignedIn, issue_token
+from api.mutations import Done, mutate
 from api.problems import AuthError
 from api.routes.users import UserOut, user_out
+from api.schemas import Strict
 from ledger.core.db import transaction
+from ledger.registry import users
 from ledger.registry.users import authenticate
 
 router = APIRouter()
@@ -48,9 +53,32 @@ def token(
 
 
 @router.get("/me", response_model=UserOut, tags=["auth"], summary="The signed-in user")
-def me(user: CurrentUser) -> UserOut:
-    """Who the token belongs to: role and the firm or provider it is bound to."""
+def me(user: SignedIn) -> UserOut:
+    """Who the token belongs to: role, the firm or provider it is bound to, and whether the
+    password must be changed before anything else."""
     return user_out(user)
+
+
+class PasswordIn(Strict):
+    """The current password and the new one (10–256 characters)."""
+
+    current_password: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Annotated[str, Field(min_length=10, max_length=256)]
+
+
+@router.post("/me/password", response_model=UserOut, tags=["auth"],
+             summary="Change your password")
+def change_password(request: Request, user: SignedIn, body: PasswordIn) -> JSONResponse:
+    """Every user changes its own password, naming the current one (also a one-time one,
+    which this ends). No idempotency key: the request holds passwords, kept nowhere."""
+
+    def effect(session: Session) -> Done:
+        view = users.change_password(session, user.id, current=body.current_password,
+                                     new=body.new_password)
+        return Done(200, user_out(view).model_dump(mode="json"), view.id)
+
+    return mutate(request, user, action="users.change_password", object_type="user",
+                  object_id=user.id, content={}, key=None, effect=effect)
 
 
 @router.get("/health", response_model=HealthOut, tags=["health"], summary="Health check")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.mutations import Done, mutate
-from api.schemas import IdempotencyKeyDoc, PageOut, Strict, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Strict, page_out
 from ledger.core.db import transaction
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from ledger.registry import users
@@ -51,13 +51,22 @@ class UserOut(BaseModel):
     firm_id: int | None
     provider_id: int | None
     active: bool
+    must_change_password: bool
 
 
 def user_out(view: UserView) -> UserOut:
     """A user as the API shows it."""
     return UserOut(id=view.id, username=view.username, display_name=view.display_name,
                    role=view.role, firm_id=view.firm_id, provider_id=view.provider_id,
-                   active=view.active)
+                   active=view.active, must_change_password=view.must_change_password)
+
+
+class ResetOut(BaseModel):
+    """A reset's one-time password: shown once, to hand to the user; it must be changed at
+    the next sign-in."""
+
+    username: str
+    one_time_password: str
 
 
 @router.get("/users", response_model=PageOut[UserOut], summary="List users")
@@ -93,3 +102,20 @@ def create_user(
                "password": hmac.new(secret, body.password.encode(), hashlib.sha256).hexdigest()}
     return mutate(request, user, action=f"users.create.{body.role}", object_type="user",
                   object_id=None, content=content, key=key, effect=effect)
+
+
+@router.post("/users/{user_id}/reset-password", response_model=ResetOut,
+             summary="Reset a firm's or provider's password")
+def reset_password(request: Request, user: Operator, user_id: Id) -> JSONResponse:
+    """Give a firm or provider user a one-time password (operators); the user must change it
+    at the next sign-in. A staff password is reset only at the command line (403
+    `staff_reset_refused`). No idempotency key: a replay would have to store the password."""
+
+    def effect(session: Session) -> Done:
+        target = users.get_user(session, user_id)
+        view, password = users.reset_password(session, target.username)
+        return Done(200, ResetOut(username=view.username,
+                                  one_time_password=password).model_dump(mode="json"), view.id)
+
+    return mutate(request, user, action="users.reset_password", object_type="user",
+                  object_id=user_id, content={}, key=None, effect=effect)

@@ -45,6 +45,7 @@ from ledger.core.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.core.paging import Page, check_page
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies, programme_row
+from ledger.registry.evidence import EvidenceFile, EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Certification, Firm, FirmCertification, add_certification
 from ledger.registry.parties import normalise_city
 from rules import AwardFacts, PolicySet, decide_award
@@ -101,6 +102,22 @@ class Award(Base):
     batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AwardDocument(Base):
+    """A file attached to an award application, e.g. the certificate (append-only)."""
+
+    __tablename__ = "award_documents"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(ForeignKey("evidence_files.sha256"))
+    attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+DOCUMENT_KINDS = ("award_certificate",)
 
 
 @dataclass(frozen=True)
@@ -215,15 +232,18 @@ def apply_award(
     on: dt.date | None = None,
     requested_fen: int | None = None,
     policy_set: PolicySet | None = None,
+    attachment: Upload | None = None,
 ) -> AwardView:
     """Record an application the policy allows (status applied), or raise PolicyRefused.
 
     The firm's registry gains the cited certification when it does not hold it yet; one of
     the same kind and year with another date is a conflict. `policy_set` defaults to the
-    shipped policy files.
+    shipped policy files. `attachment` (kind `award_certificate`: a PDF, JPEG or PNG) is kept with
+    the application.
     """
     day = on or today()
     doc = _check_application(tier, level, document_no, certified_on, day, requested_fen)
+    kept = None if attachment is None else keep(session, attachment, DOCUMENT_KINDS)
     prog = award_programme(session, programme, lock=True)
     if session.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update()).first() \
             is None:
@@ -260,7 +280,33 @@ def apply_award(
                 reason="", clawback_reason="", created_at=stamp, updated_at=stamp)
     session.add(row)
     session.flush()
+    if kept is not None:
+        session.add(AwardDocument(award_id=row.id, kind=kept.kind, filename=kept.filename,
+                                  sha256=kept.sha256, attached_at=stamp))
+        session.flush()
     return _view(row, programme)
+
+
+def award_documents(session: Session, award_id: int, *, firm_id: int | None = None
+                    ) -> list[EvidenceView]:
+    """The files attached to the award application (a firm sees only its own)."""
+    award_row(session, award_id, firm_id=firm_id)
+    rows = session.execute(
+        select(AwardDocument.kind, AwardDocument.filename, EvidenceFile.content_type,
+               EvidenceFile.size, EvidenceFile.sha256)
+        .join(EvidenceFile, EvidenceFile.sha256 == AwardDocument.sha256)
+        .where(AwardDocument.award_id == award_id).order_by(AwardDocument.id)).all()
+    return [EvidenceView(*r) for r in rows]
+
+
+def read_award_document(session: Session, award_id: int, kind: str, *,
+                        firm_id: int | None = None) -> tuple[EvidenceView, bytes]:
+    """The award's attached file of `kind` and its bytes, or NotFound."""
+    view = next((d for d in award_documents(session, award_id, firm_id=firm_id)
+                 if d.kind == kind), None)
+    if view is None:
+        raise NotFound(f"award {award_id} has no {kind}")
+    return view, file_bytes(session, view.sha256)
 
 
 def award_row(session: Session, award_id: int, *, firm_id: int | None = None,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.acting import now
@@ -80,10 +81,10 @@ def sniff(data: bytes) -> str:
     raise InvalidInput("evidence must be a PDF, JPEG or PNG file", code="evidence_type")
 
 
-def check_upload(upload: Upload) -> str:
+def check_upload(upload: Upload, kinds: tuple[str, ...] = KINDS) -> str:
     """Refuse an unknown kind, an empty, oversized or untyped file; return its content type."""
-    if upload.kind not in KINDS:
-        raise InvalidInput(f"evidence kind must be one of {', '.join(KINDS)}", field="kind")
+    if upload.kind not in kinds:
+        raise InvalidInput(f"evidence kind must be one of {', '.join(kinds)}", field="kind")
     if not upload.data:
         raise InvalidInput(f"{upload.kind}: the file is empty", code="evidence_empty",
                            field=upload.kind)
@@ -93,20 +94,42 @@ def check_upload(upload: Upload) -> str:
     return sniff(upload.data)
 
 
+def keep(session: Session, upload: Upload, kinds: tuple[str, ...] = KINDS) -> EvidenceView:
+    """Check the file and store its bytes under their SHA-256 (once); attach nothing.
+
+    Other rooms (voucher applications, awards) attach the returned digest in tables of
+    their own.
+    """
+    content_type = check_upload(upload, kinds)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    if session.get(EvidenceFile, digest) is None:
+        try:
+            # A savepoint: the same file stored at once by another transaction is no error.
+            with session.begin_nested():
+                session.execute(insert(EvidenceFile).values(
+                    sha256=digest, size=len(upload.data), content_type=content_type,
+                    data=upload.data, stored_at=now()))
+        except IntegrityError:
+            pass
+    name = (upload.filename or upload.kind)[-200:]
+    return EvidenceView(upload.kind, name, content_type, len(upload.data), digest)
+
+
+def file_bytes(session: Session, sha256: str) -> bytes:
+    """The stored bytes of the file with this SHA-256, or NotFound."""
+    row = session.get(EvidenceFile, sha256)
+    if row is None:
+        raise NotFound(f"no file {sha256}")
+    return row.data
+
+
 def store(session: Session, claim_id: int, upload: Upload) -> EvidenceView:
     """Store the file under its SHA-256 (once) and attach it to the claim."""
-    content_type = check_upload(upload)
-    digest = hashlib.sha256(upload.data).hexdigest()
-    stamp = now()
-    if session.get(EvidenceFile, digest) is None:
-        session.execute(insert(EvidenceFile).values(
-            sha256=digest, size=len(upload.data), content_type=content_type, data=upload.data,
-            stored_at=stamp))
-    name = (upload.filename or upload.kind)[-200:]
-    session.add(ClaimEvidence(claim_id=claim_id, kind=upload.kind, filename=name, sha256=digest,
-                              attached_at=stamp))
+    view = keep(session, upload)
+    session.add(ClaimEvidence(claim_id=claim_id, kind=upload.kind, filename=view.filename,
+                              sha256=view.sha256, attached_at=now()))
     session.flush()
-    return EvidenceView(upload.kind, name, content_type, len(upload.data), digest)
+    return view
 
 
 def attached(session: Session, claim_id: int) -> list[EvidenceView]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import Page, check_page
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
@@ -59,6 +60,8 @@ class User(Base):
     )
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by a reset: the one-time password works only to choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -74,6 +77,7 @@ class UserView:
     provider_id: int | None
     active: bool
     created_at: datetime
+    must_change_password: bool = False
 
     @property
     def is_bureau(self) -> bool:
@@ -83,7 +87,8 @@ class UserView:
 
 def _view(row: User) -> UserView:
     return UserView(row.id, row.username, row.display_name, row.role, row.firm_id,
-                    row.provider_id, row.active, row.created_at)
+                    row.provider_id, row.active, row.created_at,
+                    bool(row.must_change_password))
 
 
 def check_password(password: str) -> str:
@@ -138,6 +143,7 @@ def create_user(
         provider_id=provider_id,
         password_hash=_hasher.hash(password),
         active=True,
+        must_change_password=False,
         created_at=datetime.now(UTC),
     )
     try:
@@ -206,3 +212,64 @@ def set_active(session: Session, username: str, active: bool) -> UserView:
     row.active = active
     session.flush()
     return _view(row)
+
+
+# Who may reset whose password: operators reset firm and provider users only; a staff
+# password is reset at the command line (`voucher-ledger users reset-password`).
+RESETTABLE_BY_OPERATOR: tuple[str, ...] = ("firm", "provider")
+ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _user_row(session: Session, username: str) -> User:
+    row = session.scalars(
+        select(User).where(User.username == username.strip().lower()).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no user {username}", field="username")
+    return row
+
+
+def change_password(session: Session, user_id: int, *, current: str, new: str) -> UserView:
+    """The user chooses a new password, naming the current one (a one-time one included)."""
+    row = session.get(User, user_id, with_for_update=True)
+    if row is None or not row.active:
+        raise NotFound(f"no user {user_id}", user_id=user_id)
+    if not isinstance(current, str) or not _hasher.verify(current, row.password_hash):
+        raise PermissionDenied("the current password is wrong", code="wrong_password",
+                               field="current_password")
+    if not isinstance(new, str):
+        raise InvalidInput("new_password: text", field="new_password")
+    try:
+        check_password(new)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="new_password") from exc
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one",
+                           code="password_unchanged", field="new_password")
+    row.password_hash = _hasher.hash(new)
+    row.must_change_password = False
+    session.flush()
+    return _view(row)
+
+
+def one_time_password() -> str:
+    """A random password of 16 characters without look-alikes (0/O, 1/l/I)."""
+    return "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(16))
+
+
+def reset_password(session: Session, username: str, *, staff: bool = False
+                   ) -> tuple[UserView, str]:
+    """Give the user a one-time password that must be changed at the next sign-in.
+
+    Without `staff` (an operator in the API or console) only firm and provider users are
+    reset; the command line passes `staff=True` and may reset anyone.
+    """
+    row = _user_row(session, username)
+    if not staff and row.role not in RESETTABLE_BY_OPERATOR:
+        raise PermissionDenied("a staff password is reset only at the command line",
+                               code="staff_reset_refused")
+    password = one_time_password()
+    row.password_hash = _hasher.hash(password)
+    row.must_change_password = True
+    session.flush()
+    return _view(row), password

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import yaml
 from jose import jwt
 
 from api.auth import TokenSettings
 from ledger.registry.credit_code import check_character
 from ledger.registry.users import UserView
+from rules import PolicySet, load_policies
+from rules.loader import SHIPPED_POLICIES
 
 KEY = "test-signing-key-" + "k" * 32
 SETTINGS = TokenSettings(KEY, 30)
@@ -79,3 +83,29 @@ def bad_tokens(world: World) -> dict[str, str]:
         "numeric subject": sign({**good, "sub": user.id}),
         "garbage": "not.a.token",
     }
+
+
+def window_open_today(directory: Path) -> PolicySet:
+    """The shipped policies, with the 2026 voucher version's windows replaced by one open
+    from a month ago to a month ahead (so application tests do not depend on the date)."""
+    from ledger.core.acting import today
+
+    for source in SHIPPED_POLICIES.glob("*.yaml"):
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        if source.name == "LN-CXQ-2026.yaml":
+            data["applications"] = {"windows": [{
+                "id": "now", "name_zh": "本批", "opens": today() - timedelta(days=30),
+                "closes": today() + timedelta(days=30), "amounts": [50000, 100000],
+                "documents": ["business_licence", "plan"]}]}
+        (directory / source.name).write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return load_policies(directory)
+
+
+def application_files(kinds: tuple[str, ...] = ("business_licence", "plan")
+                      ) -> dict[str, tuple[str, bytes, str]]:
+    """The documents of an application as multipart files."""
+    png = b"\x89PNG\r\n\x1a\n" + b"l" * 40
+    pdf = b"%PDF-1.7\n" + b"p" * 40
+    files = {"business_licence": ("licence.png", png, "image/png"),
+             "plan": ("plan.pdf", pdf, "application/pdf")}
+    return {k: files[k] for k in kinds}

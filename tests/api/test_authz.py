@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from api_helpers import bad_tokens, credit_code, firm_body
+from api_helpers import (
+    application_files,
+    bad_tokens,
+    credit_code,
+    firm_body,
+    window_open_today,
+)
 
 from ledger.core.acting import today
 
@@ -270,7 +276,55 @@ def test_every_award_route_for_every_role(client, world):
     assert wrong == []
 
 
-@pytest.mark.parametrize("route", ROUTES + VOUCHER_ROUTES + AWARD_ROUTES,
+# In order, on _application_world: application 1 is firm 1's, pending. The firm's second
+# application is refused (kept as application 2); firm2's is application 3.
+APPLICATION_ROUTES = [
+    Route("GET", "/api/v1/applications", AWARD_LISTS),
+    Route("GET", "/api/v1/applications/1", OWN_AWARD),
+    Route("GET", "/api/v1/applications/1/documents/plan", OWN_AWARD),
+    Route("POST", "/api/v1/applications", some(403, firm=422, firm2=201),
+          form={"program": P, "amount": "50000"}, files=application_files),
+    Route("POST", "/api/v1/applications/1/approve", some(403, approver=200), lambda: {}),
+    Route("POST", "/api/v1/applications/3/reject", some(403, approver=200),
+          lambda: {"reason": "材料不全"}),
+    # Only the users whose password is 0123456789 (firm2, provider2) name it rightly.
+    Route("POST", "/api/v1/me/password", some(403, firm2=200, provider2=200),
+          lambda: {"current_password": "0123456789", "new_password": "a-new-password-2026"}),
+    # User 5 is demo-provider (see _application_world); a staff user is refused (CLI only).
+    Route("POST", "/api/v1/users/5/reset-password", only_operator(200)),
+    Route("POST", "/api/v1/users/1/reset-password", only_operator(403)),
+]
+
+
+def _application_world(client, world, app, tmp_path) -> None:
+    """Programme P with budget, the window open today; application 1 is firm 1's."""
+    app.state.policies = window_open_today(tmp_path)
+    assert world.users["provider"].id == 5 and world.users["operator"].id == 1
+    op = world.auth("operator")
+    for path, body in ((("/api/v1/programs"), {"code": P, "name": "创新券", "fiscal_year": 2026,
+                                                "policy": "LN-CXQ"}),
+                       (f"/api/v1/programs/{P}/appropriations", {"amount": "1000000"})):
+        assert client.post(path, headers=op, json=body).status_code == 201
+    assert client.post("/api/v1/applications", headers=world.auth("firm"),
+                       data={"program": P, "amount": "100000"},
+                       files=application_files()).status_code == 201
+
+
+def test_every_application_and_password_route_for_every_role(client, world, app, tmp_path):
+    _application_world(client, world, app, tmp_path)
+    wrong = []
+    for route in APPLICATION_ROUTES:
+        for who in WHO:
+            response = call(client, route, world.auth(who))
+            if response.status_code != route.expect[who]:
+                wrong.append((route.method, route.path, who, response.status_code,
+                              response.text[:200]))
+            if response.status_code >= 400:
+                assert response.headers["content-type"] == "application/problem+json"
+    assert wrong == []
+
+
+@pytest.mark.parametrize("route", ROUTES + VOUCHER_ROUTES + AWARD_ROUTES + APPLICATION_ROUTES,
                          ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
     assert call(client, route, {}).status_code == 401
@@ -285,6 +339,7 @@ def _template(path: str) -> str:
     path = re.sub(r"\{[a-z]+_id\}", "{id}", path)
     path = path.replace(f"{P}:paid", "{code}").replace(P, "{code}").replace(A, "{code}")
     path = path.replace("/evidence/contract", "/evidence/{kind}")
+    path = path.replace("/documents/plan", "/documents/{kind}")
     return path.replace("/categories/testing", "/categories/{category}")
 
 
@@ -293,7 +348,8 @@ def test_the_matrix_covers_every_operation(app):
                   for m in item}
     public = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health")}
     assert documented - public == {(r.method, _template(r.path))
-                                   for r in ROUTES + VOUCHER_ROUTES + AWARD_ROUTES}
+                                   for r in ROUTES + VOUCHER_ROUTES + AWARD_ROUTES
+                                   + APPLICATION_ROUTES}
 
 
 def test_a_firm_lists_only_itself_and_sees_its_bank_account_masked(client, world):

@@ -19,6 +19,7 @@ from ledger.core.db import transaction
 from ledger.payments.batches import create_batch
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import KINDS, Upload
+from ledger.vouchers.applications import apply_for_voucher
 from ledger.vouchers.claims import approve, file_claim
 from ledger.vouchers.redemptions import book, complete, confirm
 from ledger.vouchers.voucher import issue_voucher
@@ -33,7 +34,14 @@ WALK = {
     "/firm/confirmations": "demo-firm",
     "/firm/redemptions/{redemption_id}": "demo-firm",
     "/firm/awards": "demo-firm",
+    "/firm/awards/new": "demo-firm",
     "/firm/awards/{award_id}": "demo-firm",
+    "/firm/awards/{award_id}/documents/{kind}": "demo-firm",
+    "/firm/applications": "demo-firm",
+    "/firm/applications/new": "demo-firm",
+    "/firm/applications/{application_id}": "demo-firm",
+    "/firm/applications/{application_id}/documents/{kind}": "demo-firm",
+    "/account": "demo-firm",
     "/provider": "demo-provider",
     "/provider/book": "demo-provider",
     "/provider/bookings/{redemption_id}": "demo-provider",
@@ -47,6 +55,10 @@ WALK = {
     "/approver/claims/{claim_id}/evidence/{kind}": "demo-approver",
     "/approver/awards": "demo-approver",
     "/approver/awards/{award_id}": "demo-approver",
+    "/approver/awards/{award_id}/documents/{kind}": "demo-approver",
+    "/approver/applications": "demo-approver",
+    "/approver/applications/{application_id}": "demo-approver",
+    "/approver/applications/{application_id}/documents/{kind}": "demo-approver",
     "/auditor": "demo-auditor",
     "/auditor/entries/{entry_id}": "demo-auditor",
     "/auditor/balance": "demo-auditor",
@@ -67,11 +79,16 @@ WALK = {
     "/operator/batches/{batch_id}": "demo-operator",
     "/operator/batches/{batch_id}/bank.csv": "demo-operator",
     "/operator/awards/import": "demo-operator",
+    "/operator/users": "demo-operator",
 }
 # Routes that need more than the ids: their own path values and a query.
 EXTRA = {
     "/auditor/balance": ({}, f"?account={CODE}:budget&as_of=2026-06-30"),
     "/reports/{kind}.pdf": ({"kind": "certificate"}, f"?program={CODE}"),
+    "/firm/awards/{award_id}/documents/{kind}": ({"kind": "award_certificate"}, ""),
+    "/approver/awards/{award_id}/documents/{kind}": ({"kind": "award_certificate"}, ""),
+    "/firm/applications/{application_id}/documents/{kind}": ({"kind": "plan"}, ""),
+    "/approver/applications/{application_id}/documents/{kind}": ({"kind": "plan"}, ""),
 }
 
 
@@ -115,10 +132,15 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
         appropriate(s, "LN-AWARD-2022", 100_000_000, by=operator)
         award = apply_award(s, "LN-AWARD-2022", firm_id=1, tier="gazelle", level="provincial",
                             document_no="辽科发〔2022〕1号", certified_on=dt.date(2022, 6, 1),
-                            by=operator, on=dt.date(2022, 12, 1))
+                            by=operator, on=dt.date(2022, 12, 1),
+                            attachment=Upload("award_certificate", "cert.pdf", PDF))
+        application = apply_for_voucher(
+            s, CODE, firm_id=1, amount_fen=5_000_000, by=By(4, "demo-firm"),
+            on=dt.date(2026, 9, 1), documents=[Upload("business_licence", "l.pdf", PDF + b"l"),
+                                               Upload("plan", "p.pdf", PDF + b"p")])
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
-           "award_id": award.id, "claim_id": claim.id, "kind": "contract",
-           "batch_id": batch.id, "entry_id": 1}
+           "award_id": award.id, "application_id": application.id, "claim_id": claim.id,
+           "kind": "contract", "batch_id": batch.id, "entry_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

@@ -86,6 +86,20 @@ def test_every_award_tier_in_every_state(demo):
     assert len(recorders) == 1 and len(deciders) == 1 and recorders.isdisjoint(deciders)
 
 
+def test_voucher_applications_in_every_state(demo):
+    from ledger.vouchers.applications import VoucherApplication
+
+    with transaction(demo.sessions) as s:
+        rows = s.execute(select(VoucherApplication.status, VoucherApplication.code,
+                                VoucherApplication.voucher_id)).all()
+        firm = s.scalar(select(User.firm_id).where(User.username == "demo-firm"))
+        mine = _count(s, VoucherApplication.firm_id == firm, model=VoucherApplication)
+    assert {status for status, _, _ in rows} == {"applied", "approved", "rejected", "refused"}
+    assert {code for status, code, _ in rows if status == "refused"} == {"amount_not_allowed"}
+    assert all(voucher is not None for status, _, voucher in rows if status == "approved")
+    assert mine >= 3  # the demo firm's sign-in shows a refused, a rejected and an approved one
+
+
 def test_refusals_are_in_the_operation_log(demo):
     with transaction(demo.sessions) as s:
         codes = set(s.scalars(select(Operation.code).where(Operation.outcome == "refused")))
@@ -99,7 +113,9 @@ def test_maker_checker_uses_distinct_demo_users(demo):
         issuers = set(s.scalars(select(Voucher.issued_by)))
         self_checked = _count(s, Claim.filed_by == Claim.decided_by, model=Claim)
     assert deciders == {f"user:{ids['demo-approver']}:demo-approver"}
-    assert issuers == {f"user:{ids['demo-operator']}:demo-operator"}
+    # The approver issues only by approving a firm's application (申领).
+    assert issuers == {f"user:{ids['demo-operator']}:demo-operator",
+                       f"user:{ids['demo-approver']}:demo-approver"}
     assert self_checked == 0
 
 
@@ -162,3 +178,4 @@ def test_refuses_a_database_with_other_users(sessions):
         build_demo(s, firms=8, providers=5)
     with transaction(sessions) as s:
         assert _count(s, model=JournalEntry) == 0
+

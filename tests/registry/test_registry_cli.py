@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 from registry_factories import credit_code
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.cli import app
 from demo.seed import FIRMS, PROVIDERS
 from ledger.core.db import transaction
 from ledger.core.errors import Conflict, NotFound
-from ledger.core.oplog import list_operations
+from ledger.core.oplog import Operation, list_operations
 from ledger.registry.firms import list_firms
 from ledger.registry.users import authenticate, list_users
 
@@ -113,4 +114,20 @@ def test_a_disabled_user_cannot_sign_in(db_url, sessions):
     with transaction(sessions) as s:
         assert authenticate(s, "chief", "a strong passphrase") is not None
     assert isinstance(runner.invoke(app, ["users", "disable", "nobody", "--url", db_url])
+                      .exception, NotFound)
+
+
+def test_a_staff_password_is_reset_at_the_command_line(db_url, sessions):
+    runner.invoke(app, ["users", "create", "chief", "--role", "approver", "--url", db_url,
+                        "--password-stdin"], input="a strong passphrase\n")
+    result = runner.invoke(app, ["users", "reset-password", "chief", "--url", db_url])
+    assert result.exit_code == 0, result.output
+    one_time = result.output.split("chief: ")[1].split()[0]
+    with transaction(sessions) as s:
+        assert authenticate(s, "chief", "a strong passphrase") is None
+        user = authenticate(s, "chief", one_time)
+        assert user is not None and user.must_change_password
+        logged = s.scalars(select(Operation.action).where(Operation.channel == "cli")).all()
+    assert "users.reset_password" in logged
+    assert isinstance(runner.invoke(app, ["users", "reset-password", "nobody", "--url", db_url])
                       .exception, NotFound)

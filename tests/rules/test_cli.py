@@ -122,3 +122,17 @@ def test_rules_group_is_registered_on_the_main_app() -> None:
     result = runner.invoke(app, ["rules", "check"])
     assert result.exit_code == 0
     assert result.output.startswith("OK:")
+
+
+def test_explain_an_application(tmp_path: Path) -> None:
+    """An application outside every window is refused with the window rule's code."""
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(
+        "programme: LN-CXQ\non: 2026-05-15\namount: '50000'\n"
+        "documents: [business_licence, plan]\nfirm_status: active\n"
+        "firm_certifications: [{kind: tech_sme, year: 2026}]\n", encoding="utf-8")
+    result = runner.invoke(rules_app, ["explain", "application", "--facts", str(facts),
+                                       "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert (data["code"], data["window"]) == ("outside_window", None)

@@ -191,3 +191,43 @@ def test_facts_from_mapping_refuses_bad_yuan() -> None:
                 "booked": "2",
             },
         )
+
+
+def _voucher_file(tmp_path: Path, windows: list[dict[str, object]]) -> Path:
+    """The shipped 2026 voucher file with its application windows replaced."""
+    data = yaml.safe_load((SHIPPED_POLICIES / "LN-CXQ-2026.yaml").read_text(encoding="utf-8"))
+    data["applications"] = {"windows": windows}
+    path = tmp_path / "voucher.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, default_flow_style=False), "utf-8")
+    return path
+
+
+WINDOW = {"id": "w1", "name_zh": "第一批", "opens": "2026-02-01", "closes": "2026-03-01",
+          "amounts": [50000], "documents": ["business_licence", "plan"]}
+
+
+@pytest.mark.parametrize(
+    ("windows", "key", "reason"),
+    [
+        ([WINDOW, {**WINDOW, "id": "w2", "opens": "2026-03-01", "closes": "2026-04-01"}],
+         "applications.windows", "overlap"),
+        ([{**WINDOW, "closes": "2026-01-01"}], "applications.windows.0", "before it opens"),
+        ([{**WINDOW, "amounts": ["50000.001"]}], "applications.windows.0.amounts.0", ""),
+        ([{**WINDOW, "amounts": [50000, 50000]}], "applications.windows.0.amounts",
+         "listed twice"),
+        ([{**WINDOW, "documents": ["tax_return"]}], "applications.windows.0.documents.0", ""),
+        ([{**WINDOW, "amounts": [200000]}], "(file)", "over per_voucher_cap"),
+    ],
+)
+def test_bad_application_windows_are_refused_with_key(
+    tmp_path: Path, windows: list[dict[str, object]], key: str, reason: str
+) -> None:
+    """Overlapping windows, a window closing before it opens, a bad or duplicated amount, an
+    unknown document and an amount over the per-voucher cap are refused, naming the key."""
+    from rules.loader import PolicyErrors, load_policy_file
+
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy_file(_voucher_file(tmp_path, windows))
+    error = caught.value.errors[0]
+    assert error.key.startswith(key), error
+    assert reason in error.reason, error

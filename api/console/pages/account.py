@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, the language switch and the home page every role lands on."""
+"""Sign-in, sign-out, the language switch, the home page every role lands on, and the
+account page (change one's own password)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,23 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
 from api.console.i18n import LANG_COOKIE, LANGUAGES
+from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
+from api.mutations import Done
 from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
+from ledger.registry import users
 from ledger.registry.users import UserView, authenticate
 
 router = console_router()
 SignedIn = Annotated[UserView, Depends(session.signed_in())]
+# The account page admits a user holding a one-time password: it is where they change it.
+AnyUser = Annotated[UserView, Depends(session.signed_in(one_time=True))]
 
 
 @router.get("/")
@@ -65,3 +73,40 @@ def switch_language(request: Request, language: str, next: str = "/") -> Respons
         response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, path="/",
                             samesite="strict", httponly=True)
     return response
+
+
+def _account_page(request: Request, form: Form, status: int = 200, done: bool = False
+                  ) -> Response:
+    return render(request, "account.html", status=status, form=form, changed=done)
+
+
+@router.get("/account")
+def account(request: Request, user: AnyUser, changed: str = "") -> Response:
+    """Who is signed in, and the form to change one's own password."""
+    return _account_page(request, Form({"current_password": "", "new_password": ""}),
+                         done=changed == "1")
+
+
+@router.post("/account/password")
+def change_password(request: Request, user: AnyUser) -> Response:
+    """Change one's own password (the current one named, a one-time one included)."""
+    form = read_form(request)
+
+    def effect(db: Session) -> Done:
+        if form.get("new_password") != form.get("repeat_password"):
+            raise InvalidInput("the two new passwords differ", code="passwords_differ",
+                               field="repeat_password")
+        view = users.change_password(db, user.id, current=form.get("current_password"),
+                                     new=form.get("new_password"))
+        return Done(200, None, view.id)
+
+    def again(refused: Form, status: int) -> Response:
+        # Passwords are never sent back to the browser.
+        refused.values = dict.fromkeys(("current_password", "new_password", "repeat_password"),
+                                       "")
+        return _account_page(request, refused, status)
+
+    return submit(request, user, form, Action("users.change_password", "user", user.id,
+                                              by_code={"wrong_password": "current_password"}),
+                  effect, done="/account?changed=1", again=again)
+

@@ -95,6 +95,10 @@ def _decide(request: Request, user: UserView, action: str, object_type: str, obj
                   effect, done=done_url, again=again)
 
 
+# Other review queues (voucher applications) decide through the same form handling.
+decide_and_show = _decide
+
+
 @router.post("/claims/{claim_id}/approve")
 def approve_claim(request: Request, user: ApproverUser, claim_id: Id) -> Response:
     """Approve a filed claim (not one this user filed or booked)."""
@@ -147,14 +151,25 @@ def award_list(request: Request, user: ApproverUser) -> Response:
 def _award_page(request: Request, award_id: int, form: Form, status: int = 200) -> Response:
     with transaction(request.app.state.reader) as session:
         award = awards.get_award(session, award_id)
+        documents = awards.award_documents(session, award_id)
     return render(request, "approver/award.html", status=status, award=award,
-                  decision=award.decision, form=form)
+                  decision=award.decision, form=form, documents=documents,
+                  documents_base=f"/approver/awards/{award_id}/documents/")
 
 
 @router.get("/awards/{award_id}")
 def award_detail(request: Request, user: ApproverUser, award_id: Id) -> Response:
     """One application: the certification, the policy's decision trace, approve or reject."""
     return _award_page(request, award_id, Form({"reason": ""}))
+
+
+@router.get("/awards/{award_id}/documents/{kind}")
+def award_document(request: Request, user: ApproverUser, award_id: Id, kind: str) -> Response:
+    """A file the firm attached to its award application, as stored."""
+    with transaction(request.app.state.reader) as session:
+        view, data = awards.read_award_document(session, award_id, kind)
+    return Response(data, media_type=view.content_type,
+                    headers={"X-Content-SHA256": view.sha256})
 
 
 @router.post("/awards/{award_id}/approve")

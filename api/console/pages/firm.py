@@ -1,15 +1,17 @@
 """The firm's pages: its vouchers (balance, expiry, history), services to confirm, its award
-applications with their decision traces, and its statement (PDF)."""
+applications (apply with the certification's scan; each decision's trace), and its
+statement (PDF)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.console.forms import Form, read_form
+from api.console.forms import Form, read_form, uploads
 from api.console.i18n import N_
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
@@ -20,7 +22,9 @@ from api.routes.programs import by
 from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
 from ledger.programmes.programme import list_programmes
+from ledger.registry import evidence
 from ledger.registry.users import UserView
 from ledger.vouchers import redemptions
 from ledger.vouchers import voucher as vouchers
@@ -185,12 +189,78 @@ def award_listing(firm_id: int) -> Listing:
 @router.get("/awards")
 def my_awards(request: Request, user: FirmUser) -> Response:
     """The firm's award applications."""
-    return show_list(request, award_listing(_firm(user)))
+    return show_list(request, award_listing(_firm(user)), template="firm/awards.html")
+
+
+def _award_programmes(request: Request) -> list[str]:
+    with transaction(request.app.state.reader) as session:
+        return [p.code for p in list_programmes(session, limit=100).items
+                if awards.is_award_policy(p.policy)]
+
+
+def _award_form(request: Request, form: Form, status: int = 200) -> Response:
+    return render(request, "firm/award_new.html", status=status, form=form,
+                  programmes=_award_programmes(request), tiers=awards.TIERS,
+                  levels=awards.LEVELS, decision=form.refusal.get("decision"))
+
+
+@router.get("/awards/new")
+def new_award(request: Request, user: FirmUser) -> Response:
+    """The award application form: tier, level, certification number and date, its scan."""
+    return _award_form(request, Form({"programme": "", "tier": "", "level": "",
+                                      "document_no": "", "certified_on": ""}))
+
+
+@router.post("/awards")
+def apply_award(request: Request, user: FirmUser) -> Response:
+    """Apply (the API's `POST /awards`); a refusal shows the form with the policy's trace."""
+    form = read_form(request)
+    firm_id = _firm(user)
+    scan = uploads(request).get("award_certificate")
+
+    def effect(session: Session) -> Done:
+        try:
+            certified_on = dt.date.fromisoformat(form.get("certified_on"))
+        except ValueError as exc:
+            raise InvalidInput("certified_on: a date (YYYY-MM-DD)",
+                               field="certified_on") from exc
+        attachment = None
+        if scan is not None:
+            data = scan.file.read(evidence.MAX_BYTES + 1)
+            if len(data) > evidence.MAX_BYTES:
+                raise InvalidInput("larger than the file bound", code="evidence_too_large",
+                                   field="award_certificate")
+            attachment = evidence.Upload("award_certificate", scan.filename or "", data)
+        view = awards.apply_award(
+            session, form.get("programme"), firm_id=firm_id, tier=form.get("tier"),
+            level=form.get("level"), document_no=form.get("document_no"),
+            certified_on=certified_on, by=by(user), policy_set=request.app.state.policies,
+            attachment=attachment)
+        return Done(201, None, view.id)
+
+    return submit(request, user, form,
+                  Action("awards.apply", "award", fields={"programme": "programme"},
+                         by_code={"certification_not_new": "certified_on",
+                                  "certification_mismatch": "certified_on",
+                                  "wrong_programme_kind": "programme"}),
+                  effect, done=lambda done: redirect(f"/firm/awards/{done.object_id}"),
+                  again=lambda refused, status: _award_form(request, refused, status))
 
 
 @router.get("/awards/{award_id}")
 def award_detail(request: Request, user: FirmUser, award_id: int) -> Response:
-    """One application (only the firm's own) with the policy's decision trace."""
+    """One application (only the firm's own) with the policy's decision trace and its scan."""
     with transaction(request.app.state.reader) as session:
         award = awards.get_award(session, award_id, firm_id=_firm(user))
-    return render(request, "firm/award.html", award=award, decision=award.decision)
+        documents = awards.award_documents(session, award_id, firm_id=_firm(user))
+    return render(request, "firm/award.html", award=award, decision=award.decision,
+                  documents=documents, documents_base=f"/firm/awards/{award_id}/documents/")
+
+
+@router.get("/awards/{award_id}/documents/{kind}")
+def award_document(request: Request, user: FirmUser, award_id: Id, kind: str) -> Response:
+    """The firm's own attached certification document, as stored."""
+    with transaction(request.app.state.reader) as session:
+        view, data = awards.read_award_document(session, award_id, kind, firm_id=_firm(user))
+    return Response(data, media_type=view.content_type,
+                    headers={"X-Content-SHA256": view.sha256})
