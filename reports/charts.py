@@ -50,6 +50,9 @@ def _scale(chart: VerticalBarChart | HorizontalLineChart, values_fen: Sequence[i
 
 def _frame(title: str, font: ReportFont, width: float, height: float) -> Drawing:
     drawing = Drawing(width, height)
+    # The renderer starts each drawing in Helvetica unless told otherwise: that would declare
+    # an unembedded font in the PDF although no text is set in it.
+    drawing.initialFontName = font.name
     drawing.add(
         String(width / 2, height - _TITLE_SIZE - 2, title, fontName=font.name,
                fontSize=_TITLE_SIZE, textAnchor="middle")

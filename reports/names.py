@@ -54,6 +54,23 @@ KIND_NAMES = {
 }
 
 
+# The chart of accounts in the glossary's words (docs/glossary.md): what each kind holds.
+ACCOUNT_KIND_NAMES = {
+    "funding": "资金来源",
+    "budget": "可用预算",
+    "voucher": "创新券未用余额",
+    "provider": "服务机构应付",
+    "award": "奖励应付",
+    "receivable": "追回应收",
+    "paid": "已支付",
+}
+
+
+def account_kind_name(kind: str) -> str:
+    """可用预算 for budget, 追回应收 for receivable; an unknown kind prints as itself."""
+    return ACCOUNT_KIND_NAMES.get(kind, kind)
+
+
 def category_name(code: str) -> str:
     """专利申请 for patent_application; an unknown code prints as itself."""
     return CATEGORY_NAMES.get(code, code)
