@@ -25,11 +25,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     CondPageBreak,
     Flowable,
+    Frame,
     KeepTogether,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -143,7 +145,7 @@ def build_pdf(
 ) -> None:
     """Lay `story` out on A4 pages framed with `meta` and write the PDF to `out`."""
     target = str(out) if isinstance(out, Path) else out
-    doc = SimpleDocTemplate(
+    doc = BaseDocTemplate(
         target,
         pagesize=A4,
         leftMargin=SIDE_MARGIN,
@@ -158,6 +160,11 @@ def build_pdf(
         # Helvetica, which would then be declared (unembedded) on every page.
         initialFontName=font.name,
     )
+    # The frame fills the margins exactly (reportlab's default pads it by 6 pt), so a table
+    # CONTENT_WIDTH wide ends on the header's rule rather than past the right margin.
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     closing = [*story, signature_block(meta, font)]
     doc.build(closing, canvasmaker=_numbered_canvas(meta, font.name))
 
@@ -243,6 +250,7 @@ class _Row:
 
 
 _PAD_X, _PAD_TOP, _PAD_BOTTOM = 3.0, 1.0, 2.0
+_KV_PAD = 6.0  # reportlab's default cell padding, which key-value tables keep
 
 
 @dataclass(frozen=True)
@@ -414,30 +422,29 @@ _FIGURES = re.compile(r"[\d,.\-−－/ 　元笔张次条项个，（）()]+")
 def key_value_table(
     pairs: Sequence[tuple[str, str]], font: ReportFont, label_width: float
 ) -> Table:
-    """Two columns, label and value, for summaries; values wrap (hashes are long)."""
-    def style(name: str, alignment: int) -> ParagraphStyle:
-        return ParagraphStyle(name, fontName=font.name, fontSize=8.5, leading=11.5,
-                              wordWrap="CJK", alignment=alignment)
-
-    label_style, text_style, figure_style = (
-        style("kv-label", TA_LEFT), style("kv", TA_LEFT), style("kv-figure", TA_RIGHT))
-    # Values are data (error messages, codes): escape them before Paragraph reads markup.
-    data = [
-        [Paragraph(escape(label), label_style),
-         Paragraph(escape(value),
-                   figure_style if _FIGURES.fullmatch(value) else text_style)]
-        for label, value in pairs
+    """Two columns, label and value, for summaries: figures right-aligned, other values
+    (hashes, messages) and over-long labels wrapped within their column."""
+    size = 8.5
+    style = ParagraphStyle("kv", fontName=font.name, fontSize=size, leading=11.5,
+                           wordWrap="CJK")
+    value_width = CONTENT_WIDTH - label_width
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), font.name, size),
+        ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
+        ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
     ]
-    return Table(
-        data,
-        colWidths=[label_width, CONTENT_WIDTH - label_width],
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), font.name, 8.5),
-                ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
-                ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        ),
-        hAlign="LEFT",
-    )
+
+    def cell(text: str, width: float) -> str | Paragraph:
+        if stringWidth(text, font.name, size) <= width - 2 * _KV_PAD:
+            return text
+        # Values are data (error messages, codes): escape them before Paragraph reads markup.
+        return Paragraph(escape(text), style)
+
+    data: list[list[str | Paragraph]] = []
+    for row, (label, value) in enumerate(pairs):
+        if _FIGURES.fullmatch(value):
+            commands.append(("ALIGN", (1, row), (1, row), "RIGHT"))
+        data.append([cell(label, label_width), cell(value, value_width)])
+    return Table(data, colWidths=[label_width, value_width], style=TableStyle(commands),
+                 hAlign="LEFT")

@@ -14,8 +14,9 @@ from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput, NotFound
-from ledger.reading.account_names import account_owners
+from ledger.reading.account_names import KIND_ORDER, account_owners
 from ledger.reading.ledger_queries import (
+    KindBalance,
     TrialBalanceRow,
     TrialBalanceTotals,
     balances_by_kind,
@@ -74,6 +75,11 @@ def _named(
             yield row, owner.name or account_kind_name(owner.kind)
 
 
+def _chart_rank(kind: KindBalance) -> int:
+    """Bars in the chart's order of accounts (funding first, paid last)."""
+    return KIND_ORDER.index(kind.kind) if kind.kind in KIND_ORDER else len(KIND_ORDER)
+
+
 def _split(row: TrialBalanceRow, name: str, ledger: str) -> list[str]:
     """Code, name, posted debits and credits, then the balance on its own side."""
     debit_side = money(row.balance) if row.balance > 0 else ""
@@ -121,7 +127,7 @@ def trial_balance_story(
         ),
         Spacer(1, 4 * mm),
     ]
-    kinds = balances_by_kind(session, ledger, at)
+    kinds = sorted(balances_by_kind(session, ledger, at), key=_chart_rank)
     if kinds:
         story.append(
             bar_chart(

@@ -55,10 +55,10 @@ def account_owners(session: Session, codes: Iterable[str]) -> dict[str, AccountO
             providers[code] = int(key)
     firm_names = _names(session, Firm, set(firms.values()))
     provider_names = _names(session, Provider, set(providers.values()))
-    holders = dict(session.execute(
+    holders: dict[str, str] = dict(session.execute(
         select(Voucher.account_code, Firm.name).join(Firm, Firm.id == Voucher.firm_id)
         .where(Voucher.account_code.in_(vouchers))
-    ).tuples().all()) if vouchers else {}
+    ).all()) if vouchers else {}
     owners: dict[str, AccountOwner] = {}
     for code in codes:
         name = (firm_names.get(firms[code]) if code in firms
@@ -71,6 +71,6 @@ def account_owners(session: Session, codes: Iterable[str]) -> dict[str, AccountO
 def _names(session: Session, model: type[Firm] | type[Provider], ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(
+    return dict(session.execute(  # type: ignore[arg-type]
         select(model.id, model.name).where(model.id.in_(ids))
-    ).tuples().all())
+    ).all())
