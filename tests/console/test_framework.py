@@ -66,6 +66,7 @@ WALK = {
     "/operator/batches": "demo-operator",
     "/operator/batches/{batch_id}": "demo-operator",
     "/operator/batches/{batch_id}/bank.csv": "demo-operator",
+    "/operator/batches/{batch_id}/bank.xlsx": "demo-operator",
     "/operator/awards/import": "demo-operator",
 }
 # Routes that need more than the ids: their own path values and a query.

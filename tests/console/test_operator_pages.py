@@ -235,11 +235,19 @@ def test_batch_bank_file_and_mark_paid(client, sessions, world):
     url = created.headers["location"]
     page = client.get(url).text
     assert f'id="batch-total">{yuan(amount)}<' in page and 'id="mark-paid"' in page
+    assert 'href="/operator/batches/' in page and "bank.csv?encoding=gb18030" in page
     bank = client.get(f"{url}/bank.csv")
-    assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
-    lines = bank.text.strip().splitlines()
+    assert bank.status_code == 200 and bank.headers["content-type"] == "text/csv; charset=utf-8"
+    assert bank.content.startswith(b"\xef\xbb\xbf")  # Excel needs the BOM to read UTF-8
+    lines = bank.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("batch,line,claim") and len(lines) == 2
     assert f",{amount // 100}.{amount % 100:02d}," in lines[1]
+    assert "创新券申领" in lines[1] and "claim" not in lines[1]
+    gb = client.get(f"{url}/bank.csv?encoding=gb18030")
+    assert gb.content.decode("gb18030").strip().splitlines() == lines
+    assert client.get(f"{url}/bank.csv?encoding=ebcdic").status_code == 422
+    xlsx = client.get(f"{url}/bank.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
     with transaction(sessions) as s:
         assert budget(s, CODE).in_payment == amount
     paid = _post(client, f"{url}/paid", {})
