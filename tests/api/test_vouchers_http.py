@@ -200,3 +200,14 @@ def test_voucher_csv_batch_is_all_or_nothing(client, world):
     assert [(e["line"], e["code"]) for e in problem["errors"]] == [(3, "not_eligible")]
     listed = _ok(client.get(f"{API}/vouchers", headers=op, params={"program": P}))
     assert listed["total"] == 2
+
+
+def test_yuan_strings_may_be_grouped_or_full_width(client, world):
+    _programme(client, world, amount="1,000,000.00")
+    voucher = _voucher(client, world, amount="５０，０００.００")
+    assert voucher["amount"] == "50000.00"
+    booked = _ok(_book(client, world, voucher["id"], cost="12,345.67"), 201)
+    assert booked["cost"] == "12345.67"
+    bad = _book(client, world, voucher["id"], cost="12,34")
+    assert bad.status_code == 422 and bad.json()["field"] == "cost"
+    assert "misplaced thousands separator" in bad.json()["detail"]

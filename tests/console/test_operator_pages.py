@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
@@ -90,6 +92,17 @@ def test_appropriate_from_the_dashboard(client, sessions, world):
     assert 'value="12.345"' in bad.text
     with transaction(sessions) as s:
         assert budget(s, CODE).appropriated == 100_000_000 + 123_456
+
+
+@pytest.mark.parametrize("typed", ["12,345.67", "12345.67", "１２３４５.６７", "１２，３４５．６７"])
+def test_an_amount_is_typed_as_the_console_shows_it(client, sessions, world, typed):
+    sign_in(client, "demo-operator")
+    done = _post(client, "/operator/appropriate", {"programme": CODE, "amount": typed})
+    assert done.status_code == 303, done.text
+    with transaction(sessions) as s:
+        assert budget(s, CODE).appropriated == 100_000_000 + 1_234_567
+    bad = _post(client, "/operator/appropriate", {"programme": CODE, "amount": "1,2345.67"})
+    assert bad.status_code == 422 and "misplaced thousands separator" in bad.text
 
 
 def test_a_bad_firm_file_shows_every_bad_row_and_writes_nothing(client, sessions, world):
