@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pytest
-
 from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
