@@ -93,7 +93,8 @@ def test_appropriate_from_the_dashboard(client, sessions, world):
         assert budget(s, CODE).appropriated == 100_000_000 + 123_456
 
 
-@pytest.mark.parametrize("typed", ["12,345.67", "12345.67", "１２３４５.６７", "１２，３４５．６７"])
+@pytest.mark.parametrize("typed", ["12,345.67", "12345.67", "１２３４５.６７",
+                                   "１２，３４５．６７"])
 def test_an_amount_is_typed_as_the_console_shows_it(client, sessions, world, typed):
     sign_in(client, "demo-operator")
     done = _post(client, "/operator/appropriate", {"programme": CODE, "amount": typed})
