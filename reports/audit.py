@@ -77,7 +77,7 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
     return [
         ("拨入预算", money(b.appropriated)),
         ("已发放创新券（累计）", money(b.issued)),
-        ("未使用券余额", money(b.unspent)),
+        ("创新券未用余额", money(b.unspent)),
         ("冻结中（已预订未完成）", money(b.held)),
         ("已核销未支付", money(b.redeemed)),
         ("支付中", money(b.in_payment)),
@@ -86,7 +86,7 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
         ("追回应收", money(b.receivable)),
         ("可用预算", money(b.free)),
         ("预算恒等式",
-         f"拨入 = 可用 + 未使用 + 冻结 + 未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
+         f"拨入 = 可用 + 未用 + 冻结 + 未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
     ]
 
 

@@ -40,7 +40,7 @@ FLOW_NAMES = {
     "payment.batch": "支付批次（冻结）",
     "payment.paid": "银行支付完成",
     "award.approve": "奖励批准",
-    "award.pay": "奖励拨付",
+    "award.pay": "奖励支付",
     "award.clawback": "奖励追回",
     "award.receivable": "追回已拨奖励（应收）",
 }
