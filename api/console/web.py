@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.console import i18n, session
 from api.console.labels import ERRORS, LABELS
+from api.console.traces import rule_label, sentence
 from api.problems import status_of
 from ledger.core.acting import SHANGHAI
 from ledger.core.errors import DomainError, NotFound, PermissionDenied
@@ -102,7 +103,7 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(yuan=yuan, local_time=local_time, day=day, label=label,
-                       error_text=error_text)
+                       error_text=error_text, sentence=sentence, rule_label=rule_label)
     return env
 
 
