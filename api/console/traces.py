@@ -161,11 +161,15 @@ def babel_locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
+def yuan_figure(fen: int, language: str) -> str:
+    """Fen as a yuan figure for `language`: 3000000 → 30,000.00 (exact: a Decimal)."""
+    return format_decimal(Decimal(fen).scaleb(-2), format=YUAN_PATTERN,
+                          locale=babel_locale(language))
+
+
 def format_amount(fen: int, language: str, gettext: Callable[[str], str]) -> str:
     """Fen as the page writes an amount: 30,000.00 元 (zh_CN) or 30,000.00 yuan (en)."""
-    figure = format_decimal(Decimal(fen).scaleb(-2), format=YUAN_PATTERN,
-                            locale=babel_locale(language))
-    return gettext("%(amount)s yuan") % {"amount": figure}
+    return gettext("%(amount)s yuan") % {"amount": yuan_figure(fen, language)}
 
 
 def _field(line: Any, name: str) -> Any:

@@ -65,3 +65,15 @@ def test_every_line_of_every_policy_case_has_a_sentence(language):
             assert line.rule in RULE_NAMES, line.rule
             seen.add((line.rule, line.outcome))
     assert len(seen) >= 30
+
+
+@pytest.mark.parametrize(("header", "language"), [
+    ("en-GB,en;q=0.9", "en"), ("zh-TW", "zh_CN"), ("zh-Hans-CN", "zh_CN"),
+    ("fr;q=1, en-US;q=0.5", "en"), ("fr, de", "zh_CN"), ("", "zh_CN"),
+    ("en;q=0.2, zh;q=0.8", "zh_CN"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh_CN"), ("EN-us", "en"),
+])
+def test_the_page_language_is_negotiated_by_babel(header, language):
+    from starlette.requests import Request
+
+    request = Request({"type": "http", "headers": [(b"accept-language", header.encode())]})
+    assert i18n.choose_language(request) == language
