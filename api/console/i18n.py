@@ -77,8 +77,13 @@ def choose_language(request: Request) -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    return negotiated(request.headers.get("accept-language", "")) or DEFAULT_LANGUAGE
+
+
+def negotiated(header: str) -> str | None:
+    """The first of LANGUAGES an Accept-Language header asks for, or None."""
     ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(request.headers.get("accept-language", "").split(",")):
+    for index, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):
@@ -94,8 +99,7 @@ def choose_language(request: Request) -> str:
         preferred += [code, code.split("_")[0]]
     chosen = negotiate_locale(preferred, LANGUAGES, sep="_", aliases=ALIASES)
     # Babel answers in the case it was asked (zh_cn): name the catalogue as we spell it.
-    return next((lang for lang in LANGUAGES if chosen and lang.lower() == chosen.lower()),
-                DEFAULT_LANGUAGE)
+    return next((lang for lang in LANGUAGES if chosen and lang.lower() == chosen.lower()), None)
 
 
 # The catalogue of the page being rendered (templates call gettext through it).
