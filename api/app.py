@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from api import console, docs_ui, problems
 from api.auth import TokenSettings
+from api.problem_language import localized_detail
 from api.routes import (
     applications,
     awards,
@@ -66,6 +67,7 @@ def create_app(
     app.state.policies = load_policies()
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
     problems.install(app)
+    app.state.localize_detail = localized_detail
     docs_ui.install(app, "/openapi.json")
     for module in (session, firms, providers, users, operations, programs, vouchers,
                    applications, redemptions, claims, payments, ledger, reports, awards):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,8 @@ from ledger.core.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+# (request, code, message, details) -> the `detail` a caller reads.
+DetailTranslator = Callable[[Request, str, str, Mapping[str, Any]], str]
 log = logging.getLogger("voucher_ledger.api")
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -96,12 +99,17 @@ def status_of(exc: DomainError) -> int:
     return 400
 
 
-def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     # A policy refusal carries its decision (code, amount, trace) as a mapping.
     kinds = str | int | float | bool | list | dict
     extra = {k: v for k, v in exc.detail.items() if isinstance(v, kinds)}
-    return problem(status_of(exc), exc.code, exc.message, **extra)
+    # The app may translate `detail` for the caller (api/problem_language.py, installed by
+    # api/app.py: the console's catalogues live above this module); `code` never changes.
+    localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
+    detail = exc.message if localize is None else localize(request, exc.code, exc.message,
+                                                           exc.detail)
+    return problem(status_of(exc), exc.code, detail, **extra)
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -67,26 +67,26 @@ def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
             ("拨入预算", money(b.appropriated)),
             ("可用预算", money(b.free)),
             ("其中：待审批申请占用", money(b.promised)),
-            ("已批准未拨付", money(b.awarded)),
+            ("已批准未支付", money(b.awarded)),
             ("支付中", money(b.in_payment)),
-            ("已拨付", money(b.paid)),
+            ("已支付", money(b.paid)),
             ("追回应收", money(b.receivable)),
             ("预算恒等式",
-             f"拨入 = 可用 + 已批准未拨付 + 支付中 + 已拨付 － 追回应收：{verdict}"),
+             f"拨入 = 可用 + 已批准未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
         ]
     return [
         ("拨入预算", money(b.appropriated)),
         ("已发放创新券（累计）", money(b.issued)),
-        ("未使用券余额", money(b.unspent)),
+        ("创新券未用余额", money(b.unspent)),
         ("冻结中（已预订未完成）", money(b.held)),
-        ("已核销待支付", money(b.redeemed)),
+        ("已核销未支付", money(b.redeemed)),
         ("支付中", money(b.in_payment)),
-        ("已拨付", money(b.paid)),
+        ("已支付", money(b.paid)),
         ("到期退回（累计）", money(b.expired)),
         ("追回应收", money(b.receivable)),
         ("可用预算", money(b.free)),
         ("预算恒等式",
-         f"拨入 = 可用 + 未使用 + 冻结 + 待支付 + 支付中 + 已拨付 － 追回应收：{verdict}"),
+         f"拨入 = 可用 + 未用 + 冻结 + 未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
     ]
 
 
@@ -120,7 +120,7 @@ def _award_table(groups: Sequence[q.AwardGroup], first: str, names: bool,
              money(sum(g.approved for g in groups)), money(sum(g.paid for g in groups)),
              money(sum(g.clawed_back for g in groups)),
              money(sum(g.approved - g.clawed_back for g in groups))]
-    return data_table([first, "申请笔数", "批准金额", "其中已拨付", "其中已追回", "净批准"], rows,
+    return data_table([first, "申请笔数", "批准金额", "其中已支付", "其中已追回", "净批准"], rows,
                       [label, *[figures] * 5], font, total=total)
 
 
@@ -253,7 +253,7 @@ def audit_story(
         activity = [
             ("奖励申请", str(sum(g.count for g in tiers)), ""),
             ("批准金额", "", money(sum(g.approved for g in tiers))),
-            ("其中已拨付", "", money(sum(g.paid for g in tiers))),
+            ("其中已支付", "", money(sum(g.paid for g in tiers))),
             ("其中已追回", "", money(sum(g.clawed_back for g in tiers))),
         ]
     story: list[Flowable] = [

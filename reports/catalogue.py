@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput, NotFound
 from ledger.reading.ledger_queries import journal_summary, ledger_exists
+from ledger.registry.users import UserView, find_user
 from reports.audit import render_audit
 from reports.certificate import render_certificate
 from reports.document import SHANGHAI, money
@@ -45,6 +46,22 @@ def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise NotFound(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}")
     return kind
+
+
+def maker_name(user: UserView) -> str:
+    """Who made a report, as its 生成人 line and signature block name them: the user's
+    display name and sign-in, e.g. 审计员 李四（demo-auditor）."""
+    if user.display_name and user.display_name != user.username:
+        return f"{user.display_name}（{user.username}）"
+    return user.username
+
+
+def report_maker(session: Session, username: str) -> str:
+    """The active user `username` as a report's maker, or InvalidInput naming the user."""
+    user = find_user(session, username)
+    if user is None or not user.active:
+        raise InvalidInput(f"no active user {username!r}", field="user")
+    return maker_name(user)
 
 
 def today_in_beijing() -> dt.date:

@@ -148,8 +148,6 @@ def certificate_story(
             numeric_from=None,
             font_size=7,
         ),
-        Spacer(1, 12 * mm),
-        Paragraph("核验人（签字）：________________　　日期：________________", s.body),
     ]
     return story
 

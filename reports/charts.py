@@ -50,6 +50,9 @@ def _scale(chart: VerticalBarChart | HorizontalLineChart, values_fen: Sequence[i
 
 def _frame(title: str, font: ReportFont, width: float, height: float) -> Drawing:
     drawing = Drawing(width, height)
+    # The renderer starts each drawing in Helvetica unless told otherwise: that would declare
+    # an unembedded font in the PDF although no text is set in it.
+    drawing.initialFontName = font.name
     drawing.add(
         String(width / 2, height - _TITLE_SIZE - 2, title, fontName=font.name,
                fontSize=_TITLE_SIZE, textAnchor="middle")
@@ -70,7 +73,8 @@ def bar_chart(
     drawing = _frame(title, font, width, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 62, 34
-    chart.width, chart.height = width - 80, height - 34 - 24
+    # Room on the right for half the last bar's label (12,110,086.20), which centres on it.
+    chart.width, chart.height = width - 62 - 40, height - 34 - 24
     chart.data = [_geometry(values_fen)]
     chart.categoryAxis.categoryNames = list(labels)
     chart.categoryAxis.labels.fontName = font.name
@@ -103,7 +107,7 @@ def monthly_line(
     drawing = _frame(title, font, width, height)
     chart = HorizontalLineChart()
     chart.x, chart.y = 62, 30
-    chart.width, chart.height = width - 80, height - 30 - 24
+    chart.width, chart.height = width - 62 - 40, height - 30 - 24
     chart.data = [_geometry(values_fen)]
     # Past a year of months the labels would overrun each other: name every k-th month.
     step = -(-len(months) // MAX_MONTH_LABELS)

@@ -8,8 +8,9 @@ made; the footer numbers pages "第 X 页 / 共 Y 页", counted in a second pass
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -17,16 +18,21 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    BaseDocTemplate,
     CondPageBreak,
     Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
     Paragraph,
-    SimpleDocTemplate,
+    Spacer,
     Table,
     TableStyle,
 )
@@ -139,7 +145,7 @@ def build_pdf(
 ) -> None:
     """Lay `story` out on A4 pages framed with `meta` and write the PDF to `out`."""
     target = str(out) if isinstance(out, Path) else out
-    doc = SimpleDocTemplate(
+    doc = BaseDocTemplate(
         target,
         pagesize=A4,
         leftMargin=SIDE_MARGIN,
@@ -150,8 +156,49 @@ def build_pdf(
         author=meta.made_by,
         subject=f"{meta.title}；期间 {meta.period}；账簿头哈希 {meta.head_hash}",
         creator="voucher-ledger",
+        # Start every page in the report font: reportlab's default initial font is
+        # Helvetica, which would then be declared (unembedded) on every page.
+        initialFontName=font.name,
     )
-    doc.build(story, canvasmaker=_numbered_canvas(meta, font.name))
+    # The frame fills the margins exactly (reportlab's default pads it by 6 pt), so a table
+    # CONTENT_WIDTH wide ends on the header's rule rather than past the right margin.
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+    closing = [*story, signature_block(meta, font)]
+    doc.build(closing, canvasmaker=_numbered_canvas(meta, font.name))
+
+
+SIGNATURE_ROLES = ("编制人", "复核人", "审计人")
+
+
+def signature_block(meta: ReportMeta, font: ReportFont) -> Flowable:
+    """The closing block every report ends with: who made it, who reviews and who audits it,
+    each with a line to sign and a date; the maker is named, with the day it was made."""
+    size = 9.5
+    made_on = meta.made_at.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+    blank = "________________"
+    rows = [
+        [SIGNATURE_ROLES[0], meta.made_by, "签字：", blank, "日期：", made_on],
+        [SIGNATURE_ROLES[1], "", "签字：", blank, "日期：", blank],
+        [SIGNATURE_ROLES[2], "", "签字：", blank, "日期：", blank],
+    ]
+    name_style = ParagraphStyle("signer", fontName=font.name, fontSize=size, leading=12,
+                                wordWrap="CJK")
+    data = [[role, Paragraph(escape(name), name_style), *rest] for role, name, *rest in rows]
+    widths = [16 * mm, 48 * mm, 12 * mm, 44 * mm, 12 * mm]
+    table = Table(
+        data,
+        colWidths=[*widths, CONTENT_WIDTH - sum(widths)],
+        rowHeights=11 * mm,
+        style=TableStyle([
+            ("FONT", (0, 0), (-1, -1), font.name, size),
+            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+            ("LINEABOVE", (0, 0), (-1, 0), 0.6, _RULE_GRAY),
+        ]),
+        hAlign="LEFT",
+    )
+    return KeepTogether([Spacer(1, 8 * mm), table])
 
 
 @dataclass(frozen=True)
@@ -194,6 +241,19 @@ def money(fen: int) -> str:
 
 
 @dataclass(frozen=True)
+class _Row:
+    """One table row ready to draw: its cells (strings, or Paragraphs where text wraps) and
+    the height they need."""
+
+    cells: list[str | Paragraph]
+    height: float
+
+
+_PAD_X, _PAD_TOP, _PAD_BOTTOM = 3.0, 1.0, 2.0
+_KV_PAD = 6.0  # reportlab's default cell padding, which key-value tables keep
+
+
+@dataclass(frozen=True)
 class _TableSpec:
     """How a data table looks: its header, column widths, font, figures and total row."""
 
@@ -201,18 +261,46 @@ class _TableSpec:
     widths: tuple[float, ...]
     font: str
     font_size: float
-    numeric_from: int | None
+    right: frozenset[int]
     total: tuple[str, ...] | None
 
     @property
     def row_height(self) -> float:
+        """The height of a row whose cells fit on one line."""
         return self.font_size * 1.75
 
-    def table(self, rows: list[Sequence[str]], *, first_row: int, with_total: bool) -> Table:
+    @functools.cached_property
+    def _styles(self) -> dict[int, ParagraphStyle]:
+        def style(name: str, alignment: int) -> ParagraphStyle:
+            return ParagraphStyle(name, fontName=self.font, fontSize=self.font_size,
+                                  leading=self.font_size * 1.25, wordWrap="CJK",
+                                  alignment=alignment)
+
+        return {TA_LEFT: style("cell", TA_LEFT), TA_RIGHT: style("figure", TA_RIGHT),
+                TA_CENTER: style("head", TA_CENTER)}
+
+    def row(self, texts: Sequence[str], *, header: bool = False) -> _Row:
+        """The row's cells, wrapping (as Paragraphs) any text wider than its column."""
+        cells: list[str | Paragraph] = []
+        height = self.row_height
+        for column, (text, width) in enumerate(zip(texts, self.widths, strict=True)):
+            room = width - 2 * _PAD_X
+            if "\n" not in text and stringWidth(text, self.font, self.font_size) <= room:
+                cells.append(text)
+                continue
+            align = TA_CENTER if header else TA_RIGHT if column in self.right else TA_LEFT
+            # Cells are data (names, messages): escape them before Paragraph reads markup.
+            para = Paragraph(escape(text).replace("\n", "<br/>"), self._styles[align])
+            _, needed = para.wrap(room, PAGE_HEIGHT)
+            cells.append(para)
+            height = max(height, needed + _PAD_TOP + _PAD_BOTTOM + 1)
+        return _Row(cells, height)
+
+    def table(self, rows: list[_Row], *, first_row: int, with_total: bool) -> Table:
         """One page's piece: the header row, `rows`, and the total row if asked."""
-        data: list[Sequence[str]] = [self.header, *rows]
+        data: list[_Row] = [self.row(self.header, header=True), *rows]
         if with_total and self.total is not None:
-            data.append(self.total)
+            data.append(self.row(self.total))
         # Keep the zebra stripes in step across pages.
         stripes = [colors.white, _ZEBRA] if first_row % 2 == 0 else [_ZEBRA, colors.white]
         commands: list[tuple[Any, ...]] = [
@@ -221,13 +309,12 @@ class _TableSpec:
             ("BACKGROUND", (0, 0), (-1, 0), _HEAD_FILL),
             ("ROWBACKGROUNDS", (0, 1), (-1, -1), stripes),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 3),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ("TOPPADDING", (0, 0), (-1, -1), 1),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PAD_X),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PAD_X),
+            ("TOPPADDING", (0, 0), (-1, -1), _PAD_TOP),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD_BOTTOM),
         ]
-        if self.numeric_from is not None:
-            commands.append(("ALIGN", (self.numeric_from, 0), (-1, -1), "RIGHT"))
+        commands += [("ALIGN", (c, 0), (c, -1), "RIGHT") for c in sorted(self.right)]
         commands.append(("ALIGN", (0, 0), (-1, 0), "CENTER"))
         if with_total and self.total is not None:
             commands += [
@@ -235,9 +322,9 @@ class _TableSpec:
                 ("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black),
             ]
         return Table(
-            data,
+            [r.cells for r in data],
             colWidths=list(self.widths),
-            rowHeights=self.row_height,
+            rowHeights=[r.height for r in data],
             repeatRows=1,
             style=TableStyle(commands),
             hAlign="LEFT",
@@ -249,12 +336,13 @@ class StreamingTable(Flowable):
 
     Only the rows of the page being laid out are held, so a report of 50,000 accounts
     neither loads them all nor pays reportlab's cost of re-splitting one huge Table on
-    every page. The total row never stands alone: it takes the last row with it.
+    every page. Rows are as tall as their wrapped text. The total row never stands alone:
+    it takes the last row with it.
     """
 
     def __init__(
         self, spec: _TableSpec, rows: Iterator[Sequence[str]],
-        carried: list[Sequence[str]] | None = None, first_row: int = 0,
+        carried: list[_Row] | None = None, first_row: int = 0,
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -267,25 +355,33 @@ class StreamingTable(Flowable):
         # makes the frame call split(), which lays out exactly one page's worth.
         return sum(self.spec.widths), availHeight + 1
 
+    def _next_rows(self) -> Iterator[_Row]:
+        yield from self.carried
+        for texts in self.rows:
+            yield self.spec.row(texts)
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         spec = self.spec
-        room = int(availHeight / spec.row_height + 1e-6) - 1  # rows under the header
-        if room < 3:
+        room = availHeight - spec.row(spec.header, header=True).height
+        total = 0.0 if spec.total is None else spec.row(spec.total).height
+        if room < 2 * spec.row_height + total:
             return []  # room for fewer than two rows and the total: start on the next page
-        # Read one row beyond the room to learn whether the table ends on this page.
-        rows = self.carried + list(itertools.islice(self.rows, room + 1 - len(self.carried)))
-        if len(rows) > room:
-            page, rest = rows[:room], rows[room:]
-            return [
-                spec.table(page, first_row=self.first_row, with_total=False),
-                StreamingTable(spec, self.rows, rest, self.first_row + room),
-            ]
-        if spec.total is None or len(rows) + 1 <= room:
-            return [spec.table(rows, first_row=self.first_row, with_total=True)]
-        page, rest = rows[:-1], rows[-1:]
+        page: list[_Row] = []
+        used = 0.0
+        for row in self._next_rows():
+            if used + row.height > room and page:
+                return [
+                    spec.table(page, first_row=self.first_row, with_total=False),
+                    StreamingTable(spec, self.rows, [row], self.first_row + len(page)),
+                ]
+            page.append(row)
+            used += row.height
+        # Every row is read: the table ends on this page if its total fits too.
+        if spec.total is None or used + total <= room or len(page) < 2:
+            return [spec.table(page, first_row=self.first_row, with_total=True)]
         return [
-            spec.table(page, first_row=self.first_row, with_total=False),
-            StreamingTable(spec, iter(()), rest, self.first_row + len(page)),
+            spec.table(page[:-1], first_row=self.first_row, with_total=False),
+            StreamingTable(spec, iter(()), page[-1:], self.first_row + len(page) - 1),
         ]
 
     def draw(self) -> None:
@@ -299,40 +395,56 @@ def data_table(
     font: ReportFont,
     *,
     numeric_from: int | None = 1,
+    amounts: Collection[int] = (),
     total: Sequence[str] | None = None,
     font_size: float = 8,
 ) -> StreamingTable:
-    """A ruled table of plain-string cells whose header row heads every page it spans.
+    """A ruled table of string cells whose header row heads every page it spans.
 
-    Columns from `numeric_from` on (None: none) are right-aligned figures; `total` is a
-    last row set off by a rule. Rows are read lazily, a page at a time.
+    Columns from `numeric_from` on (None: none) and the columns in `amounts` are
+    right-aligned figures; long text wraps within its column; `total` is a last row set off
+    by a rule. Rows are read lazily, a page at a time.
     """
+    right = set(amounts)
+    if numeric_from is not None:
+        right |= set(range(numeric_from, len(header)))
     spec = _TableSpec(
-        tuple(header), tuple(widths), font.name, font_size, numeric_from,
+        tuple(header), tuple(widths), font.name, font_size, frozenset(right),
         None if total is None else tuple(total),
     )
     return StreamingTable(spec, iter(rows))
 
 
+# A value made only of figures and their units (1,234.00 / 3 笔，1,000.00 元) is right-aligned.
+_FIGURES = re.compile(r"[\d,.\-−－/ 　元笔张次条项个，（）()]+")
+
+
 def key_value_table(
     pairs: Sequence[tuple[str, str]], font: ReportFont, label_width: float
 ) -> Table:
-    """Two columns, label and value, for summaries; values wrap (hashes are long)."""
-    value_style = ParagraphStyle(
-        "kv", fontName=font.name, fontSize=8.5, leading=11.5, wordWrap="CJK"
-    )
-    # Values are data (error messages, codes): escape them before Paragraph reads markup.
-    data = [[label, Paragraph(escape(value), value_style)] for label, value in pairs]
-    return Table(
-        data,
-        colWidths=[label_width, CONTENT_WIDTH - label_width],
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), font.name, 8.5),
-                ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
-                ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        ),
-        hAlign="LEFT",
-    )
+    """Two columns, label and value, for summaries: figures right-aligned, other values
+    (hashes, messages) and over-long labels wrapped within their column."""
+    size = 8.5
+    style = ParagraphStyle("kv", fontName=font.name, fontSize=size, leading=11.5,
+                           wordWrap="CJK")
+    value_width = CONTENT_WIDTH - label_width
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), font.name, size),
+        ("GRID", (0, 0), (-1, -1), 0.4, _RULE_GRAY),
+        ("BACKGROUND", (0, 0), (0, -1), _HEAD_FILL),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]
+
+    def cell(text: str, width: float) -> str | Paragraph:
+        if stringWidth(text, font.name, size) <= width - 2 * _KV_PAD:
+            return text
+        # Values are data (error messages, codes): escape them before Paragraph reads markup.
+        return Paragraph(escape(text), style)
+
+    data: list[list[str | Paragraph]] = []
+    for row, (label, value) in enumerate(pairs):
+        if _FIGURES.fullmatch(value):
+            commands.append(("ALIGN", (1, row), (1, row), "RIGHT"))
+        data.append([cell(label, label_width), cell(value, value_width)])
+    return Table(data, colWidths=[label_width, value_width], style=TableStyle(commands),
+                 hAlign="LEFT")

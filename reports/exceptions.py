@@ -36,6 +36,8 @@ from rules.loader import PolicySet
 
 TITLE = "异常报告"
 NONE_ROW = "本期无记录"
+# Long enough for any refusal message or clawback reason; it wraps within its cell.
+MESSAGE_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def _when(at: dt.datetime) -> str:
 def _refusal_table(rows: Iterable[q.RefusalRow], font: ReportFont) -> Flowable:
     widths = [30 * mm, 34 * mm, 36 * mm, 22 * mm]
     lines = ([_when(r.at), r.actor, r.action, f"{r.object_type} {r.object_id or ''}".strip(),
-              r.message[:60]] for r in rows)
+              r.message[:MESSAGE_CHARS]] for r in rows)
     return data_table(["时间", "操作人", "操作", "对象", "说明"],
                       _or_none(lines, 5), [*widths, CONTENT_WIDTH - sum(widths)], font,
                       numeric_from=None, font_size=6.5)
@@ -118,9 +120,9 @@ def exceptions_story(
             ["时间", "对象", "企业", "服务机构／奖励类别", "金额", "原因"],
             _or_none(([_when(c.at), f"{'核销' if c.kind == 'redemption' else '奖励'} {c.id}",
                        c.firm, c.provider if c.kind == "redemption" else tier_name(c.provider),
-                       money(c.amount), c.reason[:30]] for c in clawback_rows), 6),
-            [28 * mm, 18 * mm, 38 * mm, 38 * mm, 22 * mm, CONTENT_WIDTH - 144 * mm], font,
-            numeric_from=None, font_size=6.5,
+                       money(c.amount), c.reason[:MESSAGE_CHARS]] for c in clawback_rows), 6),
+            [28 * mm, 18 * mm, 34 * mm, 34 * mm, 22 * mm, CONTENT_WIDTH - 136 * mm], font,
+            numeric_from=None, amounts=(4,), font_size=6.5,
             total=["合计", str(clawed.count), "", "", money(clawed.amount), ""],
         ),
         *section(f"六、已过期券上的未结冻结（有效期至 {period.end.isoformat()} 或更早）",

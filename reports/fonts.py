@@ -1,14 +1,19 @@
-"""The CJK font every report is set in: built-in STSong-Light, or an embedded TrueType file.
+"""The CJK font every report is set in: an embedded TrueType file, found on the machine.
 
-STSong-Light is one of the Adobe CID fonts every PDF viewer is expected to supply, so it
-needs no file but is not embedded. An auditor's copy should carry its own glyphs: name a
-TrueType file (or .ttc collection) in VOUCHER_LEDGER_PDF_FONT and it is embedded as a subset.
+An auditor's copy carries its own glyphs, Latin and Chinese alike, so it reads the same in any
+viewer. The font is, in order: the file named by VOUCHER_LEDGER_PDF_FONT, else the first of
+INSTALLED_FONTS present (Debian's fonts-wqy-zenhei, fonts-arphic-uming). Only when none exists
+do reports fall back to STSong-Light, a CID font the viewer must supply (not embedded), with a
+one-line warning.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +25,20 @@ FONT_ENV = "VOUCHER_LEDGER_PDF_FONT"
 FONT_INDEX_ENV = "VOUCHER_LEDGER_PDF_FONT_INDEX"
 BUILTIN_FONT = "STSong-Light"
 EMBEDDED_FONT = "VoucherLedgerCJK"
+# TrueType-outline CJK fonts reportlab can embed (Noto CJK is CFF and cannot), with the face
+# of the collection to use; the Debian packages that install them are named in the README.
+INSTALLED_FONTS: tuple[tuple[Path, int], ...] = (
+    (Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"), 0),
+    (Path("/usr/share/fonts/truetype/arphic/uming.ttc"), 0),
+    (Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf"), 0),
+)
+FALLBACK_WARNING = (
+    "warning: no embeddable CJK TrueType font found (install fonts-wqy-zenhei or set "
+    f"{FONT_ENV}); PDF reports use the non-embedded {BUILTIN_FONT}"
+)
 # Characters every report prints; a font without them would show empty boxes.
 _PROBE = "试算平衡表完整性证明第页共"
+_log = logging.getLogger("voucher_ledger.reports")
 
 
 class FontError(Exception):
@@ -37,15 +54,39 @@ class ReportFont:
     embedded: bool
 
 
-def report_font(path: str | None = None, subfont_index: int | None = None) -> ReportFont:
-    """Register and return the report font: `path`, else $VOUCHER_LEDGER_PDF_FONT, else STSong."""
+def report_font(
+    path: str | None = None,
+    subfont_index: int | None = None,
+    *,
+    installed: Sequence[tuple[Path, int]] = INSTALLED_FONTS,
+) -> ReportFont:
+    """Register and return the report font: `path`, else $VOUCHER_LEDGER_PDF_FONT, else the
+    first installed CJK TrueType font, else STSong-Light with a warning. `path=""` asks for
+    STSong-Light outright (no warning)."""
+    if path == "":
+        return builtin_font()
     chosen = path if path is not None else os.environ.get(FONT_ENV, "").strip()
-    if not chosen:
-        if BUILTIN_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_FONT))
-        return ReportFont(BUILTIN_FONT, None, embedded=False)
-    index = subfont_index if subfont_index is not None else _index_from_env()
-    return _embed(Path(chosen), index)
+    if chosen:
+        index = subfont_index if subfont_index is not None else _index_from_env()
+        return _embed(Path(chosen), index)
+    for candidate, index in installed:
+        if candidate.is_file():
+            return _embed(candidate, index)
+    _warn_once()
+    return builtin_font()
+
+
+def builtin_font() -> ReportFont:
+    """STSong-Light, the Adobe CID font viewers supply: nothing embedded."""
+    if BUILTIN_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_FONT))
+    return ReportFont(BUILTIN_FONT, None, embedded=False)
+
+
+@functools.cache
+def _warn_once() -> None:
+    """One line on stderr (through logging), once per process, not once per report."""
+    _log.warning(FALLBACK_WARNING)
 
 
 def _index_from_env() -> int:

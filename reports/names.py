@@ -40,7 +40,7 @@ FLOW_NAMES = {
     "payment.batch": "支付批次（冻结）",
     "payment.paid": "银行支付完成",
     "award.approve": "奖励批准",
-    "award.pay": "奖励拨付",
+    "award.pay": "奖励支付",
     "award.clawback": "奖励追回",
     "award.receivable": "追回已拨奖励（应收）",
 }
@@ -52,6 +52,23 @@ KIND_NAMES = {
     "post_pending": "冻结转过账",
     "void_pending": "解除冻结",
 }
+
+
+# The chart of accounts in the glossary's words (docs/glossary.md): what each kind holds.
+ACCOUNT_KIND_NAMES = {
+    "funding": "资金来源",
+    "budget": "可用预算",
+    "voucher": "创新券未用余额",
+    "provider": "服务机构应付",
+    "award": "奖励应付",
+    "receivable": "追回应收",
+    "paid": "已支付",
+}
+
+
+def account_kind_name(kind: str) -> str:
+    """可用预算 for budget, 追回应收 for receivable; an unknown kind prints as itself."""
+    return ACCOUNT_KIND_NAMES.get(kind, kind)
 
 
 def category_name(code: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -12,7 +14,9 @@ from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput, NotFound
+from ledger.reading.account_names import KIND_ORDER, account_owners
 from ledger.reading.ledger_queries import (
+    KindBalance,
     TrialBalanceRow,
     TrialBalanceTotals,
     balances_by_kind,
@@ -34,20 +38,14 @@ from reports.document import (
     styles,
 )
 from reports.fonts import ReportFont, report_font
+from reports.names import account_kind_name
 from reports.provenance import Period, as_of_period, policies_in_force
 from rules.loader import PolicySet
 
 TITLE = "试算平衡表"
-_CODE_WIDTH = 62 * mm
-# Names the chart gives the usual kinds of account (DESIGN.md's chart of accounts).
-KIND_NAMES = {
-    "funding": "资金来源",
-    "budget": "未分配预算",
-    "voucher": "创新券",
-    "provider": "服务机构应付",
-    "award": "奖励应付",
-    "paid": "已拨付",
-}
+_CODE_WIDTH = 30 * mm
+_NAME_WIDTH = 52 * mm
+_NAMES_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,33 @@ class TrialBalance:
     entries: int
 
 
-def _split(row: TrialBalanceRow) -> list[str]:
-    """Code, posted debits and credits, then the balance on its own side (the other blank)."""
+def _short(code: str, ledger: str) -> str:
+    """The code without the ledger's prefix, which the title already states."""
+    return code.removeprefix(f"{ledger}:")
+
+
+def _named(
+    session: Session, rows: Iterator[TrialBalanceRow]
+) -> Iterator[tuple[TrialBalanceRow, str]]:
+    """Each row with its account's name (账户名称), looked up a batch of rows at a time."""
+    while batch := list(itertools.islice(rows, _NAMES_PER_QUERY)):
+        owners = account_owners(session, [r.code for r in batch])
+        for row in batch:
+            owner = owners[row.code]
+            yield row, owner.name or account_kind_name(owner.kind)
+
+
+def _chart_rank(kind: KindBalance) -> int:
+    """Bars in the chart's order of accounts (funding first, paid last)."""
+    return KIND_ORDER.index(kind.kind) if kind.kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _split(row: TrialBalanceRow, name: str, ledger: str) -> list[str]:
+    """Code, name, posted debits and credits, then the balance on its own side."""
     debit_side = money(row.balance) if row.balance > 0 else ""
     credit_side = money(-row.balance) if row.balance < 0 else ""
-    return [row.code, money(row.debits_posted), money(row.credits_posted), debit_side, credit_side]
+    return [_short(row.code, ledger), name, money(row.debits_posted), money(row.credits_posted),
+            debit_side, credit_side]
 
 
 def _verdict(totals: TrialBalanceTotals) -> str:
@@ -107,26 +127,32 @@ def trial_balance_story(
         ),
         Spacer(1, 4 * mm),
     ]
-    kinds = balances_by_kind(session, ledger, at)
+    kinds = sorted(balances_by_kind(session, ledger, at), key=_chart_rank)
     if kinds:
         story.append(
             bar_chart(
-                [KIND_NAMES.get(k.kind, k.kind) for k in kinds],
+                [account_kind_name(k.kind) for k in kinds],
                 [k.balance for k in kinds],
                 font,
                 title="各类科目余额（元；正数为借方余额，负数为贷方余额）",
             )
         )
-    number_width = (CONTENT_WIDTH - _CODE_WIDTH) / 4
+    number_width = (CONTENT_WIDTH - _CODE_WIDTH - _NAME_WIDTH) / 4
     story += [
         *section("一、科目余额", s.heading),
+        Paragraph(f"科目代码省略项目前缀“{ledger}:”；账户按资金来源、预算、创新券、服务机构、"
+                  "奖励、应收、已支付排列，同类按编号顺序。", s.small),
         data_table(
-            ["科目代码", "借方发生额", "贷方发生额", "借方余额", "贷方余额"],
-            (_split(row) for row in trial_balance_rows(session, ledger, at)),
-            [_CODE_WIDTH, *[number_width] * 4],
+            ["科目代码", "账户名称", "借方发生额", "贷方发生额", "借方余额", "贷方余额"],
+            (_split(row, name, ledger)
+             for row, name in _named(session, trial_balance_rows(session, ledger, at))),
+            [_CODE_WIDTH, _NAME_WIDTH, *[number_width] * 4],
             font,
+            numeric_from=2,
+            font_size=7.5,
             total=[
                 "合计",
+                "",
                 money(totals.debits_posted),
                 money(totals.credits_posted),
                 money(totals.debit_balances),
@@ -139,11 +165,13 @@ def trial_balance_story(
         story += [
             *section("二、未结冻结（已预留、尚未过账的款项）", s.heading),
             data_table(
-                ["科目代码", "冻结借方", "冻结贷方"],
-                ([r.code, money(r.debits_pending), money(r.credits_pending)] for r in held),
-                [_CODE_WIDTH, (CONTENT_WIDTH - _CODE_WIDTH) / 2, (CONTENT_WIDTH - _CODE_WIDTH) / 2],
+                ["科目代码", "账户名称", "冻结借方", "冻结贷方"],
+                ([_short(r.code, ledger), name, money(r.debits_pending),
+                  money(r.credits_pending)] for r, name in _named(session, held)),
+                [_CODE_WIDTH, _NAME_WIDTH, *[(CONTENT_WIDTH - _CODE_WIDTH - _NAME_WIDTH) / 2] * 2],
                 font,
-                total=["合计", money(totals.debits_pending), money(totals.credits_pending)],
+                numeric_from=2,
+                total=["合计", "", money(totals.debits_pending), money(totals.credits_pending)],
             ),
         ]
     story += [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import io
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import Engine
 from ledger.core.config import database_url
 from ledger.core.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from ledger.core.errors import DomainError, InvalidInput
-from reports.catalogue import KINDS, PARTY_KINDS, render_report, resolve_period
+from reports.catalogue import KINDS, PARTY_KINDS, render_report, report_maker, resolve_period
 from reports.fonts import FontError, report_font
 from rules.loader import PolicyErrors, PolicySet, load_policies
 
@@ -42,14 +41,6 @@ def _date(option: str, value: str | None) -> dt.date | None:
         raise _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", 2) from None
 
 
-def _os_user() -> str:
-    """Who runs the command, for the report's 生成人 line when --by is not given."""
-    try:
-        return getpass.getuser()
-    except OSError:  # no login name and no USER/LOGNAME, as in some containers
-        return "unknown"
-
-
 def _save(path: Path, pdf: io.BytesIO) -> None:
     """Write a PDF rendered in memory: a failed render never leaves half a file behind."""
     try:
@@ -67,7 +58,8 @@ def report_command(
     firm: int = typer.Option(None, "--firm", help="Firm id (firm-statement)."),
     provider: int = typer.Option(None, "--provider", help="Provider id (provider-statement)."),
     output: Path = typer.Option(..., "--out", help="The PDF file to write."),
-    by: str = typer.Option(None, "--by", help="Who makes the report (default: the OS user)."),
+    user: str = typer.Option(..., "--user",
+                             help="Who makes the report: an active user's sign-in name."),
     policies: Path = typer.Option(None, "--policies", help="Policy directory (default: shipped)."),
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
 ) -> None:
@@ -77,7 +69,6 @@ def report_command(
         raise _fail(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}", 2)
     party_id = _party_option(kind, firm, provider)
     start, end, day = _date("--from", date_from), _date("--to", date_to), _date("--as-of", as_of)
-    made_by = by or _os_user()
     try:
         font = report_font()
         policy_set: PolicySet = load_policies(policies)
@@ -87,6 +78,7 @@ def report_command(
     try:
         with transaction(make_sessionmaker(engine, read_only=True)) as session:
             try:
+                made_by = report_maker(session, user)
                 period = resolve_period(session, kind, start, end, day)
             except InvalidInput as exc:
                 raise _fail(exc.message, 2) from exc

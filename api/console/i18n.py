@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from babel.core import negotiate_locale
 from babel.messages.pofile import read_po
 from starlette.requests import Request
 
@@ -19,6 +20,8 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 LANG_COOKIE = "lang"
+# Languages Babel should read as one of ours: any Chinese is the Simplified catalogue.
+ALIASES = {"zh": "zh_CN"}
 # What <html lang> says for each catalogue.
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 
@@ -74,8 +77,13 @@ def choose_language(request: Request) -> str:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    return negotiated(request.headers.get("accept-language", "")) or DEFAULT_LANGUAGE
+
+
+def negotiated(header: str) -> str | None:
+    """The first of LANGUAGES an Accept-Language header asks for, or None."""
     ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(request.headers.get("accept-language", "").split(",")):
+    for index, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):
@@ -84,12 +92,14 @@ def choose_language(request: Request) -> str:
             except ValueError:
                 quality = 0.0
         ranked.append((-quality, index, tag.strip().lower()))
+    # Babel matches each tag (zh-TW, en-GB) or its language (zh → zh_CN by ALIASES).
+    preferred: list[str] = []
     for _q, _i, tag in sorted(ranked):
-        if tag.startswith("zh"):
-            return "zh_CN"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT_LANGUAGE
+        code = tag.replace("-", "_")
+        preferred += [code, code.split("_")[0]]
+    chosen = negotiate_locale(preferred, LANGUAGES, sep="_", aliases=ALIASES)
+    # Babel answers in the case it was asked (zh_cn): name the catalogue as we spell it.
+    return next((lang for lang in LANGUAGES if chosen and lang.lower() == chosen.lower()), None)
 
 
 # The catalogue of the page being rendered (templates call gettext through it).

@@ -22,10 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.console import i18n, session
 from api.console.labels import ERRORS, LABELS
+from api.console.traces import rule_label, sentence, yuan_figure
 from api.problems import status_of
 from ledger.core.acting import SHANGHAI
 from ledger.core.errors import DomainError, NotFound, PermissionDenied
-from ledger.core.money import format_yuan
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -63,8 +63,11 @@ def nav_for(role: str | None) -> list[NavItem]:
 
 
 def yuan(fen: int | None) -> str:
-    """Fen as yuan with thousands separators and two decimals: 1234567 → 12,345.67."""
-    return "" if fen is None else format_yuan(int(fen))
+    """Fen as yuan with thousands separators and two decimals, by Babel for the page's
+    locale: 1234567 → 12,345.67."""
+    page = i18n.current.get(None)
+    language = page.language if page is not None else i18n.DEFAULT_LANGUAGE
+    return "" if fen is None else yuan_figure(int(fen), language)
 
 
 def local_time(moment: dt.datetime | None) -> str:
@@ -102,7 +105,7 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(yuan=yuan, local_time=local_time, day=day, label=label,
-                       error_text=error_text)
+                       error_text=error_text, sentence=sentence, rule_label=rule_label)
     return env
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from api.auth import require
+from api.downloads import ENCODING_DOC, XLSX, bank_xlsx, csv_response, xlsx_response
 from api.mutations import Done, mutate
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
@@ -64,14 +65,26 @@ def get_batch(request: Request, user: Bureau, batch_id: Id) -> dict[str, object]
 
 @router.get("/payments/{batch_id}/bank-file.csv", summary="The batch's bank file",
             response_class=Response,
-            responses={200: {"description": "CSV, UTF-8",
+            responses={200: {"description": "CSV, UTF-8 with a byte-order mark or GB18030",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
-def bank_file(request: Request, user: Bureau, batch_id: Id) -> Response:
+def bank_file(request: Request, user: Bureau, batch_id: Id,
+              encoding: Annotated[str, Query(description=ENCODING_DOC)] = "utf-8") -> Response:
     """One payment per line: payee, bank account and amount in yuan."""
     with transaction(request.app.state.reader) as session:
         text = payments.bank_file(session, batch_id)
-    return Response(text.encode("utf-8"), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'})
+    return csv_response(text, f"batch-{batch_id}.csv", encoding)
+
+
+@router.get("/payments/{batch_id}/bank-file.xlsx", summary="The batch's bank file as XLSX",
+            response_class=Response,
+            responses={200: {"description": "The bank file's rows as a workbook",
+                             "content": {XLSX: {"schema": {"type": "string",
+                                                           "format": "binary"}}}}})
+def bank_file_xlsx(request: Request, user: Bureau, batch_id: Id) -> Response:
+    """The bank file's rows as a workbook: amounts as figures, accounts as text."""
+    with transaction(request.app.state.reader) as session:
+        text = payments.bank_file(session, batch_id)
+    return xlsx_response(bank_xlsx(text, batch_id), f"batch-{batch_id}.xlsx")
 
 
 @router.post("/payments/{batch_id}/paid", response_model=BatchOut,

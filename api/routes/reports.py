@@ -14,7 +14,13 @@ from ledger.core.db import is_sqlite, transaction
 from ledger.core.errors import NotFound, PermissionDenied
 from ledger.core.paging import MAX_ID
 from ledger.registry.users import UserView
-from reports.catalogue import PARTY_KINDS, check_kind, render_report, resolve_period
+from reports.catalogue import (
+    PARTY_KINDS,
+    check_kind,
+    maker_name,
+    render_report,
+    resolve_period,
+)
 from reports.fonts import report_font
 
 router = APIRouter(tags=["reports"])
@@ -82,7 +88,7 @@ def report_pdf(request: Request, user: UserView, kind: str, program: str,
         period = resolve_period(session, kind, date_from, date_to, as_of)
         pdf = io.BytesIO()
         render_report(session, pdf, kind, programme=program, period=period,
-                      policy_set=policies, made_by=user.username, font=report_font(),
+                      policy_set=policies, made_by=maker_name(user), font=report_font(),
                       party_id=party_id)
     party = "" if party_id is None else f"-{party_id}"
     filename = f"{kind}-{program}{party}-{period.end.isoformat()}.pdf"

@@ -304,8 +304,9 @@ def bank_file(session: Session, batch_id: int) -> str:
         .where(PaymentLine.batch_id == row.id).order_by(PaymentLine.id)
     ).all()
     for number, (claim_id, award_id, amount, code, name, bank, acct) in enumerate(lines, 1):
-        memo = (f"{programme} 创新券 claim {claim_id}" if claim_id is not None
-                else f"{programme} 奖励 award {award_id}")
+        # One language for the bank's memo field: Chinese words, the ids as figures.
+        memo = (f"{programme} 创新券申领 {claim_id}" if claim_id is not None
+                else f"{programme} 奖励 {award_id}")
         writer.writerow((row.id, number, claim_id or "", award_id or "", code, name, bank or "",
                          acct or "", fen_to_yuan(amount), memo))
     return out.getvalue()

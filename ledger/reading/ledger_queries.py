@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.core.errors import InvalidInput
 from ledger.core.models import Account, AccountHistory, JournalEntry, LedgerHead
+from ledger.reading.account_names import KIND_ORDER
 
 STREAM_CHUNK = 2_000
 
@@ -129,13 +130,20 @@ def trial_balance_rows(
     held_only: bool = False,
     chunk: int = STREAM_CHUNK,
 ) -> Iterator[TrialBalanceRow]:
-    """Every account of `ledger` with its totals at `at`, by code, streamed in chunks.
+    """Every account of `ledger` with its totals at `at`, streamed in chunks, in the chart's
+    natural order: by kind (KIND_ORDER), then by code with numbers in numeric order
+    (`provider:2` before `provider:11`).
 
     `held_only` keeps the accounts with a pending hold on either side at that moment.
     """
     _check_moment(at)
     rows = _as_of(ledger, at).subquery()
-    stmt = select(rows).order_by(rows.c.code)
+    kind_rank = case(
+        *((rows.c.code.like(f"{ledger}:{kind}%"), rank) for rank, kind in enumerate(KIND_ORDER)),
+        else_=len(KIND_ORDER),
+    )
+    # Within a kind every code shares the prefix, so a shorter key is a smaller number.
+    stmt = select(rows).order_by(kind_rank, func.length(rows.c.code), rows.c.code)
     if held_only:
         stmt = stmt.where(or_(rows.c.debits_pending != 0, rows.c.credits_pending != 0))
     result = session.execute(stmt.execution_options(yield_per=chunk))

@@ -190,6 +190,7 @@ VOUCHER_ROUTES = [
     Route("GET", "/api/v1/payments", {**everyone(403), **BUREAU}),
     Route("GET", "/api/v1/payments/1", {**everyone(403), **BUREAU}),
     Route("GET", "/api/v1/payments/1/bank-file.csv", {**everyone(403), **BUREAU}),
+    Route("GET", "/api/v1/payments/1/bank-file.xlsx", {**everyone(403), **BUREAU}),
     Route("POST", "/api/v1/payments/1/paid", only_operator(200)),
     Route("POST", "/api/v1/redemptions/1/clawback", some(403, approver=200),
           lambda: {"reason": "虚假服务"}),

@@ -6,11 +6,14 @@ Demo firms: firm 1 (the `firm` user) and firm 2 (`firm2`) have bank accounts, fi
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from api_helpers import SETTINGS
+from openpyxl import load_workbook
 from sqlalchemy import update
 
 from api.auth import issue_token
+from api.downloads import XLSX
 from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.registry.users import User, get_user
@@ -106,11 +109,28 @@ def test_award_flow_with_each_role(client, world):
     _problem(client.post(f"{API}/awards/{mine['id']}/clawback", headers=op,
                          json={"reason": "认定撤销"}), 409, "award_in_payment")
     assert _budget(client, world)["in_payment"] == "500000.00"
-    bank = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op).text
-    row = bank.splitlines()[1].split(",")
-    assert row[2:] == ["", str(mine["id"]), "91210100MA0Y7K3N5H", "沈阳新松智联机器人科技有限公司",
-                       "中国工商银行沈阳浑南支行", "3301020109200154321", "500000.00",
-                       f"{A} 奖励 award {mine['id']}"]
+    expected = ["", str(mine["id"]), "91210100MA0Y7K3N5H", "沈阳新松智联机器人科技有限公司",
+                "中国工商银行沈阳浑南支行", "3301020109200154321", "500000.00",
+                f"{A} 奖励 {mine['id']}"]
+    bank = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op)
+    # UTF-8 with a byte-order mark, so Excel on a Chinese Windows desktop reads the names.
+    assert bank.headers["content-type"] == "text/csv; charset=utf-8"
+    assert bank.content.startswith(b"\xef\xbb\xbf")
+    assert bank.content[3:].decode("utf-8").splitlines()[1].split(",")[2:] == expected
+    gb = client.get(f"{API}/payments/{batch['id']}/bank-file.csv?encoding=gb18030", headers=op)
+    assert gb.headers["content-type"] == "text/csv; charset=gb18030"
+    assert gb.content.decode("gb18030").splitlines()[1].split(",")[2:] == expected
+    assert gb.content.decode("gb18030") == bank.content[3:].decode("utf-8")
+    body = _problem(client.get(f"{API}/payments/{batch['id']}/bank-file.csv?encoding=latin-1",
+                               headers=op), 422, "invalid_input")
+    assert body["field"] == "encoding"
+    xlsx = client.get(f"{API}/payments/{batch['id']}/bank-file.xlsx", headers=op)
+    assert xlsx.headers["content-type"] == XLSX
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    header, line = list(sheet.iter_rows(values_only=True))
+    assert header[-2:] == ("amount_yuan", "memo")
+    # The account keeps its digits as text; the amount is a figure Excel can sum.
+    assert line[6:] == ("中国工商银行沈阳浑南支行", "3301020109200154321", 500000, expected[-1])
     paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
     assert paid["status"] == "paid"
     _problem(client.post(f"{API}/payments/{batch['id']}/paid", headers=op), 409, "already_paid")

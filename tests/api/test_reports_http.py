@@ -34,7 +34,12 @@ def test_auditor_gets_the_certificate_with_the_ledger_head(client, world, sessio
     text = _text(response.content)
     assert "完整性证明" in text
     assert head_hash in text.replace("\n", "")
-    assert "demo-auditor" in text
+    # The signed-in user made it: named by display name and sign-in, in the footer and the
+    # signature block.
+    auditor = world.users["auditor"]
+    maker = f"{auditor.display_name}（demo-auditor）"
+    assert auditor.display_name != "demo-auditor"
+    assert f"生成人：{maker}" in text and f"编制人\n{maker}" in text
 
 
 def test_operator_gets_the_trial_balance_to_the_fen(client, world, sessions):

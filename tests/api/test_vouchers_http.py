@@ -200,3 +200,37 @@ def test_voucher_csv_batch_is_all_or_nothing(client, world):
     assert [(e["line"], e["code"]) for e in problem["errors"]] == [(3, "not_eligible")]
     listed = _ok(client.get(f"{API}/vouchers", headers=op, params={"program": P}))
     assert listed["total"] == 2
+
+
+def test_yuan_strings_may_be_grouped_or_full_width(client, world):
+    _programme(client, world, amount="1,000,000.00")
+    voucher = _voucher(client, world, amount="５０，０００.００")
+    assert voucher["amount"] == "50000.00"
+    booked = _ok(_book(client, world, voucher["id"], cost="12,345.67"), 201)
+    assert booked["cost"] == "12345.67"
+    bad = _book(client, world, voucher["id"], cost="12,34")
+    assert bad.status_code == 422 and bad.json()["field"] == "cost"
+    assert "misplaced thousands separator" in bad.json()["detail"]
+
+
+def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client, world):
+    op = world.auth("operator")
+    _programme(client, world)
+    body = {"program": P, "firm_id": 1, "amount": "150000.01"}
+    english = client.post(f"{API}/vouchers", headers=op, json=body).json()
+    chinese = client.post(f"{API}/vouchers", headers=op | {"Accept-Language": "zh-CN,zh;q=0.9"},
+                          json=body).json()
+    asked_en = client.post(f"{API}/vouchers", headers=op | {"Accept-Language": "en-GB"},
+                           json=body).json()
+    french = client.post(f"{API}/vouchers", headers=op | {"Accept-Language": "fr"},
+                         json=body).json()
+    assert english["code"] == chinese["code"] == asked_en["code"] == "cap_exceeded"
+    assert english["detail"] == asked_en["detail"] == french["detail"]
+    assert "per_voucher_cap" in english["detail"]
+    # The refusing rule as a sentence, its figures formatted, in Chinese.
+    assert chinese["detail"] == "金额 150,000.01 元 超过单张创新券上限 150,000.00 元。"
+    assert chinese["decision"] == english["decision"]
+    bad = client.post(f"{API}/programs/{P}/appropriations",
+                      headers=op | {"Accept-Language": "zh-CN"}, json={"amount": "12.345"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
+    assert bad.json()["field"] == "amount" and bad.json()["detail"] == "该值无效。"

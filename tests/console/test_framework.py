@@ -78,6 +78,7 @@ WALK = {
     "/operator/batches": "demo-operator",
     "/operator/batches/{batch_id}": "demo-operator",
     "/operator/batches/{batch_id}/bank.csv": "demo-operator",
+    "/operator/batches/{batch_id}/bank.xlsx": "demo-operator",
     "/operator/awards/import": "demo-operator",
     "/operator/users": "demo-operator",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
@@ -90,6 +91,18 @@ def test_appropriate_from_the_dashboard(client, sessions, world):
     assert 'value="12.345"' in bad.text
     with transaction(sessions) as s:
         assert budget(s, CODE).appropriated == 100_000_000 + 123_456
+
+
+@pytest.mark.parametrize("typed", ["12,345.67", "12345.67", "１２３４５.６７",
+                                   "１２，３４５．６７"])
+def test_an_amount_is_typed_as_the_console_shows_it(client, sessions, world, typed):
+    sign_in(client, "demo-operator")
+    done = _post(client, "/operator/appropriate", {"programme": CODE, "amount": typed})
+    assert done.status_code == 303, done.text
+    with transaction(sessions) as s:
+        assert budget(s, CODE).appropriated == 100_000_000 + 1_234_567
+    bad = _post(client, "/operator/appropriate", {"programme": CODE, "amount": "1,2345.67"})
+    assert bad.status_code == 422 and "misplaced thousands separator" in bad.text
 
 
 def test_a_bad_firm_file_shows_every_bad_row_and_writes_nothing(client, sessions, world):
@@ -235,11 +248,19 @@ def test_batch_bank_file_and_mark_paid(client, sessions, world):
     url = created.headers["location"]
     page = client.get(url).text
     assert f'id="batch-total">{yuan(amount)}<' in page and 'id="mark-paid"' in page
+    assert 'href="/operator/batches/' in page and "bank.csv?encoding=gb18030" in page
     bank = client.get(f"{url}/bank.csv")
-    assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
-    lines = bank.text.strip().splitlines()
+    assert bank.status_code == 200 and bank.headers["content-type"] == "text/csv; charset=utf-8"
+    assert bank.content.startswith(b"\xef\xbb\xbf")  # Excel needs the BOM to read UTF-8
+    lines = bank.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("batch,line,claim") and len(lines) == 2
     assert f",{amount // 100}.{amount % 100:02d}," in lines[1]
+    assert "创新券申领" in lines[1] and "claim" not in lines[1]
+    gb = client.get(f"{url}/bank.csv?encoding=gb18030")
+    assert gb.content.decode("gb18030").strip().splitlines() == lines
+    assert client.get(f"{url}/bank.csv?encoding=ebcdic").status_code == 422
+    xlsx = client.get(f"{url}/bank.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
     with transaction(sessions) as s:
         assert budget(s, CODE).in_payment == amount
     paid = _post(client, f"{url}/paid", {})

@@ -60,18 +60,55 @@ def test_negatives_are_refused(value):
         "-inf",
         "Infinity",
         "1e3",
-        "1,000",
         "¥5",
         "1.",
         ".5",
         "0x10",
         "1 000",
-        "１２",
+        "١٢",  # Arabic-Indic digits are digits to Python's int(), not to a finance clerk
+        "１２ｅ３",
     ],
 )
 def test_malformed_strings_are_refused(value):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="is not a yuan amount"):
         yuan_to_fen(value)
+
+
+@given(fens)
+def test_the_displayed_format_parses_back(fen):
+    # What the console shows (12,345.67) is what a person types back into a form.
+    shown = format_yuan(fen)
+    assert yuan_to_fen(shown) == fen
+    full_width = shown.translate(str.maketrans("0123456789,.", "０１２３４５６７８９，．"))
+    assert yuan_to_fen(full_width) == fen
+
+
+@pytest.mark.parametrize(
+    ("value", "fen"),
+    [("12,345.67", 1_234_567), ("12345.67", 1_234_567), ("１２３４５.６７", 1_234_567),
+     ("１２，３４５．６７", 1_234_567), ("1,000", 100_000), (" 1,000,000.5 ", 100_000_050),
+     ("１２", 1200), ("\u3000１２\u3000", 1200)],
+)
+def test_grouped_and_full_width_amounts(value, fen):
+    assert yuan_to_fen(value) == fen
+
+
+@pytest.mark.parametrize("value", ["1,00", "1,0000.00", "12,34", "123,4567.00", "12.345,67",
+                                   ",100", "100,", "1,,000", "1,000.5,0"])
+def test_a_misplaced_thousands_separator_is_named(value):
+    with pytest.raises(InvalidInput, match="misplaced thousands separator"):
+        yuan_to_fen(value, field="cost")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("－５", "must not be negative"), ("-1,000.00", "must not be negative"),
+    ("１.２３４", "at most two decimals"), ("12,345.678", "at most two decimals"),
+    ("10,000,000,000.01", "bound"),
+])
+def test_full_width_and_grouped_junk_is_refused_clearly(value, message):
+    with pytest.raises(InvalidInput, match=message) as caught:
+        yuan_to_fen(value, field="cost")
+    assert caught.value.message.startswith("cost: ")
 
 
 @pytest.mark.parametrize("value", ["10000000000.01", "99999999999", 10_000_000_001])

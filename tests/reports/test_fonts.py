@@ -1,6 +1,7 @@
-"""The report font: built-in STSong by default, an embedded TrueType file when configured.
+"""The report font: an installed CJK TrueType font embedded by default, the file named by
+VOUCHER_LEDGER_PDF_FONT when configured, STSong-Light only when no font is found.
 
-The embedding test needs wqy-zenhei (Debian's fonts-wqy-zenhei), which CI installs.
+The embedding tests need wqy-zenhei (Debian's fonts-wqy-zenhei), which CI installs.
 """
 
 import io
@@ -35,9 +36,20 @@ def font_files(pdf: bytes) -> dict[str, str]:
     return found
 
 
-def test_the_default_is_the_builtin_cid_font(monkeypatch):
+def test_the_default_is_the_installed_wqy_zenhei_embedded(monkeypatch):
     monkeypatch.delenv(FONT_ENV, raising=False)
     font = report_font()
+    assert (font.path, font.embedded) == (WQY_ZENHEI, True)
+
+
+def test_the_next_installed_font_serves_when_the_first_is_missing(monkeypatch, tmp_path):
+    monkeypatch.delenv(FONT_ENV, raising=False)
+    font = report_font(installed=[(tmp_path / "uming.ttc", 0), (WQY_ZENHEI, 0)])
+    assert (font.path, font.embedded) == (WQY_ZENHEI, True)
+
+
+def test_an_empty_path_asks_for_the_builtin_cid_font():
+    font = report_font("")
     assert (font.name, font.path, font.embedded) == (BUILTIN_FONT, None, False)
 
 
@@ -83,13 +95,12 @@ def test_a_bad_collection_index_is_refused(monkeypatch):
         report_font(str(WQY_ZENHEI), subfont_index=9)
 
 
-def test_the_builtin_font_is_named_not_embedded(sessions, year, policy_set, monkeypatch, read_pdf):
-    monkeypatch.delenv(FONT_ENV, raising=False)
+def test_the_builtin_font_is_named_not_embedded(sessions, year, policy_set, read_pdf):
     pdf = io.BytesIO()
     with transaction(sessions) as s:
         render_trial_balance(
             s, pdf, ledger=year.ledger, as_of=date(2025, 12, 31), policy_set=policy_set,
-            made_by="auditor",
+            made_by="auditor", font=report_font(""),
         )
     assert font_files(pdf.getvalue())["/STSong-Light"] == "none"
     assert "试算平衡表" in read_pdf(pdf.getvalue())[0]
@@ -113,4 +124,4 @@ def test_wqy_zenhei_is_embedded_and_its_text_extracts(
     text = read_pdf(pdf.getvalue())[0]
     assert "试算平衡表（LN-CXQ-2025）" in text
     assert "合计\n1,444,568.89\n1,444,568.89\n1,234,567.89\n1,234,567.89" in text
-    assert "第 1 页 / 共 1 页" in text
+    assert "第 1 页 / 共 2 页" in text  # the signature block closes on page 2

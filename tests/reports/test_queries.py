@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.core.accounts import balance, balance_as_of
+from ledger.core.accounts import balance, balance_as_of, open_account
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput
 from ledger.reading.ledger_queries import (
@@ -19,14 +19,15 @@ from ledger.reading.ledger_queries import (
 
 END_2025 = datetime(2025, 12, 31, 16, tzinfo=UTC)  # 2026-01-01 00:00 in Beijing
 
-# Every account of the known year at the end of 2025, before today's clawback (fen).
+# Every account of the known year at the end of 2025, before today's clawback (fen), in the
+# chart's order: funding, budget, vouchers, providers, …, paid.
 ROWS_END_2025 = [
-    TrialBalanceRow("LN-CXQ-2025:budget", 123_456_789, 16_000_050, 0, 0),
     TrialBalanceRow("LN-CXQ-2025:funding", 0, 123_456_789, 0, 0),
-    TrialBalanceRow("LN-CXQ-2025:paid", 2_500_025, 0, 0, 0),
-    TrialBalanceRow("LN-CXQ-2025:provider:S01", 2_500_025, 2_500_025, 500_000, 0),
+    TrialBalanceRow("LN-CXQ-2025:budget", 123_456_789, 16_000_050, 0, 0),
     TrialBalanceRow("LN-CXQ-2025:voucher:V001", 10_000_000, 2_500_025, 0, 500_000),
     TrialBalanceRow("LN-CXQ-2025:voucher:V002", 6_000_050, 0, 0, 0),
+    TrialBalanceRow("LN-CXQ-2025:provider:S01", 2_500_025, 2_500_025, 500_000, 0),
+    TrialBalanceRow("LN-CXQ-2025:paid", 2_500_025, 0, 0, 0),
 ]
 
 
@@ -64,12 +65,12 @@ def test_an_account_before_its_first_entry_reads_zero(sessions, year):
     with transaction(sessions) as s:
         rows = list(trial_balance_rows(s, year.ledger, datetime(2025, 1, 31, tzinfo=UTC)))
     assert [(r.code, r.balance) for r in rows] == [
-        ("LN-CXQ-2025:budget", 123_456_789),
         ("LN-CXQ-2025:funding", -123_456_789),
-        ("LN-CXQ-2025:paid", 0),
-        ("LN-CXQ-2025:provider:S01", 0),
+        ("LN-CXQ-2025:budget", 123_456_789),
         ("LN-CXQ-2025:voucher:V001", 0),
         ("LN-CXQ-2025:voucher:V002", 0),
+        ("LN-CXQ-2025:provider:S01", 0),
+        ("LN-CXQ-2025:paid", 0),
     ]
 
 
@@ -85,10 +86,10 @@ def test_held_only_keeps_accounts_with_an_open_hold(sessions, year):
         april = list(
             trial_balance_rows(s, year.ledger, datetime(2025, 4, 5, tzinfo=UTC), held_only=True)
         )
-    assert [r.code for r in held] == ["LN-CXQ-2025:provider:S01", "LN-CXQ-2025:voucher:V001"]
+    assert [r.code for r in held] == ["LN-CXQ-2025:voucher:V001", "LN-CXQ-2025:provider:S01"]
     assert [(r.code, r.debits_pending, r.credits_pending) for r in april] == [
-        ("LN-CXQ-2025:provider:S01", 1_000_000, 0),
         ("LN-CXQ-2025:voucher:V002", 0, 1_000_000),
+        ("LN-CXQ-2025:provider:S01", 1_000_000, 0),
     ]
 
 
@@ -109,7 +110,20 @@ def test_other_ledgers_stay_out(sessions, year):
         assert trial_balance_totals(s, "OTHER", END_2025).debits_posted == 999_999
         assert trial_balance_totals(s, "NOPE", END_2025).accounts == 0
         assert ledger_exists(s, "OTHER") and not ledger_exists(s, "NOPE")
-    assert [r.code for r in other] == ["OTHER:budget", "OTHER:funding"]
+    assert [r.code for r in other] == ["OTHER:funding", "OTHER:budget"]
+
+
+def test_numbered_accounts_list_in_natural_order(sessions):
+    codes = ["N:provider:11", "N:paid", "N:provider:2", "N:receivable:firm-3", "N:award:10",
+             "N:receivable:12", "N:provider:1", "N:award:9", "N:budget", "N:funding"]
+    with transaction(sessions) as s:
+        for code in codes:
+            open_account(s, code, "N")
+    with transaction(sessions) as s:
+        listed = [r.code for r in trial_balance_rows(s, "N", datetime.now(UTC))]
+    assert listed == ["N:funding", "N:budget", "N:provider:1", "N:provider:2", "N:provider:11",
+                      "N:award:9", "N:award:10", "N:receivable:12", "N:receivable:firm-3",
+                      "N:paid"]
 
 
 def test_balances_by_kind(sessions, year):

@@ -4,21 +4,33 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from ledger.core.db import transaction
+from ledger.registry.users import create_user
 from reports.fonts import FONT_ENV
 
 runner = CliRunner()
+MAKER = "auditor-zhao"
 
 
-def report(db_url, out, *args):
+@pytest.fixture(autouse=True)
+def maker(sessions):
+    """The auditor whom --user names: the PDFs call them 审计员 赵六（auditor-zhao）."""
+    with transaction(sessions) as s:
+        create_user(s, username=MAKER, password="auditor-zhao-2026", role="auditor",
+                    display_name="审计员 赵六")
+
+
+def report(db_url, out, *args, user=MAKER):
     return runner.invoke(
-        app, ["report", *args, "--program", "LN-CXQ-2025", "--out", str(out), "--url", db_url]
+        app, ["report", *args, "--program", "LN-CXQ-2025", "--out", str(out), "--url", db_url,
+              *(["--user", user] if user else [])]
     )
 
 
 def test_trial_balance_as_of_a_day(db_url, year, tmp_path, read_pdf, monkeypatch):
     monkeypatch.delenv(FONT_ENV, raising=False)
     out = tmp_path / "tb.pdf"
-    result = report(db_url, out, "trial-balance", "--as-of", "2025-12-31", "--by", "审计员 赵六")
+    result = report(db_url, out, "trial-balance", "--as-of", "2025-12-31")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
         f"wrote {out}: trial-balance LN-CXQ-2025 as of 2025-12-31 accounts=6 balanced "
@@ -26,8 +38,21 @@ def test_trial_balance_as_of_a_day(db_url, year, tmp_path, read_pdf, monkeypatch
     )
     text = read_pdf(out)[0]
     assert "合计\n1,444,568.89\n1,444,568.89\n1,234,567.89\n1,234,567.89" in text
-    assert "生成人：审计员 赵六" in text
+    assert "生成人：审计员 赵六（auditor-zhao）" in text
+    assert "编制人\n审计员 赵六（auditor-zhao）" in read_pdf(out)[-1]
     assert "期间：截至 2025-12-31（2025-01-01 至 2025-12-31）" in text
+
+
+@pytest.mark.parametrize("user", ["nobody", None])
+def test_the_maker_is_an_active_user_never_the_os_user(db_url, year, tmp_path, user):
+    out = tmp_path / "tb.pdf"
+    result = report(db_url, out, "trial-balance", "--as-of", "2025-12-31", user=user)
+    assert result.exit_code == 2
+    if user:
+        assert result.output.strip() == "error: no active user 'nobody'"
+    else:
+        assert "--user" in result.output
+    assert not out.exists()
 
 
 def test_trial_balance_over_a_period_is_as_of_its_last_day(db_url, year, tmp_path, read_pdf):
@@ -37,7 +62,7 @@ def test_trial_balance_over_a_period_is_as_of_its_last_day(db_url, year, tmp_pat
     text = read_pdf(out)[0]
     assert "期间：截至 2025-03-31（2025-03-01 至 2025-03-31）" in text
     # By 31 March: appropriation, issue, and the first booking completed (25,000.25).
-    assert "LN-CXQ-2025:voucher:V001\n100,000.00\n25,000.25\n74,999.75" in text
+    assert "voucher:V001\n创新券未用余额\n100,000.00\n25,000.25\n74,999.75" in text
 
 
 def test_certificate_head_matches_verify(db_url, year, tmp_path, read_pdf):
@@ -87,7 +112,8 @@ def test_usage_errors_exit_2_with_one_line(db_url, year, tmp_path, args, message
 def test_an_unknown_programme_fails_in_one_line(db_url, year, tmp_path):
     out = tmp_path / "x.pdf"
     result = runner.invoke(
-        app, ["report", "trial-balance", "--program", "NOPE", "--out", str(out), "--url", db_url]
+        app, ["report", "trial-balance", "--program", "NOPE", "--out", str(out), "--url", db_url,
+              "--user", MAKER]
     )
     assert result.exit_code == 1
     assert result.output.strip() == "error: no programme NOPE in the ledger"
@@ -118,12 +144,13 @@ def test_firm_statement_and_audit_from_the_command_line(db_url, sessions, tmp_pa
     build_year(sessions)
     out = tmp_path / "firm.pdf"
     result = runner.invoke(app, ["report", "firm-statement", "--program", CODE, "--firm", "1",
-                                 "--from", "2025-01-01", "--out", str(out), "--url", db_url])
+                                 "--from", "2025-01-01", "--out", str(out), "--url", db_url,
+                                 "--user", MAKER])
     assert result.exit_code == 0, result.output
     assert "opening=0.00 closing=50,000.00 movements=9 reconciled" in result.output
     assert "企业对账单（LN-CXQ-2026）" in read_pdf(out)[0]
     out = tmp_path / "audit.pdf"
     result = runner.invoke(app, ["report", "audit", "--program", CODE, "--out", str(out),
-                                 "--url", db_url])
+                                 "--url", db_url, "--user", MAKER])
     assert result.exit_code == 0, result.output
     assert "appropriated=1,000,000.00 paid=5,000.00 budget balanced" in result.output

@@ -35,21 +35,24 @@ def sha256_of(name: str) -> str:
 def test_trial_balance_prints_every_account_and_equal_totals(sessions, year, policy_set, read_pdf):
     result, pdf = render(sessions, policy_set, year.ledger, date(2025, 12, 31))
     pages = read_pdf(pdf)
-    assert len(pages) == 1
+    assert len(pages) == 2  # the signature block closes on page 2
     text = pages[0]
+    assert "编制人\n审计员 李四" in pages[1]
     for heading in ("试算平衡表（LN-CXQ-2025）", "一、科目余额", "二、未结冻结", "试算结果"):
         assert heading in text
-    # Code, debits, credits, then the balance on its side (debit balances, then credit).
+    # Code (without the ledger's prefix), the account's name, debits, credits, then the
+    # balance on its side (debit balances, then credit). No party stands behind these codes
+    # (the year is built with the core alone), so each is named by its kind.
     for row in (
-        "LN-CXQ-2025:budget\n1,234,567.89\n160,000.50\n1,074,567.39\n",
-        "LN-CXQ-2025:funding\n0.00\n1,234,567.89\n1,234,567.89\n",
-        "LN-CXQ-2025:paid\n25,000.25\n0.00\n25,000.25\n",
-        "LN-CXQ-2025:provider:S01\n25,000.25\n25,000.25\n",
-        "LN-CXQ-2025:voucher:V001\n100,000.00\n25,000.25\n74,999.75\n",
-        "LN-CXQ-2025:voucher:V002\n60,000.50\n0.00\n60,000.50\n",
+        "budget\n可用预算\n1,234,567.89\n160,000.50\n1,074,567.39\n",
+        "funding\n资金来源\n0.00\n1,234,567.89\n1,234,567.89\n",
+        "paid\n已支付\n25,000.25\n0.00\n25,000.25\n",
+        "provider:S01\n服务机构应付\n25,000.25\n25,000.25\n",
+        "voucher:V001\n创新券未用余额\n100,000.00\n25,000.25\n74,999.75\n",
+        "voucher:V002\n创新券未用余额\n60,000.50\n0.00\n60,000.50\n",
         "合计\n1,444,568.89\n1,444,568.89\n1,234,567.89\n1,234,567.89",
-        "LN-CXQ-2025:provider:S01\n5,000.00\n0.00\n",
-        "LN-CXQ-2025:voucher:V001\n0.00\n5,000.00\n",
+        "provider:S01\n服务机构应付\n5,000.00\n0.00\n",
+        "voucher:V001\n创新券未用余额\n0.00\n5,000.00\n",
         "合计\n5,000.00\n5,000.00",
     ):
         assert row in text, row
@@ -69,7 +72,7 @@ def test_every_page_states_its_provenance(sessions, year, policy_set, read_pdf):
     assert "2026.1" not in text
     assert f"账簿头哈希：{year.head_hash}（分录 11 条）" in text
     assert "生成时间：2026-01-05 09:30:00（北京时间）　生成人：审计员 李四" in text
-    assert "第 1 页 / 共 1 页" in text
+    assert "第 1 页 / 共 2 页" in text
 
 
 def test_totals_in_the_pdf_equal_todays_ledger_balances(sessions, year, policy_set, read_pdf):
@@ -77,11 +80,13 @@ def test_totals_in_the_pdf_equal_todays_ledger_balances(sessions, year, policy_s
     _, pdf = render(sessions, policy_set, year.ledger, today, period_start=date(2025, 1, 1))
     text = read_pdf(pdf)[0]
     with transaction(sessions) as s:
-        codes = ["budget", "funding", "paid", "provider:S01", "voucher:V001", "voucher:V002"]
+        codes = {"budget": "可用预算", "funding": "资金来源", "paid": "已支付",
+                 "provider:S01": "服务机构应付", "voucher:V001": "创新券未用余额",
+                 "voucher:V002": "创新券未用余额"}
         balances = {c: balance(s, f"{year.ledger}:{c}") for c in codes}
     for code, b in balances.items():
         figures = (b.debits_posted, b.credits_posted)
-        row = "\n".join([f"{year.ledger}:{code}", *map(format_yuan, figures)])
+        row = "\n".join([code, codes[code], *map(format_yuan, figures)])
         if b.debit_balance:
             row += f"\n{format_yuan(abs(b.debit_balance))}"
         assert row in text, row
@@ -117,10 +122,11 @@ def test_a_long_ledger_repeats_header_and_table_head_on_every_page(
     for number, text in enumerate(pages, start=1):
         assert f"第 {number} 页 / 共 {len(pages)} 页" in text
         assert f"账簿头哈希：{result.head_hash}" in text
-        assert "科目代码\n借方发生额\n贷方发生额\n借方余额\n贷方余额" in text, number
+        if number < len(pages) or "合计" in text:
+            assert "科目代码\n账户名称\n借方发生额\n贷方发生额\n借方余额\n贷方余额" in text, number
     everything = "\n".join(pages)
-    assert all(f"{year.ledger}:voucher:W{n:03d}\n" in everything for n in range(120))
-    assert "LN-CXQ-2025:voucher:W119\n11.19\n0.00\n11.19" in everything
+    assert all(f"voucher:W{n:03d}\n" in everything for n in range(120))
+    assert "voucher:W119\n创新券未用余额\n11.19\n0.00\n11.19" in everything
     added = sum(1_000 + n for n in range(120))
     assert result.totals.debits_posted == 145_456_889 + added
     assert result.totals.balanced

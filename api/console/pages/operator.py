@@ -78,7 +78,7 @@ ISSUE_CODES = {"cap_exceeded": "amount", "invalid_amount": "amount", "budget_exh
                "no_policy_in_force": "programme"}
 CHART = (  # the budget figures the chart shows, in this order
     ("appropriated", N_("Appropriated")), ("issued", N_("Issued")), ("held", N_("Held")),
-    ("redeemed", N_("Redeemed")), ("awarded", N_("Approved awards, unpaid")),
+    ("redeemed", N_("Redeemed, unpaid")), ("awarded", N_("Approved awards, unpaid")),
     ("expired", N_("Expired")), ("in_payment", N_("In payment")),
     ("paid", N_("Paid")), ("free", N_("Free")),
 )

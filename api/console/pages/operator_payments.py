@@ -13,6 +13,7 @@ from api.console.lists import Column, Listing, show_list
 from api.console.pages.operator import OperatorUser, programme_codes, read_upload
 from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render
+from api.downloads import bank_xlsx, csv_response, xlsx_response
 from api.mutations import Done
 from api.routes.programs import by
 from api.schemas import Id
@@ -82,11 +83,18 @@ def batch_detail(request: Request, user: OperatorUser, batch_id: Id) -> Response
 
 @router.get("/batches/{batch_id}/bank.csv")
 def bank_csv(request: Request, user: OperatorUser, batch_id: Id) -> Response:
-    """The batch as the bank's CSV file (UTF-8, amounts in yuan)."""
+    """The batch as the bank's CSV file (UTF-8 with a BOM, or `?encoding=gb18030`)."""
     with transaction(request.app.state.reader) as session:
         text = payments.bank_file(session, batch_id)
-    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'})
+    return csv_response(text, f"batch-{batch_id}.csv", request.query_params.get("encoding"))
+
+
+@router.get("/batches/{batch_id}/bank.xlsx")
+def bank_xlsx_download(request: Request, user: OperatorUser, batch_id: Id) -> Response:
+    """The bank file's rows as a workbook."""
+    with transaction(request.app.state.reader) as session:
+        text = payments.bank_file(session, batch_id)
+    return xlsx_response(bank_xlsx(text, batch_id), f"batch-{batch_id}.xlsx")
 
 
 @router.post("/batches/{batch_id}/paid")
