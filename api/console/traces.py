@@ -53,6 +53,13 @@ RULE_NAMES: dict[str, str] = {
     "award.upgrade": N_("Upgrade"),
     "award.budget": N_("Available budget"),
     "award.amount": N_("Amount"),
+    "application.window": N_("Application window"),
+    "application.firm_status": N_("Firm status"),
+    "application.certification": N_("Registration"),
+    "application.once_per_window": N_("Once per window"),
+    "application.amount": N_("Amount applied for"),
+    "application.per_firm_year_cap": N_("Yearly cap per firm"),
+    "application.documents": N_("Documents"),
     "expiry.rule": N_("Validity"),
     "expiry.on": N_("Expiry"),
 }
@@ -145,6 +152,31 @@ SENTENCES: dict[tuple[str, str], str] = {
     ("award.budget", "fail"):
         N_("The available budget of %(budget_free)s cannot cover %(amount)s."),
     ("award.amount", "*"): N_("There is nothing to pay."),
+    ("application.window", "pass"): N_("Application window %(window)s is open from %(opens)s "
+                                       "to %(closes)s."),
+    ("application.window", "fail"): N_("No application window is open on %(on)s."),
+    ("application.firm_status", "pass"): N_("The firm's status (%(status)s) allows an "
+                                            "application."),
+    ("application.firm_status", "fail"): N_("The firm's status (%(status)s) does not allow an "
+                                            "application."),
+    ("application.certification", "pass"):
+        N_("The firm is registered as %(required)s for %(year)s."),
+    ("application.certification", "fail"):
+        N_("The firm is not registered as %(required)s for %(year)s."),
+    ("application.once_per_window", "pass"):
+        N_("The firm has no other open or approved application in window %(window)s."),
+    ("application.once_per_window", "fail"):
+        N_("The firm already applied in window %(window)s."),
+    ("application.amount", "pass"): N_("%(amount)s is an amount the window offers "
+                                       "(%(offered)s yuan)."),
+    ("application.amount", "fail"): N_("%(amount)s is not an amount the window offers "
+                                       "(%(offered)s yuan)."),
+    ("application.per_firm_year_cap", "pass"): N_("Issued to the firm this year would be "
+                                                  "%(total)s, within its yearly cap of %(cap)s."),
+    ("application.per_firm_year_cap", "fail"): N_("Issued to the firm this year would be "
+                                                  "%(total)s, over its yearly cap of %(cap)s."),
+    ("application.documents", "pass"): N_("Every required document is attached."),
+    ("application.documents", "fail"): N_("Documents missing: %(missing)s."),
     ("expiry.rule", "*"): N_("Issued on %(issued_on)s, valid through %(expires_on)s."),
     ("expiry.on", "pass"): N_("The voucher is valid on %(on)s."),
     ("expiry.on", "fail"): N_("The voucher expired on %(expires_on)s."),
