@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.cli.schema_check import sqlite_path
 from ledger.core import migrations
 from ledger.core.config import database_url
 from ledger.core.db import make_engine, make_sessionmaker, transaction
@@ -38,6 +39,10 @@ def db_upgrade(
 ) -> None:
     """Migrate the database to the newest schema (SQLite or PostgreSQL, by URL)."""
     target = _url(url)
+    path = sqlite_path(target)
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out.print(f"creating a new SQLite database at {path}")
     try:
         migrations.upgrade(target)
     except SQLAlchemyError as exc:
