@@ -61,13 +61,15 @@ class LazyGroup(TyperGroup):
         if self._listing:
             return click.Command(cmd_name, help=short)
         target = getattr(importlib.import_module(module), attribute)
+        holder = typer.Typer(add_completion=False)
         if isinstance(target, typer.Typer):
-            command = typer.main.get_command(target)
+            # Added under a name, a one-command app stays a group (`db upgrade`, not `db`).
+            holder.add_typer(target, name=cmd_name)
+            group = typer.main.get_command(holder)
+            command = group.commands[cmd_name]  # type: ignore[attr-defined]
         else:
-            single = typer.Typer(add_completion=False)
-            single.command(cmd_name)(target)
-            command = typer.main.get_command(single)
-        command.name = cmd_name
+            holder.command(cmd_name)(target)
+            command = typer.main.get_command(holder)
         if cmd_name not in UNGUARDED:
             _guard(command)
         return command
@@ -132,16 +134,19 @@ def _root(
 
 def main() -> None:
     """Entry point of the `voucher-ledger` console script: one line per failure, exit 1."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ledger.core.errors import DomainError
-
     try:
         app()
-    except DomainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"error: database: {reason}", file=sys.stderr)
-        sys.exit(1)
+    except Exception as exc:
+        # Imported only on failure: `--help` must not pay for SQLAlchemy.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ledger.core.errors import DomainError
+
+        if isinstance(exc, DomainError):
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(1)
+        if isinstance(exc, SQLAlchemyError):
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            print(f"error: database: {reason}", file=sys.stderr)
+            sys.exit(1)
+        raise

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +14,7 @@ from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.journal import head
 from ledger.core.models import Account
 from ledger.core.money import fen_to_yuan
-from ledger.core.verify import verify
+from ledger.core.verify import VerifyReport, verify
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -59,17 +57,29 @@ def verify_command(
     """Recompute the hash chain and every account's totals; exit 1 naming what differs."""
     engine = make_engine(_url(url))
     reader = make_sessionmaker(engine, read_only=True)
+    if not err.is_terminal:
+        # No progress bar to draw (a pipe, cron): skip importing it, start-up counts.
+        with transaction(reader) as session:
+            report = verify(session)
+        engine.dispose()
+        _print_report(report)
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
     with Progress(
         SpinnerColumn(),
         TextColumn("verifying: {task.completed} entries"),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("verify", total=None)
         with transaction(reader) as session:
             report = verify(session, progress=lambda n: bar.update(task, completed=n))
     engine.dispose()
+    _print_report(report)
+
+
+def _print_report(report: VerifyReport) -> None:
     if report.ok:
         out.print(f"OK entries={report.entries} head={report.head_hash}")
         return
@@ -102,6 +112,8 @@ def status_command(
             .order_by(Account.ledger)
         ).all()
     engine.dispose()
+    from rich.table import Table
+
     out.print(f"database: {_redacted(_url(url))}")
     out.print(f"journal: {entries} entries, head {head_hash}")
     table = Table("ledger", "accounts", "debits posted", "credits posted", "held")

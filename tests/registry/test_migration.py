@@ -1,9 +1,9 @@
 """The migrations create exactly what the models describe, on this test's engine."""
 
+from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from alembic import command
 from ledger.core.migrations import alembic_config, head_revisions, schema_problem
 
 
