@@ -46,8 +46,8 @@ def main() -> None:
         for setup in (["db", "upgrade"], ["demo", "seed"]):
             subprocess.run(cli + setup, env=env, check=True, stdout=subprocess.DEVNULL)
         python = best([sys.executable, "-c", "pass"], env)
-        help_ = best(cli + ["--help"], env)
-        verify = best(cli + ["verify"], env)
+        help_ = best([*cli, "--help"], env)
+        verify = best([*cli, "verify"], env)
     for name, (wall, cpu) in (("python -c pass", python), ("--help", help_),
                               ("verify", verify)):
         print(f"{name:16} wall {wall:.3f} s  cpu {cpu:.3f} s")

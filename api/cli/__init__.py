@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer._click.globals import get_current_context  # Typer's own (vendored) Click
+from typer.core import TyperCommand, TyperGroup
 
 # name -> (module, attribute, one-line help); an attribute is a Typer app or a function.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -51,15 +51,15 @@ class LazyGroup(TyperGroup):
 
     _listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
         if cmd_name not in COMMANDS:
             return None
         module, attribute, short = COMMANDS[cmd_name]
         if self._listing:
-            return click.Command(cmd_name, help=short)
+            return TyperCommand(name=cmd_name, help=short)
         target = getattr(importlib.import_module(module), attribute)
         holder = typer.Typer(add_completion=False)
         if isinstance(target, typer.Typer):
@@ -74,7 +74,7 @@ class LazyGroup(TyperGroup):
             _guard(command)
         return command
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         self._listing = True
         try:
             super().format_help(ctx, formatter)
@@ -82,20 +82,23 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
-def _guard(command: click.Command) -> None:
+def _guard(command: Any) -> None:
     """Wrap every callback taking `--url` with the schema check, through nested groups."""
+    subcommands = getattr(command, "commands", {})
     if command.callback is not None and any(p.name == "url" for p in command.params):
-        command.callback = _checked(command.callback)
-    for sub in getattr(command, "commands", {}).values():
+        command.callback = _checked(command.callback, group=bool(subcommands))
+    for sub in subcommands.values():
         _guard(sub)
 
 
-def _checked(callback: Callable[..., Any]) -> Callable[..., Any]:
+def _checked(callback: Callable[..., Any], group: bool) -> Callable[..., Any]:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         from api.cli.schema_check import require_current_schema
 
-        require_current_schema(kwargs.get("url"))
+        # A group's own `--url` counts only when no subcommand runs (`demo`, not `demo seed`).
+        if not group or get_current_context().invoked_subcommand is None:
+            require_current_schema(kwargs.get("url"))
         return callback(*args, **kwargs)
 
     return run
