@@ -116,6 +116,13 @@ def _request_id(scope: Scope) -> str:
 
 
 def _route_of(scope: Scope) -> str:
-    """The route's template (`/api/v1/vouchers/{voucher_id}`), never the raw path's ids."""
-    path = getattr(scope.get("route"), "path", None)
-    return str(path) if path else "unmatched"
+    """The route's template (`/api/v1/vouchers/{voucher_id}`), never the raw path's ids.
+
+    Rebuilt from the path and its parameters: a metric label must not grow with every id,
+    and an included router's route knows only its own part of the path.
+    """
+    if "endpoint" not in scope and "route" not in scope:
+        return "unmatched"
+    names = {str(value): name for name, value in (scope.get("path_params") or {}).items()}
+    return "/".join(f"{{{names[part]}}}" if part in names else part
+                    for part in str(scope["path"]).split("/"))

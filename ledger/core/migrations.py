@@ -9,6 +9,7 @@ script machinery: every CLI command runs it, and Alembic's import costs half a s
 from __future__ import annotations
 
 import re
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,9 @@ def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration pointing at our scripts and the given (or configured) URL."""
     from alembic.config import Config
 
-    config = Config()
+    # Alembic binds its default stdout when first imported (maybe under a test's capture):
+    # name the current one.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(script_location()))
     config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
     return config
