@@ -16,7 +16,7 @@ from ledger.core.oplog import REQUEST_ID
 LOG_FORMAT_ENV = "VOUCHER_LEDGER_LOG_FORMAT"
 LOG_LEVEL_ENV = "VOUCHER_LEDGER_LOG_LEVEL"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"
 
 
 class RequestIdFilter(logging.Filter):
@@ -24,6 +24,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get() or "-"
+        # uvicorn's ANSI-coloured copy of the message has no place in a log file.
+        record.__dict__.pop("color_message", None)
         return True
 
 
@@ -38,8 +40,9 @@ def uvicorn_log_config() -> dict[str, Any]:
         formatter: dict[str, Any] = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": JSON_FIELDS,
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            "timestamp": False,
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # An ISO 8601 UTC time under "time".
+            "timestamp": "time",
         }
     else:
         formatter = {"format": TEXT_FORMAT}

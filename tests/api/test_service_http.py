@@ -3,7 +3,11 @@ metrics and field names in validation problems."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,8 @@ from ledger.core.db import transaction
 from ledger.core.migrations import head_revisions
 from ledger.core.oplog import Operation
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "console" / "templates"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "api" / "console" / "templates"
 # One request of each kind the app answers: JSON, problem, console page, redirect, static
 # asset, Swagger page, OpenAPI document, metrics refusal, wrong method.
 ROUTE_KINDS = [
@@ -151,3 +156,21 @@ def test_a_crash_still_answers_with_headers(engine):
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_json_logs_carry_the_request_id():
+    script = (
+        "import logging, logging.config\n"
+        "from api.logs import uvicorn_log_config\n"
+        "from ledger.core.oplog import REQUEST_ID\n"
+        "logging.config.dictConfig(uvicorn_log_config())\n"
+        "REQUEST_ID.set('req-7')\n"
+        "logging.getLogger('voucher_ledger.access').info('GET / 200', extra={'status': 200})\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOUCHER_LEDGER_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True)
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["request_id"] == "req-7" and line["status"] == 200
+    assert line["level"] == "INFO" and line["logger"] == "voucher_ledger.access"
+    assert line["message"] == "GET / 200" and line["time"].endswith("+00:00")
