@@ -61,9 +61,13 @@ class LockView:
     locked_until: datetime | None
 
 
+def _plain(text: str) -> str:
+    """Control characters escaped (PostgreSQL stores no NUL), cut to the column's length."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)[:SUBJECT_LENGTH]
+
+
 def _subjects(username: str, address: str) -> list[tuple[str, str]]:
-    return [(ACCOUNT, username.strip().lower()[:SUBJECT_LENGTH]),
-            (ADDRESS, address[:SUBJECT_LENGTH])]
+    return [(ACCOUNT, _plain(username.strip().lower())), (ADDRESS, _plain(address))]
 
 
 def _seconds(until: datetime, now: datetime) -> int:

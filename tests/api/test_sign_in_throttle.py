@@ -87,3 +87,13 @@ def test_the_console_sign_in_is_throttled_too(client, world):
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) > 0
     assert "登录失败次数过多，请稍后再试。" in locked.text
+
+
+def test_a_username_with_control_characters_is_counted_not_stored_raw(client, world, sessions):
+    for _ in range(10):
+        assert _wrong(client, "evil\x00name").status_code == 401
+    assert _wrong(client, "evil\x00name").status_code == 429
+    with transaction(sessions) as s:
+        subjects = s.scalars(select(SignInThrottle.subject)
+                             .where(SignInThrottle.scope == "account")).all()
+    assert subjects == ["evil\\x00name"]
