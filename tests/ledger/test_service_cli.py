@@ -122,3 +122,31 @@ def test_verify_and_help_leave_the_heavy_modules_unimported(db_url):
         done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True,
                               text=True, check=True)
         assert done.stdout.strip().splitlines()[-1] == "[]", args
+
+
+def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monkeypatch):
+    import importlib
+
+    import uvicorn
+
+    calls: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    # serve writes both variables for its workers; monkeypatch puts them back afterwards.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.setenv("VOUCHER_LEDGER_DATABASE_URL", "sqlite:///not-this-one.db")
+    monkeypatch.setenv("VOUCHER_LEDGER_SECRET_KEY", "s" * 40)
+    result = runner.invoke(app, ["serve", "--workers", "3", "--proxy-headers",
+                                 "--forwarded-allow-ips", "10.0.0.5", "--url", db_url])
+    assert result.exit_code == 0, result.output
+    [(target, options)] = calls
+    assert target == "api.app:app_from_environment"
+    assert options["factory"] is True and options["workers"] == 3
+    assert options["proxy_headers"] is True and options["forwarded_allow_ips"] == "10.0.0.5"
+    assert options["server_header"] is False
+    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
+    assert os.environ["VOUCHER_LEDGER_DATABASE_URL"] == db_url
+    # What each worker process does with the import string: an app on the same database.
+    module, factory = target.split(":")
+    worker_app = getattr(importlib.import_module(module), factory)()
+    assert str(worker_app.state.engine.url) == str(make_engine(db_url).url)
+    worker_app.state.engine.dispose()
