@@ -8,8 +8,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from api import console, docs_ui, problems
+from api import console, docs_ui, metrics, problems
 from api.auth import TokenSettings
+from api.middleware import ServiceMiddleware
 from api.problem_language import localized_detail
 from api.routes import (
     applications,
@@ -24,11 +25,13 @@ from api.routes import (
     redemptions,
     reports,
     session,
+    sign_in_locks,
     users,
     vouchers,
 )
 from ledger.core.config import secret_key, token_minutes
 from ledger.core.db import make_engine, make_sessionmaker
+from ledger.registry.sign_in_throttle import ThrottlePolicy
 from rules.loader import load_policies
 
 PREFIX = "/api/v1"
@@ -50,6 +53,7 @@ def create_app(
     url: str | None = None,
     key: str | None = None,
     minutes: int | None = None,
+    throttle: ThrottlePolicy | None = None,
 ) -> FastAPI:
     """The app on `engine` (or a new engine on `url`, or the configured database)."""
     engine = engine or make_engine(url)
@@ -66,13 +70,18 @@ def create_app(
     # Loaded once: a broken policy file stops the app at start, not at the first decision.
     app.state.policies = load_policies()
     app.state.token_settings = TokenSettings(key or secret_key(), minutes or token_minutes())
+    app.state.throttle = throttle or ThrottlePolicy()
     problems.install(app)
     app.state.localize_detail = localized_detail
     docs_ui.install(app, "/openapi.json")
-    for module in (session, firms, providers, users, operations, programs, vouchers,
-                   applications, redemptions, claims, payments, ledger, reports, awards):
+    for module in (session, sign_in_locks, firms, providers, users, operations, programs,
+                   vouchers, applications, redemptions, claims, payments, ledger, reports,
+                   awards):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(metrics.router)
     console.install(app)
+    app.add_middleware(ServiceMiddleware, docs_paths=docs_ui.PAGES,
+                       docs_hashes=docs_ui.inline_script_hashes(app.title, "/openapi.json"))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -101,3 +110,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 }
     app.openapi_schema = schema
     return schema
+
+
+def app_from_environment() -> FastAPI:
+    """The app on the configured database: the factory `serve` gives uvicorn's workers."""
+    return create_app()

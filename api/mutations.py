@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from api.metrics import observe_operation
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError
@@ -85,7 +86,9 @@ def mutate(
             oplog.record(session, actor, action, object_type, object_id,
                          idempotency_key=_loggable(key),
                          refused_code=exc.code, message=exc.message)
+        observe_operation(action, exc.code)
         raise
+    observe_operation(action, None)
     return JSONResponse(done.body, status_code=done.status)
 
 
@@ -115,5 +118,7 @@ def perform(
         with transaction(sessions) as session:
             oplog.record(session, actor, action, object_type, object_id,
                          refused_code=exc.code, message=exc.message)
+        observe_operation(action, exc.code)
         raise
+    observe_operation(action, None)
     return done

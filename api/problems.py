@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from ledger.core.errors import (
     NotFound,
     PermissionDenied,
     PolicyRefused,
+    TooManyAttempts,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -32,6 +34,7 @@ log = logging.getLogger("voucher_ledger.api")
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (TooManyAttempts, 429),
     (IdempotencyConflict, 409),
     (PolicyRefused, 422),
     (InvalidInput, 422),
@@ -44,7 +47,8 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
 TITLES = {
     400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Too large", 415: "Unsupported media type",
-    422: "Unprocessable content", 500: "Internal error",
+    422: "Unprocessable content", 429: "Too many requests", 500: "Internal error",
+    503: "Service unavailable",
 }
 CODE_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
 
@@ -104,18 +108,32 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     # A policy refusal carries its decision (code, amount, trace) as a mapping.
     kinds = str | int | float | bool | list | dict
     extra = {k: v for k, v in exc.detail.items() if isinstance(v, kinds)}
+    headers = None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.detail["retry_after"])}
     # The app may translate `detail` for the caller (api/problem_language.py, installed by
     # api/app.py: the console's catalogues live above this module); `code` never changes.
     localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
     detail = exc.message if localize is None else localize(request, exc.code, exc.message,
                                                            exc.detail)
-    return problem(status_of(exc), exc.code, detail, **extra)
+    return problem(status_of(exc), exc.code, detail, headers=headers, **extra)
+
+
+# Pydantic names the member of a union that failed (`amount.constrained-str`, `amount.int`);
+# the caller's field is `amount`, so such tags are left out of the field's name.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "decimal", "list", "dict",
+                        "tuple", "set", "none", "date", "datetime"})
+_TAG = re.compile(r"[a-z]+(?:-[a-z]+)+|.*\[.*")
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in _TYPE_TAGS or _TAG.fullmatch(part) is not None)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"body", "query", "path", "header",
-                                                                "cookie"} else [str(p) for p in loc]
-    return ".".join(parts) or "body"
+    where = {"body", "query", "path", "header", "cookie"}
+    parts = loc[1:] if loc and loc[0] in where else loc
+    return ".".join(str(p) for p in parts if not _is_tag(p)) or "body"
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

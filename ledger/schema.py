@@ -12,6 +12,7 @@ import ledger.programmes.programme
 import ledger.registry.evidence
 import ledger.registry.firms
 import ledger.registry.providers
+import ledger.registry.sign_in_throttle
 import ledger.registry.users
 import ledger.vouchers.applications
 import ledger.vouchers.claims

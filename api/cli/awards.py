@@ -20,7 +20,7 @@ from ledger.core.errors import DomainError, ImportRejected, InvalidInput, Permis
 from ledger.core.money import format_yuan
 from ledger.registry.users import find_user
 
-awards_app = typer.Typer(help="Tiered awards (瞪羚, 独角兽, 专精特新, 小巨人).",
+awards_app = typer.Typer(help="Tiered awards (瞪羚, 独角兽, 专精特新, 小巨人): import award lists.",
                          no_args_is_help=True)
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)

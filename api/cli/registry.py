@@ -1,4 +1,4 @@
-"""Registry commands: import firms and providers, create users, serve the API."""
+"""Registry commands: import firms and providers, create users."""
 
 from __future__ import annotations
 
@@ -195,17 +195,3 @@ def _party_id(session: Session, credit_code: str, kind: str) -> int:
     if code not in found:
         raise NotFound(f"no {kind} with credit code {code}", field=kind)
     return found[code]
-
-
-def serve_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on."),
-    url: str = URL_OPTION,
-) -> None:
-    """Serve the HTTP API with uvicorn (the database must be migrated: `db upgrade`)."""
-    import uvicorn
-
-    from api.app import create_app
-
-    out.print(f"serving http://{host}:{port}/  docs: http://{host}:{port}/docs")
-    uvicorn.run(create_app(url=url), host=host, port=port, log_level="info")

@@ -115,6 +115,7 @@ ERRORS: dict[str, str] = {
     "evidence_empty": N_("The file is empty."),
     "claim_late": N_("The claim deadline has passed."),
     "not_authenticated": N_("Wrong username or password."),
+    "too_many_attempts": N_("Too many failed sign-ins. Wait a while and try again."),
     "claim_filed": N_("The claim is still filed."),
     "claim_approved": N_("The claim is already approved."),
     "claim_rejected": N_("The claim was rejected."),

@@ -34,6 +34,7 @@ class OperationOut(BaseModel):
     outcome: str
     code: str | None
     message: str
+    request_id: str | None = None
 
 
 @router.get("/operations", response_model=PageOut[OperationOut], summary="Read the operation log")

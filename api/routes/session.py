@@ -1,4 +1,4 @@
-"""Sign-in (`auth/token`), the signed-in user (`me`) and the health check."""
+"""Sign-in (`auth/token`), the signed-in user (`me`), the health and readiness checks."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from api.auth import SignedIn, issue_token
 from api.mutations import Done, mutate
-from api.problems import AuthError
+from api.problems import AuthError, problem
 from api.routes.users import UserOut, user_out
 from api.schemas import Strict
+from api.sign_in import check_sign_in
 from ledger.core.db import transaction
+from ledger.core.migrations import schema_problem
 from ledger.registry import users
-from ledger.registry.users import authenticate
+from rules.loader import SHIPPED_POLICIES, check_policies
 
 router = APIRouter()
 
@@ -42,9 +45,9 @@ class HealthOut(BaseModel):
 def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenOut:
-    """OAuth2 password flow: a username and password for a short-lived bearer token (JWT)."""
-    with transaction(request.app.state.reader) as session:
-        user = authenticate(session, form.username, form.password)
+    """OAuth2 password flow: a username and password for a short-lived bearer token (JWT).
+    Failed sign-ins are throttled per account and per address: 429 with `Retry-After`."""
+    user = check_sign_in(request, form.username, form.password, "api")
     if user is None:
         raise AuthError("wrong username or password")
     settings = request.app.state.token_settings
@@ -87,3 +90,38 @@ def health(request: Request) -> HealthOut:
     with transaction(request.app.state.reader) as session:
         session.execute(text("SELECT 1"))
     return HealthOut(status="ok", database="ok")
+
+
+class ReadyOut(BaseModel):
+    """Each check the service must pass before it takes traffic."""
+
+    status: str
+    database: str
+    migrations: str
+    policies: str
+
+
+@router.get("/ready", response_model=ReadyOut, tags=["health"], summary="Readiness check",
+            responses={503: {"description": "Not ready: `errors` names each failing check"}})
+def ready(request: Request) -> JSONResponse:
+    """200 when the database answers, its schema is at the code's head and the policy files
+    load; else 503 naming each failing check (a load balancer keeps traffic away)."""
+    failing: list[dict[str, str]] = []
+    try:
+        with transaction(request.app.state.reader) as session:
+            session.execute(text("SELECT 1"))
+        behind = schema_problem(request.app.state.engine)
+        if behind is not None:
+            failing.append({"field": "migrations",
+                            "reason": f"{behind}: run `voucher-ledger db upgrade`"})
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        failing.append({"field": "database", "reason": reason})
+    _, policy_errors = check_policies([SHIPPED_POLICIES])
+    failing += [{"field": "policies", "reason": f"{e.path}: {e.key}: {e.reason}"}
+                for e in policy_errors[:5]]
+    if failing:
+        first = failing[0]
+        return problem(503, "not_ready", f"{first['field']}: {first['reason']}", errors=failing)
+    return JSONResponse({"status": "ready", "database": "ok", "migrations": "ok",
+                         "policies": "ok"})

@@ -16,13 +16,14 @@ def var_dir() -> Path:
 
 
 def database_url() -> str:
-    """The database URL: `VOUCHER_LEDGER_DATABASE_URL`, else a SQLite file under `./var/`."""
+    """The database URL: `VOUCHER_LEDGER_DATABASE_URL`, else a SQLite file under `./var/`.
+
+    Nothing is created here: `db upgrade` makes the directory and says so.
+    """
     url = os.environ.get(DATABASE_URL_ENV)
     if url:
         return url
-    directory = var_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{directory / 'voucher-ledger.db'}"
+    return f"sqlite:///{var_dir() / 'voucher-ledger.db'}"
 
 
 SECRET_KEY_ENV = "VOUCHER_LEDGER_SECRET_KEY"

@@ -73,3 +73,9 @@ class ImportRejected(InvalidInput):
     """A CSV file was refused as a whole; `detail['errors']` lists every bad row."""
 
     code = "import_rejected"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins: refused without checking, for `detail['retry_after']` seconds."""
+
+    code = "too_many_attempts"

@@ -7,6 +7,7 @@ back. Database triggers make the table append-only.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,9 @@ from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.paging import Page, check_page
 
 OUTCOMES: tuple[str, ...] = ("done", "refused")
+# The id of the HTTP request being served (set by the API's middleware; None for the CLI):
+# every operation records it, so a log line and an operation can be matched.
+REQUEST_ID: ContextVar[str | None] = ContextVar("voucher_ledger_request_id", default=None)
 CHANNELS: tuple[str, ...] = ("api", "cli", "console")
 
 
@@ -42,6 +46,7 @@ class Operation(Base):
     outcome: Mapped[str] = mapped_column(String(8))
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     message: Mapped[str] = mapped_column(String(500), default="")
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class OperationView:
     outcome: str
     code: str | None
     message: str
+    request_id: str | None = None
 
 
 def _printable(text: str, limit: int) -> str:
@@ -101,6 +107,7 @@ def record(
             outcome="done" if refused_code is None else "refused",
             code=refused_code,
             message=_printable(message, 500),
+            request_id=REQUEST_ID.get(),
         )
     )
     session.flush()
@@ -135,7 +142,8 @@ def list_operations(
     rows = session.scalars(query.order_by(Operation.id.desc()).limit(limit).offset(offset))
     items = [
         OperationView(r.id, r.at, r.channel, r.actor, r.role, r.action, r.object_type,
-                      r.object_id, r.idempotency_key, r.outcome, r.code, r.message)
+                      r.object_id, r.idempotency_key, r.outcome, r.code, r.message,
+                      r.request_id)
         for r in rows
     ]
     return Page(items, total, limit, offset)

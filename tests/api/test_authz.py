@@ -89,6 +89,8 @@ ROUTES = [
           lambda: {"username": f"firm-user-{next(_numbers)}", "password": "0123456789",
                    "role": "firm", "firm_id": 3}),
     Route("GET", "/api/v1/operations", {**everyone(403), "auditor": 200}),
+    Route("GET", "/api/v1/sign-in-locks", {**everyone(403), "operator": 200, "auditor": 200}),
+    Route("DELETE", "/api/v1/sign-in-locks/999", only_operator(404)),
     # No journal in this world: the bureau is told the programme does not exist.
     Route("GET", "/api/v1/reports/certificate.pdf?program=LN-CXQ-2025",
           {**everyone(403), "operator": 404, "approver": 404, "auditor": 404}),
@@ -347,7 +349,7 @@ def _template(path: str) -> str:
 def test_the_matrix_covers_every_operation(app):
     documented = {(m.upper(), _template(p)) for p, item in app.openapi()["paths"].items()
                   for m in item}
-    public = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health")}
+    public = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/health"), ("GET", "/api/v1/ready")}
     assert documented - public == {(r.method, _template(r.path))
                                    for r in ROUTES + VOUCHER_ROUTES + AWARD_ROUTES
                                    + APPLICATION_ROUTES}

@@ -15,10 +15,10 @@ from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
 from api.mutations import Done
-from ledger.core.db import transaction
-from ledger.core.errors import InvalidInput
+from api.sign_in import check_sign_in
+from ledger.core.errors import InvalidInput, TooManyAttempts
 from ledger.registry import users
-from ledger.registry.users import UserView, authenticate
+from ledger.registry.users import UserView
 
 router = console_router()
 SignedIn = Annotated[UserView, Depends(session.signed_in())]
@@ -43,10 +43,18 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/sign-in")
 def sign_in(request: Request) -> Response:
-    """Check the password (Argon2, as the API does) and start a session."""
+    """Check the password (Argon2, throttled, as the API does) and start a session."""
     form = read_form(request)
-    with transaction(request.app.state.reader) as db:
-        user = authenticate(db, form.get("username"), form.values.get("password", ""))
+    try:
+        user = check_sign_in(request, form.get("username"), form.values.get("password", ""),
+                       "console")
+    except TooManyAttempts as exc:
+        form.values.pop("password", None)
+        form.errors[FORM_LEVEL] = FieldError(exc.code, exc.message)
+        response = render(request, "sign_in.html", status=429, form=form,
+                          next=session.safe_next(form.get("next")))
+        response.headers["Retry-After"] = str(exc.detail["retry_after"])
+        return response
     if user is None:
         form.values.pop("password", None)
         form.errors[FORM_LEVEL] = FieldError("not_authenticated", "wrong username or password")

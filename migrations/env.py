@@ -1,6 +1,7 @@
 """Alembic environment: migrates the configured database (SQLite or PostgreSQL)."""
 
 from alembic import context
+
 from ledger.core.db import is_sqlite, make_engine
 from ledger.schema import metadata
 

@@ -1,0 +1,67 @@
+"""Sign-in with throttling, shared by `/api/v1/auth/token` and the console's sign-in form.
+
+A locked account or address is refused (429, `Retry-After`) before the password is checked;
+each failure is counted (in the database, so every worker agrees) and written to the
+operation log; a success clears the account's count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import Request
+
+from api.metrics import observe_operation
+from ledger.core import oplog
+from ledger.core.db import transaction
+from ledger.core.errors import TooManyAttempts
+from ledger.registry import sign_in_throttle
+from ledger.registry.users import UserView, authenticate
+
+ACTION = "auth.sign_in"
+WRONG = "not_authenticated"
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's forwarded one when `serve --proxy-headers`)."""
+    return request.client.host if request.client else "unknown"
+
+
+def check_sign_in(request: Request, username: str, password: str, channel: str) -> UserView | None:
+    """The user for these credentials, None when wrong; TooManyAttempts while locked."""
+    state = request.app.state
+    address = client_address(request)
+    now = datetime.now(UTC)
+    with transaction(state.reader) as session:
+        wait = sign_in_throttle.retry_after(session, username, address, now)
+    if wait is not None:
+        error = TooManyAttempts(f"too many failed sign-ins: try again in {wait} s",
+                                retry_after=wait)
+        _log_refusal(request, username, channel, error.code, f"from {address}: locked")
+        raise error
+    with transaction(state.reader) as session:
+        user = authenticate(session, username, password)
+    if user is not None:
+        with transaction(state.sessions) as session:
+            sign_in_throttle.clear_account(session, username)
+        return user
+    with transaction(state.sessions) as session:
+        locked = sign_in_throttle.record_failure(session, username, address, now,
+                                                 state.throttle)
+        note = f"from {address}" + ("" if locked is None else f": locked for {locked} s")
+        oplog.record(session, _actor(username, channel), ACTION, "user", None,
+                     refused_code=WRONG, message=note)
+    observe_operation(ACTION, WRONG)
+    return None
+
+
+def _actor(username: str, channel: str) -> oplog.Actor:
+    return oplog.Actor(name=f"sign-in:{username.strip().lower()}", role="anonymous",
+                       channel=channel)
+
+
+def _log_refusal(request: Request, username: str, channel: str, code: str, note: str) -> None:
+    with transaction(request.app.state.sessions) as session:
+        oplog.record(session, _actor(username, channel), ACTION, "user", None,
+                     refused_code=code, message=note)
+    observe_operation(ACTION, code)
