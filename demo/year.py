@@ -43,7 +43,8 @@ from ledger.core import oplog
 from ledger.core.acting import By
 from ledger.core.errors import Conflict, DomainError
 from ledger.core.money import fen_to_yuan
-from ledger.payments.batches import create_batch, mark_paid
+from ledger.payments.batches import create_batch, release_batch
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import Programme, appropriate, create_programme, policies
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import FIRMS, Certification, Firm, add_certification
@@ -298,11 +299,18 @@ class YearRunner:
         self.batches[event.key] = view.id
         self.log(self.cast.operator, "operator", "payments.create", "batch", view.id)
 
+    def _release_and_pay(self, batch_id: int, day: dt.date) -> None:
+        """The approver releases the batch; the bank's reference marks it paid that day."""
+        release_batch(self.session, batch_id, by=self.cast.approver)
+        self.log(self.cast.approver, "approver", "payments.release", "batch", batch_id)
+        mark_paid(self.session, batch_id, by=self.cast.operator,
+                  reference=f"DEMO{day:%Y%m%d}{batch_id:06d}", value_date=day)
+        self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+
     def _on_paid(self, event: Event) -> None:
         batch_id = self.batches.get(event.key)
         if batch_id is not None:
-            mark_paid(self.session, batch_id, by=self.cast.operator)
-            self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+            self._release_and_pay(batch_id, event.day)
 
     def _on_expire(self, event: Event) -> None:
         result = expire(self.session, self.code, as_of=event.day, by=self.cast.operator)
@@ -379,8 +387,7 @@ class YearRunner:
     def _on_award_paid(self, event: Event) -> None:
         batch_id = self.award_batches.get(event.key)
         if batch_id is not None:
-            mark_paid(self.session, batch_id, by=self.cast.operator)
-            self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+            self._release_and_pay(batch_id, event.day)
 
     def _on_appropriate(self, event: Event) -> None:
         appropriate(self.session, self.code, self.supplement_fen, by=self.cast.operator,

@@ -14,6 +14,8 @@ P = "LN-CXQ-2026"
 PDF = b"%PDF-1.7\n" + b"x" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"y" * 64
 
+PAID = {"reference": "CMB0001", "value_date": "2026-06-01"}
+
 
 def _ok(response, status=200):
     assert response.status_code == status, response.text
@@ -72,11 +74,14 @@ def test_full_flow_with_each_role(client, world):
     assert got.headers["x-content-sha256"] == claim["evidence"][0]["sha256"]
     _ok(client.post(f"{API}/claims/{claim['id']}/approve", headers=appr, json={}))
     batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
+    early = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op)
+    assert (early.status_code, early.json()["code"]) == (409, "batch_not_released")
+    _ok(client.post(f"{API}/payments/{batch['id']}/release", headers=appr))
     csv_text = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op).text
     assert "4000.00" in csv_text and "06101101040001234" in csv_text
-    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
-    assert paid["status"] == "paid"
-    second = client.post(f"{API}/payments/{batch['id']}/paid", headers=op)
+    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID))
+    assert paid["status"] == "paid" and paid["lines"][0]["reference"] == "CMB0001"
+    second = client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID)
     assert second.status_code == 409 and second.json()["code"] == "already_paid"
     expired = _ok(client.post(f"{API}/programs/{P}/expire", headers=op, json={}))
     assert (expired["vouchers_expired"], expired["returned"]) == (1, "10000.00")
@@ -142,8 +147,9 @@ def test_refusals_over_http(client, world):
     batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
     twice = client.post(f"{API}/payments", headers=op,
                         json={"program": P, "claim_ids": [claim["id"]]})
-    assert (twice.status_code, twice.json()["code"]) == (409, "already_paid")
-    _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_in_batch")
+    _ok(client.post(f"{API}/payments/{batch['id']}/release", headers=appr))
+    _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID))
     back = _ok(client.post(f"{API}/redemptions/{r['id']}/clawback", headers=appr,
                            json={"reason": "虚假服务"}))
     assert back["status"] == "clawed_back"

@@ -223,6 +223,7 @@ def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
 def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, read_pdf):
     from ledger.awards import award as awards
     from ledger.payments import batches as payments
+    from ledger.payments.confirmation import mark_paid
     from ledger.programmes.programme import appropriate, create_programme
     from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
 
@@ -243,7 +244,8 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
         for award_id in ids.values():
             awards.approve_award(s, award_id, by=APPROVER)
         batch = payments.create_batch(s, code, award_ids=[ids[firms[0]]], by=OTHER)
-        payments.mark_paid(s, batch.id, by=OTHER)
+        payments.release_batch(s, batch.id, by=APPROVER)
+        mark_paid(s, batch.id, by=OTHER, reference="BANK0001", value_date="2022-09-01")
         payments.create_batch(s, code, award_ids=[ids[firms[2]]], by=OTHER)  # left unpaid
         awards.clawback_award(s, ids[firms[1]], by=OTHER, reason="认定撤销")
         position = award_budget(s, code)
