@@ -164,10 +164,8 @@ def confirm_lines(session: Session, batch_id: int, rows: Sequence[Confirmed], *,
                            f"the batch {fen_to_yuan(amounts[item.line - 1])}",
                            code="confirmation_amount_mismatch", line=item.line)
         seen[item.line] = (item.reference, item.value_date)
-    missing = [n for n in range(1, len(amounts) + 1) if n not in seen]
-    if missing:
-        raise Conflict(f"the file does not confirm line {missing[0]}",
-                       code="confirmation_incomplete", line=missing[0])
+    # Each line at most once, each for its own (positive) amount, summing to the batch's
+    # total: so every line of the batch is confirmed.
     return _post_lines(session, batch_id, seen, source="file", by=by)
 
 
