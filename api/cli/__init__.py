@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.cli.awards import awards_app
 from api.cli.demo import demo_app
 from api.cli.ledger import db_app, status_command, verify_command
+from api.cli.payments import payments_app
 from api.cli.registry import import_app, serve_command, users_app
 from api.cli.reports import report_command
 from api.cli.rules import rules_app
@@ -33,6 +34,7 @@ app.add_typer(demo_app, name="demo")
 app.command("serve")(serve_command)
 app.command("expire")(expire_command)
 app.add_typer(vouchers_app, name="vouchers")
+app.add_typer(payments_app, name="payments")
 
 
 def main() -> None:

@@ -307,3 +307,31 @@ def test_two_returns_of_one_line_one_wins(sessions, programme):
     with transaction(sessions) as s:
         assert s.scalar(select(func.count()).select_from(PaymentReturn)) == 1
         assert budget(s, CODE).paid == 0 and verify(s).ok
+
+
+def test_the_reconcile_command_checks_the_banks_file_against_the_ledger(
+        tmp_path, db_url, sessions, programme):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    ids = _approved_claims(sessions, 1_000_000, 2_000_000)
+    batch_id = _released(sessions, ids)
+    with transaction(sessions) as s:
+        confirmation.mark_paid(s, batch_id, by=OPERATOR, reference="CMB1", value_date=DAY)
+        returns.record_return(s, batch_id, 2, amount_fen=1_000_000, reason="户名不符",
+                              by=OPERATOR)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    header = "line,amount_yuan,reference,value_date"
+    good.write_bytes(_csv("1,5000,CMB1,2026-06-01", "2,10000,CMB1,2026-06-01", header=header))
+    bad.write_bytes(_csv("1,5000,CMB7,2026-06-01", header=header))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["payments", "reconcile", str(good), "--batch", str(batch_id),
+                             "--url", db_url])
+    assert ok.exit_code == 0, ok.output
+    assert "reconciled: yes; net paid 5,000.00, still owed 10,000.00" in ok.output
+    differ = runner.invoke(app, ["payments", "reconcile", str(bad), "--batch", str(batch_id),
+                                 "--url", db_url])
+    assert differ.exit_code == 1
+    assert "line 1: reference (file: CMB7, ledger: CMB1)" in differ.output
+    assert "line 2: missing_in_file" in differ.output
