@@ -225,32 +225,77 @@ def _approved_claim(sessions, world) -> int:  # type: ignore[no-untyped-def]
         return claim.amount_fen
 
 
-def test_batch_bank_file_and_mark_paid(client, sessions, world):
+def test_chosen_lines_released_paid_returned_and_paid_again(client, sessions, world):
     sign_in(client, "demo-operator")
-    nothing = _post(client, "/operator/batches", {"programme": CODE})
-    assert nothing.status_code == 409 and 'data-code="nothing_to_pay"' in nothing.text
+    nothing = _post(client, "/operator/batches/new", {"programme": CODE})
+    assert nothing.status_code == 422 and 'data-code="invalid_input"' in nothing.text
     amount = _approved_claim(sessions, world)
-    created = _post(client, "/operator/batches", {"programme": CODE})
+    with transaction(sessions) as s:
+        claim_id = payments.list_payable(s, CODE, payments.PayableFilter(), limit=5).items[0].id
+    chooser = client.get(f"/operator/batches/new?programme={CODE}&kind=claim").text
+    assert f'value="claim:{claim_id}" data-fen="{amount}"' in chooser
+    assert 'id="select-page"' in chooser
+    created = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                       "line": f"claim:{claim_id}"})
     assert created.status_code == 303
     url = created.headers["location"]
+    batch_id = int(url.rsplit("/", 1)[1])
     page = client.get(url).text
-    assert f'id="batch-total">{yuan(amount)}<' in page and 'id="mark-paid"' in page
+    assert f'id="batch-total">{yuan(amount)}<' in page and 'id="awaiting-release"' in page
+    assert 'id="mark-paid"' not in page
+    assert client.get(f"{url}/bank.csv").status_code == 409
+    # The approver releases it (the operator may not reach the approver's pages).
+    assert client.get(f"/approver/batches/{batch_id}").status_code == 403
+    client.cookies.clear()
+    sign_in(client, "demo-approver")
+    assert f"/approver/batches/{batch_id}" in client.get("/approver/batches").text
+    released = _post(client, f"/approver/batches/{batch_id}/release", {})
+    assert released.status_code == 303
+    again = _post(client, f"/approver/batches/{batch_id}/release", {})
+    assert again.status_code == 409 and 'data-code="already_released"' in again.text
+    client.cookies.clear()
+    sign_in(client, "demo-operator")
     bank = client.get(f"{url}/bank.csv")
     assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
     lines = bank.text.strip().splitlines()
     assert lines[0].startswith("batch,line,claim") and len(lines) == 2
     assert f",{amount // 100}.{amount % 100:02d}," in lines[1]
+    # Marking paid asks once more; only the second post records it.
+    bad = _post(client, f"{url}/paid", {"reference": "", "value_date": "2026-06-01"})
+    assert bad.status_code == 422
+    ask = _post(client, f"{url}/paid", {"reference": "CMB0001", "value_date": "2026-06-01"})
+    assert ask.status_code == 200 and 'id="confirm-mark-paid"' in ask.text
     with transaction(sessions) as s:
-        assert budget(s, CODE).in_payment == amount
-    paid = _post(client, f"{url}/paid", {})
+        assert payments.get_batch(s, batch_id).status == "released"
+    paid = _post(client, f"{url}/paid", {"reference": "CMB0001", "value_date": "2026-06-01",
+                                         "confirm": "yes"})
     assert paid.status_code == 303
     assert 'id="batch-status">已支付<' in client.get(url).text
-    with transaction(sessions) as s:
-        b = budget(s, CODE)
-        assert (b.paid, b.in_payment) == (amount, 0)
-        assert payments.get_batch(s, int(url.rsplit("/", 1)[1])).status == "paid"
-    twice = _post(client, f"{url}/paid", {})
+    twice = _post(client, f"{url}/paid", {"reference": "CMB0002", "value_date": "2026-06-01",
+                                          "confirm": "yes"})
     assert twice.status_code == 409 and 'data-code="already_paid"' in twice.text
+    # The bank returns it: owed again; paid again once the provider's bank is corrected.
+    big = _post(client, f"{url}/returns", {"line": "1", "amount": "999999", "reason": "销户"})
+    assert big.status_code == 409 and 'data-code="return_exceeds_line"' in big.text
+    yuan_text = f"{amount // 100}.{amount % 100:02d}"
+    back = _post(client, f"{url}/returns", {"line": "1", "amount": yuan_text, "reason": "销户"})
+    assert back.status_code == 303
+    page = client.get(url).text
+    assert f'id="still-owed">{yuan(amount)}<' in page and "已退票" in page
+    assert 'id="payee-bank-1"' in page and "批次记录与总账一致" in page
+    refused = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                      "line": f"claim:{claim_id}"})
+    assert 'data-code="bank_details_not_corrected"' in refused.text
+    fixed = _post(client, f"{url}/payee-bank", {"payee_kind": "provider", "payee_id": "1",
+                                                "bank_name": "中国银行沈阳分行",
+                                                "bank_account": "6222000011112222"})
+    assert fixed.status_code == 303
+    second = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                     "line": f"claim:{claim_id}"})
+    assert second.status_code == 303
+    with transaction(sessions) as s:
+        assert budget(s, CODE).paid == 0
+        assert payments.get_batch(s, batch_id).lines[0].status == "returned"
     assert "batch" in client.get("/operator/batches").text
 
 
