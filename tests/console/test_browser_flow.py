@@ -2,7 +2,8 @@
 appropriates and issues, the provider books (decision previewed) and completes, the firm
 confirms, the provider claims with uploaded PDFs, a second bureau user approves, the operator
 pays (chosen lines, released by the approver, confirmed once more), the auditor sees verify
-OK and downloads the programme audit. After each step the amounts on the page are checked to the fen against the ledger the server writes to."""
+OK and downloads the programme audit. After each step the amounts on the page are checked to
+the fen against the ledger the server writes to."""
 
 from __future__ import annotations
 
