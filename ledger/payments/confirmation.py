@@ -133,11 +133,12 @@ def mark_paid(session: Session, batch_id: int, *, by: By, reference: str,
                        source="batch", by=by)
 
 
-def confirm_lines(session: Session, batch_id: int, rows: Sequence[Confirmed], *, by: By,
-                  batch_in_file: Iterable[int] = ()) -> BatchView:
-    """The bank's confirmation of a released batch, line by line: every line once, each for
-    its amount, the total the batch's; refused as a whole otherwise."""
-    row, _ = batch_row(session, batch_id, lock=True)
+def check_lines(session: Session, batch_id: int, rows: Sequence[Confirmed], *,
+                batch_in_file: Iterable[int] = (), lock: bool = False
+                ) -> dict[int, tuple[str, dt.date]]:
+    """The bank's word per line number, or the refusal: every line once, each for its
+    amount, the total the batch's, no other batch named."""
+    row, _ = batch_row(session, batch_id, lock=lock)
     others = sorted({b for b in batch_in_file if b != batch_id})
     if others:
         raise Conflict(f"the file confirms batch {others[0]}, not batch {batch_id}",
@@ -166,6 +167,14 @@ def confirm_lines(session: Session, batch_id: int, rows: Sequence[Confirmed], *,
         seen[item.line] = (item.reference, item.value_date)
     # Each line at most once, each for its own (positive) amount, summing to the batch's
     # total: so every line of the batch is confirmed.
+    return seen
+
+
+def confirm_lines(session: Session, batch_id: int, rows: Sequence[Confirmed], *, by: By,
+                  batch_in_file: Iterable[int] = ()) -> BatchView:
+    """The bank's confirmation of a released batch, line by line: every line once, each for
+    its amount, the total the batch's; refused as a whole otherwise."""
+    seen = check_lines(session, batch_id, rows, batch_in_file=batch_in_file, lock=True)
     return _post_lines(session, batch_id, seen, source="file", by=by)
 
 

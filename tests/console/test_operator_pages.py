@@ -327,3 +327,41 @@ def test_the_dashboard_opens_on_a_voucher_programme_and_shows_awards_on_theirs(
     assert f"{CODE} · 2026" in client.get("/operator").text
     award_page = client.get("/operator?programme=LN-AWARD-2026").text
     assert 'id="budget-awarded">0.00<' in award_page
+
+
+def test_the_banks_confirmation_file_is_shown_then_confirmed(client, sessions, world):
+    amount = _approved_claim(sessions, world)
+    with transaction(sessions) as s:
+        batch = payments.create_batch(s, CODE, by=OPERATOR)
+        payments.release_batch(s, batch.id, by=By(3, "demo-approver"))
+    sign_in(client, "demo-operator")
+    url = f"/operator/batches/{batch.id}"
+    yuan_text = f"{amount // 100}.{amount % 100:02d}"
+    wrong = f"line,amount_yuan,reference,value_date\n1,{amount // 100 + 1},R1,2026-06-01\n"
+    # The file is checked against the batch when read, and again when confirmed.
+    shown = _post(client, f"{url}/confirmation", {},
+                  files={"file": ("bank.csv", wrong.encode(), "text/csv")})
+    assert shown.status_code == 409
+    assert 'data-code="confirmation_total_mismatch"' in shown.text
+    mismatch = _post(client, f"{url}/confirmation", {
+        "confirm": "yes", "row_line": "1", "row_amount": f"{amount // 100 + 1}",
+        "row_reference": "R1", "row_value_date": "2026-06-01"})
+    assert mismatch.status_code == 409
+    assert 'data-code="confirmation_total_mismatch"' in mismatch.text
+    bad = _post(client, f"{url}/confirmation", {},
+                files={"file": ("bank.csv", b"line,amount_yuan\n1,1\n", "text/csv")})
+    assert bad.status_code == 422 and 'data-code="import_rejected"' in bad.text
+    good = f"序号,金额,银行流水号,入账日期\n1,{yuan_text},ICBC001,2026-06-02\n"
+    ask = _post(client, f"{url}/confirmation", {},
+                files={"file": ("bank.csv", good.encode("gb18030"), "text/csv")})
+    assert ask.status_code == 200 and "ICBC001" in ask.text
+    with transaction(sessions) as s:
+        assert payments.get_batch(s, batch.id).status == "released"
+    done = _post(client, f"{url}/confirmation", {
+        "confirm": "yes", "row_line": "1", "row_amount": yuan_text, "row_reference": "ICBC001",
+        "row_value_date": "2026-06-02"})
+    assert done.status_code == 303
+    with transaction(sessions) as s:
+        line = payments.get_batch(s, batch.id).lines[0]
+    assert (line.status, line.reference, line.value_date) == (
+        "paid", "ICBC001", dt.date(2026, 6, 2))

@@ -24,7 +24,7 @@ from ledger.awards.csv_import import COLUMNS as AWARD_COLUMNS
 from ledger.awards.csv_import import import_awards
 from ledger.core.acting import today
 from ledger.core.db import transaction
-from ledger.core.errors import Conflict, DomainError, InvalidInput
+from ledger.core.errors import DomainError, InvalidInput
 from ledger.core.money import yuan_to_fen
 from ledger.payments import batches as payments
 from ledger.payments import confirmation, reconciliation, returns
@@ -199,9 +199,8 @@ def confirm_file(request: Request, user: OperatorUser, batch_id: Id) -> Response
     if form.get("confirm") != "yes":
         try:
             rows, batches = read_confirmation(read_upload(request))
-            if any(b != batch_id for b in batches):
-                raise Conflict(f"the file confirms another batch than {batch_id}",
-                               code="confirmation_wrong_batch")
+            with transaction(request.app.state.reader) as session:
+                confirmation.check_lines(session, batch_id, rows, batch_in_file=batches)
         except DomainError as exc:
             refuse_each(form, exc)
             return _batch_page(request, batch_id, form, status=status_of(exc))
