@@ -209,7 +209,7 @@ def test_voucher_csv_batch_is_all_or_nothing(client, world):
 
 
 def _approved_claim(client, world, cost="10000.00") -> dict:
-    op, appr, prov = world.auth("operator"), world.auth("approver"), world.auth("provider")
+    appr, prov = world.auth("approver"), world.auth("provider")
     v = _voucher(client, world)
     r = _ok(_book(client, world, v["id"], cost=cost), 201)
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
