@@ -21,6 +21,7 @@ from ledger.core.verify import verify
 from ledger.payments import batches as payments
 from ledger.payments import confirmation, reconciliation, returns
 from ledger.payments.batches import PayableFilter, PaymentConfirmation, PaymentReturn
+from ledger.reading import audit_queries
 from ledger.registry.evidence import Upload
 from ledger.registry.providers import PROVIDERS, Provider
 from ledger.vouchers import claims, redemptions
@@ -218,6 +219,13 @@ def test_a_returned_line_is_owed_again_and_paid_once_the_bank_is_corrected(sessi
         b = budget(s, CODE)
     assert [(x.status, x.return_reason) for x in back.lines] == [
         ("returned", "账户已销户"), ("paid", None)]
+    with transaction(sessions) as s:
+        year = audit_queries.Window(dt.date(2000, 1, 1), dt.date(2999, 12, 31),
+                                    dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+                                    dt.datetime(2999, 12, 31, tzinfo=dt.UTC))
+        programme_id = payments.batch_row(s, batch_id)[0].programme_id
+        assert audit_queries.returned_in(s, programme_id, year) == audit_queries.CountAmount(
+            1, 500_000)
     assert (entry.flow, entry.reverses_entry_id) == ("payment.return", paid_entry)
     assert (b.paid, b.balanced) == (1_000_000, True)
     assert _refused(sessions, returns.record_return, batch_id, 1, amount_fen=500_000,
