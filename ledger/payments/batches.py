@@ -228,7 +228,7 @@ def _last_return_account(session: Session, *, claim_id: int | None = None,
         .where(subject).order_by(PaymentLine.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def _check_bank(session: Session, noun: str, subject_id: int, payee_noun: str, payee_id: int,
+def _check_bank(noun: str, subject_id: int, payee_noun: str, payee_id: int,
                 account_now: str | None, *, returned_to: str | None) -> None:
     if account_now is None:
         raise Conflict(f"{payee_noun} {payee_id} has no bank account in the registry; record it "
@@ -271,7 +271,7 @@ def _claims(session: Session, programme: str, programme_id: int,
         select(Provider).where(Provider.id.in_({c.provider_id for c in claims})))}
     for claim in claims:
         payee = providers[claim.provider_id]
-        _check_bank(session, "claim", claim.id, "provider", payee.id, payee.bank_account,
+        _check_bank("claim", claim.id, "provider", payee.id, payee.bank_account,
                     returned_to=_last_return_account(session, claim_id=claim.id))
     return [(c, providers[c.provider_id]) for c in claims]
 
@@ -306,7 +306,7 @@ def _awards(session: Session, programme: str, programme_id: int,
         select(Firm).where(Firm.id.in_({a.firm_id for a in awards})))}
     for award in awards:
         payee = firms[award.firm_id]
-        _check_bank(session, "award", award.id, "firm", payee.id, payee.bank_account,
+        _check_bank("award", award.id, "firm", payee.id, payee.bank_account,
                     returned_to=_last_return_account(session, award_id=award.id))
     return [(a, firms[a.firm_id]) for a in awards]
 
