@@ -68,6 +68,13 @@ class PartyIn(Strict):
                          self.bank_account)
 
 
+class BankIn(Strict):
+    """A party's corrected bank: its name and the account number (8–32 digits)."""
+
+    bank_name: Annotated[str, Field(min_length=1, max_length=100)]
+    bank_account: Annotated[str, Field(pattern=r"^[0-9 ]{8,40}$")]
+
+
 class StatusIn(Strict):
     """A new status."""
 

@@ -12,7 +12,6 @@ from api.schemas import Category, Strict
 from ledger.budget import Budget
 from ledger.core.journal import PostedEntry
 from ledger.core.money import fen_to_yuan, yuan_to_fen
-from ledger.payments.batches import BatchView
 from ledger.programmes.programme import ProgrammeView
 from ledger.registry.evidence import EvidenceView
 from ledger.vouchers.claims import ClaimView
@@ -319,44 +318,3 @@ def claim_out(c: ClaimView) -> dict[str, Any]:
                     evidence=[evidence_out(e) for e in c.evidence]).model_dump(mode="json")
 
 
-class BatchIn(Strict):
-    """A payment batch: the programme's approved claims and awards, or exactly `claim_ids`
-    and `award_ids` when either is given."""
-
-    program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
-    claim_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None,
-                         Field(max_length=1000)] = None
-    award_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None,
-                         Field(max_length=1000)] = None
-
-
-class LineOut(BaseModel):
-    """A line of a batch: a claim paid to its provider, or an award paid to its firm."""
-
-    claim_id: int | None
-    provider_id: int | None
-    award_id: int | None
-    firm_id: int | None
-    amount: str
-
-
-class BatchOut(BaseModel):
-    """A payment batch."""
-
-    id: int
-    program: str
-    status: str
-    total: str
-    created_at: dt.datetime
-    paid_at: dt.datetime | None
-    lines: list[LineOut]
-
-
-def batch_out(b: BatchView) -> dict[str, Any]:
-    """As JSON."""
-    return BatchOut(id=b.id, program=b.programme, status=b.status, total=fen_to_yuan(b.total_fen),
-                    created_at=b.created_at, paid_at=b.paid_at,
-                    lines=[LineOut(claim_id=x.claim_id, provider_id=x.provider_id,
-                                   award_id=x.award_id, firm_id=x.firm_id,
-                                   amount=fen_to_yuan(x.amount_fen)) for x in b.lines]
-                    ).model_dump(mode="json")

@@ -43,7 +43,9 @@ from ledger.core import oplog
 from ledger.core.acting import By
 from ledger.core.errors import Conflict, DomainError, PolicyRefused
 from ledger.core.money import fen_to_yuan
-from ledger.payments.batches import create_batch, mark_paid
+from ledger.payments.batches import batch_row, create_batch, get_batch, release_batch
+from ledger.payments.confirmation import mark_paid
+from ledger.payments.returns import record_return
 from ledger.programmes.programme import Programme, appropriate, create_programme, policies
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import FIRMS, Certification, Firm, add_certification
@@ -305,11 +307,35 @@ class YearRunner:
         self.batches[event.key] = view.id
         self.log(self.cast.operator, "operator", "payments.create", "batch", view.id)
 
+    def _release_and_pay(self, batch_id: int, day: dt.date) -> None:
+        """The approver releases the batch; the bank's reference marks it paid that day."""
+        release_batch(self.session, batch_id, by=self.cast.approver)
+        self.log(self.cast.approver, "approver", "payments.release", "batch", batch_id)
+        mark_paid(self.session, batch_id, by=self.cast.operator,
+                  reference=f"DEMO{day:%Y%m%d}{batch_id:06d}", value_date=day)
+        self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+
+    def finish_payments(self) -> None:
+        """Leave a batch in every state: the oldest open award batch released (its bank file
+        ready), and one line of the first paid voucher batch returned by the bank (退票), its
+        claim owed to the provider again."""
+        open_awards = [b for b in self.award_batches.values()
+                       if batch_row(self.session, b)[0].status == "created"]
+        if len(open_awards) > 1:
+            release_batch(self.session, open_awards[0], by=self.cast.approver)
+            self.log(self.cast.approver, "approver", "payments.release", "batch", open_awards[0])
+        paid = [b for b in sorted(self.batches.values())
+                if batch_row(self.session, b)[0].status == "paid"]
+        if paid:
+            line = get_batch(self.session, paid[0]).lines[0]
+            record_return(self.session, paid[0], line.number, amount_fen=line.amount_fen,
+                          reason="收款账户已销户（演示）", by=self.cast.operator)
+            self.log(self.cast.operator, "operator", "payments.return", "batch", paid[0])
+
     def _on_paid(self, event: Event) -> None:
         batch_id = self.batches.get(event.key)
         if batch_id is not None:
-            mark_paid(self.session, batch_id, by=self.cast.operator)
-            self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+            self._release_and_pay(batch_id, event.day)
 
     def _on_expire(self, event: Event) -> None:
         result = expire(self.session, self.code, as_of=event.day, by=self.cast.operator)
@@ -386,8 +412,7 @@ class YearRunner:
     def _on_award_paid(self, event: Event) -> None:
         batch_id = self.award_batches.get(event.key)
         if batch_id is not None:
-            mark_paid(self.session, batch_id, by=self.cast.operator)
-            self.log(self.cast.operator, "operator", "payments.paid", "batch", batch_id)
+            self._release_and_pay(batch_id, event.day)
 
     def _on_appropriate(self, event: Event) -> None:
         appropriate(self.session, self.code, self.supplement_fen, by=self.cast.operator,
@@ -536,6 +561,7 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     script.add(midyear, "appropriate", 0)
     runner.run(progress)
     play_applications(runner, firms, line)
+    runner.finish_payments()
     return YearResult(codes[0], codes[1], dict(sorted(runner.counts.items())))
 
 

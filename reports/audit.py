@@ -240,6 +240,7 @@ def audit_story(
     total = done.total
     expired = q.expired_in(session, prog.id, window)
     paid = q.paid_in(session, prog.id, window)
+    returned = q.returned_in(session, prog.id, window)
     tiers = q.award_groups(session, prog.id, window, "tier")
     activity = [
         ("发放创新券", str(issued.count), money(issued.amount)),
@@ -248,6 +249,7 @@ def audit_story(
         ("净核销", "", money(total.net)),
         ("到期退回（有效期止于本期的券）", str(expired.count), money(expired.amount)),
         ("支付批次已付", str(paid.count), money(paid.amount)),
+        ("银行退票（已转回应付）", str(returned.count), money(returned.amount)),
     ]
     if award:
         activity = [

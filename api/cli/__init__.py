@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("api.cli.serve", "serve_command", "Serve the HTTP API and the console."),
     "expire": ("api.cli.vouchers", "expire_command", "Expire vouchers past their validity."),
     "vouchers": ("api.cli.vouchers", "vouchers_app", "Vouchers: issue a batch from CSV."),
+    "payments": ("api.cli.payments", "payments_app",
+                 "Payments: reconcile a batch with the bank's confirmation file."),
 }
 # Commands that may run on a database behind the code (or on none at all).
 UNGUARDED = frozenset({"db", "rules", "restore"})

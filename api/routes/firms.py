@@ -31,6 +31,7 @@ FIRM_ROUTES = PartyRoutes(
     noun="firm", body=FirmIn, out=FirmOut, to_out=firm_out, create=_create,
     get=firms.get_firm, set_status=firms.FIRMS.set_status, list_page=firms.list_firms,
     filters=_filters, import_csv=import_firms,
+    set_bank=firms.FIRMS.set_bank_account,
     import_note="Certifications are written kind@YYYY-MM-DD;…",
 )
 add_party_routes(router, FIRM_ROUTES)

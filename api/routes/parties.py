@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
-from api.schemas import IdempotencyKeyDoc, ImportOut, PageOut, Status, StatusIn, page_out
+from api.schemas import BankIn, IdempotencyKeyDoc, ImportOut, PageOut, Status, StatusIn, page_out
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
@@ -49,6 +49,7 @@ class PartyRoutes:
     filters: Callable[..., dict[str, Any]]  # a dependency reading the kind's list filters
     import_csv: Callable[[Session, bytes], Any]  # -> ImportResult
     import_note: str  # what the kind's import does beyond the shared rules
+    set_bank: Callable[[Session, int, str, str], Any]  # (session, id, bank, account) -> view
 
     @property
     def plural(self) -> str:
@@ -141,6 +142,21 @@ def add_party_routes(router: APIRouter, kind: PartyRoutes) -> None:
                       content=body.model_dump(mode="json"), key=key, effect=effect)
 
     set_status.__doc__ = f"Set a {kind.noun} active, suspended or blacklisted (operators)."
+
+    @router.post(f"/{kind.plural}/{{{kind.id_name}}}/bank-account", response_model=kind.out,
+                 summary=f"Correct a {kind.noun}'s bank account")
+    def set_bank(request: Request, user: Operator, party_id: PartyId, body: BankIn,
+                 key: IdemKey = None) -> JSONResponse:
+        def effect(session: Session) -> Done:
+            view = kind.set_bank(session, party_id, body.bank_name, body.bank_account)
+            return Done(200, out(view, user), party_id)
+
+        return mutate(request, user, action=f"{kind.plural}.bank_account",
+                      object_type=kind.noun, object_id=party_id,
+                      content=body.model_dump(mode="json"), key=key, effect=effect)
+
+    set_bank.__doc__ = (f"Record a {kind.noun}'s corrected bank and account (operators): a "
+                        "payment the bank returned is payable again once it differs.")
 
     @router.post(f"/{kind.plural}:import", response_model=ImportOut,
                  summary=f"Import {kind.plural} from CSV")

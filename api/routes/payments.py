@@ -1,38 +1,88 @@
-"""Payment batches: operators batch approved claims and awards, export the bank file and mark
-them paid."""
+"""Payment batches: operators build them from chosen lines, approvers release them, operators
+mark them paid with the bank's reference (or its confirmation file) and record bank returns."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.downloads import ENCODING_DOC, XLSX, bank_xlsx, csv_response, xlsx_response
 from api.mutations import Done, mutate
+from api.payment_schemas import (
+    BatchIn,
+    BatchOut,
+    PaidIn,
+    PayableOut,
+    ReconciliationOut,
+    ReturnIn,
+    batch_out,
+    payable_out,
+    reconciliation_out,
+)
+from api.routes.parties import read_upload
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
-from api.voucher_schemas import BatchIn, BatchOut, batch_out
+from api.voucher_schemas import fen
 from ledger.core.db import transaction
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.payments import batches as payments
+from ledger.payments import confirmation, reconciliation, returns
 from ledger.registry.users import UserView
 
 router = APIRouter(tags=["payments"])
 Operator = Annotated[UserView, Depends(require("operator"))]
+Approver = Annotated[UserView, Depends(require("approver"))]
 Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
+ProgrammeQuery = Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
+                                      description="The programme's code")]
+YuanQuery = Annotated[str | None, Query(pattern=r"^[0-9]{1,13}(\.[0-9]{1,2})?$",
+                                        description="Yuan, at most two decimals")]
+
+
+@router.get("/payments/payable", response_model=PageOut[PayableOut],
+            summary="Approved claims and awards that can be batched")
+def list_payable(
+    request: Request,
+    user: Bureau,
+    program: ProgrammeQuery,
+    kind: Annotated[str | None, Query(pattern=r"^(claim|award)$")] = None,
+    payee_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    category: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    min_amount: YuanQuery = None,
+    max_amount: YuanQuery = None,
+    approved_from: dt.date | None = None,
+    approved_to: dt.date | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, object]:
+    """Claims (to providers) and awards (to firms), approved and in no open batch, filtered by
+    kind, payee, category (a claim's service category, an award's tier), amount and approval
+    date; `has_bank_account` false means the line is refused when chosen."""
+    wanted = payments.PayableFilter(
+        kind=kind, payee_id=payee_id, category=category,
+        min_fen=None if min_amount is None else fen(min_amount, "min_amount"),
+        max_fen=None if max_amount is None else fen(max_amount, "max_amount"),
+        approved_from=approved_from, approved_to=approved_to)
+    with transaction(request.app.state.reader) as session:
+        page = payments.list_payable(session, program, wanted, limit=limit, offset=offset)
+    return page_out(page, [payable_out(p) for p in page.items])
 
 
 @router.post("/payments", status_code=201, response_model=BatchOut,
              summary="Create a payment batch")
 def create_batch(request: Request, user: Operator, body: BatchIn, key: IdemKey = None
                  ) -> JSONResponse:
-    """Batch the programme's approved claims and awards (or exactly `claim_ids` and
-    `award_ids`): their amounts are held `P:paid` ← `P:provider:S` / `P:award:F` until the
-    batch is marked paid. All or none; an award's firm needs a bank account."""
+    """Batch the chosen `claim_ids` and `award_ids` (all or none; a payee without a bank
+    account is refused with `bank_account_missing`): their amounts are held `P:paid` ←
+    `P:provider:S` / `P:award:F`. The batch waits for an approver's release."""
 
     def effect(session: Session) -> Done:
         view = payments.create_batch(session, body.program, by=by(user),
@@ -47,12 +97,13 @@ def create_batch(request: Request, user: Operator, body: BatchIn, key: IdemKey =
 def list_batches(
     request: Request,
     user: Bureau,
+    status: Annotated[str | None, Query(pattern=r"^(created|released|paid)$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, object]:
-    """Batches, newest first."""
+    """Batches, newest first, optionally of one status."""
     with transaction(request.app.state.reader) as session:
-        page = payments.list_batches(session, limit=limit, offset=offset)
+        page = payments.list_batches(session, limit=limit, offset=offset, status=status)
     return page_out(page, [batch_out(v) for v in page.items])
 
 
@@ -63,13 +114,27 @@ def get_batch(request: Request, user: Bureau, batch_id: Id) -> dict[str, object]
         return batch_out(payments.get_batch(session, batch_id))
 
 
+@router.post("/payments/{batch_id}/release", response_model=BatchOut,
+             summary="Release a payment batch")
+def release_batch(request: Request, user: Approver, batch_id: Id, key: IdemKey = None
+                  ) -> JSONResponse:
+    """An approver who did not make the batch releases it; its bank file becomes available."""
+
+    def effect(session: Session) -> Done:
+        return Done(200, batch_out(payments.release_batch(session, batch_id, by=by(user))),
+                    batch_id)
+
+    return mutate(request, user, action="payments.release", object_type="batch",
+                  object_id=batch_id, content={}, key=key, effect=effect)
+
+
 @router.get("/payments/{batch_id}/bank-file.csv", summary="The batch's bank file",
             response_class=Response,
             responses={200: {"description": "CSV, UTF-8 with a byte-order mark or GB18030",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def bank_file(request: Request, user: Bureau, batch_id: Id,
               encoding: Annotated[str, Query(description=ENCODING_DOC)] = "utf-8") -> Response:
-    """One payment per line: payee, bank account and amount in yuan."""
+    """One payment per line: payee, bank account and amount in yuan; released batches only."""
     with transaction(request.app.state.reader) as session:
         text = payments.bank_file(session, batch_id)
     return csv_response(text, f"batch-{batch_id}.csv", encoding)
@@ -88,15 +153,64 @@ def bank_file_xlsx(request: Request, user: Bureau, batch_id: Id) -> Response:
 
 
 @router.post("/payments/{batch_id}/paid", response_model=BatchOut,
-             summary="Mark a batch paid")
-def mark_paid(request: Request, user: Operator, batch_id: Id, key: IdemKey = None
-              ) -> JSONResponse:
-    """The bank paid the batch: every hold is posted in one entry; its claims and awards are
-    paid."""
+             summary="Mark a released batch paid")
+def mark_paid(request: Request, user: Operator, batch_id: Id, body: PaidIn,
+              key: IdemKey = None) -> JSONResponse:
+    """The bank paid the whole batch under `reference` on `value_date`: each line's hold is
+    posted in an entry of its own; its claims and awards are paid."""
 
     def effect(session: Session) -> Done:
-        view = payments.mark_paid(session, batch_id, by=by(user))
+        view = confirmation.mark_paid(session, batch_id, by=by(user),
+                                      reference=body.reference, value_date=body.value_date)
         return Done(200, batch_out(view), batch_id)
 
     return mutate(request, user, action="payments.paid", object_type="batch",
-                  object_id=batch_id, content={}, key=key, effect=effect)
+                  object_id=batch_id, content=body.model_dump(mode="json"), key=key,
+                  effect=effect)
+
+
+@router.post("/payments/{batch_id}/confirmation", response_model=BatchOut,
+             summary="Mark a released batch paid from the bank's confirmation file")
+async def confirm_file(
+    request: Request, user: Operator, batch_id: Id,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX: line, "
+                                                 "amount_yuan, reference, value_date")],
+    key: IdemKey = None,
+) -> JSONResponse:
+    """Every line of the batch once, each for its amount, the file's total the batch's; each
+    line gets its own reference and value date. Refused as a whole otherwise."""
+    data = await read_upload(file)
+
+    def effect(session: Session) -> Done:
+        return Done(200, batch_out(confirmation.confirm_file(session, batch_id, data,
+                                                             by=by(user))), batch_id)
+
+    return await run_in_threadpool(
+        mutate, request, user, action="payments.confirmation", object_type="batch",
+        object_id=batch_id, content={"file_sha256": hashlib.sha256(data).hexdigest()}, key=key,
+        effect=effect)
+
+
+@router.post("/payments/{batch_id}/returns", response_model=BatchOut,
+             summary="Record a bank return (退票)")
+def record_return(request: Request, user: Operator, batch_id: Id, body: ReturnIn,
+                  key: IdemKey = None) -> JSONResponse:
+    """The bank sent line `line` back: its payment is reversed (linked), the money is owed to
+    the payee again and the claim or award is payable once the payee's bank is corrected."""
+
+    def effect(session: Session) -> Done:
+        view = returns.record_return(session, batch_id, body.line, amount_fen=fen(body.amount),
+                                     reason=body.reason, by=by(user))
+        return Done(200, batch_out(view), batch_id)
+
+    return mutate(request, user, action="payments.return", object_type="batch",
+                  object_id=batch_id, content=body.model_dump(mode="json"), key=key,
+                  effect=effect)
+
+
+@router.get("/payments/{batch_id}/reconciliation", response_model=ReconciliationOut,
+            summary="A batch's reconciliation")
+def reconcile(request: Request, user: Bureau, batch_id: Id) -> dict[str, object]:
+    """Lines paid and returned, what is still owed, and the journal's own figures (`agrees`)."""
+    with transaction(request.app.state.reader) as session:
+        return reconciliation_out(reconciliation.reconcile_batch(session, batch_id))

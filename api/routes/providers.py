@@ -42,6 +42,7 @@ PROVIDER_ROUTES = PartyRoutes(
     noun="provider", body=ProviderIn, out=ProviderOut, to_out=provider_out,
     create=_create, get=providers.get_provider, set_status=providers.PROVIDERS.set_status,
     list_page=providers.list_providers, filters=_filters, import_csv=import_providers,
+    set_bank=providers.PROVIDERS.set_bank_account,
     import_note="Categories are written category@YYYY-MM-DD;…",
 )
 add_party_routes(router, PROVIDER_ROUTES)

@@ -1,43 +1,67 @@
-"""Payment batches: approved claims paid to providers and approved awards paid to firms.
+"""Payment batches: chosen approved claims paid to providers and approved awards paid to firms.
 
-Creating a batch holds each line's amount, `P:paid` ← `P:provider:S` for a claim and
-`P:paid` ← `P:award:F` for an award (one entry, pending transfers); the bank file lists the
-lines with the payee's bank account from the registry; marking the batch paid posts every
-hold in one entry. A claim or award is in at most one batch (a unique line each) and paid
-at most once; an award in an open batch is `in_payment`.
+The operator builds a batch from chosen lines; each line holds its amount, `P:paid` ←
+`P:provider:S` for a claim and `P:paid` ← `P:award:F` for an award (one entry, pending
+transfers), and carries the payee's registered bank account as it was when chosen. An
+approver who did not make the batch releases it; only then is the bank file available. The
+bank's confirmation posts each line's hold in an entry of its own (ledger/payments/
+confirmation.py), so that a line the bank sends back can be reversed alone (ledger/payments/
+returns.py). A claim or award is in at most one open batch (its row is locked and names the
+batch); after a return it is paid again in a later batch, once its payee's bank is corrected.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    String,
+    and_,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.awards.award import Award, award_account
-from ledger.core.acting import By, now
+from ledger.core.acting import SHANGHAI, By, now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.errors import Conflict, InvalidInput, NotFound
-from ledger.core.journal import EntryRequest, Move, PostPending, post_entry
+from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ledger.core.journal import EntryRequest, Move, post_entry
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import Page, check_page
-from ledger.programmes.programme import account, programme_row
+from ledger.programmes.programme import Programme, account, programme_row
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
 from ledger.vouchers.claims import Claim
+from ledger.vouchers.redemptions import Redemption
 
 FLOW_BATCH, FLOW_PAID = "payment.batch", "payment.paid"
+STATUSES = ("created", "released", "paid")
+LINE_STATUSES = ("held", "paid", "returned")
 
 
 class PaymentBatch(Base):
-    """A batch of claim and award payments sent to the bank together."""
+    """A batch of claim and award payments sent to the bank together.
+
+    `created` (made, waiting for an approver) → `released` (bank file available) → `paid`.
+    """
 
     __tablename__ = "payment_batches"
-    __table_args__ = (CheckConstraint("status IN ('created', 'paid')", name="status_known"),)
+    __table_args__ = (CheckConstraint("status IN ('created', 'released', 'paid')",
+                                      name="status_known"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
@@ -46,16 +70,17 @@ class PaymentBatch(Base):
     hold_entry_id: Mapped[int] = mapped_column(BigInteger)
     paid_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_by: Mapped[str] = mapped_column(String(160))
+    created_by_user: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PaymentLine(Base):
-    """One claim (paid to its provider) or one award (paid to its firm) in a batch.
-
-    Append-only; a claim or an award appears in one line only.
-    """
+    """One claim (paid to its provider) or one award (paid to its firm) in a batch, with the
+    payee's bank account as chosen. Append-only."""
 
     __tablename__ = "payment_lines"
     __table_args__ = (
@@ -67,48 +92,124 @@ class PaymentLine(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), unique=True,
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True,
                                                  nullable=True)
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), nullable=True)
-    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), unique=True,
+    award_id: Mapped[int | None] = mapped_column(ForeignKey("awards.id"), index=True,
                                                  nullable=True)
     firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), nullable=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     transfer_id: Mapped[int] = mapped_column(BigInteger)
+    bank_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    bank_account: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class PaymentConfirmation(Base):
+    """The bank's word that a line was paid: its reference and value date, and the entry that
+    posted the line's hold. Append-only; one per line."""
+
+    __tablename__ = "payment_confirmations"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("payment_lines.id"), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    value_date: Mapped[dt.date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # "batch" or "file"
+    confirmed_by: Mapped[str] = mapped_column(String(160))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaymentReturn(Base):
+    """A paid line the bank sent back (退票), why, and the reversal of its payment entry.
+    Append-only; one per line."""
+
+    __tablename__ = "payment_returns"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("payment_lines.id"), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    recorded_by: Mapped[str] = mapped_column(String(160))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
 class LineView:
-    """A line of a batch: a claim paid to its provider, or an award paid to its firm."""
+    """A line of a batch: a claim paid to its provider, or an award paid to its firm; its
+    number in the bank file, the bank account chosen, and whether paid or returned."""
 
+    id: int
+    number: int
     claim_id: int | None
     provider_id: int | None
     award_id: int | None
     firm_id: int | None
+    payee: str
     amount_fen: int
+    bank_name: str | None
+    bank_account: str | None
+    status: str
+    reference: str | None
+    value_date: dt.date | None
+    return_reason: str | None
 
 
 @dataclass(frozen=True)
 class BatchView:
-    """A batch, its total and its lines."""
+    """A batch, its total, who made, released and paid it, and its lines."""
 
     id: int
     programme: str
     status: str
     total_fen: int
+    created_by: str
     created_at: datetime
+    released_by: str | None
+    released_at: datetime | None
+    paid_by: str | None
     paid_at: datetime | None
     lines: tuple[LineView, ...]
 
+    @property
+    def returned_fen(self) -> int:
+        """What the bank sent back of this batch."""
+        return sum(x.amount_fen for x in self.lines if x.status == "returned")
+
+
+def batch_lines(session: Session, batch_id: int) -> list[LineView]:
+    """The batch's lines in bank-file order, with their payee, confirmation and return."""
+    rows = session.execute(
+        select(PaymentLine.id, PaymentLine.claim_id, PaymentLine.provider_id,
+               PaymentLine.award_id, PaymentLine.firm_id,
+               func.coalesce(Provider.name, Firm.name), PaymentLine.amount_fen,
+               PaymentLine.bank_name, PaymentLine.bank_account,
+               PaymentConfirmation.reference, PaymentConfirmation.value_date,
+               PaymentReturn.reason)
+        .outerjoin(Provider, Provider.id == PaymentLine.provider_id)
+        .outerjoin(Firm, Firm.id == PaymentLine.firm_id)
+        .outerjoin(PaymentConfirmation, PaymentConfirmation.line_id == PaymentLine.id)
+        .outerjoin(PaymentReturn, PaymentReturn.line_id == PaymentLine.id)
+        .where(PaymentLine.batch_id == batch_id).order_by(PaymentLine.id)
+    ).all()
+    views = []
+    for number, (line_id, claim_id, provider_id, award_id, firm_id, payee, amount, bank, acct,
+                 reference, value_date, reason) in enumerate(rows, 1):
+        status = "returned" if reason is not None else "paid" if reference is not None \
+            else "held"
+        views.append(LineView(line_id, number, claim_id, provider_id, award_id, firm_id, payee,
+                              amount, bank, acct, status, reference, value_date, reason))
+    return views
+
 
 def _view(session: Session, row: PaymentBatch, programme: str) -> BatchView:
-    lines = session.execute(
-        select(PaymentLine.claim_id, PaymentLine.provider_id, PaymentLine.award_id,
-               PaymentLine.firm_id, PaymentLine.amount_fen)
-        .where(PaymentLine.batch_id == row.id).order_by(PaymentLine.id)
-    ).all()
-    return BatchView(row.id, programme, row.status, row.total_fen, row.created_at, row.paid_at,
-                     tuple(LineView(*line) for line in lines))
+    return BatchView(row.id, programme, row.status, row.total_fen, row.created_by,
+                     row.created_at, row.released_by, row.released_at, row.paid_by, row.paid_at,
+                     tuple(batch_lines(session, row.id)))
 
 
 def _ids(name: str, ids: Sequence[int] | None) -> None:
@@ -116,9 +217,34 @@ def _ids(name: str, ids: Sequence[int] | None) -> None:
         raise InvalidInput(f"{name}: distinct ids, at least one", field=name)
 
 
+def _last_return_account(session: Session, *, claim_id: int | None = None,
+                         award_id: int | None = None) -> str | None:
+    """The bank account of the last returned line of this claim or award, if it was returned."""
+    subject = PaymentLine.claim_id == claim_id if claim_id is not None \
+        else PaymentLine.award_id == award_id
+    return session.execute(
+        select(PaymentLine.bank_account).join(PaymentReturn, PaymentReturn.line_id
+                                              == PaymentLine.id)
+        .where(subject).order_by(PaymentLine.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _check_bank(noun: str, subject_id: int, payee_noun: str, payee_id: int,
+                account_now: str | None, *, returned_to: str | None) -> None:
+    if account_now is None:
+        raise Conflict(f"{payee_noun} {payee_id} has no bank account in the registry; record it "
+                       f"before paying {noun} {subject_id}", code="bank_account_missing",
+                       **{f"{noun}_id": subject_id, f"{payee_noun}_id": payee_id})
+    if returned_to is not None and returned_to == account_now:
+        raise Conflict(f"the bank returned {noun} {subject_id}'s payment to account "
+                       f"{account_now}; correct {payee_noun} {payee_id}'s bank account first",
+                       code="bank_details_not_corrected",
+                       **{f"{noun}_id": subject_id, f"{payee_noun}_id": payee_id})
+
+
 def _claims(session: Session, programme: str, programme_id: int,
-            claim_ids: Sequence[int] | None) -> list[Claim]:
-    """The claims to batch, locked: approved and unbatched ones, or exactly `claim_ids`."""
+            claim_ids: Sequence[int] | None) -> list[tuple[Claim, Provider]]:
+    """The claims to batch, locked: approved and unbatched ones, or exactly `claim_ids`; each
+    with its provider, whose bank account must be registered (and corrected after a return)."""
     statement = select(Claim).where(Claim.programme_id == programme_id)
     if claim_ids is None:
         statement = statement.where(Claim.status == "approved", Claim.batch_id.is_(None))
@@ -131,19 +257,29 @@ def _claims(session: Session, programme: str, programme_id: int,
         if missing:
             raise NotFound(f"no claim {missing[0]} in {programme}", claim_id=missing[0])
         for claim in claims:
-            if claim.status == "paid" or claim.batch_id is not None:
-                raise Conflict(f"claim {claim.id} is already paid or in batch {claim.batch_id}",
+            if claim.batch_id is not None and claim.status != "paid":
+                raise Conflict(f"claim {claim.id} is already in open batch {claim.batch_id}",
+                               code="already_in_batch", claim_id=claim.id,
+                               batch_id=claim.batch_id)
+            if claim.status == "paid":
+                raise Conflict(f"claim {claim.id} was already paid in batch {claim.batch_id}",
                                code="already_paid", claim_id=claim.id)
             if claim.status != "approved":
                 raise Conflict(f"claim {claim.id} is {claim.status}, not approved",
                                code="claim_not_approved", claim_id=claim.id)
-    return claims
+    providers = {p.id: p for p in session.scalars(
+        select(Provider).where(Provider.id.in_({c.provider_id for c in claims})))}
+    for claim in claims:
+        payee = providers[claim.provider_id]
+        _check_bank("claim", claim.id, "provider", payee.id, payee.bank_account,
+                    returned_to=_last_return_account(session, claim_id=claim.id))
+    return [(c, providers[c.provider_id]) for c in claims]
 
 
 def _awards(session: Session, programme: str, programme_id: int,
-            award_ids: Sequence[int] | None) -> list[Award]:
-    """The awards to batch, locked: approved ones, or exactly `award_ids`; each payee must
-    have a bank account in the registry."""
+            award_ids: Sequence[int] | None) -> list[tuple[Award, Firm]]:
+    """The awards to batch, locked: approved ones, or exactly `award_ids`; each with its firm,
+    whose bank account must be registered (and corrected after a return)."""
     statement = select(Award).where(Award.programme_id == programme_id)
     if award_ids is None:
         statement = statement.where(Award.status == "approved")
@@ -166,23 +302,21 @@ def _awards(session: Session, programme: str, programme_id: int,
             if award.status != "approved":
                 raise Conflict(f"award {award.id} is {award.status}, not approved",
                                code="award_not_approved", award_id=award.id)
-    if awards:
-        unpaid = session.scalars(
-            select(Firm.id).where(Firm.id.in_({a.firm_id for a in awards}),
-                                  Firm.bank_account.is_(None)).order_by(Firm.id)).first()
-        if unpaid is not None:
-            raise Conflict(f"firm {unpaid} has no bank account in the registry; record it "
-                           "before paying its award", code="bank_account_missing",
-                           firm_id=unpaid)
-    return awards
+    firms = {f.id: f for f in session.scalars(
+        select(Firm).where(Firm.id.in_({a.firm_id for a in awards})))}
+    for award in awards:
+        payee = firms[award.firm_id]
+        _check_bank("award", award.id, "firm", payee.id, payee.bank_account,
+                    returned_to=_last_return_account(session, award_id=award.id))
+    return [(a, firms[a.firm_id]) for a in awards]
 
 
 def create_batch(
     session: Session, programme: str, *, by: By, claim_ids: Sequence[int] | None = None,
     award_ids: Sequence[int] | None = None,
 ) -> BatchView:
-    """Batch the programme's approved, unbatched claims and awards, or exactly `claim_ids`
-    and `award_ids` when either is given (all of them or none)."""
+    """Batch exactly the chosen `claim_ids` and `award_ids` (or, when neither is given, every
+    approved unbatched claim and award): all of them or none. The batch waits for release."""
     _ids("claim_ids", claim_ids)
     _ids("award_ids", award_ids)
     prog = programme_row(session, programme, lock=True)
@@ -197,35 +331,37 @@ def create_batch(
     paid = account(programme, "paid")
     moves = tuple(
         [Move(paid, account(programme, "provider", c.provider_id), c.amount_fen, pending=True)
-         for c in claims]
+         for c, _ in claims]
         + [Move(paid, award_account(programme, a.firm_id), a.amount_fen, pending=True)
-           for a in awards])
+           for a, _ in awards])
     stamp = now()
     row = PaymentBatch(programme_id=prog.id, status="created",
                        total_fen=sum(m.amount for m in moves), hold_entry_id=0,
-                       created_by=by.label, created_at=stamp)
+                       created_by=by.label, created_by_user=by.user_id, created_at=stamp)
     session.add(row)
     session.flush()
     entry = post_entry(session, EntryRequest(moves, flow=FLOW_BATCH, ref=f"batch:{row.id}",
                                              actor=by.label))
     row.hold_entry_id = entry.id
     transfers = iter(entry.transfers)
-    for claim in claims:
+    for claim, provider in claims:
         claim.batch_id = row.id
         session.add(PaymentLine(batch_id=row.id, claim_id=claim.id,
                                 provider_id=claim.provider_id, amount_fen=claim.amount_fen,
-                                transfer_id=next(transfers).id))
-    for award in awards:
+                                transfer_id=next(transfers).id, bank_name=provider.bank_name,
+                                bank_account=provider.bank_account))
+    for award, firm in awards:
         award.status, award.batch_id, award.updated_at = "in_payment", row.id, stamp
         session.add(PaymentLine(batch_id=row.id, award_id=award.id, firm_id=award.firm_id,
-                                amount_fen=award.amount_fen, transfer_id=next(transfers).id))
+                                amount_fen=award.amount_fen, transfer_id=next(transfers).id,
+                                bank_name=firm.bank_name, bank_account=firm.bank_account))
     session.flush()
     return _view(session, row, programme)
 
 
-def _batch(session: Session, batch_id: int, *, lock: bool = False) -> tuple[PaymentBatch, str]:
-    from ledger.programmes.programme import Programme
-
+def batch_row(session: Session, batch_id: int, *, lock: bool = False
+              ) -> tuple[PaymentBatch, str]:
+    """The batch's row (locked for update when `lock`) and its programme's code, or NotFound."""
     statement = select(PaymentBatch, Programme.code).join(
         Programme, Programme.id == PaymentBatch.programme_id).where(PaymentBatch.id == batch_id)
     if lock:
@@ -236,50 +372,135 @@ def _batch(session: Session, batch_id: int, *, lock: bool = False) -> tuple[Paym
     return found[0], found[1]
 
 
-def mark_paid(session: Session, batch_id: int, *, by: By) -> BatchView:
-    """The bank has paid the batch: post every hold in one entry; its claims and awards are
-    paid."""
-    row, programme = _batch(session, batch_id, lock=True)
+def release_batch(session: Session, batch_id: int, *, by: By) -> BatchView:
+    """An approver who did not make the batch releases it: its bank file becomes available."""
+    row, programme = batch_row(session, batch_id, lock=True)
     if row.status != "created":
-        raise Conflict(f"batch {batch_id} is already paid", code="already_paid")
-    transfers = session.scalars(
-        select(PaymentLine.transfer_id).where(PaymentLine.batch_id == row.id)
-        .order_by(PaymentLine.id)
-    ).all()
-    entry = post_entry(session, EntryRequest(tuple(PostPending(t) for t in transfers),
-                                             flow=FLOW_PAID, ref=f"batch:{row.id}",
-                                             actor=by.label))
-    for claim in session.scalars(select(Claim).where(Claim.batch_id == row.id)):
-        claim.status = "paid"
-    stamp = now()
-    for award in session.scalars(select(Award).where(Award.batch_id == row.id)):
-        award.status, award.pay_entry_id, award.updated_at = "paid", entry.id, stamp
-    row.status = "paid"
-    row.paid_entry_id = entry.id
-    row.paid_by = by.label
-    row.paid_at = stamp
+        raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
+                       batch_id=batch_id)
+    if by.user_id == row.created_by_user or by.label == row.created_by:
+        raise PermissionDenied("maker-checker: whoever made the batch may not release it",
+                               code="self_approval", batch_id=batch_id)
+    row.status, row.released_by, row.released_at = "released", by.label, now()
     session.flush()
     return _view(session, row, programme)
 
 
 def get_batch(session: Session, batch_id: int) -> BatchView:
     """One batch with its lines."""
-    row, programme = _batch(session, batch_id)
+    row, programme = batch_row(session, batch_id)
     return _view(session, row, programme)
 
 
-def list_batches(session: Session, *, limit: int, offset: int = 0) -> Page[BatchView]:
-    """Batches newest first."""
-    from ledger.programmes.programme import Programme
-
+def list_batches(session: Session, *, limit: int, offset: int = 0,
+                 status: str | None = None) -> Page[BatchView]:
+    """Batches newest first, optionally of one status."""
     check_page(limit, offset)
-    total = session.scalar(select(func.count()).select_from(PaymentBatch)) or 0
+    where = []
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+        where.append(PaymentBatch.status == status)
+    total = session.scalar(select(func.count()).select_from(PaymentBatch).where(*where)) or 0
     rows = session.execute(
         select(PaymentBatch, Programme.code).join(Programme,
                                                   Programme.id == PaymentBatch.programme_id)
-        .order_by(PaymentBatch.id.desc()).limit(limit).offset(offset)
+        .where(*where).order_by(PaymentBatch.id.desc()).limit(limit).offset(offset)
     ).all()
     return Page([_view(session, b, code) for b, code in rows], total, limit, offset)
+
+
+# ----------------------------------------------------------------- what can be chosen
+
+
+@dataclass(frozen=True)
+class Payable:
+    """An approved claim or award not in an open batch: what the operator may choose."""
+
+    kind: str  # "claim" or "award"
+    id: int
+    payee_id: int
+    payee: str
+    category: str  # the claim's service category, or the award's tier
+    amount_fen: int
+    approved_on: dt.date | None
+    bank_account: str | None
+
+
+@dataclass(frozen=True)
+class PayableFilter:
+    """How the operator narrows what is payable (each part optional)."""
+
+    kind: str | None = None
+    payee_id: int | None = None
+    category: str | None = None
+    min_fen: int | None = None
+    max_fen: int | None = None
+    approved_from: dt.date | None = None
+    approved_to: dt.date | None = None
+
+
+def _approved_on(value: object) -> dt.date | None:
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(SHANGHAI).date()
+    if isinstance(value, str):
+        return _approved_on(datetime.fromisoformat(value))
+    return None
+
+
+def list_payable(session: Session, programme: str, wanted: PayableFilter, *, limit: int,
+                 offset: int = 0) -> Page[Payable]:
+    """The programme's approved claims and awards in no open batch, claims first, filtered."""
+    check_page(limit, offset)
+    if wanted.kind not in (None, "claim", "award"):
+        raise InvalidInput("kind must be claim or award", field="kind")
+    prog = programme_row(session, programme)
+    claims = (
+        select(literal("claim").label("kind"), Claim.id.label("id"),
+               Claim.provider_id.label("payee_id"), Provider.name.label("payee"),
+               Redemption.category.label("category"), Claim.amount_fen.label("amount_fen"),
+               Claim.decided_at.label("decided_at"), Provider.bank_account.label("bank"))
+        .join(Provider, Provider.id == Claim.provider_id)
+        .join(Redemption, Redemption.id == Claim.redemption_id)
+        .where(Claim.programme_id == prog.id, Claim.status == "approved",
+               Claim.batch_id.is_(None)))
+    awards = (
+        select(literal("award").label("kind"), Award.id.label("id"),
+               Award.firm_id.label("payee_id"), Firm.name.label("payee"),
+               Award.tier.label("category"), Award.amount_fen.label("amount_fen"),
+               Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"))
+        .join(Firm, Firm.id == Award.firm_id)
+        .where(Award.programme_id == prog.id, Award.status == "approved"))
+    both = union_all(claims, awards).subquery()
+    where = []
+    if wanted.kind is not None:
+        where.append(both.c.kind == wanted.kind)
+    if wanted.payee_id is not None:
+        where.append(both.c.payee_id == wanted.payee_id)
+    if wanted.category:
+        where.append(both.c.category == wanted.category)
+    if wanted.min_fen is not None:
+        where.append(both.c.amount_fen >= wanted.min_fen)
+    if wanted.max_fen is not None:
+        where.append(both.c.amount_fen <= wanted.max_fen)
+    if wanted.approved_from is not None:
+        start = datetime.combine(wanted.approved_from, dt.time(), SHANGHAI)
+        where.append(both.c.decided_at >= start)
+    if wanted.approved_to is not None:
+        end = datetime.combine(wanted.approved_to + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        where.append(both.c.decided_at < end)
+    condition = and_(true(), *where)
+    total = session.scalar(select(func.count()).select_from(both).where(condition)) or 0
+    rows = session.execute(
+        select(both).where(condition).order_by(both.c.kind.desc(), both.c.id)
+        .limit(limit).offset(offset)).all()
+    items = [Payable(r.kind, r.id, r.payee_id, r.payee, r.category, r.amount_fen,
+                     _approved_on(r.decided_at), r.bank) for r in rows]
+    return Page(items, total, limit, offset)
+
+
+# ---------------------------------------------------------------------------- bank file
 
 
 BANK_COLUMNS = ("batch", "line", "claim", "award", "payee_credit_code", "payee_name",
@@ -287,9 +508,12 @@ BANK_COLUMNS = ("batch", "line", "claim", "award", "payee_credit_code", "payee_n
 
 
 def bank_file(session: Session, batch_id: int) -> str:
-    """The batch as a CSV bank file (UTF-8): one payment per line, amounts in yuan; the
-    payee (provider of a claim, firm of an award) and its bank account from the registry."""
-    row, programme = _batch(session, batch_id)
+    """The released batch as a CSV bank file (UTF-8): one payment per line, amounts in yuan;
+    the payee and the bank account chosen with the line. Refused before release."""
+    row, programme = batch_row(session, batch_id)
+    if row.status == "created":
+        raise Conflict(f"batch {batch_id} waits for an approver's release; its bank file is "
+                       "not available yet", code="batch_not_released", batch_id=batch_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BANK_COLUMNS)
@@ -297,15 +521,16 @@ def bank_file(session: Session, batch_id: int) -> str:
         select(PaymentLine.claim_id, PaymentLine.award_id, PaymentLine.amount_fen,
                func.coalesce(Provider.credit_code, Firm.credit_code),
                func.coalesce(Provider.name, Firm.name),
-               func.coalesce(Provider.bank_name, Firm.bank_name),
-               func.coalesce(Provider.bank_account, Firm.bank_account))
+               func.coalesce(PaymentLine.bank_name, Provider.bank_name, Firm.bank_name, null()),
+               func.coalesce(PaymentLine.bank_account, Provider.bank_account,
+                             Firm.bank_account, null()))
         .outerjoin(Provider, Provider.id == PaymentLine.provider_id)
         .outerjoin(Firm, Firm.id == PaymentLine.firm_id)
         .where(PaymentLine.batch_id == row.id).order_by(PaymentLine.id)
     ).all()
     for number, (claim_id, award_id, amount, code, name, bank, acct) in enumerate(lines, 1):
         # One language for the bank's memo field: Chinese words, the ids as figures.
-        memo = (f"{programme} 创新券申领 {claim_id}" if claim_id is not None
+        memo = (f"{programme} 创新券兑付 {claim_id}" if claim_id is not None
                 else f"{programme} 奖励 {award_id}")
         writer.writerow((row.id, number, claim_id or "", award_id or "", code, name, bank or "",
                          acct or "", fen_to_yuan(amount), memo))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.awards.award import Award
 from ledger.core.models import Account, AccountHistory, JournalEntry, Transfer
 from ledger.core.oplog import Operation
-from ledger.payments.batches import PaymentBatch
+from ledger.payments.batches import PaymentBatch, PaymentReturn
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
 from ledger.vouchers.redemption_totals import DONE, RedemptionCityTotal, RedemptionTotal
@@ -199,6 +199,17 @@ def paid_in(session: Session, programme_id: int, window: Window) -> CountAmount:
         select(func.count(), _sum(PaymentBatch.total_fen)).where(
             PaymentBatch.programme_id == programme_id, PaymentBatch.status == "paid",
             PaymentBatch.paid_at.between(window.start_at, window.end_at))
+    ).one()
+    return CountAmount(int(n), int(amount))
+
+
+def returned_in(session: Session, programme_id: int, window: Window) -> CountAmount:
+    """Paid lines the bank returned (退票) recorded in the period: count and amount."""
+    n, amount = session.execute(
+        select(func.count(), _sum(PaymentReturn.amount_fen))
+        .join(PaymentBatch, PaymentBatch.id == PaymentReturn.batch_id).where(
+            PaymentBatch.programme_id == programme_id,
+            PaymentReturn.recorded_at.between(window.start_at, window.end_at))
     ).one()
     return CountAmount(int(n), int(amount))
 

@@ -9,7 +9,7 @@ is checked and written) and every registry operation is written here, once, for 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger.core.errors import AlreadyExists, NotFound
+from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.core.paging import Page, check_page
 from ledger.registry.parties import (
     PartyData,
@@ -162,6 +162,21 @@ class PartyKind(Generic[ViewT, ExtraT]):
         check_status(status)
         row = self.row(session, party_id, lock=True)
         row.status = status
+        row.updated_at = datetime.now(UTC)
+        session.flush()
+        return self.get(session, party_id)
+
+    def set_bank_account(self, session: Session, party_id: int, bank_name: str,
+                         bank_account: str) -> ViewT:
+        """Record the party's corrected bank (name and account number, checked as at
+        registration)."""
+        row = self.row(session, party_id, lock=True)
+        clean = check_party(replace(party_data_of(row), bank_name=bank_name,
+                                    bank_account=bank_account))
+        if clean.bank_account is None:
+            raise InvalidInput("bank_account: give the bank's name and the account",
+                               field="bank_account")
+        row.bank_name, row.bank_account = clean.bank_name, clean.bank_account
         row.updated_at = datetime.now(UTC)
         session.flush()
         return self.get(session, party_id)

@@ -147,6 +147,11 @@ def _voucher_csv() -> dict[str, Any]:
     return {"file": ("v.csv", b"credit_code,amount\n91210100MA0Y7K3N5H,100\n", "text/csv")}
 
 
+def _confirmation() -> dict[str, Any]:
+    text = "line,amount_yuan,reference,value_date\n1,500.00,CMB0002,2026-06-01\n"
+    return {"file": ("bank.csv", text.encode(), "text/csv")}
+
+
 OWN_FIRM = {**BUREAU, "firm": 200, "firm2": 404, "provider": 404, "provider2": 404}
 OWN_PROVIDER = {**BUREAU, "provider": 200, "provider2": 404, "firm": 404, "firm2": 404}
 # In order: each mutation leaves the state the next one needs (see _voucher_world).
@@ -188,12 +193,28 @@ VOUCHER_ROUTES = [
     Route("GET", "/api/v1/claims/1/evidence/contract", OWN_PROVIDER),
     Route("POST", "/api/v1/claims/1/approve", some(403, approver=200), lambda: {}),
     Route("POST", "/api/v1/claims/1/reject", some(403, approver=409), lambda: {"reason": "x"}),
+    Route("GET", f"/api/v1/payments/payable?program={P}", {**everyone(403), **BUREAU}),
     Route("POST", "/api/v1/payments", only_operator(201), lambda: {"program": P}),
     Route("GET", "/api/v1/payments", {**everyone(403), **BUREAU}),
     Route("GET", "/api/v1/payments/1", {**everyone(403), **BUREAU}),
+    # Before release the bank file is refused (409) to the bureau alike.
+    Route("GET", "/api/v1/payments/1/bank-file.csv",
+          {**everyone(403), "operator": 409, "approver": 409, "auditor": 409}),
+    Route("POST", "/api/v1/payments/1/release", some(403, approver=200)),
     Route("GET", "/api/v1/payments/1/bank-file.csv", {**everyone(403), **BUREAU}),
     Route("GET", "/api/v1/payments/1/bank-file.xlsx", {**everyone(403), **BUREAU}),
-    Route("POST", "/api/v1/payments/1/paid", only_operator(200)),
+    Route("POST", "/api/v1/payments/1/paid", only_operator(200),
+          lambda: {"reference": "CMB0001", "value_date": "2026-06-01"}),
+    # Paid by the route above: the operator reaches the service, which refuses.
+    Route("POST", "/api/v1/payments/1/confirmation", some(403, operator=409),
+          files=_confirmation),
+    Route("POST", "/api/v1/payments/1/returns", only_operator(200),
+          lambda: {"line": 1, "amount": "500.00", "reason": "账户已销户"}),
+    Route("GET", "/api/v1/payments/1/reconciliation", {**everyone(403), **BUREAU}),
+    Route("POST", "/api/v1/providers/1/bank-account", only_operator(200),
+          lambda: {"bank_name": "中国银行沈阳分行", "bank_account": "6222000011112222"}),
+    Route("POST", "/api/v1/firms/1/bank-account", only_operator(200),
+          lambda: {"bank_name": "中国银行沈阳分行", "bank_account": "6222000011113333"}),
     Route("POST", "/api/v1/redemptions/1/clawback", some(403, approver=200),
           lambda: {"reason": "虚假服务"}),
     Route("GET", "/api/v1/journal", {**everyone(403), **BUREAU}),
@@ -339,6 +360,7 @@ def test_every_route_refuses_missing_and_bad_tokens(client, world, route):
 def _template(path: str) -> str:
     path = re.sub(r"/\d+", "/{id}", path)
     path = re.sub(r"/reports/[a-z-]+\.pdf\?.*", "/reports/{kind}.pdf", path)
+    path = path.split("?")[0] if "/payments/" in path else path
     path = re.sub(r"\{[a-z]+_id\}", "{id}", path)
     path = path.replace(f"{P}:paid", "{code}").replace(P, "{code}").replace(A, "{code}")
     path = path.replace("/evidence/contract", "/evidence/{kind}")

@@ -24,6 +24,8 @@ A = "LN-AWARD-2026"
 RECENT = (today() - dt.timedelta(days=30)).isoformat()
 OLD = (today() - dt.timedelta(days=400)).isoformat()
 
+PAID = {"reference": "CMB0001", "value_date": "2026-06-01"}
+
 
 def _ok(response, status=200):
     assert response.status_code == status, response.text
@@ -101,14 +103,17 @@ def test_award_flow_with_each_role(client, world):
         "program": A, "award_ids": [unbanked["id"]]}), 409, "bank_account_missing")
     batch = _ok(client.post(f"{API}/payments", headers=op, json={
         "program": A, "award_ids": [mine["id"]]}), 201)
-    assert batch["lines"] == [{"claim_id": None, "provider_id": None, "award_id": mine["id"],
-                               "firm_id": 1, "amount": "500000.00"}]
+    assert [(x["line"], x["claim_id"], x["award_id"], x["firm_id"], x["amount"], x["status"])
+            for x in batch["lines"]] == [(1, None, mine["id"], 1, "500000.00", "held")]
     assert _ok(client.get(f"{API}/awards/{mine['id']}", headers=firm))["status"] == "in_payment"
     _problem(client.post(f"{API}/payments", headers=op, json={
         "program": A, "award_ids": [mine["id"]]}), 409, "already_in_batch")
     _problem(client.post(f"{API}/awards/{mine['id']}/clawback", headers=op,
                          json={"reason": "认定撤销"}), 409, "award_in_payment")
     assert _budget(client, world)["in_payment"] == "500000.00"
+    _problem(client.post(f"{API}/payments/{batch['id']}/release", headers=op), 403,
+             "permission_denied")
+    _ok(client.post(f"{API}/payments/{batch['id']}/release", headers=appr))
     expected = ["", str(mine["id"]), "91210100MA0Y7K3N5H", "沈阳新松智联机器人科技有限公司",
                 "中国工商银行沈阳浑南支行", "3301020109200154321", "500000.00",
                 f"{A} 奖励 {mine['id']}"]
@@ -131,9 +136,10 @@ def test_award_flow_with_each_role(client, world):
     assert header[-2:] == ("amount_yuan", "memo")
     # The account keeps its digits as text; the amount is a figure Excel can sum.
     assert line[6:] == ("中国工商银行沈阳浑南支行", "3301020109200154321", 500000, expected[-1])
-    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
+    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID))
     assert paid["status"] == "paid"
-    _problem(client.post(f"{API}/payments/{batch['id']}/paid", headers=op), 409, "already_paid")
+    _problem(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID), 409,
+             "already_paid")
     _problem(client.post(f"{API}/payments", headers=op, json={
         "program": A, "award_ids": [mine["id"]]}), 409, "already_paid")
     done = _ok(client.get(f"{API}/awards/{mine['id']}", headers=firm))

@@ -14,6 +14,8 @@ P = "LN-CXQ-2026"
 PDF = b"%PDF-1.7\n" + b"x" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"y" * 64
 
+PAID = {"reference": "CMB0001", "value_date": "2026-06-01"}
+
 
 def _ok(response, status=200):
     assert response.status_code == status, response.text
@@ -72,11 +74,14 @@ def test_full_flow_with_each_role(client, world):
     assert got.headers["x-content-sha256"] == claim["evidence"][0]["sha256"]
     _ok(client.post(f"{API}/claims/{claim['id']}/approve", headers=appr, json={}))
     batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
+    early = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op)
+    assert (early.status_code, early.json()["code"]) == (409, "batch_not_released")
+    _ok(client.post(f"{API}/payments/{batch['id']}/release", headers=appr))
     csv_text = client.get(f"{API}/payments/{batch['id']}/bank-file.csv", headers=op).text
     assert "4000.00" in csv_text and "06101101040001234" in csv_text
-    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
-    assert paid["status"] == "paid"
-    second = client.post(f"{API}/payments/{batch['id']}/paid", headers=op)
+    paid = _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID))
+    assert paid["status"] == "paid" and paid["lines"][0]["reference"] == "CMB0001"
+    second = client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID)
     assert second.status_code == 409 and second.json()["code"] == "already_paid"
     expired = _ok(client.post(f"{API}/programs/{P}/expire", headers=op, json={}))
     assert (expired["vouchers_expired"], expired["returned"]) == (1, "10000.00")
@@ -142,8 +147,9 @@ def test_refusals_over_http(client, world):
     batch = _ok(client.post(f"{API}/payments", headers=op, json={"program": P}), 201)
     twice = client.post(f"{API}/payments", headers=op,
                         json={"program": P, "claim_ids": [claim["id"]]})
-    assert (twice.status_code, twice.json()["code"]) == (409, "already_paid")
-    _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op))
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_in_batch")
+    _ok(client.post(f"{API}/payments/{batch['id']}/release", headers=appr))
+    _ok(client.post(f"{API}/payments/{batch['id']}/paid", headers=op, json=PAID))
     back = _ok(client.post(f"{API}/redemptions/{r['id']}/clawback", headers=appr,
                            json={"reason": "虚假服务"}))
     assert back["status"] == "clawed_back"
@@ -234,3 +240,68 @@ def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client,
                       headers=op | {"Accept-Language": "zh-CN"}, json={"amount": "12.345"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
     assert bad.json()["field"] == "amount" and bad.json()["detail"] == "该值无效。"
+
+
+def _approved_claim(client, world, cost="10000.00") -> dict:
+    appr, prov = world.auth("approver"), world.auth("provider")
+    v = _voucher(client, world)
+    r = _ok(_book(client, world, v["id"], cost=cost), 201)
+    _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
+    _ok(client.post(f"{API}/redemptions/{r['id']}/confirm", headers=world.auth("firm")))
+    claim = _ok(client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},
+                            files=_files("contract", "invoice", "service_report")), 201)
+    _ok(client.post(f"{API}/claims/{claim['id']}/approve", headers=appr, json={}))
+    return claim
+
+
+def test_payable_lines_confirmation_file_return_and_reconciliation(client, world):
+    op, appr, aud = world.auth("operator"), world.auth("approver"), world.auth("auditor")
+    _programme(client, world)
+    _ok(client.post(f"{API}/firms/1/certifications", headers=op, json={
+        "kind": "tech_sme", "year": 2025, "certified_on": "2025-03-01"}), 201)
+    first, second = _approved_claim(client, world), _approved_claim(client, world, "20000.00")
+    payable = _ok(client.get(f"{API}/payments/payable", headers=aud,
+                             params={"program": P, "min_amount": "6000"}))
+    assert [(p["kind"], p["id"], p["amount"], p["has_bank_account"]) for p in payable["items"]] \
+        == [("claim", second["id"], "10000.00", True)]
+    batch = _ok(client.post(f"{API}/payments", headers=op, json={
+        "program": P, "claim_ids": [first["id"], second["id"]]}), 201)
+    url = f"{API}/payments/{batch['id']}"
+    assert _ok(client.get(f"{API}/payments/payable", headers=aud,
+                          params={"program": P}))["total"] == 0
+    _ok(client.post(f"{url}/release", headers=appr))
+    short = "line,amount_yuan,reference,value_date\n1,5000,A1,2026-06-01\n"
+    refused = client.post(f"{url}/confirmation", headers=op,
+                          files={"file": ("bank.csv", short.encode(), "text/csv")})
+    assert (refused.status_code, refused.json()["code"]) == (409, "confirmation_total_mismatch")
+    full = short + "2,10000.00,A2,2026-06-02\n"
+    paid = _ok(client.post(f"{url}/confirmation", headers=op,
+                           files={"file": ("bank.csv", full.encode(), "text/csv")}))
+    assert [(x["line"], x["status"], x["reference"], x["value_date"]) for x in paid["lines"]] \
+        == [(1, "paid", "A1", "2026-06-01"), (2, "paid", "A2", "2026-06-02")]
+    big = client.post(f"{url}/returns", headers=op,
+                      json={"line": 2, "amount": "10000.01", "reason": "户名不符"})
+    assert (big.status_code, big.json()["code"]) == (409, "return_exceeds_line")
+    back = _ok(client.post(f"{url}/returns", headers=op,
+                           json={"line": 2, "amount": "10000.00", "reason": "户名不符"}))
+    assert back["lines"][1]["status"] == "returned"
+    twice = client.post(f"{url}/returns", headers=op,
+                        json={"line": 2, "amount": "10000.00", "reason": "户名不符"})
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_returned")
+    report = _ok(client.get(f"{url}/reconciliation", headers=aud))
+    assert {k: report[k] for k in ("paid", "returned", "net_paid", "still_owed", "ledger_paid",
+                                   "ledger_returned", "ledger_owed", "agrees")} == {
+        "paid": "15000.00", "returned": "10000.00", "net_paid": "5000.00",
+        "still_owed": "10000.00", "ledger_paid": "15000.00", "ledger_returned": "10000.00",
+        "ledger_owed": "10000.00", "agrees": True}
+    again = client.post(f"{API}/payments", headers=op,
+                        json={"program": P, "claim_ids": [second["id"]]})
+    assert (again.status_code, again.json()["code"]) == (409, "bank_details_not_corrected")
+    _ok(client.post(f"{API}/providers/1/bank-account", headers=op, json={
+        "bank_name": "中国银行沈阳分行", "bank_account": "6222 0000 1111 2222"}))
+    repaid = _ok(client.post(f"{API}/payments", headers=op,
+                             json={"program": P, "claim_ids": [second["id"]]}), 201)
+    assert repaid["lines"][0]["bank_account"] == "6222000011112222"
+    budget = _ok(client.get(f"{API}/programs/{P}/budget", headers=aud))
+    assert (budget["paid"], budget["in_payment"], budget["balanced"]) == (
+        "5000.00", "10000.00", True)

@@ -17,6 +17,7 @@ from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenie
 from ledger.core.models import JournalEntry
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.firms import get_firm
 from rules import load_policies
@@ -183,7 +184,8 @@ def _batch(sessions, *award_ids, **kw):
 
 def _paid(sessions, batch_id):
     with transaction(sessions) as s:
-        return payments.mark_paid(s, batch_id, by=OTHER)
+        payments.release_batch(s, batch_id, by=APPROVER)
+        return mark_paid(s, batch_id, by=OTHER, reference="BANK0001", value_date="2026-05-01")
 
 
 def _conflict(sessions, call, *args, **kw) -> str:
@@ -201,8 +203,10 @@ def test_awards_are_paid_once_through_a_payment_batch(sessions, programme, firms
     batch = _batch(sessions, award.id)
     assert [(x.award_id, x.firm_id, x.claim_id, x.amount_fen) for x in batch.lines] == [
         (award.id, firms[0], None, 200_000 * YUAN)]
+    assert _conflict(sessions, payments.bank_file, batch.id) == "batch_not_released"
     with transaction(sessions) as s:
         held = awards.get_award(s, award.id)
+        payments.release_batch(s, batch.id, by=APPROVER)
         text = payments.bank_file(s, batch.id)
     assert (held.status, held.batch_id, held.pay_entry_id) == ("in_payment", batch.id, None)
     assert f",{award.id},{credit_code(0)},测试企业0有限公司,辽宁银行,{bank_account(0)},200000.00," \
@@ -214,12 +218,15 @@ def test_awards_are_paid_once_through_a_payment_batch(sessions, programme, firms
                      award_ids=[award.id]) == "already_in_batch"
     assert _conflict(sessions, awards.clawback_award, award.id, by=APPROVER,
                      reason="认定撤销") == "award_in_payment"
-    _paid(sessions, batch.id)
+    with transaction(sessions) as s:
+        mark_paid(s, batch.id, by=OTHER, reference="BANK0001", value_date="2026-05-01")
     with transaction(sessions) as s:
         paid = awards.get_award(s, award.id)
         entry = s.get(JournalEntry, paid.pay_entry_id)
-    assert (paid.status, entry.flow, entry.ref) == ("paid", "payment.paid", f"batch:{batch.id}")
-    assert _conflict(sessions, payments.mark_paid, batch.id, by=OTHER) == "already_paid"
+    assert (paid.status, entry.flow, entry.ref) == (
+        "paid", "payment.paid", f"batch:{batch.id}:line:1")
+    assert _conflict(sessions, mark_paid, batch.id, by=OTHER, reference="BANK0002",
+                     value_date="2026-05-02") == "already_paid"
     assert _conflict(sessions, payments.create_batch, CODE, by=OTHER,
                      award_ids=[award.id]) == "already_paid"
     b = _budget(sessions)

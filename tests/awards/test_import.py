@@ -19,6 +19,7 @@ from ledger.core.errors import ImportRejected
 from ledger.core.models import JournalEntry, Transfer
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry import users
 from tests.awards.support import (
@@ -105,7 +106,8 @@ def test_294_awards_post_exactly_88_6_million(sessions, big_programme):
         batch = payments.create_batch(s, CODE, by=OPERATOR)
         assert (len(batch.lines), batch.total_fen) == (294, TOTAL_YUAN * YUAN)
         assert budget(s, CODE).in_payment == TOTAL_YUAN * YUAN
-        payments.mark_paid(s, batch.id, by=OPERATOR)
+        payments.release_batch(s, batch.id, by=APPROVER)
+        mark_paid(s, batch.id, by=OPERATOR, reference="PBC2026000001", value_date="2026-07-01")
     with transaction(sessions) as s:
         general = budget(s, CODE)
         assert (general.awarded, general.in_payment, general.paid, general.balanced) == (

@@ -1,8 +1,9 @@
 """In Chromium, the whole voucher flow through the pages, one role after another: the operator
 appropriates and issues, the provider books (decision previewed) and completes, the firm
 confirms, the provider claims with uploaded PDFs, a second bureau user approves, the operator
-pays, the auditor sees verify OK and downloads the programme audit. After each step the
-amounts on the page are checked to the fen against the ledger the server writes to."""
+pays (chosen lines, released by the approver, confirmed once more), the auditor sees verify
+OK and downloads the programme audit. After each step the amounts on the page are checked to
+the fen against the ledger the server writes to."""
 
 from __future__ import annotations
 
@@ -115,16 +116,22 @@ def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_pat
     with transaction(ledger_reader) as s:
         assert get_claim(s, claim_id).status == "approved"
 
-    # Operator: a payment batch, its bank file, marked paid.
-    operator.goto("/operator/batches")
-    operator.select_option("#f-programme", CODE)
-    operator.click("#batch-form button[type=submit]")
+    # Operator: a payment batch of the chosen claim; the approver releases it; marked paid.
+    operator.goto(f"/operator/batches/new?programme={CODE}")
+    operator.check(f"input[value='claim:{claim_id}']")
+    operator.click("#create-batch")
     operator.wait_for_url(re.compile(r"/operator/batches/\d+$"))
+    batch_url = operator.url
     assert f"申领 {claim_id}" in operator.locator("#batch-lines").inner_text()
     assert _dashboard(operator) == _ledger_budget(ledger_reader)
-    operator.go_back()
+    approver.goto(batch_url.replace("/operator/", "/approver/"))
+    approver.click("#release")
+    approver.wait_for_load_state()
+    operator.goto(batch_url)
+    operator.fill("#f-reference", "CMB20260601001")
     operator.click("#mark-paid")
-    operator.wait_for_load_state()
+    operator.click("#confirm-mark-paid")
+    operator.wait_for_url(batch_url)
     with transaction(ledger_reader) as s:
         assert get_claim(s, claim_id).status == "paid"
     paid = _dashboard(operator)

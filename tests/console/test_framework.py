@@ -16,7 +16,7 @@ from api.console.web import ConsoleRoute
 from ledger.awards.award import apply_award
 from ledger.core.acting import By
 from ledger.core.db import transaction
-from ledger.payments.batches import create_batch
+from ledger.payments.batches import create_batch, release_batch
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import KINDS, Upload
 from ledger.vouchers.applications import apply_for_voucher
@@ -76,11 +76,14 @@ WALK = {
     "/operator/providers": "demo-operator",
     "/operator/providers/new": "demo-operator",
     "/operator/batches": "demo-operator",
+    "/operator/batches/new": "demo-operator",
     "/operator/batches/{batch_id}": "demo-operator",
     "/operator/batches/{batch_id}/bank.csv": "demo-operator",
     "/operator/batches/{batch_id}/bank.xlsx": "demo-operator",
     "/operator/awards/import": "demo-operator",
     "/operator/users": "demo-operator",
+    "/approver/batches": "demo-approver",
+    "/approver/batches/{batch_id}": "demo-approver",
 }
 # Routes that need more than the ids: their own path values and a query.
 EXTRA = {
@@ -126,6 +129,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
             Upload(kind, f"{kind}.pdf", PDF + kind.encode()) for kind in KINDS])
         approve(s, claim.id, by=By(3, "demo-approver"))
         batch = create_batch(s, CODE, by=operator)
+        release_batch(s, batch.id, by=By(3, "demo-approver"))
         booking = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
                        cost_fen=1_000_000, description="检测", by=provider)
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,

@@ -238,40 +238,86 @@ def _approved_claim(sessions, world) -> int:  # type: ignore[no-untyped-def]
         return claim.amount_fen
 
 
-def test_batch_bank_file_and_mark_paid(client, sessions, world):
+def test_chosen_lines_released_paid_returned_and_paid_again(client, sessions, world):
     sign_in(client, "demo-operator")
-    nothing = _post(client, "/operator/batches", {"programme": CODE})
-    assert nothing.status_code == 409 and 'data-code="nothing_to_pay"' in nothing.text
+    nothing = _post(client, "/operator/batches/new", {"programme": CODE})
+    assert nothing.status_code == 422 and 'data-code="invalid_input"' in nothing.text
     amount = _approved_claim(sessions, world)
-    created = _post(client, "/operator/batches", {"programme": CODE})
+    with transaction(sessions) as s:
+        claim_id = payments.list_payable(s, CODE, payments.PayableFilter(), limit=5).items[0].id
+    chooser = client.get(f"/operator/batches/new?programme={CODE}&kind=claim").text
+    assert f'value="claim:{claim_id}" data-fen="{amount}"' in chooser
+    assert 'id="select-page"' in chooser
+    created = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                       "line": f"claim:{claim_id}"})
     assert created.status_code == 303
     url = created.headers["location"]
+    batch_id = int(url.rsplit("/", 1)[1])
     page = client.get(url).text
-    assert f'id="batch-total">{yuan(amount)}<' in page and 'id="mark-paid"' in page
-    assert 'href="/operator/batches/' in page and "bank.csv?encoding=gb18030" in page
+    assert f'id="batch-total">{yuan(amount)}<' in page and 'id="awaiting-release"' in page
+    assert 'id="mark-paid"' not in page
+    assert client.get(f"{url}/bank.csv").status_code == 409
+    # The approver releases it (the operator may not reach the approver's pages).
+    assert client.get(f"/approver/batches/{batch_id}").status_code == 403
+    client.cookies.clear()
+    sign_in(client, "demo-approver")
+    assert f"/approver/batches/{batch_id}" in client.get("/approver/batches").text
+    released = _post(client, f"/approver/batches/{batch_id}/release", {})
+    assert released.status_code == 303
+    again = _post(client, f"/approver/batches/{batch_id}/release", {})
+    assert again.status_code == 409 and 'data-code="already_released"' in again.text
+    client.cookies.clear()
+    sign_in(client, "demo-operator")
     bank = client.get(f"{url}/bank.csv")
     assert bank.status_code == 200 and bank.headers["content-type"] == "text/csv; charset=utf-8"
     assert bank.content.startswith(b"\xef\xbb\xbf")  # Excel needs the BOM to read UTF-8
     lines = bank.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("batch,line,claim") and len(lines) == 2
     assert f",{amount // 100}.{amount % 100:02d}," in lines[1]
-    assert "创新券申领" in lines[1] and "claim" not in lines[1]
+    assert "创新券兑付" in lines[1] and "claim" not in lines[1]
     gb = client.get(f"{url}/bank.csv?encoding=gb18030")
     assert gb.content.decode("gb18030").strip().splitlines() == lines
     assert client.get(f"{url}/bank.csv?encoding=ebcdic").status_code == 422
     xlsx = client.get(f"{url}/bank.xlsx")
     assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    page = client.get(url).text
+    assert "bank.csv?encoding=gb18030" in page and 'id="bank-file-xlsx"' in page
+    # Marking paid asks once more; only the second post records it.
+    bad = _post(client, f"{url}/paid", {"reference": "", "value_date": "2026-06-01"})
+    assert bad.status_code == 422
+    ask = _post(client, f"{url}/paid", {"reference": "CMB0001", "value_date": "2026-06-01"})
+    assert ask.status_code == 200 and 'id="confirm-mark-paid"' in ask.text
     with transaction(sessions) as s:
-        assert budget(s, CODE).in_payment == amount
-    paid = _post(client, f"{url}/paid", {})
+        assert payments.get_batch(s, batch_id).status == "released"
+    paid = _post(client, f"{url}/paid", {"reference": "CMB0001", "value_date": "2026-06-01",
+                                         "confirm": "yes"})
     assert paid.status_code == 303
     assert 'id="batch-status">已支付<' in client.get(url).text
-    with transaction(sessions) as s:
-        b = budget(s, CODE)
-        assert (b.paid, b.in_payment) == (amount, 0)
-        assert payments.get_batch(s, int(url.rsplit("/", 1)[1])).status == "paid"
-    twice = _post(client, f"{url}/paid", {})
+    twice = _post(client, f"{url}/paid", {"reference": "CMB0002", "value_date": "2026-06-01",
+                                          "confirm": "yes"})
     assert twice.status_code == 409 and 'data-code="already_paid"' in twice.text
+    # The bank returns it: owed again; paid again once the provider's bank is corrected.
+    big = _post(client, f"{url}/returns", {"line": "1", "amount": "999999", "reason": "销户"})
+    assert big.status_code == 409 and 'data-code="return_exceeds_line"' in big.text
+    yuan_text = f"{amount // 100}.{amount % 100:02d}"
+    back = _post(client, f"{url}/returns", {"line": "1", "amount": yuan_text, "reason": "销户"})
+    assert back.status_code == 303
+    page = client.get(url).text
+    assert f'id="still-owed">{yuan(amount)}<' in page and "已退票" in page
+    assert 'id="payee-bank-1"' in page and "批次记录与总账一致" in page
+    refused = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                      "line": f"claim:{claim_id}"})
+    assert 'data-code="bank_details_not_corrected"' in refused.text
+    fixed = _post(client, f"{url}/payee-bank", {"payee_kind": "provider", "payee_id": "1",
+                                                "bank_name": "中国银行沈阳分行",
+                                                "bank_account": "6222000011112222"})
+    assert fixed.status_code == 303
+    second = _post(client, "/operator/batches/new", {"programme": CODE,
+                                                     "line": f"claim:{claim_id}"})
+    assert second.status_code == 303
+    with transaction(sessions) as s:
+        assert budget(s, CODE).paid == 0
+        assert payments.get_batch(s, batch_id).lines[0].status == "returned"
     assert "batch" in client.get("/operator/batches").text
 
 
@@ -303,3 +349,41 @@ def test_the_dashboard_opens_on_a_voucher_programme_and_shows_awards_on_theirs(
     assert f"{CODE} · 2026" in client.get("/operator").text
     award_page = client.get("/operator?programme=LN-AWARD-2026").text
     assert 'id="budget-awarded">0.00<' in award_page
+
+
+def test_the_banks_confirmation_file_is_shown_then_confirmed(client, sessions, world):
+    amount = _approved_claim(sessions, world)
+    with transaction(sessions) as s:
+        batch = payments.create_batch(s, CODE, by=OPERATOR)
+        payments.release_batch(s, batch.id, by=By(3, "demo-approver"))
+    sign_in(client, "demo-operator")
+    url = f"/operator/batches/{batch.id}"
+    yuan_text = f"{amount // 100}.{amount % 100:02d}"
+    wrong = f"line,amount_yuan,reference,value_date\n1,{amount // 100 + 1},R1,2026-06-01\n"
+    # The file is checked against the batch when read, and again when confirmed.
+    shown = _post(client, f"{url}/confirmation", {},
+                  files={"file": ("bank.csv", wrong.encode(), "text/csv")})
+    assert shown.status_code == 409
+    assert 'data-code="confirmation_total_mismatch"' in shown.text
+    mismatch = _post(client, f"{url}/confirmation", {
+        "confirm": "yes", "row_line": "1", "row_amount": f"{amount // 100 + 1}",
+        "row_reference": "R1", "row_value_date": "2026-06-01"})
+    assert mismatch.status_code == 409
+    assert 'data-code="confirmation_total_mismatch"' in mismatch.text
+    bad = _post(client, f"{url}/confirmation", {},
+                files={"file": ("bank.csv", b"line,amount_yuan\n1,1\n", "text/csv")})
+    assert bad.status_code == 422 and 'data-code="import_rejected"' in bad.text
+    good = f"序号,金额,银行流水号,入账日期\n1,{yuan_text},ICBC001,2026-06-02\n"
+    ask = _post(client, f"{url}/confirmation", {},
+                files={"file": ("bank.csv", good.encode("gb18030"), "text/csv")})
+    assert ask.status_code == 200 and "ICBC001" in ask.text
+    with transaction(sessions) as s:
+        assert payments.get_batch(s, batch.id).status == "released"
+    done = _post(client, f"{url}/confirmation", {
+        "confirm": "yes", "row_line": "1", "row_amount": yuan_text, "row_reference": "ICBC001",
+        "row_value_date": "2026-06-02"})
+    assert done.status_code == 303
+    with transaction(sessions) as s:
+        line = payments.get_batch(s, batch.id).lines[0]
+    assert (line.status, line.reference, line.value_date) == (
+        "paid", "ICBC001", dt.date(2026, 6, 2))

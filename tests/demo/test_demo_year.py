@@ -15,7 +15,7 @@ from ledger.core.errors import Conflict
 from ledger.core.models import Account, JournalEntry
 from ledger.core.oplog import Operation
 from ledger.core.verify import verify
-from ledger.payments.batches import PaymentBatch
+from ledger.payments.batches import PaymentBatch, PaymentReturn
 from ledger.registry.users import User, create_user
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption
@@ -68,10 +68,12 @@ def test_every_booking_and_claim_state_is_present(demo):
             "paid": _count(s, Claim.status == "paid", model=Claim),
             "withdrawn": _count(s, Claim.status == "withdrawn", model=Claim),
         }
-        paid_batches = _count(s, PaymentBatch.status == "paid", model=PaymentBatch)
+        batches = {status: _count(s, PaymentBatch.status == status, model=PaymentBatch)
+                   for status in ("created", "released", "paid")}
+        returned = _count(s, model=PaymentReturn)
     assert all(bookings.values()), bookings
     assert all(claims.values()), claims
-    assert paid_batches >= 1
+    assert all(batches.values()) and returned == 1, (batches, returned)
 
 
 def test_every_award_tier_in_every_state(demo):

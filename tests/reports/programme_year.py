@@ -18,6 +18,7 @@ from ledger.core import oplog
 from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.payments import batches as payments
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, Firm, add_certification, create_firm
@@ -101,7 +102,8 @@ def build_year(sessions: sessionmaker[Session]) -> Year:
         first = claims.file_claim(s, paid, provider_id=1, files=EVIDENCE, by=PROVIDER)
         claims.approve(s, first.id, by=APPROVER)
         batch = payments.create_batch(s, CODE, by=OPERATOR)
-        payments.mark_paid(s, batch.id, by=OPERATOR)
+        payments.release_batch(s, batch.id, by=APPROVER)
+        mark_paid(s, batch.id, by=OPERATOR, reference="BANK0001", value_date="2025-08-01")
         second = claims.file_claim(s, approved, provider_id=1, files=EVIDENCE, by=PROVIDER)
         claims.approve(s, second.id, by=APPROVER)
         clawbacks.clawback(s, clawed, by=APPROVER, reason="服务未实际发生")

@@ -82,7 +82,7 @@ def test_audit_prints_the_budget_the_period_and_every_breakdown(
         row("发放创新券", "4", "110,000.00"), row("完成核销", "4", "19,600.00"),
         row("其中已追回", "3,600.00"), row("净核销", "16,000.00"),
         row("到期退回（有效期止于本期的券）", "1", "5,000.00"),
-        row("支付批次已付", "1", "5,000.00"),
+        row("支付批次已付", "1", "5,000.00"), row("银行退票（已转回应付）", "0", "0.00"),
         row("仪器开放共享", "1", "3,000.00", "0.00", "3,000.00"),
         row("专利申请", "1", "3,600.00", "3,600.00", "0.00"),
         row("研发设计", "1", "8,000.00", "0.00", "8,000.00"),
@@ -225,6 +225,7 @@ def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
 def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, read_pdf):
     from ledger.awards import award as awards
     from ledger.payments import batches as payments
+    from ledger.payments.confirmation import mark_paid
     from ledger.programmes.programme import appropriate, create_programme
     from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
 
@@ -245,7 +246,8 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
         for award_id in ids.values():
             awards.approve_award(s, award_id, by=APPROVER)
         batch = payments.create_batch(s, code, award_ids=[ids[firms[0]]], by=OTHER)
-        payments.mark_paid(s, batch.id, by=OTHER)
+        payments.release_batch(s, batch.id, by=APPROVER)
+        mark_paid(s, batch.id, by=OTHER, reference="BANK0001", value_date="2022-09-01")
         payments.create_batch(s, code, award_ids=[ids[firms[2]]], by=OTHER)  # left unpaid
         awards.clawback_award(s, ids[firms[1]], by=OTHER, reason="认定撤销")
         position = award_budget(s, code)

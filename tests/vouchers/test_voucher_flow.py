@@ -20,6 +20,7 @@ from ledger.core.errors import (
 )
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import create_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
@@ -79,15 +80,16 @@ def test_full_flow_balances_to_the_fen(sessions, programme):
     b = _state(sessions)
     assert (b.redeemed, b.in_payment, b.paid) == (0, 400_000, 0) and b.balanced
     with transaction(sessions) as s:
+        payments.release_batch(s, batch.id, by=APPROVER)
         text = payments.bank_file(s, batch.id)
-        payments.mark_paid(s, batch.id, by=OPERATOR)
+        mark_paid(s, batch.id, by=OPERATOR, reference="BANK0001", value_date="2026-03-01")
     assert "4000.00" in text and "辽宁省检验检测认证中心" in text
     b = _state(sessions)
     assert (b.in_payment, b.paid, b.free) == (0, 400_000, 95_000_000) and b.balanced
     with transaction(sessions) as s:
         assert claims.get_claim(s, c.id).status == "paid"
         with pytest.raises(Conflict) as second:
-            payments.mark_paid(s, batch.id, by=OPERATOR)
+            mark_paid(s, batch.id, by=OPERATOR, reference="BANK0002", value_date="2026-03-02")
         assert second.value.code == "already_paid"
         with pytest.raises(Conflict) as again:
             payments.create_batch(s, CODE, by=OPERATOR, claim_ids=[c.id])
@@ -216,7 +218,8 @@ def test_clawback_before_and_after_payment(sessions, programme):
         with pytest.raises(Conflict) as paying:
             clawbacks.clawback(s, r1.id, by=APPROVER, reason="虚假服务")
         assert paying.value.code == "in_payment"
-        payments.mark_paid(s, batch.id, by=OPERATOR)
+        payments.release_batch(s, batch.id, by=APPROVER)
+        mark_paid(s, batch.id, by=OPERATOR, reference="BANK0001", value_date="2026-03-01")
         with pytest.raises(PermissionDenied):
             clawbacks.clawback(s, r1.id, by=PROVIDER, reason="x")
         clawbacks.clawback(s, r1.id, by=APPROVER, reason="虚假服务")

@@ -26,6 +26,7 @@ from ledger.core.errors import Conflict, PolicyRefused
 from ledger.core.models import Account
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
+from ledger.payments.confirmation import mark_paid
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
@@ -189,7 +190,9 @@ def test_voucher_state_machine(databases, monkeypatch):
                 open_ids = [b.id for b in payments.list_batches(s, limit=100).items
                             if b.status == "created"]
                 for batch_id in open_ids:
-                    payments.mark_paid(s, batch_id, by=OPERATOR)
+                    payments.release_batch(s, batch_id, by=APPROVER)
+                    mark_paid(s, batch_id, by=OPERATOR, reference=f"B{batch_id}",
+                              value_date=dt.date(2026, 6, 1))
             batched = [r for r in self.redemptions if r.claim == "batched"]
             total = sum(r.amount for r in batched)
             for r in batched:

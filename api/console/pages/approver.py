@@ -23,6 +23,7 @@ from api.routes.programs import by
 from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
+from ledger.payments import batches as payments
 from ledger.registry.users import UserView
 from ledger.vouchers import claims, redemptions
 
@@ -31,6 +32,7 @@ ApproverUser = Annotated[UserView, Depends(signed_in("approver"))]
 
 add_nav(N_("Claims to decide"), "/approver", "approver")
 add_nav(N_("Awards to decide"), "/approver/awards", "approver")
+add_nav(N_("Batches to release"), "/approver/batches", "approver")
 set_home("approver", "/approver")
 
 
@@ -190,3 +192,54 @@ def reject_award(request: Request, user: ApproverUser, award_id: Id) -> Response
                                                          reason=reason),
                    lambda form, status: _award_page(request, award_id, form, status),
                    f"/approver/awards/{award_id}")
+
+
+# ------------------------------------------------------------------------ payment batches
+
+
+def batch_queue() -> Listing:
+    """Payment batches waiting for release unless another status is chosen."""
+    return Listing(
+        title=N_("Batches to release"),
+        columns=(
+            Column(N_("Batch"), lambda b: b.id, link=lambda b: f"/approver/batches/{b.id}"),
+            Column(N_("Programme"), lambda b: b.programme),
+            Column(N_("Lines"), lambda b: len(b.lines), "int"),
+            Column(N_("Total (yuan)"), lambda b: b.total_fen, "yuan"),
+            Column(N_("Created"), lambda b: b.created_at, "time"),
+            Column(N_("Status"), lambda b: b.status, "label"),
+        ),
+        fetch=lambda s, limit, offset, f: payments.list_batches(
+            s, limit=limit, offset=offset, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), payments.STATUSES, default="created"),),
+        filename="batches",
+    )
+
+
+@router.get("/batches")
+def batch_list(request: Request, user: ApproverUser) -> Response:
+    """Payment batches waiting for an approver's release."""
+    return show_list(request, batch_queue())
+
+
+def _batch_page(request: Request, batch_id: int, form: Form, status: int = 200) -> Response:
+    with transaction(request.app.state.reader) as session:
+        batch = payments.get_batch(session, batch_id)
+    return render(request, "approver/batch.html", status=status, batch=batch, form=form)
+
+
+@router.get("/batches/{batch_id}")
+def batch_detail(request: Request, user: ApproverUser, batch_id: Id) -> Response:
+    """One batch: its lines, payees, bank accounts and total; release it."""
+    return _batch_page(request, batch_id, Form())
+
+
+@router.post("/batches/{batch_id}/release")
+def release_batch(request: Request, user: ApproverUser, batch_id: Id) -> Response:
+    """Release the batch (not one this user made): its bank file becomes available."""
+    return submit(request, user, Form(),
+                  Action("payments.release", "batch", batch_id, missing_is_404=True),
+                  lambda session: Done(200, None, payments.release_batch(
+                      session, batch_id, by=by(user)).id),
+                  done=f"/approver/batches/{batch_id}",
+                  again=lambda form, status: _batch_page(request, batch_id, form, status))
