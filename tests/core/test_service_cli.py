@@ -16,7 +16,7 @@ from api.cli import app
 from ledger.core.db import make_engine, transaction
 from ledger.core.journal import EntryRequest, Move, post_entry
 from ledger.core.migrations import head_revisions
-from tests.ledger.scenario import fund_voucher, open_chart
+from tests.core.scenario import fund_voucher, open_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
