@@ -7,6 +7,7 @@ facts, loads the policy set once (`load_policies`) and asks `decide_*`.
 from rules.decision import Decision, PolicyRef, TraceLine
 from rules.engine import (
     NoPolicyInForce,
+    authorisation_expiry,
     decide,
     decide_award,
     decide_booking,
@@ -41,6 +42,7 @@ __all__ = [
     "PolicyRef",
     "PolicySet",
     "TraceLine",
+    "authorisation_expiry",
     "check_policies",
     "decide",
     "decide_award",
