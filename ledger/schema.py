@@ -13,6 +13,7 @@ import ledger.registry.evidence
 import ledger.registry.firms
 import ledger.registry.providers
 import ledger.registry.users
+import ledger.vouchers.authorisations
 import ledger.vouchers.claims
 import ledger.vouchers.redemption_totals
 import ledger.vouchers.redemptions

@@ -20,8 +20,9 @@ from ledger.payments.batches import create_batch
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import KINDS, Upload
 from ledger.vouchers.claims import approve, file_claim
-from ledger.vouchers.redemptions import book, complete, confirm
+from ledger.vouchers.redemptions import complete, confirm
 from ledger.vouchers.voucher import issue_voucher
+from tests.authorised import authorised_book
 
 # Every console GET route: who opens it and with which ids ({voucher}, {booking} …).
 WALK = {
@@ -100,7 +101,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
     # Strict translations are on (conftest): a missing message would fail the request.
     provider, operator = By(2, "demo-provider"), By(1, "demo-operator")
     with transaction(sessions) as s:
-        done = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+        done = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
                     cost_fen=1_000_000, description="检测", by=provider)
         complete(s, done.id, provider_id=1, by=provider)
         confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
@@ -108,7 +109,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
             Upload(kind, f"{kind}.pdf", PDF + kind.encode()) for kind in KINDS])
         approve(s, claim.id, by=By(3, "demo-approver"))
         batch = create_batch(s, CODE, by=operator)
-        booking = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+        booking = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
                        cost_fen=1_000_000, description="检测", by=provider)
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
                          policy="LN-AWARD", by=operator)

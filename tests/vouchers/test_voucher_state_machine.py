@@ -31,6 +31,7 @@ from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers import claims, clawbacks, expiry, redemptions
 from ledger.vouchers import voucher as vouchers
+from tests.authorised import authorised_book
 
 EVIDENCE = (Upload("contract", "c.pdf", PDF), Upload("invoice", "i.png", PNG),
             Upload("service_report", "r.pdf", PDF + b"r"))
@@ -115,7 +116,7 @@ def test_voucher_state_machine(databases, monkeypatch):
             voucher = self.vouchers[index % len(self.vouchers)]
             try:
                 with transaction(self.sessions) as s:
-                    r = redemptions.book(s, voucher_id=voucher.id, provider_id=1,
+                    r = authorised_book(s, voucher_id=voucher.id, provider_id=1,
                                          category="testing", cost_fen=2 * half,
                                          description="", by=PROVIDER)
             except PolicyRefused as refused:
