@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from api import console, docs_ui, problems
 from api.auth import TokenSettings
 from api.routes import (
+    authorisations,
     awards,
     claims,
     firms,
@@ -67,7 +68,7 @@ def create_app(
     problems.install(app)
     docs_ui.install(app, "/openapi.json")
     for module in (session, firms, providers, users, operations, programs, vouchers,
-                   redemptions, claims, payments, ledger, reports, awards):
+                   authorisations, redemptions, claims, payments, ledger, reports, awards):
         app.include_router(module.router, prefix=PREFIX)
     console.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -130,20 +130,23 @@ class RedemptionView:
     clawback_reason: str | None
     decision: dict[str, object]
     dispute_reason: str | None = None
+    # The voucher as people name it (its serial); `voucher_id` stays for URLs.
+    voucher_serial: str = ""
 
 
 def view(session: Session, row: Redemption) -> RedemptionView:
     """The plain view of a redemption row."""
     code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    return _view(row, code)
+    serial = session.scalar(select(Voucher.serial).where(Voucher.id == row.voucher_id)) or ""
+    return _view(row, code, serial)
 
 
-def _view(row: Redemption, code: str) -> RedemptionView:
+def _view(row: Redemption, code: str, serial: str) -> RedemptionView:
     return RedemptionView(row.id, code, row.voucher_id, row.firm_id, row.provider_id,
                           row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
                           row.description, row.status, row.booked_on, row.completed_on,
                           row.confirmed_at is not None, row.hold_transfer_id,
-                          row.clawback_reason, row.decision, row.dispute_reason)
+                          row.clawback_reason, row.decision, row.dispute_reason, serial)
 
 
 def used_this_year(
@@ -380,9 +383,11 @@ def list_redemptions(
         condition.append(Redemption.status == status)
     total = session.scalar(select(func.count()).select_from(Redemption).where(*condition)) or 0
     rows = session.execute(
-        select(Redemption, Programme.code).join(Programme, Programme.id == Redemption.programme_id)
+        select(Redemption, Programme.code, Voucher.serial)
+        .join(Programme, Programme.id == Redemption.programme_id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
-    return Page([_view(r, code) for r, code in rows], total, limit, offset)
+    return Page([_view(r, code, serial) for r, code, serial in rows], total, limit, offset)
 
 
 def fill_from_redemptions(connection: Connection) -> None:

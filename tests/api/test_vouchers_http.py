@@ -33,11 +33,21 @@ def _voucher(client, world, amount="50000.00", **extra):
                            json={"program": P, "firm_id": 1, "amount": amount, **extra}), 201)
 
 
-def _book(client, world, voucher_id, cost="10000.00", category="testing", who="provider",
-          key=None):
+def _grant(client, world, serial, who="provider"):
+    """Firm 1 authorises the provider that `who` works for: the one-time code."""
+    provider_id = {"provider": 1, "provider2": 2}[who]
+    code = _ok(client.get(f"{API}/providers/{provider_id}",
+                          headers=world.auth("operator")))["credit_code"]
+    return _ok(client.post(f"{API}/authorisations", headers=world.auth("firm"), json={
+        "voucher": serial, "provider_credit_code": code}), 201)["code"]
+
+
+def _book(client, world, serial, cost="10000.00", category="testing", who="provider",
+          key=None, code=None):
     headers = world.auth(who) | ({"Idempotency-Key": key} if key else {})
     return client.post(f"{API}/redemptions", headers=headers, json={
-        "voucher_id": voucher_id, "category": category, "cost": cost, "description": "材料检测"})
+        "voucher": serial, "authorisation": code or _grant(client, world, serial, who),
+        "category": category, "cost": cost, "description": "材料检测"})
 
 
 def _files(*kinds):
@@ -57,9 +67,10 @@ def test_full_flow_with_each_role(client, world):
     old = _voucher(client, world, amount="10000", issued_on="2025-06-01")
     assert (a["serial"], old["expires_on"]) == ("V000001", "2025-12-31")
     # Book: testing pays 50% of the cost.
-    r = _ok(_book(client, world, a["id"], key="book-1"), 201)
-    assert (r["subsidy"], r["status"]) == ("5000.00", "booked")
-    again = _book(client, world, a["id"], key="book-1")
+    code = _grant(client, world, a["serial"])
+    r = _ok(_book(client, world, a["serial"], key="book-1", code=code), 201)
+    assert (r["subsidy"], r["status"], r["voucher"]) == ("5000.00", "booked", "V000001")
+    again = _book(client, world, a["serial"], key="book-1", code=code)
     assert again.status_code == 201 and again.json()["id"] == r["id"]
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov,
                     json={"amount": "4000.00"}))
@@ -113,13 +124,13 @@ def test_refusals_over_http(client, world):
     assert any(t["rule"] == "issue.per_voucher_cap" and t["outcome"] == "fail"
                for t in body["decision"]["trace"])
     a = _voucher(client, world)
-    unregistered = _book(client, world, a["id"], category="patent_application")
+    unregistered = _book(client, world, a["serial"], category="patent_application")
     assert (unregistered.status_code, unregistered.json()["code"]) == (
         422, "provider_not_registered")
     assert client.get(f"{API}/vouchers/{a['id']}", headers=world.auth("firm2")).status_code == 404
     assert client.get(f"{API}/vouchers/{a['id']}/history",
                       headers=world.auth("firm2")).status_code == 404
-    r = _ok(_book(client, world, a["id"]), 201)
+    r = _ok(_book(client, world, a["serial"]), 201)
     assert client.post(f"{API}/redemptions/{r['id']}/complete",
                        headers=world.auth("provider2"), json={}).status_code == 404
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
@@ -159,16 +170,17 @@ def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
     with TestClient(app) as client:
         _programme(client, world)
         voucher = _voucher(client, world, amount="10000.00")  # ten bookings of 1,000 yuan
+        codes = [_grant(client, world, voucher["serial"]) for _ in range(32)]
     barrier = threading.Barrier(32)
     statuses: list[tuple[int, str | None]] = []
 
-    def book() -> None:
+    def book(code: str) -> None:
         with TestClient(app) as c:
             barrier.wait()
-            response = _book(c, world, voucher["id"], cost="2000.00")
+            response = _book(c, world, voucher["serial"], cost="2000.00", code=code)
             statuses.append((response.status_code, response.json().get("code")))
 
-    threads = [threading.Thread(target=book) for _ in range(32)]
+    threads = [threading.Thread(target=book, args=(code,)) for code in codes]
     for t in threads:
         t.start()
     for t in threads:
