@@ -16,6 +16,7 @@ from api.console.pages import (
     approver,
     auditor,
     firm,
+    firm_authorisations,
     operator,
     operator_parties,
     operator_payments,
@@ -25,8 +26,8 @@ from api.console.pages import (
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, provider, operator, operator_parties, operator_payments, approver,
-         auditor, reports)
+PAGES = (account, firm, firm_authorisations, provider, operator, operator_parties,
+         operator_payments, approver, auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

@@ -38,7 +38,7 @@ def filed_claim(sessions: sessionmaker[Session], voucher: int, cost_fen: int = 1
     provider, firm = user_by(sessions, "demo-provider"), user_by(sessions, "demo-firm")
     with transaction(sessions) as s:
         done = authorised_book(s, voucher_id=voucher, provider_id=1, category="testing",
-                    cost_fen=cost_fen, description="检测", by=provider)
+                               cost_fen=cost_fen, description="检测", by=provider)
         complete(s, done.id, provider_id=1, by=provider)
         confirm(s, done.id, firm_id=1, by=firm)
         return file_claim(s, done.id, provider_id=1, by=filed_by or provider, files=[

@@ -35,6 +35,11 @@ WALK = {
     "/firm/redemptions/{redemption_id}": "demo-firm",
     "/firm/awards": "demo-firm",
     "/firm/awards/{award_id}": "demo-firm",
+    "/firm/providers": "demo-firm",
+    "/firm/authorisations": "demo-firm",
+    "/firm/authorisations/new": "demo-firm",
+    "/firm/authorisations/{authorisation_id}": "demo-firm",
+    "/provider/authorisations": "demo-provider",
     "/provider": "demo-provider",
     "/provider/book": "demo-provider",
     "/provider/bookings/{redemption_id}": "demo-provider",
@@ -102,7 +107,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
     provider, operator = By(2, "demo-provider"), By(1, "demo-operator")
     with transaction(sessions) as s:
         done = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                    cost_fen=1_000_000, description="检测", by=provider)
+                               cost_fen=1_000_000, description="检测", by=provider)
         complete(s, done.id, provider_id=1, by=provider)
         confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
         claim = file_claim(s, done.id, provider_id=1, by=provider, files=[
@@ -110,7 +115,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
         approve(s, claim.id, by=By(3, "demo-approver"))
         batch = create_batch(s, CODE, by=operator)
         booking = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                       cost_fen=1_000_000, description="检测", by=provider)
+                                  cost_fen=1_000_000, description="检测", by=provider)
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
                          policy="LN-AWARD", by=operator)
         appropriate(s, "LN-AWARD-2022", 100_000_000, by=operator)
@@ -119,7 +124,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
                             by=operator, on=dt.date(2022, 12, 1))
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
            "award_id": award.id, "claim_id": claim.id, "kind": "contract",
-           "batch_id": batch.id, "entry_id": 1}
+           "batch_id": batch.id, "entry_id": 1, "authorisation_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

@@ -66,7 +66,7 @@ def ensure_registry(session: Session) -> None:
 def _redeem(s: Session, voucher_id: int, provider_id: int, category: str, cost: int,
             *, amount: int | None = None, firm_id: int) -> int:
     r = authorised_book(s, voucher_id=voucher_id, provider_id=provider_id, category=category,
-                         cost_fen=cost, description="服务", by=PROVIDER)
+                        cost_fen=cost, description="服务", by=PROVIDER)
     redemptions.complete(s, r.id, provider_id=provider_id, by=PROVIDER, amount_fen=amount)
     redemptions.confirm(s, r.id, firm_id=firm_id, by=FIRM)
     return r.id
@@ -92,11 +92,11 @@ def build_year(sessions: sessionmaker[Session]) -> Year:
         clawed = _redeem(s, v1, 2, "patent_application", 600_000, firm_id=1)
         completed = _redeem(s, v3, 3, "rd_design", 2_000_000, firm_id=3)
         held = authorised_book(s, voucher_id=old, provider_id=1, category="testing",
-                                cost_fen=1_000_000, description="服务", by=PROVIDER,
-                                on=dt.date(2025, 7, 1)).id
+                               cost_fen=1_000_000, description="服务", by=PROVIDER,
+                               on=dt.date(2025, 7, 1)).id
         cancelled = authorised_book(s, voucher_id=v2, provider_id=3,
-                                     category="technology_transfer", cost_fen=400_000,
-                                     description="服务", by=PROVIDER)
+                                    category="technology_transfer", cost_fen=400_000,
+                                    description="服务", by=PROVIDER)
         redemptions.cancel(s, cancelled.id, by=OPERATOR)
     with transaction(sessions) as s:
         first = claims.file_claim(s, paid, provider_id=1, files=EVIDENCE, by=PROVIDER)

@@ -93,8 +93,8 @@ def _build(sessions: sessionmaker[Session]) -> int:
         # Each service call in its own transaction, as the API makes them.
         with transaction(sessions) as s:
             booked = authorised_book(s, voucher_id=voucher[step.firm], provider_id=step.provider,
-                                      category=step.category, cost_fen=200_000,
-                                      description="服务", by=PROVIDER, on=step.booked).id
+                                     category=step.category, cost_fen=200_000,
+                                     description="服务", by=PROVIDER, on=step.booked).id
         with transaction(sessions) as s:
             if step.fate == "cancelled":
                 redemptions.cancel(s, booked, by=OPERATOR)

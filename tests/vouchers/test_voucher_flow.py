@@ -44,8 +44,8 @@ def _issue(sessions, amount=5_000_000, firm_id=1, **kw):
 def _book(sessions, voucher_id, cost=1_000_000, category="testing", provider_id=1, **kw):
     with transaction(sessions) as s:
         return authorised_book(s, voucher_id=voucher_id, provider_id=provider_id,
-                                category=category, cost_fen=cost, description="检测",
-                                by=PROVIDER, **kw)
+                               category=category, cost_fen=cost, description="检测",
+                               by=PROVIDER, **kw)
 
 
 def _complete_confirm(sessions, rid, amount=None, provider_id=1):

@@ -117,8 +117,8 @@ def test_voucher_state_machine(databases, monkeypatch):
             try:
                 with transaction(self.sessions) as s:
                     r = authorised_book(s, voucher_id=voucher.id, provider_id=1,
-                                         category="testing", cost_fen=2 * half,
-                                         description="", by=PROVIDER)
+                                        category="testing", cost_fen=2 * half,
+                                        description="", by=PROVIDER)
             except PolicyRefused as refused:
                 expected = "voucher_expired" if voucher.expired else "insufficient_balance"
                 assert refused.code == expected
