@@ -191,11 +191,12 @@ def voucher_out(v: VoucherView) -> dict[str, Any]:
 
 
 class VoucherImportOut(BaseModel):
-    """How many vouchers a CSV batch issued, and their ids."""
+    """How many vouchers a CSV batch issued, their ids and their serials (row order)."""
 
     rows: int
     issued: int
     voucher_ids: list[int]
+    serials: list[str]
 
 
 class HistoryOut(BaseModel):

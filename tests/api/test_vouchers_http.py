@@ -198,10 +198,13 @@ def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
 def test_voucher_csv_batch_is_all_or_nothing(client, world):
     op = world.auth("operator")
     _programme(client, world)
-    good = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210200MA0QF8LX24,200.50\n"
+    # The second code typed full-width with spaces, as a Chinese input method may give it.
+    good = ("credit_code,amount\n91210100MA0Y7K3N5H,100\n"
+            " ９１２１０２００ＭＡ０ＱＦ８ＬＸ２４ ,200.50\n")
     done = _ok(client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
                            files={"file": ("v.csv", good.encode(), "text/csv")}))
     assert (done["issued"], len(done["voucher_ids"])) == (2, 2)
+    assert done["serials"] == ["V000001", "V000002"]
     # Firm 5 holds no tech_sme certification: the policy refuses its row, so nothing is issued.
     bad = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210600MA0U9HJC13,100\n"
     refused = client.post(f"{API}/programs/{P}/vouchers:import", headers=op,

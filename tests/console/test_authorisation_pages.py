@@ -59,6 +59,15 @@ def test_the_firm_finds_a_provider_authorises_and_withdraws(client, sessions, wo
     assert {("authorisations.create", "done"), ("authorisations.withdraw", "done")} <= actions
 
 
+def test_the_voucher_page_starts_an_authorisation_for_that_voucher(client, world):
+    sign_in(client, "demo-firm")
+    page = client.get(f"/firm/vouchers/{world.voucher}")
+    link = re.search(r'id="authorise-voucher" href="([^"]+)"', page.text)
+    assert link is not None
+    form = client.get(link.group(1).replace("&amp;", "&"))
+    assert '<option value="LN-CXQ-2026:V000001" selected>' in form.text
+
+
 def test_refusals_of_the_authorisation_form_are_shown_by_field(client, world):
     sign_in(client, "demo-firm")
     unknown = _authorise(client, "LN-CXQ-2026:V000001", provider="91210100MA00000000")
