@@ -197,9 +197,9 @@ def use(session: Session, *, code: str, voucher: str, provider_id: int, day: dt.
     row = session.execute(
         select(Authorisation).where(Authorisation.code == cleaned).with_for_update()
     ).scalar_one_or_none()
-    if row is not None:
-        held_serial = session.scalar(select(Voucher.serial).where(Voucher.id == row.voucher_id))
-    if row is None or held_serial != serial:
+    bound_serial = None if row is None else session.scalar(
+        select(Voucher.serial).where(Voucher.id == row.voucher_id))
+    if row is None or bound_serial != serial:
         raise NotFound(f"no voucher {voucher}", field="voucher")
     if row.provider_id != provider_id:
         raise PermissionDenied("the authorisation names another provider",
