@@ -14,6 +14,7 @@ from api.middleware import ServiceMiddleware
 from api.problem_language import localized_detail
 from api.routes import (
     applications,
+    authorisations,
     awards,
     claims,
     firms,
@@ -75,8 +76,8 @@ def create_app(
     app.state.localize_detail = localized_detail
     docs_ui.install(app, "/openapi.json")
     for module in (session, sign_in_locks, firms, providers, users, operations, programs,
-                   vouchers, applications, redemptions, claims, payments, ledger, reports,
-                   awards):
+                   vouchers, applications, authorisations, redemptions, claims, payments,
+                   ledger, reports, awards):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(metrics.router)
     console.install(app)

@@ -190,11 +190,12 @@ def voucher_out(v: VoucherView) -> dict[str, Any]:
 
 
 class VoucherImportOut(BaseModel):
-    """How many vouchers a CSV batch issued, and their ids."""
+    """How many vouchers a CSV batch issued, their ids and their serials (row order)."""
 
     rows: int
     issued: int
     voucher_ids: list[int]
+    serials: list[str]
 
 
 class HistoryOut(BaseModel):
@@ -217,9 +218,12 @@ def history_out(lines: list[HistoryLine]) -> list[dict[str, Any]]:
 
 
 class BookingIn(Strict):
-    """A service booked against a firm's voucher."""
+    """A service booked against a firm's voucher, with the firm's one-time authorisation."""
 
-    voucher_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    voucher: Annotated[str, Field(pattern=r"^[Vv][0-9]{6,15}$", examples=["V000262"],
+                                  description="The voucher's serial")]
+    authorisation: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{10}$", examples=["K7QXM2PD9H"],
+                                        description="The code of the firm's authorisation")]
     category: Category
     cost: Yuan
     description: Annotated[str, Field(max_length=500)] = ""
@@ -249,6 +253,7 @@ class RedemptionOut(BaseModel):
     id: int
     program: str
     voucher_id: int
+    voucher: str
     firm_id: int
     provider_id: int
     category: str
@@ -268,6 +273,7 @@ class RedemptionOut(BaseModel):
 def redemption_out(r: RedemptionView) -> dict[str, Any]:
     """As JSON."""
     return RedemptionOut(id=r.id, program=r.programme, voucher_id=r.voucher_id,
+                         voucher=r.voucher_serial,
                          firm_id=r.firm_id, provider_id=r.provider_id, category=r.category,
                          cost=fen_to_yuan(r.cost_fen), subsidy=fen_to_yuan(r.subsidy_fen),
                          amount=fen_to_yuan(r.amount_fen), description=r.description,

@@ -1,7 +1,8 @@
 """HTTP benchmark: bookings (sign-in, policy decision, hold, idempotency key) beside /health.
 
 Starts `voucher-ledger serve` (uvicorn, one worker) on 127.0.0.1 on a fresh SQLite file,
-seeds the demo registry, a programme and a voucher, signs the demo provider in, then runs
+seeds the demo registry, a programme and a voucher with a pool of the firm's authorisations
+for the demo provider (each booking uses one, as a provider must), signs the provider in, runs
 `--clients` concurrent booking clients and `--health-clients` clients of `GET /health` for
 `--seconds`. Each booking is a real one: 2.00 yuan of testing, a 1.00 yuan subsidy held on
 the voucher, a fresh Idempotency-Key. The last line is the summary recorded in
@@ -26,6 +27,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-BENCH"
+# The firm's one-time authorisations granted before the run: more than a run books.
+GRANTS = 3000
 
 
 def _free_port() -> int:
@@ -34,14 +37,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prepare(url: str) -> None:
-    """Migrate, seed the demo, create the programme and one voucher for firm 1."""
+def _prepare(url: str) -> tuple[str, list[str]]:
+    """Migrate, seed the demo, create the programme and one voucher for firm 1, and grant the
+    demo provider GRANTS authorisations on it: the voucher's serial and the codes."""
     sys.path.insert(0, str(ROOT))
     from demo.seed import seed_demo
     from ledger.core.acting import By
     from ledger.core.db import make_engine, make_sessionmaker, transaction
     from ledger.core.migrations import upgrade
     from ledger.programmes.programme import appropriate, create_programme
+    from ledger.registry.providers import Provider
+    from ledger.vouchers.authorisations import authorise
     from ledger.vouchers.voucher import issue_voucher
 
     upgrade(url)
@@ -52,22 +58,28 @@ def _prepare(url: str) -> None:
         create_programme(s, code=PROGRAMME, name="bench", fiscal_year=2026, policy="LN-CXQ",
                          by=by)
         appropriate(s, PROGRAMME, 100_000_000, by=by)
-        issue_voucher(s, PROGRAMME, 1, 15_000_000, by=by)
+        voucher = issue_voucher(s, PROGRAMME, 1, 15_000_000, by=by)
+        provider = s.get(Provider, 1)
+        assert provider is not None
+        codes = [authorise(s, firm_id=1, voucher=voucher.serial, programme=PROGRAMME,
+                           provider_credit_code=provider.credit_code, by=by).code
+                 for _ in range(GRANTS)]
     engine.dispose()
+    return voucher.serial, codes
 
 
-async def _run(base: str, token: str, seconds: float, clients: int, health_clients: int
-               ) -> tuple[list[float], int, int, int]:
+async def _run(base: str, token: str, seconds: float, clients: int, health_clients: int,
+               serial: str, codes: list[str]) -> tuple[list[float], int, int, int]:
     latencies: list[float] = []
     counts = {"health": 0, "refused": 0}
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients + health_clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         headers = {"Authorization": f"Bearer {token}"}
-        body = {"voucher_id": 1, "category": "testing", "cost": "2.00", "description": "bench"}
-
         async def booker() -> None:
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline and codes:
+                body = {"voucher": serial, "authorisation": codes.pop(), "category": "testing",
+                        "cost": "2.00", "description": "bench"}
                 start = time.perf_counter()
                 r = await client.post("/api/v1/redemptions", json=body,
                                       headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
@@ -94,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        _prepare(url)
+        serial, codes = _prepare(url)
         port = _free_port()
         env = {**os.environ, "VOUCHER_LEDGER_DATABASE_URL": url, "VOUCHER_LEDGER_VAR_DIR": tmp,
                "VOUCHER_LEDGER_SECRET_KEY": "bench-" + "k" * 40}
@@ -114,7 +126,8 @@ def main() -> None:
                 "username": "demo-provider", "password": "demo-provider-2026"}
             ).json()["access_token"]
             latencies, health, refused, bookings = asyncio.run(
-                _run(base, token, args.seconds, args.clients, args.health_clients))
+                _run(base, token, args.seconds, args.clients, args.health_clients, serial,
+                     codes))
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -57,6 +57,7 @@ from ledger.vouchers.applications import (
     record_refusal,
     reject_application,
 )
+from ledger.vouchers.authorisations import AuthorisationView, authorise, withdraw
 from ledger.vouchers.claims import approve, file_claim, reject
 from ledger.vouchers.clawbacks import clawback
 from ledger.vouchers.expiry import expire
@@ -72,6 +73,8 @@ DESCRIPTIONS = {
 }
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
+# One booking in this many starts with an authorisation the firm withdraws and grants again.
+WITHDRAWN_EVERY = 17
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ class YearRunner:
         self.session, self.cast, self.script = session, cast, script
         self.code, self.award_code = codes
         self.vouchers: dict[int, int] = {}
+        self.serials: dict[int, str] = {}
+        self.credit_codes: dict[int, str] = {}
         self.redemptions: dict[int, tuple[int, int]] = {}  # key → (id, subsidy or amount)
         self.claims: dict[int, int] = {}
         self.batches: dict[int, int] = {}
@@ -214,6 +219,7 @@ class YearRunner:
         view = issue_voucher(self.session, self.code, plan.firm_id, plan.amount_fen,
                              by=self.cast.operator, issued_on=plan.issued_on)
         self.vouchers[plan.key] = view.id
+        self.serials[plan.key] = view.serial
         self.log(self.cast.operator, "operator", "vouchers.issue", "voucher", view.id)
 
     def _booking(self, event: Event) -> tuple[BookingPlan, int, int] | None:
@@ -223,13 +229,46 @@ class YearRunner:
         rid, amount = self.redemptions[plan.key]
         return plan, rid, amount
 
+    def _credit_code(self, provider_id: int) -> str:
+        if provider_id not in self.credit_codes:
+            provider = self.session.get(Provider, provider_id)
+            assert provider is not None
+            self.credit_codes[provider_id] = provider.credit_code
+        return self.credit_codes[provider_id]
+
+    def _grant(self, voucher: int, provider_id: int, day: dt.date) -> AuthorisationView:
+        """The voucher's firm authorises the provider (the service, without logging)."""
+        return authorise(self.session, firm_id=self.firm_of_voucher[voucher],
+                         voucher=self.serials[voucher], programme=self.code,
+                         provider_credit_code=self._credit_code(provider_id),
+                         by=self._firm(self.firm_of_voucher[voucher]), on=day)
+
+    def _authorise(self, voucher: int, provider_id: int, day: dt.date
+                   ) -> AuthorisationView | None:
+        """The firm authorises the provider, logged as the firm's own step."""
+        firm = self._firm(self.firm_of_voucher[voucher])
+        return self._try(firm, "firm", "authorisations.create", "authorisation",
+                         lambda: self._grant(voucher, provider_id, day))
+
     def _on_book(self, event: Event) -> None:
         plan = self.script.bookings[event.key]
         by = self._provider(plan.provider_id)
+        day = plan.days["book"]
+        if plan.key % WITHDRAWN_EVERY == 0:
+            # Now and then a firm withdraws its first authorisation and grants another.
+            first = self._authorise(plan.voucher, plan.provider_id, day)
+            if first is not None:
+                firm = self._firm(self.firm_of_voucher[plan.voucher])
+                self._try(firm, "firm", "authorisations.withdraw", "authorisation",
+                          lambda: withdraw(self.session, first.id,
+                                           firm_id=self.firm_of_voucher[plan.voucher], by=firm))
+        granted = self._authorise(plan.voucher, plan.provider_id, day)
+        if granted is None:
+            return
         view = self._try(by, "provider", "redemptions.book", "redemption", lambda: book(
-            self.session, voucher_id=self.vouchers[plan.voucher], provider_id=plan.provider_id,
-            category=plan.category, cost_fen=plan.cost_fen,
-            description=DESCRIPTIONS[plan.category], by=by, on=plan.days["book"]))
+            self.session, voucher=granted.voucher_serial, authorisation=granted.code,
+            provider_id=plan.provider_id, category=plan.category, cost_fen=plan.cost_fen,
+            description=DESCRIPTIONS[plan.category], by=by, on=day))
         if view is not None:
             self.redemptions[plan.key] = (view.id, view.subsidy_fen)
 
@@ -354,10 +393,16 @@ class YearRunner:
     def _on_refuse_book(self, event: Event) -> None:
         refusal = self.script.refusals[event.key]
         by = self._provider(refusal.provider_id)
-        self._expect_refusal(by, "provider", "redemptions.book", "redemption", lambda: book(
-            self.session, voucher_id=self.vouchers[refusal.voucher],
-            provider_id=refusal.provider_id, category=refusal.category, cost_fen=20_000_00,
-            description=DESCRIPTIONS[refusal.category], by=by, on=event.day), refusal.expected)
+        def attempt() -> object:
+            granted = self._grant(refusal.voucher, refusal.provider_id, event.day)
+            return book(self.session, voucher=granted.voucher_serial,
+                        authorisation=granted.code, provider_id=refusal.provider_id,
+                        category=refusal.category, cost_fen=20_000_00,
+                        description=DESCRIPTIONS[refusal.category], by=by, on=event.day)
+
+        # The firm's authorisation and the refused booking roll back together.
+        self._expect_refusal(by, "provider", "redemptions.book", "redemption", attempt,
+                             refusal.expected)
 
     def _on_apply(self, event: Event) -> None:
         plan = self.script.awards[event.key]

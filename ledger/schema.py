@@ -15,6 +15,7 @@ import ledger.registry.providers
 import ledger.registry.sign_in_throttle
 import ledger.registry.users
 import ledger.vouchers.applications
+import ledger.vouchers.authorisations
 import ledger.vouchers.claims
 import ledger.vouchers.redemption_totals
 import ledger.vouchers.redemptions

@@ -8,6 +8,7 @@ from rules.decision import Decision, PolicyRef, TraceLine
 from rules.engine import (
     NoPolicyInForce,
     application_window,
+    authorisation_expiry,
     decide,
     decide_application,
     decide_award,
@@ -46,6 +47,7 @@ __all__ = [
     "PolicySet",
     "TraceLine",
     "application_window",
+    "authorisation_expiry",
     "check_policies",
     "decide",
     "decide_application",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import unicodedata
 
 from rules.amounts import apply_ratio, fen_to_yuan
 from rules.decision import Decision, Outcome, TraceLine
@@ -280,33 +281,42 @@ def decide_application(policies: PolicySet, facts: ApplicationFacts) -> Decision
 # --- booking --------------------------------------------------------------------------------
 
 
+def _name(raw: str) -> str:
+    """A person's or firm's name as compared: NFKC (full-width to half-width), spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", raw).split())
+
+
 def _related_party(facts: BookingFacts, tests: list[str]) -> tuple[list[str], dict[str, str]]:
     """Which related-party tests the firm and provider meet, and the shared names."""
     hits: list[str] = []
     shared: dict[str, str] = {}
-    if "credit_code" in tests and facts.firm_credit_code == facts.provider_credit_code:
+    firm_code, provider_code = _name(facts.firm_credit_code), _name(facts.provider_credit_code)
+    firm_rep, provider_rep = _name(facts.firm_legal_rep), _name(facts.provider_legal_rep)
+    firm_holders = {_name(h) for h in facts.firm_shareholders} - {""}
+    provider_holders = {_name(h) for h in facts.provider_shareholders} - {""}
+    if "credit_code" in tests and firm_code == provider_code:
         hits.append("credit_code")
-        shared["credit_code"] = facts.firm_credit_code
-    if (
-        "legal_rep" in tests
-        and facts.firm_legal_rep
-        and facts.firm_legal_rep == facts.provider_legal_rep
-    ):
+        shared["credit_code"] = firm_code
+    if "legal_rep" in tests and firm_rep and firm_rep == provider_rep:
         hits.append("legal_rep")
-        shared["legal_rep"] = facts.firm_legal_rep
+        shared["legal_rep"] = firm_rep
     if "shareholder" in tests:
-        firm_side = set(facts.firm_shareholders) | {facts.firm_credit_code}
-        provider_side = set(facts.provider_shareholders) | {facts.provider_credit_code}
         # A common holder, or one party holding shares in the other.
         common = (
-            (set(facts.firm_shareholders) & set(facts.provider_shareholders))
-            | (firm_side & set(facts.provider_shareholders))
-            | (provider_side & set(facts.firm_shareholders))
+            (firm_holders & provider_holders)
+            | ({firm_code} & provider_holders)
+            | ({provider_code} & firm_holders)
         )
         common.discard("")
         if common:
             hits.append("shareholder")
             shared["shareholder"] = ",".join(sorted(common))
+        # Across roles: one side's legal representative holds shares of the other.
+        crossed = ({firm_rep} & provider_holders) | ({provider_rep} & firm_holders)
+        crossed.discard("")
+        if crossed:
+            hits.append("legal_rep_shareholder")
+            shared["legal_rep_shareholder"] = ",".join(sorted(crossed))
     return hits, shared
 
 
@@ -676,6 +686,14 @@ def voucher_expiry(policies: PolicySet, programme: str, issued_on: dt.date) -> d
     if policy is None or not isinstance(policy.model, VoucherPolicy):
         raise NoPolicyInForce(f"no voucher version of {programme} is in force on {issued_on}")
     return expiry_date(policy.model.validity, issued_on)
+
+
+def authorisation_expiry(policies: PolicySet, programme: str, granted_on: dt.date) -> dt.date:
+    """The last day a firm's authorisation granted on `granted_on` may be booked against."""
+    policy = policies.in_force(programme, granted_on)
+    if policy is None or not isinstance(policy.model, VoucherPolicy):
+        raise NoPolicyInForce(f"no voucher version of {programme} is in force on {granted_on}")
+    return granted_on + dt.timedelta(days=policy.model.booking.authorisation_days)
 
 
 def decide_expiry(policies: PolicySet, facts: ExpiryFacts) -> Decision:

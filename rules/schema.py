@@ -137,6 +137,8 @@ class Booking(_Strict):
     related_party_tests: Annotated[list[RelatedPartyTest], AfterValidator(_unique)] = Field(
         default_factory=lambda: list(RELATED_PARTY_TESTS), min_length=1
     )
+    # How long a firm's authorisation of a provider stays usable, in days from the grant.
+    authorisation_days: int = Field(default=30, ge=1, le=366)
 
 
 class Claims(_Strict):

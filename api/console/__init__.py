@@ -17,6 +17,7 @@ from api.console.pages import (
     approver,
     auditor,
     firm,
+    firm_authorisations,
     operator,
     operator_parties,
     operator_payments,
@@ -27,8 +28,8 @@ from api.console.pages import (
 from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
-PAGES = (account, firm, applications, provider, operator, operator_parties, operator_payments,
-         operator_users, approver, auditor, reports)
+PAGES = (account, firm, firm_authorisations, applications, provider, operator,
+         operator_parties, operator_payments, operator_users, approver, auditor, reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

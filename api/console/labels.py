@@ -66,6 +66,11 @@ LABELS: dict[str, str] = {
     "yes": N_("yes"),
     "no": N_("no"),
     "claim": N_("Claim"),
+    "book": N_("Book"),
+    "authorise": N_("Authorise"),
+    # authorisation statuses (withdrawn and expired are above)
+    "open": N_("open"),
+    "used": N_("used"),
     # links
     "statement": N_("Statement (PDF)"),
     # operation outcomes
@@ -160,5 +165,10 @@ ERRORS: dict[str, str] = {
     "return_not_whole": N_("A bank returns a payment whole: give the line's amount."),
     "already_returned": N_("This line was already returned."),
     "import_rejected": N_("The file was refused: see the lines below."),
+    "provider_not_found": N_("No registered provider has this credit code."),
+    "authorisation_used": N_("This authorisation has been used."),
+    "authorisation_withdrawn": N_("The firm withdrew this authorisation."),
+    "authorisation_expired": N_("This authorisation has expired."),
+    "authorisation_other_provider": N_("This authorisation names another provider."),
     "csrf_failed": N_("The form expired or did not come from this site. Reload and try again."),
 }

@@ -35,7 +35,7 @@ from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cur
 PAGE_SIZES = (20, 50, 100)
 MAX_EXPORT_ROWS = 10_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KINDS = ("text", "yuan", "date", "time", "int", "label")
+KINDS = ("text", "yuan", "date", "time", "int", "label", "labels")
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class Column:
     """A column: header (message id), how to get the value from an item, and its kind.
 
     Kinds: text, yuan (integer fen), date, time (UTC datetime), int, label (a code shown
-    through LABELS). `link` gives a cell's target URL; `action` gives a (POST url, label
-    message id) button for the item, or None.
+    through LABELS), labels (a sequence of such codes). `link` gives a cell's target URL;
+    `action` gives a (POST url, label message id) button for the item, or None.
     """
 
     header: str
@@ -183,6 +183,8 @@ def _xlsx_value(kind: str, value: Any, zh: i18n.Catalogue) -> Any:
         return moment.astimezone(SHANGHAI).replace(tzinfo=None)
     if kind == "label":
         return zh.gettext(LABELS[str(value)]) if str(value) in LABELS else str(value)
+    if kind == "labels":
+        return "、".join(_xlsx_value("label", v, zh) for v in value)
     if kind in ("date", "int"):
         return value
     return str(value)

@@ -57,12 +57,16 @@ def _scope(user: UserView) -> dict[str, int | None]:
              summary="Book a service against a voucher")
 def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = None
          ) -> JSONResponse:
-    """The policy decides the subsidy; the ledger holds it: `P:provider:S` ← `P:voucher:V`.
-    A refusal is a problem carrying the decision's code and trace."""
+    """With the firm's authorisation (its one-time code, for this provider and voucher), the
+    policy decides the subsidy and the ledger holds it: `P:provider:S` ← `P:voucher:V`.
+    Without one the voucher is as unknown as one that does not exist (404); a used, withdrawn,
+    expired (409) or another provider's (403) authorisation is refused and nothing is held.
+    A policy refusal is a problem carrying the decision's code and trace."""
     provider_id = bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
-        view = redemptions.book(session, voucher_id=body.voucher_id, provider_id=provider_id,
+        view = redemptions.book(session, voucher=body.voucher,
+                                authorisation=body.authorisation, provider_id=provider_id,
                                 category=body.category, cost_fen=fen(body.cost, "cost"),
                                 description=body.description, by=by(user))
         return Done(201, redemption_out(view), view.id)

@@ -80,7 +80,9 @@ async def issue_csv(
 
     def effect(session: Session) -> Done:
         ids = issue_from_csv(session, code, data, by=by(user))
-        return Done(200, {"rows": len(ids), "issued": len(ids), "voucher_ids": ids}, None)
+        serials = [vouchers.voucher_row(session, i).serial for i in ids]
+        return Done(200, {"rows": len(ids), "issued": len(ids), "voucher_ids": ids,
+                          "serials": serials}, None)
 
     return await run_in_threadpool(
         mutate, request, user, action="vouchers.import", object_type="import", object_id=code,

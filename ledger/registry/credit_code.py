@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # The 31 characters the standard allows: digits and capitals without I, O, Z, S, V.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -32,8 +33,9 @@ def credit_code_problem(code: str) -> str | None:
 
 
 def normalise_credit_code(raw: str) -> str:
-    """Strip spaces and upper-case; validation is `credit_code_problem`'s job."""
-    return "".join(raw.split()).upper()
+    """NFKC (a Chinese input method's full-width letters and digits become half-width), spaces
+    removed, upper case; validation is `credit_code_problem`'s job."""
+    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
 
 
 def is_valid_credit_code(code: str) -> bool:

@@ -7,6 +7,7 @@ Validation returns every problem with its field, so that a CSV import can report
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,7 +58,7 @@ class _Checker:
     problems: list[FieldProblem] = field(default_factory=list)
 
     def text(self, name: str, value: str, max_length: int) -> str:
-        cleaned = " ".join(value.split())
+        cleaned = normalise_name(value)
         if not cleaned.isprintable():
             self.problems.append(FieldProblem(name, "contains control characters"))
         elif not cleaned:
@@ -67,9 +68,15 @@ class _Checker:
         return cleaned
 
 
+def normalise_name(raw: str) -> str:
+    """A name as stored and compared: NFKC (full-width to half-width), spaces trimmed and
+    collapsed to one."""
+    return " ".join(unicodedata.normalize("NFKC", raw).split())
+
+
 def normalise_city(raw: str) -> str:
     """'沈阳' and '沈阳市' both name 沈阳市."""
-    city = raw.strip()
+    city = normalise_name(raw)
     return city if city.endswith("市") else city + "市"
 
 
@@ -96,7 +103,7 @@ def party_problems(data: PartyData) -> tuple[PartyData, list[FieldProblem]]:
             FieldProblem("size_class", f"must be one of {', '.join(SIZE_CLASSES)}")
         )
     legal_rep = check.text("legal_rep", data.legal_rep, 64)
-    holders = tuple(" ".join(h.split()) for h in data.shareholders if h.strip())
+    holders = tuple(normalise_name(h) for h in data.shareholders if normalise_name(h))
     if len(holders) > MAX_SHAREHOLDERS:
         check.problems.append(FieldProblem("shareholders", f"at most {MAX_SHAREHOLDERS}"))
     if not all(h.isprintable() for h in holders):
@@ -105,8 +112,8 @@ def party_problems(data: PartyData) -> tuple[PartyData, list[FieldProblem]]:
         check.problems.append(FieldProblem("shareholders", "each at most 200 characters"))
     if len(set(holders)) != len(holders):
         check.problems.append(FieldProblem("shareholders", "a shareholder is listed twice"))
-    bank_name = " ".join((data.bank_name or "").split()) or None
-    account = "".join((data.bank_account or "").split()) or None
+    bank_name = normalise_name(data.bank_name or "") or None
+    account = "".join(unicodedata.normalize("NFKC", data.bank_account or "").split()) or None
     if account is not None and not _BANK_ACCOUNT.match(account):
         check.problems.append(FieldProblem("bank_account", "must be 8–32 digits"))
     if bank_name is not None and not bank_name.isprintable():

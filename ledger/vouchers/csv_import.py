@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ledger.core.acting import By
 from ledger.core.errors import DomainError, ImportRejected
 from ledger.core.money import yuan_to_fen
+from ledger.registry.credit_code import normalise_credit_code
 from ledger.registry.csv_files import decode
 from ledger.registry.firms import FIRMS
 from ledger.vouchers.voucher import issue_voucher
@@ -44,7 +45,7 @@ def issue_from_csv(
         if line - 1 > MAX_ROWS:
             raise ImportRejected(f"at most {MAX_ROWS} rows",
                                  errors=[{"line": line, "column": "", "reason": "too many rows"}])
-        code = (record.get("credit_code") or "").strip()
+        code = normalise_credit_code(record.get("credit_code") or "")
         try:
             amount = yuan_to_fen((record.get("amount") or "").strip())
         except DomainError as exc:

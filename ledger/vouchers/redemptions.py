@@ -41,6 +41,7 @@ from ledger.programmes.programme import Programme, account, policies
 from ledger.registry.firms import Firm
 from ledger.registry.parties import party_data_of
 from ledger.registry.providers import Provider, ProviderCategory
+from ledger.vouchers import authorisations
 from ledger.vouchers.redemption_totals import (
     DONE,
     RedemptionCityTotal,
@@ -129,20 +130,23 @@ class RedemptionView:
     clawback_reason: str | None
     decision: dict[str, object]
     dispute_reason: str | None = None
+    # The voucher as people name it (its serial); `voucher_id` stays for URLs.
+    voucher_serial: str = ""
 
 
 def view(session: Session, row: Redemption) -> RedemptionView:
     """The plain view of a redemption row."""
     code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    return _view(row, code)
+    serial = session.scalar(select(Voucher.serial).where(Voucher.id == row.voucher_id)) or ""
+    return _view(row, code, serial)
 
 
-def _view(row: Redemption, code: str) -> RedemptionView:
+def _view(row: Redemption, code: str, serial: str) -> RedemptionView:
     return RedemptionView(row.id, code, row.voucher_id, row.firm_id, row.provider_id,
                           row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
                           row.description, row.status, row.booked_on, row.completed_on,
                           row.confirmed_at is not None, row.hold_transfer_id,
-                          row.clawback_reason, row.decision, row.dispute_reason)
+                          row.clawback_reason, row.decision, row.dispute_reason, serial)
 
 
 def used_this_year(
@@ -174,7 +178,8 @@ def _categories_on(session: Session, provider_id: int, on: dt.date) -> tuple[str
 def book(
     session: Session,
     *,
-    voucher_id: int,
+    voucher: str,
+    authorisation: str,
     provider_id: int,
     category: str,
     cost_fen: int,
@@ -182,19 +187,22 @@ def book(
     by: By,
     on: dt.date | None = None,
 ) -> RedemptionView:
-    """Book a service: the policy decides the subsidy, the ledger holds it on the voucher."""
+    """Book a service against the voucher (its serial) that the firm authorised the provider
+    to book (the authorisation's one-time code): the authorisation is used, the policy decides
+    the subsidy and the ledger holds it on the voucher, all in this transaction."""
     from rules import BookingFacts, decide_booking
 
     day = on or today()
     if not isinstance(description, str) or len(description) > 500:
         raise InvalidInput("description: at most 500 characters", field="description")
-    voucher = session.get(Voucher, voucher_id)
-    if voucher is None:
-        raise NotFound(f"no voucher {voucher_id}", voucher_id=voucher_id)
+    grant = authorisations.use(session, code=authorisation, voucher=voucher,
+                               provider_id=provider_id, day=day)
+    voucher_row = session.get(Voucher, grant.voucher_id)
+    assert voucher_row is not None
     firm = session.execute(
-        select(Firm).where(Firm.id == voucher.firm_id).with_for_update()
+        select(Firm).where(Firm.id == voucher_row.firm_id).with_for_update()
     ).scalar_one()
-    session.refresh(voucher)
+    session.refresh(voucher_row)
     provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFound(f"no provider {provider_id}", provider_id=provider_id)
@@ -202,14 +210,14 @@ def book(
         raise Conflict(f"provider {provider_id} is {provider.status}", code="provider_not_active")
     if firm.status != "active":
         raise Conflict(f"firm {firm.id} is {firm.status}", code="firm_not_active")
-    prog = session.get(Programme, voucher.programme_id)
+    prog = session.get(Programme, voucher_row.programme_id)
     assert prog is not None
     firm_party, provider_party = party_data_of(firm), party_data_of(provider)
     used, used_in_category = used_this_year(session, firm.id, day.year, category)
     decision = decide_booking(policies(), BookingFacts(
         programme=prog.policy, on=day, category=category, cost_fen=cost_fen,
-        voucher_balance_fen=max(0, balance(session, voucher.account_code).available),
-        voucher_issued_on=voucher.issued_on, voucher_expires_on=voucher.expires_on,
+        voucher_balance_fen=max(0, balance(session, voucher_row.account_code).available),
+        voucher_issued_on=voucher_row.issued_on, voucher_expires_on=voucher_row.expires_on,
         firm_credit_code=firm_party.credit_code, provider_credit_code=provider_party.credit_code,
         provider_categories=_categories_on(session, provider_id, day),
         firm_used_this_year_fen=used, firm_used_in_category_this_year_fen=used_in_category,
@@ -219,7 +227,7 @@ def book(
     if not decision.allowed:
         raise refused(decision)
     stamp = now()
-    row = Redemption(programme_id=prog.id, voucher_id=voucher.id, firm_id=firm.id,
+    row = Redemption(programme_id=prog.id, voucher_id=voucher_row.id, firm_id=firm.id,
                      provider_id=provider_id, category=category, cost_fen=cost_fen,
                      subsidy_fen=decision.amount_fen, amount_fen=decision.amount_fen,
                      description=description, status="booked", booked_on=day,
@@ -229,10 +237,11 @@ def book(
     session.flush()
     provider_account = account(prog.code, "provider", provider_id)
     ensure_account(session, provider_account, prog.code, limited=True)
-    entry = create_hold(session, provider_account, voucher.account_code, decision.amount_fen,
+    entry = create_hold(session, provider_account, voucher_row.account_code, decision.amount_fen,
                         flow=FLOW_BOOK, ref=f"redemption:{row.id}", actor=by.label,
                         memo=f"{category} for firm {firm.id}")
     row.hold_transfer_id = entry.transfers[0].id
+    grant.redemption_id = row.id
     session.flush()
     return view(session, row)
 
@@ -374,9 +383,11 @@ def list_redemptions(
         condition.append(Redemption.status == status)
     total = session.scalar(select(func.count()).select_from(Redemption).where(*condition)) or 0
     rows = session.execute(
-        select(Redemption, Programme.code).join(Programme, Programme.id == Redemption.programme_id)
+        select(Redemption, Programme.code, Voucher.serial)
+        .join(Programme, Programme.id == Redemption.programme_id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
-    return Page([_view(r, code) for r, code in rows], total, limit, offset)
+    return Page([_view(r, code, serial) for r, code, serial in rows], total, limit, offset)
 
 
 def fill_from_redemptions(connection: Connection) -> None:

@@ -166,6 +166,29 @@ def voucher_row(session: Session, voucher_id: int, *, firm_id: int | None = None
     return row
 
 
+def voucher_by_serial(session: Session, serial: str, *, firm_id: int | None = None,
+                      programme: str | None = None) -> Voucher:
+    """The voucher a person names by its serial (V000262), or NotFound (also when `firm_id` is
+    given and it is another's). A serial is unique within a programme: when it names vouchers
+    of several programmes, `programme` must say which."""
+    from ledger.programmes.programme import Programme
+
+    cleaned = serial.strip().upper() if isinstance(serial, str) else ""
+    statement = select(Voucher).where(Voucher.serial == cleaned)
+    if firm_id is not None:
+        statement = statement.where(Voucher.firm_id == firm_id)
+    if programme is not None:
+        statement = statement.join(Programme, Programme.id == Voucher.programme_id).where(
+            Programme.code == programme)
+    rows = list(session.scalars(statement.limit(2)))
+    if not rows:
+        raise NotFound(f"no voucher {serial}", field="voucher")
+    if len(rows) > 1:
+        raise InvalidInput(f"voucher: {cleaned} names vouchers of several programmes; "
+                           "give the programme", field="program")
+    return rows[0]
+
+
 def _programme_code(session: Session, programme_id: int) -> str:
     from ledger.programmes.programme import Programme
 

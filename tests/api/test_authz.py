@@ -152,6 +152,10 @@ def _confirmation() -> dict[str, Any]:
     return {"file": ("bank.csv", text.encode(), "text/csv")}
 
 
+# The firm's authorisations, filled in by _voucher_world: the codes are random.
+GRANTS: dict[str, str] = {}
+
+
 OWN_FIRM = {**BUREAU, "firm": 200, "firm2": 404, "provider": 404, "provider2": 404}
 OWN_PROVIDER = {**BUREAU, "provider": 200, "provider2": 404, "firm": 404, "firm2": 404}
 # In order: each mutation leaves the state the next one needs (see _voucher_world).
@@ -173,8 +177,18 @@ VOUCHER_ROUTES = [
                                       "provider2": 403}),
     Route("GET", "/api/v1/vouchers/1", OWN_FIRM),
     Route("GET", "/api/v1/vouchers/1/history", OWN_FIRM),
-    Route("POST", "/api/v1/redemptions", some(403, provider=201, provider2=422),
-          lambda: {"voucher_id": 1, "category": "testing", "cost": "100"}),
+    Route("GET", "/api/v1/provider-directory", everyone(200)),
+    # Authorisation 3 (open, naming provider 1) was granted by _voucher_world; this makes 4.
+    Route("POST", "/api/v1/authorisations", some(403, firm=201, firm2=404),
+          lambda: {"voucher": "V000001", "provider_credit_code": GRANTS["provider_code"]}),
+    Route("GET", "/api/v1/authorisations", everyone(200)),
+    Route("GET", "/api/v1/authorisations/3", {**OWN_FIRM, "provider": 200}),
+    Route("POST", "/api/v1/authorisations/4/withdraw", some(403, firm=200, firm2=404)),
+    # Only the named provider books with it; another provider is told it is not theirs.
+    Route("POST", "/api/v1/redemptions",
+          some(403, provider=201, provider2=403),
+          lambda: {"voucher": "V000001", "authorisation": GRANTS["open"],
+                   "category": "testing", "cost": "100"}),
     Route("GET", "/api/v1/redemptions", everyone(200)),
     Route("GET", "/api/v1/redemptions/1", {**OWN_PROVIDER, "firm": 200}),
     Route("POST", "/api/v1/redemptions/1/complete", some(403, provider=200, provider2=404),
@@ -224,7 +238,8 @@ VOUCHER_ROUTES = [
 
 
 def _voucher_world(client, world) -> None:
-    """Programme P with budget, voucher 1 of firm 1, redemptions 1 and 2 booked on it."""
+    """Programme P with budget, voucher 1 of firm 1, redemptions 1 and 2 booked on it with
+    authorisations 1 and 2; authorisation 3 open for provider 1."""
     op, prov = world.auth("operator"), world.auth("provider")
     for path, body in ((("/api/v1/programs"), {"code": P, "name": "创新券", "fiscal_year": 2026,
                                                 "policy": "LN-CXQ"}),
@@ -232,9 +247,18 @@ def _voucher_world(client, world) -> None:
         assert client.post(path, headers=op, json=body).status_code == 201
     assert client.post("/api/v1/vouchers", headers=op, json={
         "program": P, "firm_id": 1, "amount": "10000"}).status_code == 201
-    for _ in range(2):
+    GRANTS["provider_code"] = client.get("/api/v1/providers/1", headers=op).json()["credit_code"]
+    codes = []
+    for _ in range(3):
+        granted = client.post("/api/v1/authorisations", headers=world.auth("firm"), json={
+            "voucher": "V000001", "provider_credit_code": GRANTS["provider_code"]})
+        assert granted.status_code == 201
+        codes.append(granted.json()["code"])
+    for code in codes[:2]:
         assert client.post("/api/v1/redemptions", headers=prov, json={
-            "voucher_id": 1, "category": "testing", "cost": "1000"}).status_code == 201
+            "voucher": "V000001", "authorisation": code, "category": "testing",
+            "cost": "1000"}).status_code == 201
+    GRANTS["open"] = codes[2]
 
 
 def test_every_voucher_route_for_every_role(client, world):

@@ -43,9 +43,12 @@ OPERATIONS = [
 
 
 # The operator may call everything; readers are run on the reads, where their view differs.
+# The firm's and the provider's own mutations (the operator is refused them) run as them too.
+OWN = {"firm": ("/api/v1/authorisations", "/api/v1/authorisations/{authorisation_id}/withdraw"),
+       "provider": ("/api/v1/redemptions",)}
 CASES = [("operator", m, p) for m, p in OPERATIONS] + [
     (who, m, p) for who in ("auditor", "firm") for m, p in OPERATIONS if m == "GET"
-]
+] + [(who, "POST", p) for who, paths in OWN.items() for p in paths]
 
 
 @pytest.mark.parametrize(("who", "method", "path"), CASES,

@@ -35,11 +35,21 @@ def _voucher(client, world, amount="50000.00", **extra):
                            json={"program": P, "firm_id": 1, "amount": amount, **extra}), 201)
 
 
-def _book(client, world, voucher_id, cost="10000.00", category="testing", who="provider",
-          key=None):
+def _grant(client, world, serial, who="provider"):
+    """Firm 1 authorises the provider that `who` works for: the one-time code."""
+    provider_id = {"provider": 1, "provider2": 2}[who]
+    code = _ok(client.get(f"{API}/providers/{provider_id}",
+                          headers=world.auth("operator")))["credit_code"]
+    return _ok(client.post(f"{API}/authorisations", headers=world.auth("firm"), json={
+        "voucher": serial, "provider_credit_code": code}), 201)["code"]
+
+
+def _book(client, world, serial, cost="10000.00", category="testing", who="provider",
+          key=None, code=None):
     headers = world.auth(who) | ({"Idempotency-Key": key} if key else {})
     return client.post(f"{API}/redemptions", headers=headers, json={
-        "voucher_id": voucher_id, "category": category, "cost": cost, "description": "材料检测"})
+        "voucher": serial, "authorisation": code or _grant(client, world, serial, who),
+        "category": category, "cost": cost, "description": "材料检测"})
 
 
 def _files(*kinds):
@@ -59,9 +69,10 @@ def test_full_flow_with_each_role(client, world):
     old = _voucher(client, world, amount="10000", issued_on="2025-06-01")
     assert (a["serial"], old["expires_on"]) == ("V000001", "2025-12-31")
     # Book: testing pays 50% of the cost.
-    r = _ok(_book(client, world, a["id"], key="book-1"), 201)
-    assert (r["subsidy"], r["status"]) == ("5000.00", "booked")
-    again = _book(client, world, a["id"], key="book-1")
+    code = _grant(client, world, a["serial"])
+    r = _ok(_book(client, world, a["serial"], key="book-1", code=code), 201)
+    assert (r["subsidy"], r["status"], r["voucher"]) == ("5000.00", "booked", "V000001")
+    again = _book(client, world, a["serial"], key="book-1", code=code)
     assert again.status_code == 201 and again.json()["id"] == r["id"]
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov,
                     json={"amount": "4000.00"}))
@@ -118,13 +129,13 @@ def test_refusals_over_http(client, world):
     assert any(t["rule"] == "issue.per_voucher_cap" and t["outcome"] == "fail"
                for t in body["decision"]["trace"])
     a = _voucher(client, world)
-    unregistered = _book(client, world, a["id"], category="patent_application")
+    unregistered = _book(client, world, a["serial"], category="patent_application")
     assert (unregistered.status_code, unregistered.json()["code"]) == (
         422, "provider_not_registered")
     assert client.get(f"{API}/vouchers/{a['id']}", headers=world.auth("firm2")).status_code == 404
     assert client.get(f"{API}/vouchers/{a['id']}/history",
                       headers=world.auth("firm2")).status_code == 404
-    r = _ok(_book(client, world, a["id"]), 201)
+    r = _ok(_book(client, world, a["serial"]), 201)
     assert client.post(f"{API}/redemptions/{r['id']}/complete",
                        headers=world.auth("provider2"), json={}).status_code == 404
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
@@ -165,16 +176,17 @@ def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
     with TestClient(app) as client:
         _programme(client, world)
         voucher = _voucher(client, world, amount="10000.00")  # ten bookings of 1,000 yuan
+        codes = [_grant(client, world, voucher["serial"]) for _ in range(32)]
     barrier = threading.Barrier(32)
     statuses: list[tuple[int, str | None]] = []
 
-    def book() -> None:
+    def book(code: str) -> None:
         with TestClient(app) as c:
             barrier.wait()
-            response = _book(c, world, voucher["id"], cost="2000.00")
+            response = _book(c, world, voucher["serial"], cost="2000.00", code=code)
             statuses.append((response.status_code, response.json().get("code")))
 
-    threads = [threading.Thread(target=book) for _ in range(32)]
+    threads = [threading.Thread(target=book, args=(code,)) for code in codes]
     for t in threads:
         t.start()
     for t in threads:
@@ -192,10 +204,13 @@ def test_32_concurrent_bookings_against_room_for_10(app, world, sessions):
 def test_voucher_csv_batch_is_all_or_nothing(client, world):
     op = world.auth("operator")
     _programme(client, world)
-    good = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210200MA0QF8LX24,200.50\n"
+    # The second code typed full-width with spaces, as a Chinese input method may give it.
+    good = ("credit_code,amount\n91210100MA0Y7K3N5H,100\n"
+            " ９１２１０２００ＭＡ０ＱＦ８ＬＸ２４ ,200.50\n")
     done = _ok(client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
                            files={"file": ("v.csv", good.encode(), "text/csv")}))
     assert (done["issued"], len(done["voucher_ids"])) == (2, 2)
+    assert done["serials"] == ["V000001", "V000002"]
     # Firm 5 holds no tech_sme certification: the policy refuses its row, so nothing is issued.
     bad = "credit_code,amount\n91210100MA0Y7K3N5H,100\n91210600MA0U9HJC13,100\n"
     refused = client.post(f"{API}/programs/{P}/vouchers:import", headers=op,
@@ -212,9 +227,9 @@ def test_yuan_strings_may_be_grouped_or_full_width(client, world):
     _programme(client, world, amount="1,000,000.00")
     voucher = _voucher(client, world, amount="５０，０００.００")
     assert voucher["amount"] == "50000.00"
-    booked = _ok(_book(client, world, voucher["id"], cost="12,345.67"), 201)
+    booked = _ok(_book(client, world, voucher["serial"], cost="12,345.67"), 201)
     assert booked["cost"] == "12345.67"
-    bad = _book(client, world, voucher["id"], cost="12,34")
+    bad = _book(client, world, voucher["serial"], cost="12,34")
     assert bad.status_code == 422 and bad.json()["field"] == "cost"
     assert "misplaced thousands separator" in bad.json()["detail"]
 
@@ -245,7 +260,7 @@ def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client,
 def _approved_claim(client, world, cost="10000.00") -> dict:
     appr, prov = world.auth("approver"), world.auth("provider")
     v = _voucher(client, world)
-    r = _ok(_book(client, world, v["id"], cost=cost), 201)
+    r = _ok(_book(client, world, v["serial"], cost=cost), 201)
     _ok(client.post(f"{API}/redemptions/{r['id']}/complete", headers=prov, json={}))
     _ok(client.post(f"{API}/redemptions/{r['id']}/confirm", headers=world.auth("firm")))
     claim = _ok(client.post(f"{API}/claims", headers=prov, data={"redemption_id": r["id"]},

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from console_helpers import KEY, PASSWORDS, World, build_world
+from console_helpers import KEY, PASSWORDS, World, build_world, granted
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
@@ -101,6 +101,17 @@ def console_server(console_database: str) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         engine.dispose()
+
+
+@pytest.fixture
+def server_grant(console_database: str, console_server: str
+                 ) -> Iterator[Callable[..., dict[str, str]]]:
+    """`server_grant(voucher_id, provider_id=1)`: the firm's authorisation, granted on the
+    browser server's database; the booking form's voucher serial and code."""
+    engine = make_engine(console_database)
+    sessions = make_sessionmaker(engine)
+    yield lambda voucher_id, provider_id=1: granted(sessions, voucher_id, provider_id)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

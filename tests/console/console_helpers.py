@@ -62,3 +62,13 @@ def sign_in(client, username: str, next_url: str = "/"):  # type: ignore[no-unty
     return client.post("/sign-in", data={"csrf_token": token, "username": username,
                                          "password": PASSWORDS[username], "next": next_url},
                        follow_redirects=False)
+
+
+def granted(sessions: sessionmaker[Session], voucher_id: int, provider_id: int = 1
+            ) -> dict[str, str]:
+    """The voucher's firm authorises the provider: the booking form's voucher and code."""
+    from tests.authorised import grant
+
+    with transaction(sessions) as s:
+        view = grant(s, voucher_id, provider_id)
+    return {"voucher": view.voucher_serial, "authorisation": view.code}

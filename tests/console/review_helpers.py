@@ -18,7 +18,8 @@ from ledger.programmes.programme import Programme, appropriate, create_programme
 from ledger.registry.evidence import KINDS, Upload
 from ledger.registry.users import find_user
 from ledger.vouchers.claims import ClaimView, file_claim
-from ledger.vouchers.redemptions import book, complete, confirm
+from ledger.vouchers.redemptions import complete, confirm
+from tests.authorised import authorised_book
 
 AWARDS = "LN-AWARD-2022"
 
@@ -36,8 +37,8 @@ def filed_claim(sessions: sessionmaker[Session], voucher: int, cost_fen: int = 1
     """A booking on `voucher` by provider 1, completed, confirmed and claimed with evidence."""
     provider, firm = user_by(sessions, "demo-provider"), user_by(sessions, "demo-firm")
     with transaction(sessions) as s:
-        done = book(s, voucher_id=voucher, provider_id=1, category="testing",
-                    cost_fen=cost_fen, description="检测", by=provider)
+        done = authorised_book(s, voucher_id=voucher, provider_id=1, category="testing",
+                               cost_fen=cost_fen, description="检测", by=provider)
         complete(s, done.id, provider_id=1, by=provider)
         confirm(s, done.id, firm_id=1, by=firm)
         return file_claim(s, done.id, provider_id=1, by=filed_by or provider, files=[

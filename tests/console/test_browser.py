@@ -23,12 +23,15 @@ def test_the_firm_signs_in_and_sees_its_voucher_balance(signed_in_page, screensh
     assert "voucher.issue" in page.locator("table.list").inner_text()
 
 
-def test_the_provider_books_with_the_decision_previewed(signed_in_page, screenshot):
+def test_the_provider_books_with_the_decision_previewed(signed_in_page, screenshot,
+                                                        server_grant):
     page = signed_in_page("demo-provider")
     assert page.url.endswith("/provider")
     screenshot(page, "provider")
     page.click("a.button[href='/provider/book']")
-    page.fill("#f-voucher_id", "1")
+    grant = server_grant(1)
+    page.fill("#f-voucher", grant["voucher"])
+    page.fill("#f-authorisation", grant["authorisation"])
     page.select_option("#f-category", "testing")
     page.fill("#f-cost", "100000")
     # The script asks the preview endpoint while the user types: 50% of 100,000 is cut to the

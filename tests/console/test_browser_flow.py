@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import urlencode
 
 import pytest
 from console_helpers import CODE, PDF
@@ -47,7 +48,8 @@ def _ledger_budget(reader) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "appropriated", "issued", "unspent", "held", "redeemed", "in_payment", "paid", "free")}
 
 
-def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_path):
+def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_path,
+                                          server_grant):
     # Operator: appropriate, then issue a voucher to the demo firm.
     operator = signed_in_page("demo-operator")
     operator.goto(f"/operator?programme={CODE}")
@@ -69,7 +71,7 @@ def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_pat
 
     # Provider: book a testing service, the decision previewed (50 % of 10,000.02), complete.
     provider = signed_in_page("demo-provider")
-    provider.goto(f"/provider/book?voucher_id={voucher_id}")
+    provider.goto(f"/provider/book?{urlencode(server_grant(voucher_id))}")
     provider.select_option("#f-category", "testing")
     provider.fill("#f-cost", "10000.02")
     verdict = provider.locator("#preview .verdict")

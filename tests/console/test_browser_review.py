@@ -5,6 +5,7 @@ OK with the head hash and downloads a report PDF."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from console_helpers import PDF
@@ -12,10 +13,11 @@ from console_helpers import PDF
 pytestmark = pytest.mark.browser
 
 
-def _claimed_booking(signed_in_page) -> str:  # type: ignore[no-untyped-def]
-    """Book, complete, confirm and claim through the pages; the claim's URL."""
+def _claimed_booking(signed_in_page, server_grant) -> str:  # type: ignore[no-untyped-def]
+    """Book (with the firm's authorisation), complete, confirm and claim through the pages;
+    the claim's URL."""
     provider = signed_in_page("demo-provider")
-    provider.goto("/provider/book?voucher_id=1")
+    provider.goto(f"/provider/book?{urlencode(server_grant(1))}")
     provider.select_option("#f-category", "testing")
     provider.fill("#f-cost", "20000")
     provider.locator("#preview .verdict").wait_for()
@@ -38,8 +40,9 @@ def _claimed_booking(signed_in_page) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_the_approver_approves_and_the_auditor_verifies(signed_in_page, screenshot,
-                                                        console_server, tmp_path):
-    claim_url = _claimed_booking(signed_in_page)
+                                                        console_server, tmp_path,
+                                                        server_grant):
+    claim_url = _claimed_booking(signed_in_page, server_grant)
     claim_id = claim_url.rsplit("/", 1)[1]
     approver = signed_in_page("demo-approver")
     assert approver.url.endswith("/approver")

@@ -7,15 +7,16 @@ from console_helpers import csrf_of, sign_in
 
 from ledger.core.acting import By
 from ledger.core.db import transaction
-from ledger.vouchers.redemptions import book, complete, get_redemption
+from ledger.vouchers.redemptions import complete, get_redemption
+from tests.authorised import authorised_book
 
 PROVIDER = By(2, "demo-provider")
 
 
 def test_the_firm_disputes_and_the_provider_sees_why(client, sessions, world):
     with transaction(sessions) as s:
-        booked = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                      cost_fen=1_000_000, description="检测", by=PROVIDER)
+        booked = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                                 cost_fen=1_000_000, description="检测", by=PROVIDER)
         complete(s, booked.id, provider_id=1, by=PROVIDER)
     sign_in(client, "demo-firm")
     page = client.get(f"/firm/redemptions/{booked.id}")

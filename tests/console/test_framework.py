@@ -21,8 +21,9 @@ from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry.evidence import KINDS, Upload
 from ledger.vouchers.applications import apply_for_voucher
 from ledger.vouchers.claims import approve, file_claim
-from ledger.vouchers.redemptions import book, complete, confirm
+from ledger.vouchers.redemptions import complete, confirm
 from ledger.vouchers.voucher import issue_voucher
+from tests.authorised import authorised_book
 
 # Every console GET route: who opens it and with which ids ({voucher}, {booking} …).
 WALK = {
@@ -42,6 +43,11 @@ WALK = {
     "/firm/applications/{application_id}": "demo-firm",
     "/firm/applications/{application_id}/documents/{kind}": "demo-firm",
     "/account": "demo-firm",
+    "/firm/providers": "demo-firm",
+    "/firm/authorisations": "demo-firm",
+    "/firm/authorisations/new": "demo-firm",
+    "/firm/authorisations/{authorisation_id}": "demo-firm",
+    "/provider/authorisations": "demo-provider",
     "/provider": "demo-provider",
     "/provider/book": "demo-provider",
     "/provider/bookings/{redemption_id}": "demo-provider",
@@ -121,8 +127,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
     # Strict translations are on (conftest): a missing message would fail the request.
     provider, operator = By(2, "demo-provider"), By(1, "demo-operator")
     with transaction(sessions) as s:
-        done = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                    cost_fen=1_000_000, description="检测", by=provider)
+        done = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                               cost_fen=1_000_000, description="检测", by=provider)
         complete(s, done.id, provider_id=1, by=provider)
         confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
         claim = file_claim(s, done.id, provider_id=1, by=provider, files=[
@@ -130,8 +136,8 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
         approve(s, claim.id, by=By(3, "demo-approver"))
         batch = create_batch(s, CODE, by=operator)
         release_batch(s, batch.id, by=By(3, "demo-approver"))
-        booking = book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                       cost_fen=1_000_000, description="检测", by=provider)
+        booking = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                                  cost_fen=1_000_000, description="检测", by=provider)
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
                          policy="LN-AWARD", by=operator)
         appropriate(s, "LN-AWARD-2022", 100_000_000, by=operator)
@@ -145,7 +151,7 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
                                                Upload("plan", "p.pdf", PDF + b"p")])
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
            "award_id": award.id, "application_id": application.id, "claim_id": claim.id,
-           "kind": "contract", "batch_id": batch.id, "entry_id": 1}
+           "kind": "contract", "batch_id": batch.id, "entry_id": 1, "authorisation_id": 1}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

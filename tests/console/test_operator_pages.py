@@ -24,6 +24,7 @@ from ledger.registry.evidence import KINDS, Upload
 from ledger.registry.firms import Certification, Firm, add_certification
 from ledger.vouchers import claims, redemptions
 from ledger.vouchers.voucher import Voucher, get_voucher, issue_voucher
+from tests.authorised import authorised_book
 
 OPERATOR, PROVIDER = By(1, "demo-operator"), By(2, "demo-provider")
 HEADER = ("credit_code,name,city,district,size_class,legal_rep,shareholders,status,bank_name,"
@@ -49,8 +50,8 @@ def _console_ops(sessions, action: str) -> list[Operation]:  # type: ignore[no-u
 
 def test_the_dashboard_shows_the_budget_to_the_fen(client, sessions, world):
     with transaction(sessions) as s:
-        redemptions.book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                         cost_fen=1_234_567, description="检测", by=PROVIDER)
+        authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                        cost_fen=1_234_567, description="检测", by=PROVIDER)
         b = budget(s, CODE)
     assert b.held == 617_283 and b.balanced
     sign_in(client, "demo-operator")
@@ -228,8 +229,8 @@ def test_expiry_preview_changes_nothing_and_confirm_expires(client, sessions, wo
 
 def _approved_claim(sessions, world) -> int:  # type: ignore[no-untyped-def]
     with transaction(sessions) as s:
-        done = redemptions.book(s, voucher_id=world.voucher, provider_id=1, category="testing",
-                                cost_fen=1_000_001, description="检测", by=PROVIDER)
+        done = authorised_book(s, voucher_id=world.voucher, provider_id=1, category="testing",
+                               cost_fen=1_000_001, description="检测", by=PROVIDER)
         redemptions.complete(s, done.id, provider_id=1, by=PROVIDER)
         redemptions.confirm(s, done.id, firm_id=1, by=By(4, "demo-firm"))
         claim = claims.file_claim(s, done.id, provider_id=1, by=PROVIDER, files=[

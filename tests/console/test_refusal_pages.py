@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from console_helpers import CODE, PASSWORDS, csrf_of, sign_in
+from console_helpers import CODE, PASSWORDS, csrf_of, granted, sign_in
 from sqlalchemy import func, select
 
 from ledger.core.acting import By
@@ -21,10 +21,10 @@ from ledger.vouchers.voucher import issue_voucher
 OPERATOR = By(1, "demo-operator")
 
 
-def _book(client, voucher: int, language: str = "zh-CN"):  # type: ignore[no-untyped-def]
+def _book(client, grant: dict[str, str], language: str = "zh-CN"):  # type: ignore[no-untyped-def]
     token = csrf_of(client.get("/provider/book").text)
     return client.post("/provider/book", headers={"Accept-Language": language}, data={
-        "csrf_token": token, "voucher_id": str(voucher), "category": "testing",
+        "csrf_token": token, **grant, "category": "testing",
         "cost": "10000", "description": "检测", "action": "book"}, follow_redirects=False)
 
 
@@ -44,10 +44,11 @@ def test_a_related_party_booking_is_refused_on_the_page(client, sessions, world,
     monkeypatch.setitem(PASSWORDS, "related-provider", "0123456789")
     sign_in(client, "related-provider")
     before = _bookings(sessions)
-    refused = _book(client, world.voucher)
+    grant = granted(sessions, world.voucher, related.id)
+    refused = _book(client, grant)
     assert refused.status_code == 422
     assert 'data-code="related_party"' in refused.text and "booking.related_party" in refused.text
-    english = _book(client, world.voucher, language="en")
+    english = _book(client, grant, language="en")
     assert 'data-code="related_party"' in english.text and 'lang="en"' in english.text
     assert _bookings(sessions) == before
 
@@ -59,7 +60,7 @@ def test_booking_an_expired_voucher_is_refused_on_the_page(client, sessions, wor
     assert old.expires_on == dt.date(2025, 12, 31)
     sign_in(client, "demo-provider")
     before = _bookings(sessions)
-    refused = _book(client, old.id)
+    refused = _book(client, granted(sessions, old.id))
     assert refused.status_code == 422 and 'data-code="voucher_expired"' in refused.text
     assert 'value="10000"' in refused.text  # the form keeps what was typed
     assert _bookings(sessions) == before

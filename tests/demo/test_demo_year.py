@@ -17,6 +17,7 @@ from ledger.core.oplog import Operation
 from ledger.core.verify import verify
 from ledger.payments.batches import PaymentBatch, PaymentReturn
 from ledger.registry.users import User, create_user
+from ledger.vouchers.authorisations import Authorisation
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption
 from ledger.vouchers.voucher import Voucher
@@ -74,6 +75,21 @@ def test_every_booking_and_claim_state_is_present(demo):
     assert all(bookings.values()), bookings
     assert all(claims.values()), claims
     assert all(batches.values()) and returned == 1, (batches, returned)
+
+
+def test_every_booking_went_through_the_firms_authorisation(demo):
+    """Each redemption used one authorisation of its own voucher and provider; firms also
+    withdrew some before granting again."""
+    with transaction(demo.sessions) as s:
+        used = s.execute(select(Redemption.id, Redemption.voucher_id, Redemption.provider_id,
+                                Authorisation.voucher_id, Authorisation.provider_id,
+                                Authorisation.status)
+                         .outerjoin(Authorisation, Authorisation.redemption_id == Redemption.id)
+                         ).all()
+        withdrawn = _count(s, Authorisation.status == "withdrawn", model=Authorisation)
+        logged = _count(s, Operation.action == "authorisations.create", model=Operation)
+    assert used and all(r[1:3] == r[3:5] and r[5] == "used" for r in used)
+    assert withdrawn >= 1 and logged >= len(used) + withdrawn
 
 
 def test_every_award_tier_in_every_state(demo):

@@ -59,3 +59,9 @@ def test_malformed_codes_say_why(code, fragment):
 
 def test_normalise_strips_spaces_and_upper_cases():
     assert normalise_credit_code(" 9121 0000 1175 9036 6a ") == "91210000117590366A"
+
+
+def test_normalise_turns_full_width_input_half_width():
+    """NFKC: full-width digits, letters and the ideographic space of an input method."""
+    assert normalise_credit_code("９１３５０１００ｍ０００１００ｙ４３") == "91350100M000100Y43"
+    assert normalise_credit_code("　91350100 M000100Y43\u3000") == "91350100M000100Y43"

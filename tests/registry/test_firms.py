@@ -137,3 +137,28 @@ def test_control_characters_are_refused_before_the_database(sessions):
     with pytest.raises(InvalidInput) as info, transaction(sessions) as s:
         create_firm(s, party(1, name="坏\x00名", shareholders=("甲\x00",), city="\x00"))
     assert {e["field"] for e in info.value.detail["errors"]} == {"name", "shareholders", "city"}
+
+
+def _full_width(text: str) -> str:
+    """What a Chinese input method in full-width mode types for ASCII letters and digits."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_full_width_and_spaced_input_is_normalised_before_checks_and_storage(sessions):
+    """A credit code typed full-width, in lower case and with spaces is the valid code; names
+    and shareholders are NFKC'd and trimmed; the stored code then refuses a duplicate."""
+    code = credit_code(7)
+    typed = "　" + _full_width(code[:9].lower()) + " " + code[9:] + " "
+    with transaction(sessions) as s:
+        firm = create_firm(s, party(7, credit_code=typed, name=" 沈阳ＡＢＣ科技　有限公司 ",
+                                    legal_rep="张三　",
+                                    shareholders=("Ｌｉ　Ｗｅｉ ", " 沈阳创投")))
+    assert firm.party.credit_code == code
+    assert firm.party.name == "沈阳ABC科技 有限公司"
+    assert firm.party.legal_rep == "张三"
+    assert firm.party.shareholders == ("Li Wei", "沈阳创投")
+    with pytest.raises(AlreadyExists), transaction(sessions) as s:
+        create_firm(s, party(8, credit_code=_full_width(code)))
+    with pytest.raises(InvalidInput) as info, transaction(sessions) as s:
+        create_firm(s, party(9, shareholders=("沈阳创投", "沈阳创投　")))
+    assert info.value.detail["field"] == "shareholders"

@@ -25,6 +25,7 @@ from ledger.registry.firms import Certification, Firm, add_certification, create
 from ledger.registry.providers import create_provider
 from ledger.vouchers import claims, clawbacks, expiry, redemptions
 from ledger.vouchers import voucher as vouchers
+from tests.authorised import authorised_book
 
 CODE = "LN-CXQ-2026"
 OPERATOR, PROVIDER, APPROVER, FIRM = By(1, "op"), By(2, "prov"), By(3, "appr"), By(4, "firm")
@@ -65,8 +66,8 @@ def ensure_registry(session: Session) -> None:
 
 def _redeem(s: Session, voucher_id: int, provider_id: int, category: str, cost: int,
             *, amount: int | None = None, firm_id: int) -> int:
-    r = redemptions.book(s, voucher_id=voucher_id, provider_id=provider_id, category=category,
-                         cost_fen=cost, description="服务", by=PROVIDER)
+    r = authorised_book(s, voucher_id=voucher_id, provider_id=provider_id, category=category,
+                        cost_fen=cost, description="服务", by=PROVIDER)
     redemptions.complete(s, r.id, provider_id=provider_id, by=PROVIDER, amount_fen=amount)
     redemptions.confirm(s, r.id, firm_id=firm_id, by=FIRM)
     return r.id
@@ -91,12 +92,12 @@ def build_year(sessions: sessionmaker[Session]) -> Year:
         approved = _redeem(s, v2, 1, "instrument_sharing", 800_000, amount=300_000, firm_id=2)
         clawed = _redeem(s, v1, 2, "patent_application", 600_000, firm_id=1)
         completed = _redeem(s, v3, 3, "rd_design", 2_000_000, firm_id=3)
-        held = redemptions.book(s, voucher_id=old, provider_id=1, category="testing",
-                                cost_fen=1_000_000, description="服务", by=PROVIDER,
-                                on=dt.date(2025, 7, 1)).id
-        cancelled = redemptions.book(s, voucher_id=v2, provider_id=3,
-                                     category="technology_transfer", cost_fen=400_000,
-                                     description="服务", by=PROVIDER)
+        held = authorised_book(s, voucher_id=old, provider_id=1, category="testing",
+                               cost_fen=1_000_000, description="服务", by=PROVIDER,
+                               on=dt.date(2025, 7, 1)).id
+        cancelled = authorised_book(s, voucher_id=v2, provider_id=3,
+                                    category="technology_transfer", cost_fen=400_000,
+                                    description="服务", by=PROVIDER)
         redemptions.cancel(s, cancelled.id, by=OPERATOR)
     with transaction(sessions) as s:
         first = claims.file_claim(s, paid, provider_id=1, files=EVIDENCE, by=PROVIDER)

@@ -31,6 +31,7 @@ from ledger.vouchers import clawbacks, redemptions
 from ledger.vouchers import voucher as vouchers
 from ledger.vouchers.redemption_totals import RedemptionCityTotal, RedemptionTotal
 from ledger.vouchers.redemptions import Redemption, fill_from_redemptions
+from tests.authorised import authorised_book
 from tests.reports.programme_year import APPROVER, OPERATOR, PROVIDER, ensure_registry
 
 CODE = "LN-CXQ-2026"
@@ -91,9 +92,9 @@ def _build(sessions: sessionmaker[Session]) -> int:
     for step in STEPS:
         # Each service call in its own transaction, as the API makes them.
         with transaction(sessions) as s:
-            booked = redemptions.book(s, voucher_id=voucher[step.firm], provider_id=step.provider,
-                                      category=step.category, cost_fen=200_000,
-                                      description="服务", by=PROVIDER, on=step.booked).id
+            booked = authorised_book(s, voucher_id=voucher[step.firm], provider_id=step.provider,
+                                     category=step.category, cost_fen=200_000,
+                                     description="服务", by=PROVIDER, on=step.booked).id
         with transaction(sessions) as s:
             if step.fate == "cancelled":
                 redemptions.cancel(s, booked, by=OPERATOR)

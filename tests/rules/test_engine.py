@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from rules import (
     IssueFacts,
     NoPolicyInForce,
     PolicySet,
+    authorisation_expiry,
     decide_award,
     decide_booking,
     decide_issue,
@@ -97,6 +99,36 @@ def test_decision_to_dict_is_json_with_yuan(policies: PolicySet) -> None:
     assert cut["outcome"] == "cut"
     assert cut["figures"]["limit_yuan"] == "30000.00"
     assert all(line["file"] == "LN-CXQ-2024.yaml" for line in data["trace"])
+
+
+def _related(decision: object) -> dict[str, object]:
+    line = next(t for t in decision.trace if t.rule == "booking.related_party")  # type: ignore[attr-defined]
+    return {"outcome": line.outcome, **line.figures}
+
+
+def test_related_party_across_roles_names_the_matched_people(policies: PolicySet) -> None:
+    """One side's legal representative holding shares of the other is related; the trace
+    names who matched (after NFKC and spaces), for either direction."""
+    firm_rep_holds = replace(BOOKING, firm_legal_rep="张三", provider_legal_rep="王五",
+                             provider_shareholders=("赵六", " 张三　"))
+    related = _related(decide_booking(policies, firm_rep_holds))
+    assert related["outcome"] == "fail" and related["legal_rep_shareholder"] == "张三"
+    provider_rep_holds = replace(BOOKING, provider_legal_rep="Ｗａｎｇ Ｗｕ",
+                                 firm_shareholders=("Wang  Wu",))
+    decision = decide_booking(policies, provider_rep_holds)
+    assert decision.code == "related_party"
+    assert _related(decision)["legal_rep_shareholder"] == "Wang Wu"
+    both = replace(BOOKING, firm_shareholders=("孙七",), provider_shareholders=("孙七 ",))
+    assert _related(decide_booking(policies, both))["shareholder"] == "孙七"
+    unrelated = replace(BOOKING, firm_legal_rep="张三", firm_shareholders=("张三",))
+    assert _related(decide_booking(policies, unrelated))["outcome"] == "pass"
+
+
+def test_authorisation_expiry_comes_from_the_version_in_force(policies: PolicySet) -> None:
+    """The file's `booking.authorisation_days` from the grant day."""
+    assert authorisation_expiry(policies, "LN-CXQ", dt.date(2025, 3, 1)) == dt.date(2025, 3, 31)
+    with pytest.raises(NoPolicyInForce):
+        authorisation_expiry(policies, "LN-AWARD", dt.date(2025, 3, 1))
 
 
 def test_refusal_trace_names_all_failures(policies: PolicySet) -> None:

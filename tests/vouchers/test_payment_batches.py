@@ -26,6 +26,7 @@ from ledger.registry.evidence import Upload
 from ledger.registry.providers import PROVIDERS, Provider
 from ledger.vouchers import claims, redemptions
 from ledger.vouchers import voucher as vouchers
+from tests.authorised import authorised_book
 
 EVIDENCE = (Upload("contract", "contract.pdf", PDF), Upload("invoice", "invoice.png", PNG),
             Upload("service_report", "report.pdf", PDF + b"r"))
@@ -40,8 +41,8 @@ def _approved_claims(sessions, *costs: int, provider_id: int = 1) -> list[int]:
     ids = []
     for cost in costs:
         with transaction(sessions) as s:
-            r = redemptions.book(s, voucher_id=v.id, provider_id=provider_id, category="testing",
-                                 cost_fen=cost, description="检测", by=PROVIDER)
+            r = authorised_book(s, voucher_id=v.id, provider_id=provider_id, category="testing",
+                                cost_fen=cost, description="检测", by=PROVIDER)
             redemptions.complete(s, r.id, provider_id=provider_id, by=PROVIDER)
             redemptions.confirm(s, r.id, firm_id=1, by=FIRM)
             c = claims.file_claim(s, r.id, provider_id=provider_id, files=EVIDENCE, by=PROVIDER)

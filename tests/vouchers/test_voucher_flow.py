@@ -26,6 +26,7 @@ from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers import claims, clawbacks, expiry, redemptions
 from ledger.vouchers import voucher as vouchers
+from tests.authorised import authorised_book
 
 EVIDENCE = (Upload("contract", "contract.pdf", PDF), Upload("invoice", "invoice.png", PNG),
             Upload("service_report", "report.pdf", PDF + b"r"))
@@ -43,9 +44,9 @@ def _issue(sessions, amount=5_000_000, firm_id=1, **kw):
 
 def _book(sessions, voucher_id, cost=1_000_000, category="testing", provider_id=1, **kw):
     with transaction(sessions) as s:
-        return redemptions.book(s, voucher_id=voucher_id, provider_id=provider_id,
-                                category=category, cost_fen=cost, description="检测",
-                                by=PROVIDER, **kw)
+        return authorised_book(s, voucher_id=voucher_id, provider_id=provider_id,
+                               category=category, cost_fen=cost, description="检测",
+                               by=PROVIDER, **kw)
 
 
 def _complete_confirm(sessions, rid, amount=None, provider_id=1):

@@ -97,7 +97,7 @@ def confirmation_listing(firm_id: int) -> Listing:
         title=N_("Services to confirm"),
         columns=(
             Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/firm/redemptions/{r.id}"),
-            Column(N_("Voucher"), lambda r: r.voucher_id,
+            Column(N_("Voucher"), lambda r: r.voucher_serial,
                    link=lambda r: f"/firm/vouchers/{r.voucher_id}"),
             Column(N_("Provider"), lambda r: r.provider_id),
             Column(N_("Service"), lambda r: r.category, "label"),

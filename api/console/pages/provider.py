@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -29,23 +30,27 @@ from ledger.programmes.programme import account, list_programmes
 from ledger.registry import evidence
 from ledger.registry.providers import get_provider
 from ledger.registry.users import UserView
-from ledger.vouchers import claims, redemptions
+from ledger.vouchers import authorisations, claims, redemptions
 
 router = console_router("/provider")
 ProviderUser = Annotated[UserView, Depends(signed_in("provider"))]
 
 add_nav(N_("Bookings"), "/provider", "provider")
+add_nav(N_("Authorisations"), "/provider/authorisations", "provider")
 add_nav(N_("Book a service"), "/provider/book", "provider")
 add_nav(N_("Claims"), "/provider/claims", "provider")
 add_nav(N_("Owed and paid"), "/provider/money", "provider")
 set_home("provider", "/provider")
 
-BOOK_FIELDS = ("voucher_id", "category", "cost", "description")
+BOOK_FIELDS = ("voucher", "authorisation", "category", "cost", "description")
 # Where a policy refusal shows: by the field it concerns, else at the top of the form.
 BOOK_CODES = {"cap_exceeded": "cost", "zero_subsidy": "cost", "insufficient_balance": "cost",
-              "voucher_expired": "voucher_id", "voucher_not_yet_valid": "voucher_id",
-              "not_found": "voucher_id", "unknown_category": "category",
-              "provider_not_registered": "category"}
+              "voucher_expired": "voucher", "voucher_not_yet_valid": "voucher",
+              "not_found": "voucher", "unknown_category": "category",
+              "provider_not_registered": "category",
+              **dict.fromkeys(("authorisation_used", "authorisation_withdrawn",
+                               "authorisation_expired", "authorisation_other_provider"),
+                              "authorisation")}
 
 
 def _provider(user: UserView) -> int:
@@ -62,7 +67,7 @@ def booking_listing(provider_id: int) -> Listing:
         title=N_("Bookings"),
         columns=(
             Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/provider/bookings/{r.id}"),
-            Column(N_("Voucher"), lambda r: r.voucher_id),
+            Column(N_("Voucher"), lambda r: r.voucher_serial),
             Column(N_("Firm"), lambda r: r.firm_id),
             Column(N_("Service"), lambda r: r.category, "label"),
             Column(N_("Cost (yuan)"), lambda r: r.cost_fen, "yuan"),
@@ -105,13 +110,16 @@ class _DryRun(Exception):
 
 def _booking_args(form: Form) -> dict[str, object]:
     """The service's arguments from the form (InvalidInput names the field at fault)."""
-    raw_id = form.get("voucher_id")
-    if not raw_id.isdigit() or not 1 <= int(raw_id) <= 2**63 - 1:
-        raise InvalidInput("voucher_id: the voucher's number", field="voucher_id")
+    if not form.get("voucher").strip():
+        raise InvalidInput("voucher: the voucher's serial, e.g. V000262", field="voucher")
+    if not form.get("authorisation").strip():
+        raise InvalidInput("authorisation: the firm's authorisation code",
+                           field="authorisation")
     if not form.get("category"):
         raise InvalidInput("category: choose a service", field="category")
-    return {"voucher_id": int(raw_id), "category": form.get("category"),
-            "cost_fen": fen(form.get("cost"), "cost"), "description": form.get("description")}
+    return {"voucher": form.get("voucher"), "authorisation": form.get("authorisation"),
+            "category": form.get("category"), "cost_fen": fen(form.get("cost"), "cost"),
+            "description": form.get("description")}
 
 
 def preview(request: Request, user: UserView, form: Form) -> dict[str, object] | None:
@@ -136,10 +144,45 @@ def _book_page(request: Request, user: UserView, form: Form, decision: dict[str,
 
 
 @router.get("/book")
-def book_page(request: Request, user: ProviderUser, voucher_id: str = "") -> Response:
-    """The booking form."""
-    form = Form({"voucher_id": voucher_id, "category": "", "cost": "", "description": ""})
+def book_page(request: Request, user: ProviderUser, voucher: str = "",
+              authorisation: str = "") -> Response:
+    """The booking form (from an authorisation: its voucher and code filled in)."""
+    form = Form({"voucher": voucher, "authorisation": authorisation, "category": "",
+                 "cost": "", "description": ""})
     return _book_page(request, user, form, None)
+
+
+def authorisation_listing(provider_id: int) -> Listing:
+    """The firms' authorisations naming this provider, newest first; an open one is booked."""
+    def book_link(a: authorisations.AuthorisationView) -> str | None:
+        if a.status != "open":
+            return None
+        return f"/provider/book?{urlencode({'voucher': a.voucher_serial, 'authorisation': a.code})}"
+
+    return Listing(
+        title=N_("Authorisations"),
+        columns=(
+            Column(N_("Authorisation code"), lambda a: a.code),
+            Column(N_("Voucher"), lambda a: a.voucher_serial),
+            Column(N_("Programme"), lambda a: a.programme),
+            Column(N_("Firm"), lambda a: a.firm_name),
+            Column(N_("Granted on"), lambda a: a.granted_on, "date"),
+            Column(N_("Usable through"), lambda a: a.expires_on, "date"),
+            Column(N_("Status"), lambda a: a.status, "label"),
+            Column(N_("Next step"), lambda a: "book" if a.status == "open" else "", "label",
+                   link=book_link),
+        ),
+        fetch=lambda s, limit, offset, f: authorisations.list_authorisations(
+            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status")),
+        filters=(Filter("status", N_("Status"), authorisations.SHOWN_STATUSES),),
+        filename="authorisations",
+    )
+
+
+@router.get("/authorisations")
+def authorisation_list(request: Request, user: ProviderUser) -> Response:
+    """What firms authorised this provider to book; each open one leads to the booking form."""
+    return show_list(request, authorisation_listing(_provider(user)))
 
 
 @router.post("/book/preview")
