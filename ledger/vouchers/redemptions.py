@@ -140,10 +140,11 @@ class RedemptionView:
 
 def view(session: Session, row: Redemption) -> RedemptionView:
     """The plain view of a redemption row, with its voucher's serial and the parties' names."""
-    code, serial, firm, provider = session.execute(
-        select(Programme.code, Voucher.serial, Firm.name, Provider.name)
-        .where(Programme.id == row.programme_id, Voucher.id == row.voucher_id,
-               Firm.id == row.firm_id, Provider.id == row.provider_id)).one()
+    code, serial, firm, provider = session.execute(select(
+        select(Programme.code).where(Programme.id == row.programme_id).scalar_subquery(),
+        select(Voucher.serial).where(Voucher.id == row.voucher_id).scalar_subquery(),
+        select(Firm.name).where(Firm.id == row.firm_id).scalar_subquery(),
+        select(Provider.name).where(Provider.id == row.provider_id).scalar_subquery())).one()
     return _view(row, code, (serial, firm, provider))
 
 
