@@ -54,10 +54,13 @@ def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
 
 
 def read_query(raw: str | None, name: str = "q") -> str | None:
-    """A search text trimmed (None when empty); longer than MAX_QUERY is refused."""
+    """A search text trimmed (None when empty); longer than MAX_QUERY or holding a control
+    character (PostgreSQL refuses NUL in text) is refused."""
     text = (raw or "").strip()
     if not text:
         return None
     if len(text) > MAX_QUERY:
         raise InvalidInput(f"{name}: at most {MAX_QUERY} characters", field=name)
+    if not text.isprintable():
+        raise InvalidInput(f"{name}: printable characters only", field=name)
     return text

@@ -12,9 +12,9 @@ from ledger.awards.award import apply_award
 from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.programmes.programme import appropriate, create_programme
+from ledger.registry.evidence import KINDS, Upload
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
-from ledger.registry.evidence import KINDS, Upload
 from ledger.vouchers.claims import file_claim
 from ledger.vouchers.redemptions import book, complete, confirm, list_redemptions
 from ledger.vouchers.voucher import issue_voucher
@@ -124,3 +124,6 @@ def test_claims_carry_names_and_take_q(client, sessions, world, booked):
 def test_too_long_a_search_is_refused(client, world):
     response = client.get("/api/v1/vouchers?q=" + "x" * 65, headers=world.auth("operator"))
     assert response.status_code == 422
+    # A NUL would reach PostgreSQL as text it refuses: a clear 422 on both engines instead.
+    response = client.get("/api/v1/firms?q=a%00b", headers=world.auth("operator"))
+    assert response.status_code == 422 and response.json()["code"] == "invalid_input"
