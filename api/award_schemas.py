@@ -52,6 +52,7 @@ class AwardOut(BaseModel):
     id: int
     program: str
     firm_id: int
+    firm_name: str
     tier: str
     level: str
     document_no: str
@@ -72,7 +73,8 @@ class AwardOut(BaseModel):
 
 def award_out(a: AwardView) -> dict[str, Any]:
     """As JSON."""
-    return AwardOut(id=a.id, program=a.programme, firm_id=a.firm_id, tier=a.tier, level=a.level,
+    return AwardOut(id=a.id, program=a.programme, firm_id=a.firm_id, firm_name=a.firm_name,
+                    tier=a.tier, level=a.level,
                     document_no=a.document_no, certified_on=a.certified_on,
                     applied_on=a.applied_on, amount=fen_to_yuan(a.amount_fen), status=a.status,
                     decision=a.decision, recorded_by=a.recorded_by, decided_by=a.decided_by,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Generic, Literal, TypeVar
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.core.paging import MAX_ID, Page
+from ledger.core.search import MAX_QUERY
 from ledger.registry.firms import Certification, FirmView
 from ledger.registry.parties import PartyData, mask_account
 from ledger.registry.providers import ProviderView, Registration
@@ -21,6 +22,8 @@ CertificationKind = Literal["tech_sme", "chuying", "gazelle", "unicorn", "specia
 Category = Literal["patent_application", "instrument_sharing", "testing", "rd_design",
                    "technology_transfer"]
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
+Search = Annotated[str | None, Query(max_length=MAX_QUERY, description=(
+    "Prefix of a name, a credit code or a voucher serial (what the list names)"))]
 IdempotencyKeyDoc = (
     "Optional client key (1–255 printable characters): the same key and body return the first "
     "response and write nothing again; the same key with another body is 409."

@@ -169,6 +169,7 @@ class VoucherOut(BaseModel):
     serial: str
     account: str
     firm_id: int
+    firm_name: str = Field(description="The firm's registered name")
     amount: str
     issued_on: dt.date
     expires_on: dt.date
@@ -182,7 +183,8 @@ class VoucherOut(BaseModel):
 def voucher_out(v: VoucherView) -> dict[str, Any]:
     """As JSON."""
     return VoucherOut(id=v.id, program=v.programme, serial=v.serial, account=v.account,
-                      firm_id=v.firm_id, amount=fen_to_yuan(v.amount_fen), issued_on=v.issued_on,
+                      firm_id=v.firm_id, firm_name=v.firm_name,
+                      amount=fen_to_yuan(v.amount_fen), issued_on=v.issued_on,
                       expires_on=v.expires_on, status=v.status,
                       available=fen_to_yuan(v.available_fen), held=fen_to_yuan(v.held_fen),
                       spent=fen_to_yuan(v.spent_fen),
@@ -253,9 +255,12 @@ class RedemptionOut(BaseModel):
     id: int
     program: str
     voucher_id: int
-    voucher: str
+    voucher: str  # the serial, as a booking names it
+    voucher_serial: str  # the same serial, named as on claims and applications
     firm_id: int
+    firm_name: str
     provider_id: int
+    provider_name: str
     category: str
     cost: str
     subsidy: str
@@ -273,8 +278,10 @@ class RedemptionOut(BaseModel):
 def redemption_out(r: RedemptionView) -> dict[str, Any]:
     """As JSON."""
     return RedemptionOut(id=r.id, program=r.programme, voucher_id=r.voucher_id,
-                         voucher=r.voucher_serial,
-                         firm_id=r.firm_id, provider_id=r.provider_id, category=r.category,
+                         voucher=r.voucher_serial, voucher_serial=r.voucher_serial,
+                         firm_id=r.firm_id,
+                         firm_name=r.firm_name, provider_id=r.provider_id,
+                         provider_name=r.provider_name, category=r.category,
                          cost=fen_to_yuan(r.cost_fen), subsidy=fen_to_yuan(r.subsidy_fen),
                          amount=fen_to_yuan(r.amount_fen), description=r.description,
                          status=r.status, booked_on=r.booked_on, completed_on=r.completed_on,
@@ -300,6 +307,9 @@ class ClaimOut(BaseModel):
     program: str
     redemption_id: int
     provider_id: int
+    provider_name: str
+    firm_name: str
+    voucher_serial: str
     amount: str
     status: str
     filed_on: dt.date
@@ -318,7 +328,9 @@ def evidence_out(e: EvidenceView) -> EvidenceOut:
 def claim_out(c: ClaimView) -> dict[str, Any]:
     """As JSON."""
     return ClaimOut(id=c.id, program=c.programme, redemption_id=c.redemption_id,
-                    provider_id=c.provider_id, amount=fen_to_yuan(c.amount_fen), status=c.status,
+                    provider_id=c.provider_id, provider_name=c.provider_name,
+                    firm_name=c.firm_name, voucher_serial=c.voucher_serial,
+                    amount=fen_to_yuan(c.amount_fen), status=c.status,
                     filed_on=c.filed_on, decided_by=c.decided_by, reason=c.reason,
                     batch_id=c.batch_id,
                     evidence=[evidence_out(e) for e in c.evidence]).model_dump(mode="json")

@@ -25,12 +25,14 @@ from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
 from api.console import i18n
+from api.console.i18n import N_
 from api.console.labels import LABELS
 from api.console.web import render
 from ledger.core.acting import SHANGHAI
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cursor, Page, Slice
+from ledger.core.search import read_query
 
 PAGE_SIZES = (20, 50, 100)
 MAX_EXPORT_ROWS = 10_000
@@ -67,6 +69,15 @@ class Filter:
     choices: tuple[str, ...] = ()
     kind: str = "text"
     default: str = ""
+
+
+# The `q` box of a searchable list: a prefix of a name, a credit code or a serial.
+SEARCH = Filter("q", N_("Name, credit code or serial"))
+
+
+def search_text(filters: dict[str, str]) -> str | None:
+    """The list's `q` (None when empty); too long a text is refused by its field."""
+    return read_query(filters.get("q"))
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from api.award_schemas import (
 )
 from api.mutations import Done, mutate
 from api.routes.programs import by
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import ReasonIn, fen
 from ledger.awards import award as awards
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry.users import UserView
 
 router = APIRouter(tags=["awards"])
@@ -105,13 +106,15 @@ def list_awards(
     status: AwardStatus | None = None,
     region: Region = None,
     year: Year = None,
+    q: Search = None,
 ) -> dict[str, object]:
-    """Awards newest first (the approver's queue: `status=applied`); a firm sees its own."""
+    """Awards newest first (the approver's queue: `status=applied`); a firm sees its own.
+    `q`: a prefix of the firm's name or credit code."""
     scope = _firm_scope(user)
     with transaction(request.app.state.reader) as session:
         page = awards.list_awards(session, limit=limit, offset=offset, programme=program,
                                   tier=tier, status=status, city=region, year=year,
-                                  firm_id=scope)
+                                  firm_id=scope, q=read_query(q))
     return page_out(page, [award_out(v) for v in page.items])
 
 

@@ -14,11 +14,12 @@ from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
 from api.routes.programs import by
 from api.routes.redemptions import bound
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import ClaimOut, ReasonIn, claim_out
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry import evidence
 from ledger.registry.users import UserView
 from ledger.vouchers import claims
@@ -94,12 +95,14 @@ def list_claims(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: ClaimStatus | None = None,
+    q: Search = None,
 ) -> dict[str, object]:
-    """Bureau staff see every claim (the approver's queue: `status=filed`); a provider its own."""
+    """Bureau staff see every claim (the approver's queue: `status=filed`); a provider its own.
+    `q`: a prefix of the provider's or the firm's name or credit code, or the voucher serial."""
     scope = _provider_scope(user)
     with transaction(request.app.state.reader) as session:
         page = claims.list_claims(session, limit=limit, offset=offset, provider_id=scope,
-                                  status=status)
+                                  status=status, q=read_query(q))
     return page_out(page, [claim_out(v) for v in page.items])
 
 

@@ -23,10 +23,20 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
-from api.schemas import BankIn, IdempotencyKeyDoc, ImportOut, PageOut, Status, StatusIn, page_out
+from api.schemas import (
+    BankIn,
+    IdempotencyKeyDoc,
+    ImportOut,
+    PageOut,
+    Search,
+    Status,
+    StatusIn,
+    page_out,
+)
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry.csv_files import MAX_BYTES
 from ledger.registry.users import UserView
 
@@ -93,17 +103,19 @@ def add_party_routes(router: APIRouter, kind: PartyRoutes) -> None:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         status: Status | None = None,
+        q: Search = None,
     ) -> dict[str, object]:
         if not user.is_bureau and user.role != kind.noun:
             raise PermissionDenied(f"the {user.role} role may not list {kind.plural}")
         only = None if user.is_bureau else getattr(user, kind.id_name)
         with transaction(request.app.state.reader) as session:
             page = kind.list_page(session, limit=limit, offset=offset, status=status,
-                                  only_id=only, **filters)
+                                  only_id=only, q=read_query(q), **filters)
         return page_out(page, [kind.to_out(v, full_bank=user.is_bureau) for v in page.items])
 
     list_parties.__doc__ = (f"Bureau staff list every {kind.noun}; a {kind.noun} user gets a "
-                            "page holding only itself.")
+                            "page holding only itself. `q`: a prefix of the name or credit "
+                            "code.")
 
     @router.get(f"/{kind.plural}/{{{kind.id_name}}}", response_model=kind.out,
                 summary=f"Get a {kind.noun}")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
 from api.routes.programs import by
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import (
     BookingIn,
     CompleteIn,
@@ -24,6 +24,7 @@ from api.voucher_schemas import (
 from ledger.core.db import transaction
 from ledger.core.errors import PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry.users import UserView
 from ledger.vouchers import clawbacks, redemptions
 
@@ -82,11 +83,13 @@ def list_redemptions(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: RedemptionStatus | None = None,
+    q: Search = None,
 ) -> dict[str, object]:
-    """Bureau staff see every redemption; a provider or a firm its own."""
+    """Bureau staff see every redemption; a provider or a firm its own. `q`: a prefix of the
+    voucher's serial, or of the firm's or the provider's name or credit code."""
     with transaction(request.app.state.reader) as session:
         page = redemptions.list_redemptions(session, limit=limit, offset=offset, status=status,
-                                            **_scope(user))
+                                            q=read_query(q), **_scope(user))
     return page_out(page, [redemption_out(v) for v in page.items])
 
 

@@ -14,7 +14,7 @@ from api.auth import CurrentUser, require
 from api.mutations import Done, mutate
 from api.routes.parties import read_upload
 from api.routes.programs import by
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import (
     HistoryOut,
     ProgrammeCode,
@@ -28,6 +28,7 @@ from api.voucher_schemas import (
 from ledger.core.db import transaction
 from ledger.core.errors import PermissionDenied
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry.users import UserView
 from ledger.vouchers import voucher as vouchers
 from ledger.vouchers.csv_import import issue_from_csv
@@ -97,12 +98,15 @@ def list_vouchers(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     program: Annotated[str | None, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")] = None,
     firm_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    q: Search = None,
 ) -> dict[str, object]:
-    """Bureau staff list every voucher; a firm only its own."""
+    """Bureau staff list every voucher; a firm only its own. `q`: a prefix of the serial or
+    of the firm's name or credit code."""
     scope = _firm_scope(user)
     with transaction(request.app.state.reader) as session:
         page = vouchers.list_vouchers(session, limit=limit, offset=offset, programme=program,
-                                      firm_id=scope if scope is not None else firm_id)
+                                      firm_id=scope if scope is not None else firm_id,
+                                      q=read_query(q))
     return page_out(page, [voucher_out(v) for v in page.items])
 
 

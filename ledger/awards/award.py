@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from ledger.core.accounts import balance, ensure_account
 from ledger.core.acting import By, now, today
@@ -47,6 +47,7 @@ from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies, programme_row
 from ledger.registry.evidence import EvidenceFile, EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Certification, Firm, FirmCertification, add_certification
+from ledger.registry.names import firms_matching
 from ledger.registry.parties import normalise_city
 from rules import AwardFacts, PolicySet, decide_award
 
@@ -143,6 +144,7 @@ class AwardView:
     clawback_entry_id: int | None
     clawback_reason: str
     batch_id: int | None
+    firm_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,22 @@ class TierTotal:
     amount_fen: int
 
 
-def _view(row: Award, programme: str) -> AwardView:
+def _view(row: Award, programme: str, firm_name: str | None = None) -> AwardView:
+    if firm_name is None:
+        firm_name = object_session_name(row)
     return AwardView(row.id, programme, row.firm_id, row.tier, row.level, row.document_no,
                      row.certified_on, row.applied_on, row.amount_fen, row.status,
                      dict(row.decision), row.recorded_by, row.decided_by, row.reason,
                      row.approve_entry_id, row.pay_entry_id, row.clawback_entry_id,
-                     row.clawback_reason, row.batch_id)
+                     row.clawback_reason, row.batch_id, firm_name)
+
+
+def object_session_name(row: Award) -> str:
+    """The firm's registered name, read through the row's own session."""
+    session = object_session(row)
+    if session is None:
+        return ""
+    return session.scalar(select(Firm.name).where(Firm.id == row.firm_id)) or ""
 
 
 def award_account(programme: str, firm_id: int) -> str:
@@ -451,16 +463,22 @@ def list_awards(
     city: str | None = None,
     year: int | None = None,
     firm_id: int | None = None,
+    q: str | None = None,
 ) -> Page[AwardView]:
-    """Awards newest first, filtered (year = the certification's calendar year)."""
+    """Awards newest first, filtered (year = the certification's calendar year; `q` a prefix
+    of the firm's name or credit code)."""
     check_page(limit, offset)
     condition = _conditions(session, programme, tier, status, city, year, firm_id)
+    if q is not None:
+        condition.append(Award.firm_id.in_(firms_matching(q)))
     total = session.scalar(select(func.count()).select_from(Award).where(*condition)) or 0
     rows = session.execute(
-        select(Award, Programme.code).join(Programme, Programme.id == Award.programme_id)
+        select(Award, Programme.code, Firm.name)
+        .join(Programme, Programme.id == Award.programme_id)
+        .join(Firm, Firm.id == Award.firm_id)
         .where(*condition).order_by(Award.id.desc()).limit(limit).offset(offset)
     ).all()
-    return Page([_view(a, code) for a, code in rows], total, limit, offset)
+    return Page([_view(a, code, name) for a, code, name in rows], total, limit, offset)
 
 
 def totals_by_tier(

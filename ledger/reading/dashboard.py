@@ -47,6 +47,7 @@ class ExpiredLine:
     firm_id: int
     expires_on: dt.date
     returned_fen: int
+    firm_name: str = ""
 
 
 def _sum(column: object, when: object) -> object:
@@ -98,14 +99,15 @@ def expired_since(
     prog = programme_row(session, programme)
     rows = session.execute(
         select(Voucher.id, Voucher.serial, Voucher.firm_id, Voucher.expires_on,
-               func.sum(Transfer.amount))
+               func.sum(Transfer.amount), Firm.name)
         .select_from(Transfer)
         .join(JournalEntry, JournalEntry.id == Transfer.entry_id)
         .join(Account, Account.id == Transfer.credit_account_id)
         .join(Voucher, Voucher.account_code == Account.code)
+        .join(Firm, Firm.id == Voucher.firm_id)
         .where(JournalEntry.id > after_entry_id, JournalEntry.flow == FLOW_EXPIRE,
                Voucher.programme_id == prog.id)
-        .group_by(Voucher.id, Voucher.serial, Voucher.firm_id, Voucher.expires_on)
+        .group_by(Voucher.id, Voucher.serial, Voucher.firm_id, Voucher.expires_on, Firm.name)
         .order_by(Voucher.id).limit(limit)
     ).all()
-    return [ExpiredLine(v, s, f, e, int(a)) for v, s, f, e, a in rows]
+    return [ExpiredLine(v, s, f, e, int(a), name) for v, s, f, e, a, name in rows]

@@ -12,6 +12,7 @@ from ledger.core.errors import InvalidInput
 from ledger.core.journal import PostedEntry, get_entry
 from ledger.core.models import Account, JournalEntry, Transfer
 from ledger.core.paging import MAX_ID, MAX_LIMIT, Cursor, Page, Slice, check_page
+from ledger.registry.names import actor_names
 
 
 def list_entries(
@@ -62,6 +63,7 @@ class EntryLine:
     transfers: int
     amount_fen: int
     hash: str
+    actor_name: str = ""
 
 
 # The most entries a programme-filtered page looks at (see journal_slice).
@@ -129,7 +131,9 @@ def _lines(session: Session, ids: list[int]) -> list[EntryLine]:
         select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.flow, JournalEntry.ref,
                JournalEntry.actor, JournalEntry.hash)
         .where(JournalEntry.id.in_(ids)).order_by(JournalEntry.id)).all()
-    return [EntryLine(i, at, flow, ref, actor, *sums.get(i, (0, 0)), digest)
+    # The people behind the page's entries in one query, not one per entry.
+    names = actor_names(session, [row[4] for row in rows])
+    return [EntryLine(i, at, flow, ref, actor, *sums.get(i, (0, 0)), digest, names[actor])
             for i, at, flow, ref, actor, digest in rows]
 
 

@@ -113,10 +113,12 @@ def create_firm(session: Session, data: PartyData, *, status: str = "active",
 
 
 def list_firms(session: Session, *, limit: int, offset: int = 0, status: str | None = None,
-               city: str | None = None, only_id: int | None = None) -> Page[FirmView]:
-    """A page of firms in id order, optionally of one status, one city or one firm."""
+               city: str | None = None, only_id: int | None = None,
+               q: str | None = None) -> Page[FirmView]:
+    """A page of firms in id order, optionally of one status, one city or one firm, or
+    whose name or credit code starts with `q`."""
     return FIRMS.page(session, limit=limit, offset=offset, status=status, city=city,
-                      only_id=only_id)
+                      only_id=only_id, q=q)
 
 
 def add_certification(session: Session, firm_id: int, cert: Certification) -> FirmView:

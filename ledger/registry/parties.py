@@ -11,11 +11,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, Index, String, or_
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.core.base import UTCDateTime
 from ledger.core.errors import InvalidInput
+from ledger.core.search import starts_with
 from ledger.registry.credit_code import credit_code_problem, normalise_credit_code
 
 # The fourteen prefecture-level cities of Liaoning (辽宁省).
@@ -173,13 +175,23 @@ class PartyColumns:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
+    def __table_args__(cls) -> tuple[CheckConstraint | Index, ...]:
         statuses = ", ".join(f"'{s}'" for s in STATUSES)
         sizes = ", ".join(f"'{s}'" for s in SIZE_CLASSES)
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        # `q`: a prefix of the name or credit code; PostgreSQL's LIKE needs pattern ops.
+        pattern = {"name": "text_pattern_ops", "credit_code": "text_pattern_ops"}
         return (
             CheckConstraint(f"status IN ({statuses})", name="status_known"),
             CheckConstraint(f"size_class IN ({sizes})", name="size_class_known"),
+            Index(f"ix_{table}_name_prefix", "name", postgresql_ops=pattern),
+            Index(f"ix_{table}_credit_code_prefix", "credit_code", postgresql_ops=pattern),
         )
+
+
+def party_matches(model: type[PartyColumns], q: str) -> ColumnElement[bool]:
+    """The party's name or credit code starts with `q` (codes compared in capitals)."""
+    return or_(starts_with(model.name, q), starts_with(model.credit_code, q.upper()))
 
 
 def party_values(data: PartyData) -> dict[str, object]:

@@ -25,6 +25,7 @@ from ledger.registry.parties import (
     check_status,
     normalise_city,
     party_data_of,
+    party_matches,
     party_values,
 )
 
@@ -142,11 +143,14 @@ class PartyKind(Generic[ViewT, ExtraT]):
     def page(
         self, session: Session, *, limit: int, offset: int = 0, status: str | None = None,
         city: str | None = None, only_id: int | None = None,
-        where: Sequence[ColumnElement[bool]] = (),
+        where: Sequence[ColumnElement[bool]] = (), q: str | None = None,
     ) -> Page[ViewT]:
-        """A page of parties in id order, optionally of one status, city or party."""
+        """A page of parties in id order, optionally of one status, city or party, or whose
+        name or credit code starts with `q`."""
         check_page(limit, offset)
         query = select(self.model).where(*where)
+        if q is not None:
+            query = query.where(party_matches(self.model, q))
         if status is not None:
             query = query.where(self.model.status == check_status(status))
         if city is not None:

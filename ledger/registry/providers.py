@@ -112,15 +112,17 @@ def create_provider(session: Session, data: PartyData, *, status: str = "active"
 def list_providers(
     session: Session, *, limit: int, offset: int = 0, status: str | None = None,
     category: str | None = None, only_id: int | None = None, city: str | None = None,
+    q: str | None = None,
 ) -> Page[ProviderView]:
-    """A page of providers in id order, optionally of one status, category, city or provider."""
+    """A page of providers in id order, optionally of one status, category, city or provider,
+    or whose name or credit code starts with `q`."""
     where = []
     if category is not None:
         where.append(Provider.id.in_(select(ProviderCategory.provider_id).where(
             ProviderCategory.category == check_category(category),
             ProviderCategory.removed_on.is_(None))))
     return PROVIDERS.page(session, limit=limit, offset=offset, status=status, city=city,
-                          only_id=only_id, where=where)
+                          only_id=only_id, where=where, q=q)
 
 
 def _current(session: Session, provider_id: int, category: str) -> ProviderCategory | None:

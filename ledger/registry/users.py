@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
@@ -78,6 +78,7 @@ class UserView:
     active: bool
     created_at: datetime
     must_change_password: bool = False
+    party_name: str | None = None  # the firm's or provider's registered name (get_user)
 
     @property
     def is_bureau(self) -> bool:
@@ -172,11 +173,17 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
 
 
 def get_user(session: Session, user_id: int) -> UserView:
-    """The user with `user_id`, or NotFound."""
+    """The user with `user_id` (with its firm's or provider's name), or NotFound."""
     row = session.get(User, user_id)
     if row is None:
         raise NotFound(f"no user {user_id}", user_id=user_id)
-    return _view(row)
+    view = _view(row)
+    party = (select(Firm.name).where(Firm.id == row.firm_id) if row.firm_id is not None
+             else select(Provider.name).where(Provider.id == row.provider_id)
+             if row.provider_id is not None else None)
+    if party is None:
+        return view
+    return replace(view, party_name=session.scalar(party))
 
 
 def find_user(session: Session, username: str) -> UserView | None:

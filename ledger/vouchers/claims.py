@@ -11,18 +11,34 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, func, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Select,
+    String,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import Page, check_page
+from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, policies
 from ledger.registry import evidence
-from ledger.vouchers.redemptions import redemption_row
+from ledger.registry.firms import Firm
+from ledger.registry.names import firms_matching, providers_matching
+from ledger.registry.providers import Provider
+from ledger.vouchers.redemptions import Redemption, redemption_row
+from ledger.vouchers.voucher import Voucher
 
 STATUSES = ("filed", "approved", "rejected", "paid", "withdrawn")
 
@@ -68,18 +84,33 @@ class ClaimView:
     reason: str
     batch_id: int | None
     evidence: tuple[evidence.EvidenceView, ...]
+    provider_name: str = ""
+    firm_name: str = ""
+    voucher_serial: str = ""
 
 
-def _view(row: Claim, programme: str, files: Sequence[evidence.EvidenceView]) -> ClaimView:
+def _view(row: Claim, programme: str, files: Sequence[evidence.EvidenceView],
+          names: tuple[str, str, str]) -> ClaimView:
     return ClaimView(row.id, programme, row.redemption_id, row.provider_id, row.amount_fen,
                      row.status, row.filed_on, row.decided_by, row.reason, row.batch_id,
-                     tuple(files))
+                     tuple(files), *names)
+
+
+def _named(query: Select[Any]) -> Select[Any]:
+    """The query joined to the names a claim shows: provider, firm and voucher serial."""
+    return (query.join(Redemption, Redemption.id == Claim.redemption_id)
+            .join(Provider, Provider.id == Claim.provider_id)
+            .join(Firm, Firm.id == Redemption.firm_id)
+            .join(Voucher, Voucher.id == Redemption.voucher_id))
 
 
 def view(session: Session, row: Claim) -> ClaimView:
-    """The plain view of a claim row."""
-    code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    return _view(row, code, evidence.attached(session, row.id))
+    """The plain view of a claim row, with the provider's and firm's names and the serial."""
+    code, provider, firm, serial = session.execute(_named(
+        select(Programme.code, Provider.name, Firm.name, Voucher.serial)
+        .select_from(Claim).join(Programme, Programme.id == Claim.programme_id))
+        .where(Claim.id == row.id)).one()
+    return _view(row, code, evidence.attached(session, row.id), (provider, firm, serial))
 
 
 def file_claim(
@@ -180,19 +211,28 @@ def list_claims(
     offset: int = 0,
     provider_id: int | None = None,
     status: str | None = None,
+    q: str | None = None,
 ) -> Page[ClaimView]:
-    """Claims newest first, filtered."""
+    """Claims newest first, filtered (`q`: a prefix of the provider's or the firm's name or
+    credit code, or of the voucher's serial)."""
     check_page(limit, offset)
     condition = []
     if provider_id is not None:
         condition.append(Claim.provider_id == provider_id)
     if status is not None:
         condition.append(Claim.status == status)
+    if q is not None:
+        condition.append(or_(Claim.provider_id.in_(providers_matching(q)),
+                             Claim.redemption_id.in_(select(Redemption.id).where(
+                                 or_(Redemption.firm_id.in_(firms_matching(q)),
+                                     Redemption.voucher_id.in_(select(Voucher.id).where(
+                                         starts_with(Voucher.serial, q.upper()))))))))
     total = session.scalar(select(func.count()).select_from(Claim).where(*condition)) or 0
-    rows = session.execute(
-        select(Claim, Programme.code).join(Programme, Programme.id == Claim.programme_id)
+    rows = session.execute(_named(
+        select(Claim, Programme.code, Provider.name, Firm.name, Voucher.serial)
+        .join(Programme, Programme.id == Claim.programme_id))
         .where(*condition).order_by(Claim.id.desc()).limit(limit).offset(offset)).all()
     # The page's evidence in one query, not one per claim.
-    files = evidence.attached_to(session, [claim.id for claim, _ in rows])
-    return Page([_view(claim, code, files.get(claim.id, [])) for claim, code in rows], total,
-                limit, offset)
+    files = evidence.attached_to(session, [row[0].id for row in rows])
+    return Page([_view(claim, code, files.get(claim.id, []), tuple(names))  # type: ignore[arg-type]
+                 for claim, code, *names in rows], total, limit, offset)

@@ -26,9 +26,11 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.core.accounts import balance, ensure_account
 from ledger.core.acting import By, now, today
@@ -36,9 +38,11 @@ from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound
 from ledger.core.journal import create_hold, post_hold, void_hold
 from ledger.core.paging import Page, check_page
+from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies
 from ledger.registry.firms import Firm
+from ledger.registry.names import firms_matching, providers_matching
 from ledger.registry.parties import party_data_of
 from ledger.registry.providers import Provider, ProviderCategory
 from ledger.vouchers import authorisations
@@ -130,23 +134,35 @@ class RedemptionView:
     clawback_reason: str | None
     decision: dict[str, object]
     dispute_reason: str | None = None
-    # The voucher as people name it (its serial); `voucher_id` stays for URLs.
     voucher_serial: str = ""
+    firm_name: str = ""
+    provider_name: str = ""
 
 
 def view(session: Session, row: Redemption) -> RedemptionView:
-    """The plain view of a redemption row."""
-    code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    serial = session.scalar(select(Voucher.serial).where(Voucher.id == row.voucher_id)) or ""
-    return _view(row, code, serial)
+    """The plain view of a redemption row, with its voucher's serial and the parties' names."""
+    code, serial, firm, provider = session.execute(select(
+        select(Programme.code).where(Programme.id == row.programme_id).scalar_subquery(),
+        select(Voucher.serial).where(Voucher.id == row.voucher_id).scalar_subquery(),
+        select(Firm.name).where(Firm.id == row.firm_id).scalar_subquery(),
+        select(Provider.name).where(Provider.id == row.provider_id).scalar_subquery())).one()
+    return _view(row, code, (serial, firm, provider))
 
 
-def _view(row: Redemption, code: str, serial: str) -> RedemptionView:
+def _view(row: Redemption, code: str, names: tuple[str, str, str]) -> RedemptionView:
     return RedemptionView(row.id, code, row.voucher_id, row.firm_id, row.provider_id,
                           row.category, row.cost_fen, row.subsidy_fen, row.amount_fen,
                           row.description, row.status, row.booked_on, row.completed_on,
                           row.confirmed_at is not None, row.hold_transfer_id,
-                          row.clawback_reason, row.decision, row.dispute_reason, serial)
+                          row.clawback_reason, row.decision, row.dispute_reason, *names)
+
+
+def matching(q: str) -> ColumnElement[bool]:
+    """Redemptions whose voucher serial, firm or provider (name, credit code) starts with `q`."""
+    return or_(Redemption.voucher_id.in_(select(Voucher.id).where(
+                   starts_with(Voucher.serial, q.upper()))),
+               Redemption.firm_id.in_(firms_matching(q)),
+               Redemption.provider_id.in_(providers_matching(q)))
 
 
 def used_this_year(
@@ -371,8 +387,9 @@ def list_redemptions(
     provider_id: int | None = None,
     firm_id: int | None = None,
     status: str | None = None,
+    q: str | None = None,
 ) -> Page[RedemptionView]:
-    """Redemptions newest first, filtered."""
+    """Redemptions newest first, filtered (`q`: see `matching`)."""
     check_page(limit, offset)
     condition = []
     if provider_id is not None:
@@ -381,13 +398,18 @@ def list_redemptions(
         condition.append(Redemption.firm_id == firm_id)
     if status is not None:
         condition.append(Redemption.status == status)
+    if q is not None:
+        condition.append(matching(q))
     total = session.scalar(select(func.count()).select_from(Redemption).where(*condition)) or 0
     rows = session.execute(
-        select(Redemption, Programme.code, Voucher.serial)
+        select(Redemption, Programme.code, Voucher.serial, Firm.name, Provider.name)
         .join(Programme, Programme.id == Redemption.programme_id)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .join(Firm, Firm.id == Redemption.firm_id)
+        .join(Provider, Provider.id == Redemption.provider_id)
         .where(*condition).order_by(Redemption.id.desc()).limit(limit).offset(offset)).all()
-    return Page([_view(r, code, serial) for r, code, serial in rows], total, limit, offset)
+    return Page([_view(r, code, (serial, firm, provider))
+                 for r, code, serial, firm, provider in rows], total, limit, offset)
 
 
 def fill_from_redemptions(connection: Connection) -> None:

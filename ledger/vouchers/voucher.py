@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
@@ -32,9 +33,11 @@ from ledger.core.errors import InvalidInput, NotFound
 from ledger.core.journal import EntryRequest, Move, post_entry
 from ledger.core.models import Account, JournalEntry, Transfer
 from ledger.core.paging import Page, check_page
+from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import account, policies, programme_row
 from ledger.registry.firms import Firm, get_firm
+from ledger.registry.names import firms_matching
 from rules import IssueFacts, decide_issue, voucher_expiry
 
 FLOW_ISSUE = "voucher.issue"
@@ -49,6 +52,8 @@ class Voucher(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("status IN ('active', 'expired')", name="status_known"),
         Index("ix_vouchers_firm_year", "firm_id", "issued_year"),
+        # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops)
+        Index("ix_vouchers_serial", "serial", postgresql_ops={"serial": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -84,6 +89,7 @@ class VoucherView:
     held_fen: int
     spent_fen: int
     expired_fen: int
+    firm_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,15 @@ class HistoryLine:
     direction: str  # "in" (debit) or "out" (credit)
 
 
-def _view(session: Session, row: Voucher, programme: str, b: Balance | None = None) -> VoucherView:
+def _view(session: Session, row: Voucher, programme: str, b: Balance | None = None,
+          firm_name: str | None = None) -> VoucherView:
     b = balance(session, row.account_code) if b is None else b
     spent = b.credits_posted - row.expired_fen
+    if firm_name is None:
+        firm_name = session.scalar(select(Firm.name).where(Firm.id == row.firm_id)) or ""
     return VoucherView(row.id, programme, row.serial, row.account_code, row.firm_id,
                        row.amount_fen, row.issued_on, row.expires_on, row.status, b.available,
-                       b.credits_pending, spent, row.expired_fen)
+                       b.credits_pending, spent, row.expired_fen, firm_name)
 
 
 def firm_facts(session: Session, firm_id: int) -> tuple[str, tuple[tuple[str, int], ...]]:
@@ -210,8 +219,10 @@ def list_vouchers(
     firm_id: int | None = None,
     status: str | None = None,
     city: str | None = None,
+    q: str | None = None,
 ) -> Page[VoucherView]:
-    """Vouchers newest first, filtered by programme, firm, status and the firm's city."""
+    """Vouchers newest first, filtered by programme, firm, status, the firm's city and `q`
+    (a prefix of the serial, or of the firm's name or credit code)."""
     from ledger.programmes.programme import Programme
 
     check_page(limit, offset)
@@ -224,18 +235,23 @@ def list_vouchers(
         condition.append(Voucher.status == status)
     if city is not None:
         condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
+    if q is not None:
+        condition.append(or_(starts_with(Voucher.serial, q.upper()),
+                             Voucher.firm_id.in_(firms_matching(q))))
     total = session.scalar(select(func.count()).select_from(Voucher).where(*condition)) or 0
     rows = session.execute(
-        select(Voucher, Programme.code).join(Programme, Programme.id == Voucher.programme_id)
+        select(Voucher, Programme.code, Firm.name)
+        .join(Programme, Programme.id == Voucher.programme_id)
+        .join(Firm, Firm.id == Voucher.firm_id)
         .where(*condition).order_by(Voucher.id.desc()).limit(limit).offset(offset)
     ).all()
     # The page's balances in one query, not one per voucher.
     totals = {code: Balance(*t) for code, *t in session.execute(
         select(Account.code, Account.debits_pending, Account.debits_posted,
                Account.credits_pending, Account.credits_posted)
-        .where(Account.code.in_([v.account_code for v, _ in rows]))).all()}
-    return Page([_view(session, v, code, totals.get(v.account_code)) for v, code in rows],
-                total, limit, offset)
+        .where(Account.code.in_([v.account_code for v, _, _ in rows]))).all()}
+    return Page([_view(session, v, code, totals.get(v.account_code), name)
+                 for v, code, name in rows], total, limit, offset)
 
 
 def voucher_history(

@@ -157,7 +157,9 @@ def test_the_operation_log_lists_the_approvals(client, sessions, world):
     client.cookies.clear()
     sign_in(client, "demo-auditor")
     page = client.get("/auditor/operations?actor=demo-approver&action=claims.").text
-    assert "claims.approve" in page and "user:2:demo-approver" in page and "已完成" in page
+    # The person by their display name, not the log's `user:<id>:<login>` label.
+    assert "claims.approve" in page and "Demo approver" in page and "已完成" in page
+    assert "user:2:demo-approver" not in page
     assert "redemptions.book" not in page
     book = load_workbook(io.BytesIO(client.get(
         "/auditor/operations?action=claims.&format=xlsx").content)).active

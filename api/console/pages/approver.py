@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
 from api.console.pages.provider import evidence_download
 from api.console.session import signed_in
 from api.console.submit import Action, submit
@@ -24,6 +24,7 @@ from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
 from ledger.payments import batches as payments
+from ledger.registry.names import actor_names
 from ledger.registry.users import UserView
 from ledger.vouchers import claims, redemptions
 
@@ -43,16 +44,17 @@ def claim_queue() -> Listing:
         columns=(
             Column(N_("Claim"), lambda c: c.id, link=lambda c: f"/approver/claims/{c.id}"),
             Column(N_("Programme"), lambda c: c.programme),
-            Column(N_("Provider"), lambda c: c.provider_id),
-            Column(N_("Booking"), lambda c: c.redemption_id),
+            Column(N_("Provider"), lambda c: c.provider_name),
+            Column(N_("Firm"), lambda c: c.firm_name),
+            Column(N_("Voucher"), lambda c: c.voucher_serial),
             Column(N_("Amount (yuan)"), lambda c: c.amount_fen, "yuan"),
             Column(N_("Filed on"), lambda c: c.filed_on, "date"),
             Column(N_("Evidence files"), lambda c: len(c.evidence), "int"),
             Column(N_("Status"), lambda c: c.status, "label"),
         ),
         fetch=lambda s, limit, offset, f: claims.list_claims(
-            s, limit=limit, offset=offset, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), claims.STATUSES, default="filed"),),
+            s, limit=limit, offset=offset, status=f.get("status"), q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), claims.STATUSES, default="filed")),
         filename="claims",
     )
 
@@ -67,8 +69,9 @@ def _claim_page(request: Request, claim_id: int, form: Form, status: int = 200) 
     with transaction(request.app.state.reader) as session:
         claim = claims.get_claim(session, claim_id)
         booking = redemptions.get_redemption(session, claim.redemption_id)
+        people = actor_names(session, [claim.decided_by])
     return render(request, "approver/claim.html", status=status, claim=claim, booking=booking,
-                  decision=booking.decision, form=form)
+                  decision=booking.decision, form=form, people=people)
 
 
 @router.get("/claims/{claim_id}")
@@ -129,7 +132,7 @@ def award_queue() -> Listing:
         columns=(
             Column(N_("Application"), lambda a: a.id, link=lambda a: f"/approver/awards/{a.id}"),
             Column(N_("Programme"), lambda a: a.programme),
-            Column(N_("Firm"), lambda a: a.firm_id),
+            Column(N_("Firm"), lambda a: a.firm_name),
             Column(N_("Tier"), lambda a: a.tier, "label"),
             Column(N_("Level"), lambda a: a.level),
             Column(N_("Certificate"), lambda a: a.document_no),
@@ -138,8 +141,8 @@ def award_queue() -> Listing:
             Column(N_("Status"), lambda a: a.status, "label"),
         ),
         fetch=lambda s, limit, offset, f: awards.list_awards(
-            s, limit=limit, offset=offset, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), awards.STATUSES, default="applied"),),
+            s, limit=limit, offset=offset, status=f.get("status"), q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), awards.STATUSES, default="applied")),
         filename="awards",
     )
 
@@ -154,9 +157,10 @@ def _award_page(request: Request, award_id: int, form: Form, status: int = 200) 
     with transaction(request.app.state.reader) as session:
         award = awards.get_award(session, award_id)
         documents = awards.award_documents(session, award_id)
+        people = actor_names(session, [award.recorded_by, award.decided_by])
     return render(request, "approver/award.html", status=status, award=award,
                   decision=award.decision, form=form, documents=documents,
-                  documents_base=f"/approver/awards/{award_id}/documents/")
+                  documents_base=f"/approver/awards/{award_id}/documents/", people=people)
 
 
 @router.get("/awards/{award_id}")

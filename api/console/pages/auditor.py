@@ -28,6 +28,8 @@ from ledger.core.paging import Cursor, Slice
 from ledger.core.verify import verify
 from ledger.programmes.programme import list_programmes
 from ledger.reading.journal_pages import EntryLine, journal_slice
+from ledger.reading.operation_pages import operations_page
+from ledger.registry.names import actor_names
 from ledger.registry.users import UserView
 from reports.catalogue import KINDS, PARTY_KINDS
 
@@ -72,7 +74,7 @@ def journal_listing() -> Listing:
             Column(N_("Posted at"), lambda e: e.posted_at, "time"),
             Column(N_("Movement"), lambda e: e.flow),
             Column(N_("Reference"), lambda e: e.ref),
-            Column(N_("By"), lambda e: e.actor),
+            Column(N_("By"), lambda e: e.actor_name),
             Column(N_("Transfers"), lambda e: e.transfers, "int"),
             Column(N_("Amount (yuan)"), lambda e: e.amount_fen, "yuan"),
             Column(N_("Hash"), lambda e: e.hash[:16]),
@@ -95,7 +97,8 @@ def entry_detail(request: Request, user: AuditorUser, entry_id: Id) -> Response:
     """One entry: its transfers, who posted it, its hash and the hash it chains to."""
     with transaction(request.app.state.reader) as session:
         entry = get_entry(session, entry_id)
-    return render(request, "auditor/entry.html", entry=entry)
+        actor = actor_names(session, [entry.actor])[entry.actor]
+    return render(request, "auditor/entry.html", entry=entry, actor=actor)
 
 
 @router.get("/balance")
@@ -136,18 +139,18 @@ def operation_listing() -> Listing:
     return Listing(
         title=N_("Operation log"),
         columns=(
-            Column(N_("When"), lambda o: o.at, "time"),
-            Column(N_("Who"), lambda o: o.actor),
-            Column(N_("Role"), lambda o: o.role, "label"),
-            Column(N_("Channel"), lambda o: o.channel),
-            Column(N_("Action"), lambda o: o.action),
-            Column(N_("Object"), lambda o: o.object_type),
-            Column(N_("Number"), lambda o: o.object_id),
-            Column(N_("Outcome"), lambda o: o.outcome, "label"),
-            Column(N_("Code"), lambda o: o.code),
-            Column(N_("Message"), lambda o: o.message),
+            Column(N_("When"), lambda o: o.operation.at, "time"),
+            Column(N_("Who"), lambda o: o.actor_name),
+            Column(N_("Role"), lambda o: o.operation.role, "label"),
+            Column(N_("Channel"), lambda o: o.operation.channel),
+            Column(N_("Action"), lambda o: o.operation.action),
+            Column(N_("Object"), lambda o: o.operation.object_type),
+            Column(N_("Number"), lambda o: o.operation.object_id),
+            Column(N_("Outcome"), lambda o: o.operation.outcome, "label"),
+            Column(N_("Code"), lambda o: o.operation.code),
+            Column(N_("Message"), lambda o: o.operation.message),
         ),
-        fetch=lambda s, limit, offset, f: oplog.list_operations(
+        fetch=lambda s, limit, offset, f: operations_page(
             s, limit=limit, offset=offset, outcome=f.get("outcome"), actor=f.get("actor"),
             action=f.get("action"), object_type=f.get("object_type"),
             object_id=f.get("object_id")),

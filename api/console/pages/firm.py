@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form, uploads
 from api.console.i18n import N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
 from api.console.session import signed_in
 from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
@@ -65,7 +65,8 @@ def voucher_listing(firm_id: int) -> Listing:
             Column(N_("Status"), lambda v: v.status, "label"),
         ),
         fetch=lambda s, limit, offset, f: vouchers.list_vouchers(
-            s, limit=limit, offset=offset, firm_id=firm_id),
+            s, limit=limit, offset=offset, firm_id=firm_id, q=search_text(f)),
+        filters=(SEARCH,),
         filename="vouchers",
     )
 
@@ -99,7 +100,7 @@ def confirmation_listing(firm_id: int) -> Listing:
             Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/firm/redemptions/{r.id}"),
             Column(N_("Voucher"), lambda r: r.voucher_serial,
                    link=lambda r: f"/firm/vouchers/{r.voucher_id}"),
-            Column(N_("Provider"), lambda r: r.provider_id),
+            Column(N_("Provider"), lambda r: r.provider_name),
             Column(N_("Service"), lambda r: r.category, "label"),
             Column(N_("Cost (yuan)"), lambda r: r.cost_fen, "yuan"),
             Column(N_("Subsidy (yuan)"), lambda r: r.amount_fen, "yuan"),
@@ -109,8 +110,9 @@ def confirmation_listing(firm_id: int) -> Listing:
             Column(N_("Action"), lambda r: None, action=confirm),
         ),
         fetch=lambda s, limit, offset, f: redemptions.list_redemptions(
-            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), redemptions.STATUSES),),
+            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status"),
+            q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), redemptions.STATUSES)),
         filename="services",
     )
 

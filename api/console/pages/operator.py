@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.console.forms import FieldError, Form, read_form, uploads
 from api.console.i18n import N_
 from api.console.labels import ERRORS, LABELS
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
 from api.console.session import signed_in
 from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
@@ -202,7 +202,7 @@ def voucher_listing(codes: tuple[str, ...]) -> Listing:
         columns=(
             Column(N_("Voucher"), lambda v: v.serial, link=lambda v: f"/operator/vouchers/{v.id}"),
             Column(N_("Programme"), lambda v: v.programme),
-            Column(N_("Firm"), lambda v: v.firm_id),
+            Column(N_("Firm"), lambda v: v.firm_name),
             Column(N_("Amount issued (yuan)"), lambda v: v.amount_fen, "yuan"),
             Column(N_("Available (yuan)"), lambda v: v.available_fen, "yuan"),
             Column(N_("Held (yuan)"), lambda v: v.held_fen, "yuan"),
@@ -214,8 +214,8 @@ def voucher_listing(codes: tuple[str, ...]) -> Listing:
         ),
         fetch=lambda s, limit, offset, f: vouchers.list_vouchers(
             s, limit=limit, offset=offset, programme=f.get("programme"),
-            status=f.get("status"), city=f.get("city")),
-        filters=(Filter("programme", N_("Programme"), codes),
+            status=f.get("status"), city=f.get("city"), q=search_text(f)),
+        filters=(SEARCH, Filter("programme", N_("Programme"), codes),
                  Filter("status", N_("Status"), ("active", "expired")),
                  Filter("city", N_("City"), LIAONING_CITIES)),
         filename="vouchers",

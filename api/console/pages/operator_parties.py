@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import Column, Filter, Listing, search_text, show_list
 from api.console.pages.operator import (
     OperatorUser,
     parse_day,
@@ -47,6 +47,10 @@ def _party(form: Form) -> PartyData:
                      form.get("bank_name") or None, form.get("bank_account") or None)
 
 
+# Parties have no serial: their box searches the name and the credit code.
+PARTY_SEARCH = Filter("q", N_("Name or credit code"))
+
+
 def _party_columns() -> tuple[Column, ...]:
     return (
         Column(N_("Number"), lambda p: p.id),
@@ -68,8 +72,8 @@ def firm_listing() -> Listing:
                  Column(N_("Certifications"), lambda f: ", ".join(
                      f"{c.kind} {c.year}" for c in f.certifications))),
         fetch=lambda s, limit, offset, f: firms.list_firms(
-            s, limit=limit, offset=offset, city=f.get("city")),
-        filters=(Filter("city", N_("City"), LIAONING_CITIES),),
+            s, limit=limit, offset=offset, city=f.get("city"), q=search_text(f)),
+        filters=(PARTY_SEARCH, Filter("city", N_("City"), LIAONING_CITIES)),
         filename="firms",
     )
 
@@ -81,8 +85,8 @@ def provider_listing() -> Listing:
         columns=(*_party_columns(),
                  Column(N_("Services"), lambda p: ", ".join(p.current_categories))),
         fetch=lambda s, limit, offset, f: providers.list_providers(
-            s, limit=limit, offset=offset, city=f.get("city")),
-        filters=(Filter("city", N_("City"), LIAONING_CITIES),),
+            s, limit=limit, offset=offset, city=f.get("city"), q=search_text(f)),
+        filters=(PARTY_SEARCH, Filter("city", N_("City"), LIAONING_CITIES)),
         filename="providers",
     )
 

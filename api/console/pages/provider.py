@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from api.console.forms import Form, read_form, uploads
 from api.console.i18n import N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
 from api.console.session import signed_in
 from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render, set_home
@@ -68,7 +68,7 @@ def booking_listing(provider_id: int) -> Listing:
         columns=(
             Column(N_("Booking"), lambda r: r.id, link=lambda r: f"/provider/bookings/{r.id}"),
             Column(N_("Voucher"), lambda r: r.voucher_serial),
-            Column(N_("Firm"), lambda r: r.firm_id),
+            Column(N_("Firm"), lambda r: r.firm_name),
             Column(N_("Service"), lambda r: r.category, "label"),
             Column(N_("Cost (yuan)"), lambda r: r.cost_fen, "yuan"),
             Column(N_("Subsidy (yuan)"), lambda r: r.amount_fen, "yuan"),
@@ -80,8 +80,9 @@ def booking_listing(provider_id: int) -> Listing:
                                    if claimable(r) else None)),
         ),
         fetch=lambda s, limit, offset, f: redemptions.list_redemptions(
-            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), redemptions.STATUSES),),
+            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status"),
+            q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), redemptions.STATUSES)),
         filename="bookings",
     )
 
@@ -276,6 +277,8 @@ def claim_listing(provider_id: int) -> Listing:
             Column(N_("Claim"), lambda c: c.id, link=lambda c: f"/provider/claims/{c.id}"),
             Column(N_("Booking"), lambda c: c.redemption_id,
                    link=lambda c: f"/provider/bookings/{c.redemption_id}"),
+            Column(N_("Voucher"), lambda c: c.voucher_serial),
+            Column(N_("Firm"), lambda c: c.firm_name),
             Column(N_("Programme"), lambda c: c.programme),
             Column(N_("Amount (yuan)"), lambda c: c.amount_fen, "yuan"),
             Column(N_("Filed on"), lambda c: c.filed_on, "date"),
@@ -283,8 +286,9 @@ def claim_listing(provider_id: int) -> Listing:
             Column(N_("Payment batch"), lambda c: c.batch_id),
         ),
         fetch=lambda s, limit, offset, f: claims.list_claims(
-            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), claims.STATUSES),),
+            s, limit=limit, offset=offset, provider_id=provider_id, status=f.get("status"),
+            q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), claims.STATUSES)),
         filename="claims",
     )
 

@@ -1,0 +1,53 @@
+"""Names for what lists show by id: parties matched by a search text, users behind an actor.
+
+Lists join the party tables for names; these give them the `q` condition (name or credit code
+prefix) and the display names of the users the journal and the log record as `user:<id>:…`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.registry.firms import Firm
+from ledger.registry.parties import party_matches
+from ledger.registry.providers import Provider
+from ledger.registry.users import User
+
+
+def firms_matching(q: str) -> Any:
+    """The ids of firms whose name or credit code starts with `q` (a subquery)."""
+    return select(Firm.id).where(party_matches(Firm, q))
+
+
+def providers_matching(q: str) -> Any:
+    """The ids of providers whose name or credit code starts with `q` (a subquery)."""
+    return select(Provider.id).where(party_matches(Provider, q))
+
+
+def user_id_of(actor: str) -> int | None:
+    """The user id in an actor label `user:<id>:<name>`, or None (the CLI, a system job)."""
+    parts = actor.split(":", 2)
+    if len(parts) == 3 and parts[0] == "user" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def actor_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    """Each actor label's person: the user's display name (or username), one query for all.
+
+    A label without a user (the CLI's `cli:<login>`) names itself.
+    """
+    labels = {a for a in actors if a}
+    ids = {i for i in (user_id_of(a) for a in labels) if i is not None}
+    users = {uid: (shown or username) for uid, shown, username in session.execute(
+        select(User.id, User.display_name, User.username).where(User.id.in_(ids))).all()
+    } if ids else {}
+    named = {}
+    for label in labels:
+        uid = user_id_of(label)
+        named[label] = users.get(uid, label.split(":", 2)[-1]) if uid is not None else label
+    return named
