@@ -15,7 +15,8 @@ from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.journal import head
 from ledger.core.models import Account
 from ledger.core.money import fen_to_yuan
-from ledger.core.verify import verify
+from ledger.core.seal import seal_committed
+from ledger.core.verify import VerifyReport, verify
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -51,8 +52,10 @@ def db_upgrade(
 def verify_command(
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
 ) -> None:
-    """Recompute the hash chain and every account's totals; exit 1 naming what differs."""
+    """Seal what is committed, then recompute the hash chain and every account's totals;
+    exit 1 naming what differs."""
     engine = make_engine(_url(url))
+    seal_committed(make_sessionmaker(engine))
     reader = make_sessionmaker(engine, read_only=True)
     with Progress(
         SpinnerColumn(),
@@ -66,7 +69,7 @@ def verify_command(
             report = verify(session, progress=lambda n: bar.update(task, completed=n))
     engine.dispose()
     if report.ok:
-        out.print(f"OK entries={report.entries} head={report.head_hash}")
+        out.print(f"OK entries={report.entries} head={report.head_hash}{_unsealed(report)}")
         return
     if report.first_break is not None:
         out.print(f"BROKEN entry={report.first_break.entry_id}: {report.first_break.reason}")
@@ -74,8 +77,16 @@ def verify_command(
         out.print(
             f"MISMATCH account={m.code} {m.total}: stored={m.stored} recomputed={m.recomputed}"
         )
-    out.print(f"FAILED entries={report.entries} head={report.head_hash}")
+    for u in report.stale:
+        waited = "never queued" if u.queued_at is None else f"queued {u.queued_at.isoformat()}"
+        out.print(f"UNSEALED entry={u.entry_id}: {waited}")
+    out.print(f"FAILED entries={report.entries} head={report.head_hash}{_unsealed(report)}")
     raise typer.Exit(1)
+
+
+def _unsealed(report: VerifyReport) -> str:
+    """" unsealed=<n>" when entries committed meanwhile still wait for the seal step."""
+    return f" unsealed={len(report.unsealed)}" if report.unsealed else ""
 
 
 def status_command(

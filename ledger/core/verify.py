@@ -1,4 +1,8 @@
-"""Recompute the hash chain and every account's totals from the journal; name what differs."""
+"""Recompute the hash chain and every account's totals from the journal; name what differs.
+
+The chain is read in seal order (`journal_seals.seq`); entries not sealed yet are reported,
+and fail the check once they have waited longer than `SEAL_BOUND` (ledger.core.seal).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Select, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Select, case, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
 
@@ -17,9 +21,12 @@ from ledger.core.models import (
     Account,
     AccountHistory,
     JournalEntry,
+    JournalSeal,
     LedgerHead,
     Transfer,
+    UnsealedEntry,
 )
+from ledger.core.seal import SEAL_BOUND
 
 _STREAM_ROWS = 20_000
 
@@ -42,19 +49,37 @@ class AccountMismatch:
     recomputed: int
 
 
+@dataclass(frozen=True)
+class Unsealed:
+    """An entry committed but not yet on the chain; `queued_at` None: not queued for sealing."""
+
+    entry_id: int
+    queued_at: datetime | None
+
+
 @dataclass
 class VerifyReport:
-    """The outcome of `verify`: entries checked, the head hash, and every problem found."""
+    """The outcome of `verify`: sealed entries checked, the head hash they end in, the entries
+    not sealed yet, and every problem found."""
 
     entries: int = 0
     head_hash: str = GENESIS_HASH
     first_break: ChainBreak | None = None
     mismatches: list[AccountMismatch] = field(default_factory=list)
+    unsealed: list[Unsealed] = field(default_factory=list)
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def stale(self) -> list[Unsealed]:
+        """Unsealed entries past the bound, or never queued for sealing: the check fails."""
+        limit = self.checked_at - SEAL_BOUND
+        return [u for u in self.unsealed if u.queued_at is None or u.queued_at < limit]
 
     @property
     def ok(self) -> bool:
-        """True when the chain is whole and every account's totals agree."""
-        return self.first_break is None and not self.mismatches
+        """True when the chain is whole, every account's totals agree and no entry has
+        waited past the bound for its seal."""
+        return self.first_break is None and not self.mismatches and not self.stale
 
 
 def verify(session: Session, progress: object | None = None) -> VerifyReport:
@@ -65,14 +90,32 @@ def verify(session: Session, progress: object | None = None) -> VerifyReport:
     report = VerifyReport()
     report.first_break = _verify_chain(session, report, progress)
     report.mismatches = _account_mismatches(session)
+    report.unsealed = unsealed_entries(session)
     return report
 
 
-Entry = tuple  # id, posted_at µs, flow, ref, actor, memo, reverses_entry_id, prev_hash, hash
+def unsealed_entries(session: Session) -> list[Unsealed]:
+    """Entries with no seal, oldest first (cheap when every entry is sealed)."""
+    entries = session.scalar(select(func.count()).select_from(JournalEntry))
+    seals = session.scalar(select(func.count()).select_from(JournalSeal))
+    if entries == seals:  # each seal names a distinct existing entry (unique key, foreign key)
+        return []
+    sealed = exists().where(JournalSeal.entry_id == JournalEntry.id)
+    rows = session.execute(
+        select(JournalEntry.id, UnsealedEntry.queued_at)
+        .outerjoin(UnsealedEntry, UnsealedEntry.entry_id == JournalEntry.id)
+        .where(~sealed)
+        .order_by(JournalEntry.id)
+    ).all()
+    return [Unsealed(entry_id, queued_at) for entry_id, queued_at in rows]
+
+
+# seq, entry id, posted_at µs, flow, ref, actor, memo, reverses_entry_id, prev_hash, hash
+Entry = tuple
 
 
 def chain_entries(session: Session) -> Iterator[tuple[Entry, list[tuple]]]:  # type: ignore[type-arg]
-    """Each entry's columns (posted_at as microseconds) with its transfers, in chain order.
+    """Each sealed entry's seal and columns (posted_at as µs) with its transfers, in seal order.
 
     Streams through the driver's own cursor (a server-side cursor on PostgreSQL): this loop
     is verify's hot path, and per-row result processing would double its cost.
@@ -96,12 +139,12 @@ def chain_entries(session: Session) -> Iterator[tuple[Entry, list[tuple]]]:  # t
                 if current is None or row[0] != current[0]:
                     if current is not None:
                         yield tuple(current), transfers
-                    if row[1] != last_raw:
-                        last_raw, last_us = row[1], _microseconds(row[1])
-                    current = [row[0], last_us, *row[2:9]]
+                    if row[2] != last_raw:
+                        last_raw, last_us = row[2], _microseconds(row[2])
+                    current = [row[0], row[1], last_us, *row[3:10]]
                     transfers = []
-                if row[9] is not None:
-                    transfers.append(row[9:])
+                if row[10] is not None:
+                    transfers.append(row[10:])
         if current is not None:
             yield tuple(current), transfers
     finally:
@@ -116,6 +159,7 @@ def _chain_statement() -> Select:  # type: ignore[type-arg]
     raw_posted_at = type_coerce(JournalEntry.__table__.c.posted_at, NullType())
     stmt = (
         select(
+            JournalSeal.seq,
             JournalEntry.id,
             raw_posted_at,
             JournalEntry.flow,
@@ -123,8 +167,8 @@ def _chain_statement() -> Select:  # type: ignore[type-arg]
             JournalEntry.actor,
             JournalEntry.memo,
             JournalEntry.reverses_entry_id,
-            JournalEntry.prev_hash,
-            JournalEntry.hash,
+            JournalSeal.prev_hash,
+            JournalSeal.hash,
             Transfer.id,
             debit.code,
             credit.code,
@@ -132,10 +176,11 @@ def _chain_statement() -> Select:  # type: ignore[type-arg]
             Transfer.kind,
             Transfer.pending_id,
         )
+        .join(JournalEntry, JournalEntry.id == JournalSeal.entry_id)
         .outerjoin(Transfer, Transfer.entry_id == JournalEntry.id)
         .outerjoin(debit, debit.id == Transfer.debit_account_id)
         .outerjoin(credit, credit.id == Transfer.credit_account_id)
-        .order_by(JournalEntry.id, Transfer.id)
+        .order_by(JournalSeal.seq, Transfer.id)
     )
     return stmt
 
@@ -151,13 +196,13 @@ def _verify_chain(
     session: Session, report: VerifyReport, progress: object | None
 ) -> ChainBreak | None:
     expected_prev = GENESIS_HASH
-    expected_id = 1
+    expected_seq = 1
     first_break: ChainBreak | None = None
     for entry, transfers in chain_entries(session):
-        entry_id, posted_at, flow, ref, actor, memo, reverses, prev_hash, stored_hash = entry
+        seq, entry_id, posted_at, flow, ref, actor, memo, reverses, prev_hash, stored_hash = entry
         problem = None
-        if entry_id != expected_id:
-            problem = f"entry id {entry_id} follows {expected_id - 1}: the sequence has a gap"
+        if seq != expected_seq:
+            problem = f"seal {seq} follows seal {expected_seq - 1}: the chain has a gap"
         elif not transfers:
             problem = "the entry has no transfers"
         elif prev_hash != expected_prev:
@@ -171,17 +216,17 @@ def _verify_chain(
                 problem = f"content hash {recomputed} differs from the stored hash {stored_hash}"
         if problem is not None and first_break is None:
             first_break = ChainBreak(entry_id, problem)
-        expected_prev, expected_id = stored_hash, entry_id + 1
+        expected_prev, expected_seq = stored_hash, seq + 1
         report.entries += 1
         if progress is not None and report.entries % 10_000 == 0:
             progress(report.entries)  # type: ignore[operator]
     report.head_hash = expected_prev
-    stored_head = session.execute(select(LedgerHead.last_entry_id, LedgerHead.head_hash)).one()
+    stored_head = session.execute(select(LedgerHead.sealed_entries, LedgerHead.head_hash)).one()
     if first_break is None and (stored_head[0], stored_head[1]) != (report.entries, expected_prev):
         first_break = ChainBreak(
             stored_head[0],
-            f"the ledger head names entry {stored_head[0]} hash {stored_head[1]}, "
-            f"the journal ends at entry {report.entries} hash {expected_prev}",
+            f"the ledger head names seal {stored_head[0]} hash {stored_head[1]}, "
+            f"the chain ends at seal {report.entries} hash {expected_prev}",
         )
     return first_break
 
