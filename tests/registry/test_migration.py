@@ -13,4 +13,4 @@ def test_models_and_migrations_agree(db_url):
 
 def test_the_database_is_at_the_head_revision(engine):
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0007"
+        assert MigrationContext.configure(conn).get_current_revision() == "0010"
