@@ -51,6 +51,9 @@ def db_upgrade(
 
 def verify_command(
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Processes checking ranges of the chain side by side."
+    ),
 ) -> None:
     """Seal what is committed, then recompute the hash chain and every account's totals;
     exit 1 naming what differs."""
@@ -66,7 +69,9 @@ def verify_command(
     ) as bar:
         task = bar.add_task("verify", total=None)
         with transaction(reader) as session:
-            report = verify(session, progress=lambda n: bar.update(task, completed=n))
+            report = verify(
+                session, progress=lambda n: bar.update(task, completed=n), workers=workers
+            )
     engine.dispose()
     if report.ok:
         out.print(f"OK entries={report.entries} head={report.head_hash}{_unsealed(report)}")

@@ -56,7 +56,7 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH) -> int | None:
     seq, prev_hash, last_at = head
     now = datetime.now(UTC)
     seals: list[dict[str, object]] = []
-    for entry_id, posted_at, body in _canonical_entries(session, ids):
+    for entry_id, posted_at, body in canonical_entries(session, ids):
         seq += 1
         entry_hash = chain_hash(prev_hash, body)
         seals.append(
@@ -91,10 +91,11 @@ def seal_committed(factory: sessionmaker[Session]) -> int:
                 return total
 
 
-def _canonical_entries(
+def canonical_entries(
     session: Session, ids: list[int]
 ) -> list[tuple[int, datetime, bytes]]:
-    """(entry id, posted_at, canonical bytes) of the given entries, in entry-id order."""
+    """(entry id, posted_at, canonical bytes) of the given entries, in entry-id order: the
+    reference encoding, read through the ORM's types (entries without transfers are left out)."""
     debit, credit = aliased(Account), aliased(Account)
     rows = session.execute(
         select(

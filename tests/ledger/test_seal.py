@@ -236,3 +236,27 @@ def test_verify_names_the_entry_whose_seal_was_rewritten(two_charts, engine, db_
     lines = result.output.splitlines()
     assert lines[0].startswith("BROKEN entry=3: content hash")
     assert lines[-1].startswith("FAILED entries=5")
+
+
+def test_verify_in_worker_processes_agrees_and_names_the_first_break(two_charts, engine):
+    with transaction(two_charts) as s:
+        for amount in (10, 20, 30, 40):
+            post_entry(s, _move("P:provider:S1", "P:voucher:V1", amount))
+    with transaction(two_charts) as s:
+        alone, spread = verify(s), verify(s, workers=3, min_parallel=1)
+    assert spread.ok and (spread.entries, spread.head_hash) == (alone.entries, alone.head_hash)
+    drop = (
+        "DROP TRIGGER transfers_no_update"
+        if engine.dialect.name == "sqlite"
+        else "DROP TRIGGER transfers_no_change ON transfers"
+    )
+    with engine.begin() as conn:
+        conn.execute(text(drop))
+        conn.execute(text("UPDATE transfers SET amount = 21 WHERE entry_id = 6"))
+        conn.execute(text("UPDATE transfers SET amount = 41 WHERE entry_id = 8"))
+    with transaction(two_charts) as s:
+        report = verify(s, workers=3, min_parallel=1)
+    assert not report.ok and report.first_break is not None
+    assert report.first_break.entry_id == 6
+    assert report.first_break.reason.startswith("content hash")
+    assert report.entries == 8
