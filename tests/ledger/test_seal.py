@@ -40,6 +40,18 @@ def _move(debit: str, credit: str, amount: int) -> EntryRequest:
     return EntryRequest((Move(debit, credit, amount),), flow="manual")
 
 
+def _tamper(engine, table: str, *statements: str) -> None:
+    """Change rows behind the append-only triggers (they stay in place for later tests on
+    PostgreSQL, whose test database is reused; SQLite's file is this test's own)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            conn.execute(text(statement))
+
+
 @pytest.fixture
 def two_charts(sessions):
     """Programmes P and Q, each with 1,000 fen on its voucher V1 (four entries, sealed)."""
@@ -223,14 +235,7 @@ def test_database_refuses_changes_to_seals(two_charts, engine, statement):
 def test_verify_names_the_entry_whose_seal_was_rewritten(two_charts, engine, db_url):
     with transaction(two_charts) as s:
         post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
-    drop = (
-        "DROP TRIGGER journal_seals_no_update"
-        if engine.dialect.name == "sqlite"
-        else "DROP TRIGGER journal_seals_no_change ON journal_seals"
-    )
-    with engine.begin() as conn:
-        conn.execute(text(drop))
-        conn.execute(text("UPDATE journal_seals SET hash = prev_hash WHERE entry_id = 3"))
+    _tamper(engine, "journal_seals", "UPDATE journal_seals SET hash = prev_hash WHERE entry_id = 3")
     result = CliRunner().invoke(app, ["verify", "--url", db_url])
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -245,15 +250,12 @@ def test_verify_in_worker_processes_agrees_and_names_the_first_break(two_charts,
     with transaction(two_charts) as s:
         alone, spread = verify(s), verify(s, workers=3, min_parallel=1)
     assert spread.ok and (spread.entries, spread.head_hash) == (alone.entries, alone.head_hash)
-    drop = (
-        "DROP TRIGGER transfers_no_update"
-        if engine.dialect.name == "sqlite"
-        else "DROP TRIGGER transfers_no_change ON transfers"
+    _tamper(
+        engine,
+        "transfers",
+        "UPDATE transfers SET amount = 21 WHERE entry_id = 6",
+        "UPDATE transfers SET amount = 41 WHERE entry_id = 8",
     )
-    with engine.begin() as conn:
-        conn.execute(text(drop))
-        conn.execute(text("UPDATE transfers SET amount = 21 WHERE entry_id = 6"))
-        conn.execute(text("UPDATE transfers SET amount = 41 WHERE entry_id = 8"))
     with transaction(two_charts) as s:
         report = verify(s, workers=3, min_parallel=1)
     assert not report.ok and report.first_break is not None
