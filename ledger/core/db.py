@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.core.config import database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_S = 300
 _DEFERRED = "voucher_ledger_deferred"
 _AFTER_COMMIT = "voucher_ledger_after_commit"
 # One re-entrant lock per SQLite database URL, for the process's writing transactions.
@@ -48,7 +49,10 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping on every checkout (a round trip per transaction; a posting and its seal take
+    # two or three): connections are recycled before a server or proxy idle timeout instead.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
+    return create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
