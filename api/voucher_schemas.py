@@ -74,7 +74,8 @@ class EntryOut(BaseModel):
     actor: str
     memo: str
     reverses_entry_id: int | None
-    hash: str
+    hash: str | None = Field(None, description="Its seal's hash; null until the entry is sealed "
+                             "(right after its transaction commits)")
     transfers: list[dict[str, Any]]
 
 

@@ -1,4 +1,4 @@
-"""Ledger core benchmark: batch posting vs a raw sqlite3 floor, balance reads, as_of, verify.
+"""Ledger core benchmark: batch and single posting vs raw sqlite3, balance reads, as_of, verify.
 
 Run with `make bench` (or `python bench/ledger_bench.py --entries 100000`). Every figure is
 measured in the same run as its baseline, so ratios hold on a noisy machine. The last line is
@@ -17,11 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.core.accounts import balance, balance_as_of, open_account
-from ledger.core.chain import encode_entry
 from ledger.core.db import make_engine, make_sessionmaker, transaction
-from ledger.core.journal import EntryRequest, Move, post_entries
+from ledger.core.journal import EntryRequest, Move, post_entries, post_entry
 from ledger.core.migrations import upgrade
-from ledger.core.verify import chain_entries, verify
+from ledger.core.verify import chain_bodies, verify
 
 VOUCHERS = 200
 PROVIDERS = 20
@@ -89,9 +88,10 @@ def _raw_floor(path: Path, entries: int) -> float:
     conn.execute("PRAGMA cache_size=-65536")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     entry_rows = [
-        (n, when, "bench", f"order:{n}", "bench", "", None, "0" * 64, f"{n:064x}")
-        for n in range(1, entries + 1)
+        (n, when, "bench", f"order:{n}", "bench", "", None) for n in range(1, entries + 1)
     ]
+    # The chain's rows: what the seal step writes for each entry.
+    seal_rows = [(n, n, "0" * 64, f"{n:064x}", when) for n in range(1, entries + 1)]
     transfer_rows = []
     for n in range(1, entries + 1):
         transfer_rows.append((2 * n - 1, n, 2 + n % VOUCHERS, 1, 1_000 + n % 97, "normal", None))
@@ -102,8 +102,12 @@ def _raw_floor(path: Path, entries: int) -> float:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO journal_entries (id, posted_at, flow, ref, actor, memo, "
-        "reverses_entry_id, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+        "reverses_entry_id) VALUES (?,?,?,?,?,?,?)",
         entry_rows,
+    )
+    conn.executemany(
+        "INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at) VALUES (?,?,?,?,?)",
+        seal_rows,
     )
     conn.executemany(
         "INSERT INTO transfers (id, entry_id, debit_account_id, credit_account_id, "
@@ -120,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--singles", type=int, default=300)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     url = f"sqlite:///{workdir / 'bench.db'}"
@@ -156,11 +161,16 @@ def main() -> None:
         report = verify(s)
         verify_seconds = time.perf_counter() - t0
     assert report.ok, report
+    with transaction(reader) as s:
+        t0 = time.perf_counter()
+        spread = verify(s, workers=2, min_parallel=1)
+        spread_seconds = time.perf_counter() - t0
+    assert spread.ok and spread.head_hash == report.head_hash, spread
     total_entries = report.entries
 
     # The floor for verify: plain hashlib over the same canonical bytes, chained.
     with transaction(reader) as s:
-        bodies = [encode_entry(*entry[:7], transfers) for entry, transfers in chain_entries(s)]
+        bodies = [body for *_, body in chain_bodies(s)]
     t0 = time.perf_counter()
     prev = "0" * 64
     for body in bodies:
@@ -173,6 +183,7 @@ def main() -> None:
     _copy_schema(workdir / "bench.db", workdir / "raw.db")
     raw_seconds = _raw_floor(workdir / "raw.db", args.entries - 1_000)
     raw_per_s = (args.entries - 1_000) / raw_seconds
+    single_seconds, hand_seconds = _single_postings(workdir, args.singles)
 
     verify_per_s = total_entries / verify_seconds
     hash_per_s = total_entries / hash_seconds
@@ -187,12 +198,18 @@ def main() -> None:
     )
     print(
         f"as_of read: {asof_seconds * 1e3:.3f} ms; verify {total_entries} entries in "
-        f"{verify_seconds:.2f} s (hashlib alone {hash_seconds:.2f} s)"
+        f"{verify_seconds:.2f} s, {spread_seconds:.2f} s with 2 worker processes "
+        f"(hashlib alone {hash_seconds:.2f} s)"
+    )
+    print(
+        f"single postings: {args.singles} in {single_seconds:.2f} s through post_entry "
+        f"(commit and seal each), {hand_seconds:.2f} s as hand-written sqlite3 transactions"
     )
     print(
         f"entries_per_s={entries_per_s:.0f} ratio_vs_raw={entries_per_s / raw_per_s:.3f} "
         f"balance_ratio={balance_large / balance_small:.2f} asof_ms={asof_seconds * 1e3:.3f} "
-        f"verify_per_s={verify_per_s:.0f} verify_ratio={verify_per_s / hash_per_s:.3f}"
+        f"verify_per_s={verify_per_s:.0f} verify_ratio={verify_per_s / hash_per_s:.3f} "
+        f"single_ratio={hand_seconds / single_seconds:.3f}"
     )
 
 
@@ -203,13 +220,99 @@ def _copy_schema(source: Path, target: Path) -> None:
     dst = sqlite3.connect(target, isolation_level=None)
     rows = src.execute(
         "SELECT id, code, ledger, credits_must_not_exceed_debits, "
-        "debits_must_not_exceed_credits, 0, 0, 0, 0, opened_at FROM accounts"
+        "debits_must_not_exceed_credits, 0, 0, 0, 0, opened_at, NULL FROM accounts"
     ).fetchall()
     dst.execute("BEGIN")
-    dst.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    dst.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
     dst.execute("COMMIT")
     src.close()
     dst.close()
+
+
+def _single_postings(workdir: Path, count: int) -> tuple[float, float]:
+    """`count` postings of one transfer, one transaction each (then its seal), through the
+    service and as hand-written sqlite3 statements doing the same work; seconds for each."""
+    engine, sessions = _setup(f"sqlite:///{workdir / 'single.db'}")
+    requests = _requests(0, count)
+    t0 = time.perf_counter()
+    for request in requests:
+        with transaction(sessions) as s:
+            post_entry(s, EntryRequest(request.transfers[:1], flow="bench", ref=request.ref))
+    service = time.perf_counter() - t0
+    engine.dispose()
+    _setup(f"sqlite:///{workdir / 'hand.db'}")[0].dispose()
+    conn = sqlite3.connect(workdir / "hand.db", isolation_level=None)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    t0 = time.perf_counter()
+    for request in requests:
+        _hand_posting(conn, request.transfers[0], request.ref)  # type: ignore[arg-type]
+    hand = time.perf_counter() - t0
+    conn.close()
+    return service, hand
+
+
+def _hand_posting(conn: sqlite3.Connection, move: Move, ref: str) -> None:
+    """The statements of one posting and its seal, written by hand (the baseline)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn.execute("BEGIN IMMEDIATE")
+    accounts = {
+        code: [aid, *totals]
+        for aid, code, *totals in conn.execute(
+            "SELECT id, code, debits_pending, debits_posted, credits_pending, credits_posted "
+            "FROM accounts WHERE code IN (?, ?) ORDER BY id",
+            (move.debit, move.credit),
+        )
+    }
+    debit, credit = accounts[move.debit], accounts[move.credit]
+    debit[2] += move.amount
+    credit[4] += move.amount
+    assert credit[3] + credit[4] <= credit[2] or credit[1] == 1  # the limit, as the service
+    entry_id, transfer_id = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) + 1 FROM journal_entries), "
+        "(SELECT coalesce(max(id), 0) + 1 FROM transfers)"
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO journal_entries (id, posted_at, flow, ref, actor, memo, reverses_entry_id) "
+        "VALUES (?,?,?,?,?,?,NULL)",
+        (entry_id, now, "bench", ref, "system", ""),
+    )
+    conn.execute(
+        "INSERT INTO transfers (id, entry_id, debit_account_id, credit_account_id, amount, kind, "
+        "pending_id) VALUES (?,?,?,?,?,'normal',NULL)",
+        (transfer_id, entry_id, debit[0], credit[0], move.amount),
+    )
+    conn.executemany(
+        "INSERT INTO account_history VALUES (?,?,?,?,?,?,?)",
+        [(a[0], entry_id, now, *a[1:]) for a in (debit, credit)],
+    )
+    conn.executemany(
+        "UPDATE accounts SET debits_pending=?, debits_posted=?, credits_pending=?, "
+        "credits_posted=?, last_posted_at=? WHERE id=?",
+        [(*a[1:], now, a[0]) for a in (debit, credit)],
+    )
+    conn.execute("INSERT INTO journal_unsealed VALUES (?, ?)", (entry_id, now))
+    conn.execute("COMMIT")
+    conn.execute("BEGIN IMMEDIATE")
+    sealed, prev = conn.execute("SELECT sealed_entries, head_hash FROM ledger_head").fetchone()
+    queued = [r[0] for r in conn.execute("SELECT entry_id FROM journal_unsealed ORDER BY 1")]
+    for queued_id in queued:
+        line = conn.execute(
+            "SELECT e.flow, e.ref, e.actor, t.id, d.code, c.code, t.amount FROM journal_entries e "
+            "JOIN transfers t ON t.entry_id = e.id JOIN accounts d ON d.id = t.debit_account_id "
+            "JOIN accounts c ON c.id = t.credit_account_id WHERE e.id = ?",
+            (queued_id,),
+        ).fetchone()
+        body = "\x1f".join(map(str, (queued_id, now, *line))).encode()
+        digest = hashlib.sha256(prev.encode() + b"\n" + body).hexdigest()
+        sealed += 1
+        conn.execute(
+            "INSERT INTO journal_seals VALUES (?,?,?,?,?)", (sealed, queued_id, prev, digest, now)
+        )
+        prev = digest
+    conn.execute("DELETE FROM journal_unsealed")
+    conn.execute("UPDATE ledger_head SET sealed_entries=?, head_hash=?", (sealed, prev))
+    conn.execute("COMMIT")
 
 
 def _machine() -> str:

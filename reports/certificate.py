@@ -11,6 +11,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 from sqlalchemy.orm import Session
 
+from ledger.core.seal import SEAL_BOUND
 from ledger.core.verify import VerifyReport, verify
 from ledger.reading.ledger_queries import JournalSummary, journal_summary
 from reports.document import (
@@ -65,7 +66,21 @@ def _verdict(report: VerifyReport) -> str:
         problems.append(f"哈希链在第 {report.first_break.entry_id} 条分录断开")
     if report.mismatches:
         problems.append(f"{len(report.mismatches)} 项科目合计与日记账不符")
+    if report.stale:
+        problems.append(f"{len(report.stale)} 条分录超过 {_bound()} 未封存")
     return "未通过（FAILED）：" + "；".join(problems)
+
+
+def _bound() -> str:
+    return f"{int(SEAL_BOUND.total_seconds() // 60)} 分钟"
+
+
+def _coverage(summary: JournalSummary, report: VerifyReport) -> str:
+    """Which entries the head hash covers: the sealed ones; those still waiting are counted."""
+    covered = f"账簿头哈希覆盖已封存的 {summary.entries} 条分录"
+    if not report.unsealed:
+        return covered + "，无待封存分录"
+    return covered + f"；另有 {len(report.unsealed)} 条已提交、待封存的分录不在其内"
 
 
 def _mismatch_label(total: str) -> str:
@@ -96,6 +111,7 @@ def certificate_story(
                 ("分录条数", str(summary.entries)),
                 ("首条分录哈希", summary.first_hash or "—（日记账为空）"),
                 ("账簿头哈希", summary.head_hash),
+                ("覆盖范围", _coverage(summary, report)),
                 ("首条分录时间", _moment(summary.first_posted_at)),
                 ("末条分录时间", _moment(summary.last_posted_at)),
             ],

@@ -15,6 +15,7 @@ from ledger.core.accounts import balance, balance_as_of
 from ledger.core.db import transaction
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.seal import seal_committed
 from ledger.core.verify import verify
 from ledger.reading.journal_pages import list_entries
 from ledger.registry.users import UserView
@@ -43,6 +44,7 @@ class VerifyOut(BaseModel):
     ok: bool
     entries: int
     head_hash: str
+    unsealed: list[int] = []
     first_break: dict[str, Any] | None
     mismatches: list[dict[str, Any]]
 
@@ -99,12 +101,14 @@ def account_balance(
 
 @router.get("/ledger/verify", response_model=VerifyOut, summary="Verify the ledger")
 def verify_ledger(request: Request, user: Bureau) -> VerifyOut:
-    """Recompute the hash chain and every account's totals from the journal."""
+    """Seal what is committed, then recompute the hash chain and every account's totals."""
+    seal_committed(request.app.state.sessions)
     with transaction(request.app.state.reader) as session:
         report = verify(session)
     brk = report.first_break
     return VerifyOut(
         ok=report.ok, entries=report.entries, head_hash=report.head_hash,
+        unsealed=[u.entry_id for u in report.unsealed],
         first_break=None if brk is None else {"entry_id": brk.entry_id, "reason": brk.reason},
         mismatches=[{"code": m.code, "total": m.total, "stored": m.stored,
                      "recomputed": m.recomputed} for m in report.mismatches])

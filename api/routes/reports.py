@@ -13,6 +13,7 @@ from api.auth import CurrentUser
 from ledger.core.db import is_sqlite, transaction
 from ledger.core.errors import NotFound, PermissionDenied
 from ledger.core.paging import MAX_ID
+from ledger.core.seal import seal_committed
 from ledger.registry.users import UserView
 from reports.catalogue import (
     PARTY_KINDS,
@@ -81,6 +82,8 @@ def report_pdf(request: Request, user: UserView, kind: str, program: str,
     check_kind(kind)
     party_id = party_scope(user, kind, firm_id, provider_id)
     policies = request.app.state.policies
+    # Every report states the head it covers: chain what is committed first.
+    seal_committed(request.app.state.sessions)
     with transaction(request.app.state.reader) as session:
         if not is_sqlite(request.app.state.engine):
             # One snapshot for every query of the report (SQLite's read transaction is one).

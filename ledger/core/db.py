@@ -15,7 +15,7 @@ meet the busy timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine, create_engine, event
@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.core.config import database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_S = 300
 _DEFERRED = "voucher_ledger_deferred"
+_AFTER_COMMIT = "voucher_ledger_after_commit"
 # One re-entrant lock per SQLite database URL, for the process's writing transactions.
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -47,7 +49,10 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping on every checkout (a round trip per transaction; a posting and its seal take
+    # two or three): connections are recycled before a server or proxy idle timeout instead.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
+    return create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -88,9 +93,25 @@ def _write_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
         return _WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
+AfterCommit = Callable[[sessionmaker[Session]], object]
+
+
+def after_commit(session: Session, hook: AfterCommit) -> None:
+    """Run `hook(factory)` once after this session's `transaction` commits (not on rollback).
+
+    The journal uses it to seal what a unit of work posted, in a short transaction of its own.
+    """
+    hooks: list[AfterCommit] = session.info.setdefault(_AFTER_COMMIT, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error; then the after-commit hooks."""
     lock = _write_lock(factory)
-    with lock or nullcontext(), factory() as session, session.begin():
-        yield session
+    with lock or nullcontext():
+        with factory() as session, session.begin():
+            yield session
+        for hook in session.info.pop(_AFTER_COMMIT, ()):
+            hook(factory)

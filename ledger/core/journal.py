@@ -4,22 +4,25 @@ A journal entry groups transfers that post together or not at all. A transfer is
 (posted at once), `pending` (a hold: counted in the pending totals and against limits),
 `post_pending` (posts all or part of a hold; the rest is released) or `void_pending`
 (releases a hold). Limits count pending holds and are checked transfer by transfer inside
-the posting transaction, after the ledger head row has been locked, so two concurrent
-postings can never spend the same fen. Posted rows are never changed: a correction is a
+the posting transaction, after the accounts it touches have been locked (in id order, so
+postings never deadlock and postings on other accounts never wait), so two concurrent
+postings can never spend the same fen. The entry is queued for the seal step, which chains it
+by hash after commit (ledger.core.seal). Posted rows are never changed: a correction is a
 reversing entry that names the entry it reverses, at most once. See docs/ledger.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.accounts import check_account_code
-from ledger.core.chain import chain_hash, check_text, encode_entry, timestamp_us
+from ledger.core.chain import check_text
+from ledger.core.db import after_commit
 from ledger.core.errors import (
     Conflict,
     IdempotencyConflict,
@@ -28,8 +31,17 @@ from ledger.core.errors import (
     NotFound,
 )
 from ledger.core.idempotency import content_hash, recall, remember
-from ledger.core.models import Account, AccountHistory, JournalEntry, LedgerHead, Transfer
+from ledger.core.models import (
+    Account,
+    AccountHistory,
+    JournalEntry,
+    JournalSeal,
+    LedgerHead,
+    Transfer,
+    UnsealedEntry,
+)
 from ledger.core.money import MAX_FEN
+from ledger.core.seal import seal_committed
 
 IDEMPOTENCY_SCOPE = "ledger.post"
 _CHUNK = 5000
@@ -67,8 +79,8 @@ TransferRequest = Move | PostPending | VoidPending
 class EntryRequest:
     """What to post: transfers plus who (actor), why (flow, ref, memo) and an optional key.
 
-    `posted_at` is for importing history: it may not precede the journal's head nor lie in
-    the future. Left out, the entry is stamped with the time of posting.
+    `posted_at` is for importing history: it may not precede the last posting on any account
+    it touches nor lie in the future. Left out, the entry is stamped with the time of posting.
     """
 
     transfers: tuple[TransferRequest, ...]
@@ -96,7 +108,10 @@ class PostedTransfer:
 
 @dataclass(frozen=True)
 class PostedEntry:
-    """An entry as written; `replayed` is True when an idempotency key returned it again."""
+    """An entry as written; `replayed` is True when an idempotency key returned it again.
+
+    `prev_hash` and `hash` are its seal's, None until the seal step has chained it.
+    """
 
     id: int
     posted_at: datetime
@@ -105,8 +120,8 @@ class PostedEntry:
     actor: str
     memo: str
     reverses_entry_id: int | None
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
     transfers: tuple[PostedTransfer, ...]
     replayed: bool = False
 
@@ -119,6 +134,7 @@ class _AccountState:
     limit_credits: bool
     limit_debits: bool
     totals: list[int]  # debits_pending, debits_posted, credits_pending, credits_posted
+    last_at: datetime | None = None
     changed: bool = False
 
 
@@ -136,6 +152,21 @@ class _Batch:
     accounts: dict[int, _AccountState] = field(default_factory=dict)
     by_code: dict[str, _AccountState] = field(default_factory=dict)
     holds: dict[int, _Hold] = field(default_factory=dict)
+
+    def snapshot(self) -> Callable[[], None]:
+        """A function that puts every total, time and hold back as they are now."""
+        states = [(s, list(s.totals), s.last_at, s.changed) for s in self.accounts.values()]
+        holds = {k: (h, h.resolved) for k, h in self.holds.items()}
+
+        def restore() -> None:
+            for state, totals, last_at, changed in states:
+                state.totals, state.last_at, state.changed = totals, last_at, changed
+            self.holds = {}
+            for k, (hold, resolved) in holds.items():
+                hold.resolved = resolved
+                self.holds[k] = hold
+
+        return restore
 
 
 # ---------------------------------------------------------------------------- public API
@@ -157,15 +188,22 @@ def post_entries(session: Session, requests: Sequence[EntryRequest]) -> list[Pos
     return _post(session, requests)
 
 
-def _post(session: Session, requests: list[EntryRequest]) -> list[PostedEntry]:
+def _post(
+    session: Session,
+    requests: list[EntryRequest],
+    check_locked: Callable[[Session], None] | None = None,
+) -> list[PostedEntry]:
     if not requests:
         return []
-    head = _lock_head(session)
+    _serialise_keys(session, requests)
     results: list[PostedEntry | None] = [None] * len(requests)
     todo, key_hashes, same_as = _recall_keys(session, requests, results)
     if todo:
         batch = _load_batch(session, [requests[i] for i in todo])
-        written = _apply(session, head, batch, [requests[i] for i in todo])
+        if check_locked is not None:
+            check_locked(session)
+        written = _apply(session, batch, [requests[i] for i in todo])
+        after_commit(session, seal_committed)
         for index, entry in zip(todo, written, strict=True):
             results[index] = entry
             key = requests[index].idempotency_key
@@ -206,7 +244,6 @@ def reverse_entry(
     idempotency_key: str | None = None,
 ) -> PostedEntry:
     """Post a new entry that undoes posted entry `entry_id` and names it; at most once."""
-    _lock_head(session)
     original = get_entry(session, entry_id)
     if original.reverses_entry_id is not None:
         raise Conflict(f"entry {entry_id} is itself a reversal; post a new entry instead")
@@ -217,28 +254,31 @@ def reverse_entry(
         swapped, flow, ref, actor, memo, idempotency_key, reverses_entry_id=entry_id
     )
     _check_request(request)
-    if idempotency_key is not None:
-        stored = recall(session, IDEMPOTENCY_SCOPE, idempotency_key, _request_hash(request))
-        if stored is not None:
-            return _as_replay(get_entry(session, int(stored)))
-    reversed_by = session.scalar(
-        select(JournalEntry.id).where(JournalEntry.reverses_entry_id == entry_id)
-    )
-    if reversed_by is not None:
-        raise Conflict(
-            f"entry {entry_id} was already reversed by entry {reversed_by}",
-            reversed_by=reversed_by,
+
+    def not_yet_reversed(locked: Session) -> None:
+        # Read once the accounts are locked: a concurrent reversal of this entry holds them.
+        reversed_by = locked.scalar(
+            select(JournalEntry.id).where(JournalEntry.reverses_entry_id == entry_id)
         )
-    return _post(session, [request])[0]
+        if reversed_by is not None:
+            raise Conflict(
+                f"entry {entry_id} was already reversed by entry {reversed_by}",
+                reversed_by=reversed_by,
+            )
+
+    return _post(session, [request], not_yet_reversed)[0]
 
 
 def get_entry(session: Session, entry_id: int) -> PostedEntry:
-    """Read a posted entry and its transfers, or NotFound."""
-    entry = session.execute(
-        select(JournalEntry).where(JournalEntry.id == entry_id)
-    ).scalar_one_or_none()
-    if entry is None:
+    """Read a posted entry, its seal's hashes (None before sealing) and transfers, or NotFound."""
+    found = session.execute(
+        select(JournalEntry, JournalSeal.prev_hash, JournalSeal.hash)
+        .outerjoin(JournalSeal, JournalSeal.entry_id == JournalEntry.id)
+        .where(JournalEntry.id == entry_id)
+    ).one_or_none()
+    if found is None:
         raise NotFound(f"no journal entry {entry_id}")
+    entry, prev_hash, entry_hash = found
     debit, credit = aliased(Account), aliased(Account)
     rows = session.execute(
         select(
@@ -262,16 +302,16 @@ def get_entry(session: Session, entry_id: int) -> PostedEntry:
         entry.actor,
         entry.memo,
         entry.reverses_entry_id,
-        entry.prev_hash,
-        entry.hash,
+        prev_hash,
+        entry_hash,
         tuple(PostedTransfer(*row) for row in rows),
     )
 
 
 def head(session: Session) -> tuple[int, str]:
-    """The number of entries in the journal and the head hash."""
-    row = session.execute(select(LedgerHead.last_entry_id, LedgerHead.head_hash)).one()
-    return row.last_entry_id, row.head_hash
+    """The number of sealed entries (the chain's length) and the head hash they end in."""
+    row = session.execute(select(LedgerHead.sealed_entries, LedgerHead.head_hash)).one()
+    return row.sealed_entries, row.head_hash
 
 
 # ---------------------------------------------------------------------------- internals
@@ -318,32 +358,6 @@ def _check_amount(amount: object) -> None:
         raise InvalidInput(
             f"amount must be between 1 and {MAX_FEN} fen, got {amount}", field="amount"
         )
-
-
-def _lock_head(session: Session) -> LedgerHeadRow:
-    # On PostgreSQL the row lock serialises every posting (and so the hash chain); on SQLite
-    # the transaction already began with BEGIN IMMEDIATE and holds the database's write lock.
-    row = session.execute(
-        select(
-            LedgerHead.last_entry_id,
-            LedgerHead.last_transfer_id,
-            LedgerHead.head_hash,
-            LedgerHead.last_posted_at,
-        )
-        .where(LedgerHead.id == 1)
-        .with_for_update()
-    ).one()
-    return LedgerHeadRow(*row)
-
-
-@dataclass
-class LedgerHeadRow:
-    """The chain head as locked for one posting transaction."""
-
-    last_entry_id: int
-    last_transfer_id: int
-    head_hash: str
-    last_posted_at: datetime | None
 
 
 def _request_hash(request: EntryRequest) -> str:
@@ -400,8 +414,41 @@ def _chunks(values: list[int] | list[str]) -> list[list]:  # type: ignore[type-a
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
+def _serialise_keys(session: Session, requests: list[EntryRequest]) -> None:
+    """On PostgreSQL, make concurrent postings with one idempotency key run one after the
+    other (so the second replays the first): advisory locks, in one order, before any row."""
+    keys = sorted({r.idempotency_key for r in requests if r.idempotency_key is not None})
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT hashtextextended(k, 0) AS h "
+            "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"
+        ),
+        {"keys": [f"{IDEMPOTENCY_SCOPE}\x1f{k}" for k in keys]},
+    )
+
+
+_ACCOUNT_COLUMNS = (
+    Account.id,
+    Account.code,
+    Account.ledger,
+    Account.credits_must_not_exceed_debits,
+    Account.debits_must_not_exceed_credits,
+    Account.debits_pending,
+    Account.debits_posted,
+    Account.credits_pending,
+    Account.credits_posted,
+    Account.last_posted_at,
+)
+
+
 def _load_batch(session: Session, requests: list[EntryRequest]) -> _Batch:
-    """Lock and load every account and hold the requests touch."""
+    """Lock every account the requests touch, in id order, and load them and their holds.
+
+    One fixed order (ascending account id, in a single statement or in ascending id chunks)
+    means two postings can wait for each other but never deadlock; nothing else is locked.
+    """
     codes: set[str] = set()
     hold_ids: set[int] = set()
     for request in requests:
@@ -411,64 +458,48 @@ def _load_batch(session: Session, requests: list[EntryRequest]) -> _Batch:
             else:
                 hold_ids.add(t.pending_id)
     batch = _Batch()
-    resolution = aliased(Transfer)
+    # A hold's accounts and amount never change, so they are read before locking.
+    holds: list[tuple[int, int, int, int]] = []
     for chunk in _chunks(sorted(hold_ids)):
-        rows = session.execute(
+        holds += session.execute(
             select(
-                Transfer.id,
-                Transfer.debit_account_id,
-                Transfer.credit_account_id,
-                Transfer.amount,
-                Transfer.kind,
-                resolution.id,
-            )
-            .outerjoin(resolution, resolution.pending_id == Transfer.id)
-            .where(Transfer.id.in_(chunk))
+                Transfer.id, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.amount
+            ).where(Transfer.id.in_(chunk), Transfer.kind == "pending")
         ).all()
-        for tid, debit_id, credit_id, amount, kind, resolved_by in rows:
-            if kind == "pending":
-                batch.holds[tid] = _Hold(tid, debit_id, credit_id, amount, resolved_by is not None)
-    account_ids = {h.debit_id for h in batch.holds.values()} | {
-        h.credit_id for h in batch.holds.values()
-    }
-    columns = (
-        Account.id,
-        Account.code,
-        Account.ledger,
-        Account.credits_must_not_exceed_debits,
-        Account.debits_must_not_exceed_credits,
-        Account.debits_pending,
-        Account.debits_posted,
-        Account.credits_pending,
-        Account.credits_posted,
-    )
-    selections = [Account.code.in_(chunk) for chunk in _chunks(sorted(codes))]
-    selections += [Account.id.in_(chunk) for chunk in _chunks(sorted(account_ids))]
-    for condition in selections:
+    account_ids = {h[1] for h in holds} | {h[2] for h in holds}
+    for condition in _lock_conditions(session, sorted(codes), account_ids):
         rows = session.execute(
-            select(*columns).where(condition).order_by(Account.id).with_for_update()
+            select(*_ACCOUNT_COLUMNS).where(condition).order_by(Account.id).with_for_update()
         ).all()
-        for aid, code, ledger, limit_credits, limit_debits, *totals in rows:
-            state = _AccountState(aid, code, ledger, limit_credits, limit_debits, totals)
+        for aid, code, ledger, limit_credits, limit_debits, *totals, last_at in rows:
+            state = _AccountState(aid, code, ledger, limit_credits, limit_debits, totals, last_at)
             batch.accounts[aid] = state
             batch.by_code[code] = state
     missing = sorted(codes - batch.by_code.keys())
     if missing:
         raise NotFound(f"no account {missing[0]}", code_value=missing[0])
+    # Whether a hold is still open is read under the locks: resolving it locks its accounts.
+    resolved: set[int] = set()
+    for chunk in _chunks([h[0] for h in holds]):
+        resolved.update(
+            session.scalars(select(Transfer.pending_id).where(Transfer.pending_id.in_(chunk)))
+        )
+    for tid, debit_id, credit_id, amount in holds:
+        batch.holds[tid] = _Hold(tid, debit_id, credit_id, amount, tid in resolved)
     return batch
 
 
-_ENTRY_COLUMNS = (
-    "id",
-    "posted_at",
-    "flow",
-    "ref",
-    "actor",
-    "memo",
-    "reverses_entry_id",
-    "prev_hash",
-    "hash",
-)
+def _lock_conditions(session: Session, codes: list[str], ids: set[int]) -> list[object]:
+    """WHERE clauses that select the accounts to lock, in ascending id order across clauses."""
+    if len(codes) + len(ids) <= _CHUNK:
+        return [or_(Account.code.in_(codes), Account.id.in_(sorted(ids)))]
+    # Too many for one statement: look the ids up (codes never change), then lock by id range.
+    for chunk in _chunks(codes):
+        ids.update(session.scalars(select(Account.id).where(Account.code.in_(chunk))))
+    return [Account.id.in_(chunk) for chunk in _chunks(sorted(ids))]
+
+
+_ENTRY_COLUMNS = ("id", "posted_at", "flow", "ref", "actor", "memo", "reverses_entry_id")
 _TRANSFER_COLUMNS = (
     "id",
     "entry_id",
@@ -489,29 +520,99 @@ _HISTORY_COLUMNS = (
 )
 
 
-def _apply(
-    session: Session, head: LedgerHeadRow, batch: _Batch, requests: list[EntryRequest]
-) -> list[PostedEntry]:
-    """Check and apply every request in memory, then write all rows in a few statements."""
+@dataclass
+class _Rows:
+    entries: list[tuple[object, ...]] = field(default_factory=list)
+    transfers: list[tuple[object, ...]] = field(default_factory=list)
+    history: dict[tuple[int, datetime], tuple[object, ...]] = field(default_factory=dict)
+    posted: list[PostedEntry] = field(default_factory=list)
+
+
+def _apply(session: Session, batch: _Batch, requests: list[EntryRequest]) -> list[PostedEntry]:
+    """Number, check and apply every request in memory, then write all rows in a few statements.
+
+    On PostgreSQL ids come from sequences, drawn only once every request has passed its checks
+    (a refused posting uses up no id); the checks run on the ids the sequences would give next
+    and run again in the rare case that a concurrent posting drew those first.
+    """
     now = datetime.now(UTC)
-    entry_id, transfer_id = head.last_entry_id, head.last_transfer_id
-    prev_hash, last_at = head.head_hash, head.last_posted_at
+    n_transfers = sum(len(r.transfers) for r in requests)
     stored_time = _StoredTime(session)
-    entry_rows: list[tuple[object, ...]] = []
-    transfer_rows: list[tuple[object, ...]] = []
-    history: dict[tuple[int, datetime], tuple[object, ...]] = {}
-    posted: list[PostedEntry] = []
-    for request in requests:
-        entry_id += 1
-        posted_at = _stamp(request.posted_at, now, last_at)
-        last_at = posted_at
+    if session.get_bind().dialect.name != "postgresql":
+        first_entry, first_transfer = session.execute(
+            text(
+                "SELECT (SELECT coalesce(max(id), 0) + 1 FROM journal_entries), "
+                "(SELECT coalesce(max(id), 0) + 1 FROM transfers)"
+            )
+        ).one()
+        entry_ids = list(range(first_entry, first_entry + len(requests)))
+        transfer_ids = list(range(first_transfer, first_transfer + n_transfers))
+        rows = _number_and_check(batch, requests, entry_ids, transfer_ids, now, stored_time)
+    else:
+        next_entry, next_transfer = session.execute(
+            text(
+                "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
+                "FROM journal_entry_ids), (SELECT CASE WHEN is_called THEN last_value + 1 "
+                "ELSE last_value END FROM transfer_ids)"
+            )
+        ).one()
+        guess_entries = list(range(next_entry, next_entry + len(requests)))
+        guess_transfers = list(range(next_transfer, next_transfer + n_transfers))
+        restore = batch.snapshot()
+        rows = _number_and_check(batch, requests, guess_entries, guess_transfers, now, stored_time)
+        entry_ids, transfer_ids = _draw_ids(session, len(requests), n_transfers)
+        if (entry_ids, transfer_ids) != (guess_entries, guess_transfers):
+            restore()
+            rows = _number_and_check(batch, requests, entry_ids, transfer_ids, now, stored_time)
+    _insert_many(session, JournalEntry.__tablename__, _ENTRY_COLUMNS, rows.entries)
+    _insert_many(session, Transfer.__tablename__, _TRANSFER_COLUMNS, rows.transfers)
+    history = list(rows.history.values())
+    _insert_many(session, AccountHistory.__tablename__, _HISTORY_COLUMNS, history)
+    _update_totals(session, batch)
+    queued_at = stored_time(now)
+    _insert_many(
+        session,
+        UnsealedEntry.__tablename__,
+        ("entry_id", "queued_at"),
+        [(entry.id, queued_at) for entry in rows.posted],
+    )
+    return rows.posted
+
+
+def _draw_ids(session: Session, entries: int, transfers: int) -> tuple[list[int], list[int]]:
+    """Take `entries` entry ids and `transfers` transfer ids from PostgreSQL's sequences."""
+    drawn = session.execute(
+        text(
+            "SELECT 'e', nextval('journal_entry_ids') FROM generate_series(1, :e) "
+            "UNION ALL SELECT 't', nextval('transfer_ids') FROM generate_series(1, :t)"
+        ),
+        {"e": entries, "t": transfers},
+    ).all()
+    return (
+        sorted(v for k, v in drawn if k == "e"),
+        sorted(v for k, v in drawn if k == "t"),
+    )
+
+
+def _number_and_check(
+    batch: _Batch,
+    requests: list[EntryRequest],
+    entry_ids: list[int],
+    transfer_ids: list[int],
+    now: datetime,
+    stored_time: _StoredTime,
+) -> _Rows:
+    """Apply the requests to the locked accounts in memory under the given ids."""
+    rows = _Rows()
+    next_transfer = iter(transfer_ids)
+    for request, entry_id in zip(requests, entry_ids, strict=True):
+        posted_at = _stamp(request.posted_at, now, _accounts_of(batch, request))
         transfers: list[PostedTransfer] = []
         touched: list[_AccountState] = []
         for t in request.transfers:
-            transfer_id += 1
-            x = _apply_transfer(batch, transfer_id, t, touched)
+            x = _apply_transfer(batch, next(next_transfer), t, touched)
             transfers.append(x)
-            transfer_rows.append(
+            rows.transfers.append(
                 (
                     x.id,
                     entry_id,
@@ -523,35 +624,15 @@ def _apply(
                 )
             )
         reverses = request.reverses_entry_id
-        body = encode_entry(
-            entry_id,
-            timestamp_us(posted_at),
-            request.flow,
-            request.ref,
-            request.actor,
-            request.memo,
-            reverses,
-            ((x.id, x.debit, x.credit, x.amount, x.kind, x.pending_id) for x in transfers),
-        )
-        entry_hash = chain_hash(prev_hash, body)
         stored_at = stored_time(posted_at)
-        entry_rows.append(
-            (
-                entry_id,
-                stored_at,
-                request.flow,
-                request.ref,
-                request.actor,
-                request.memo,
-                reverses,
-                prev_hash,
-                entry_hash,
-            )
+        rows.entries.append(
+            (entry_id, stored_at, request.flow, request.ref, request.actor, request.memo, reverses)
         )
         for state in touched:
+            state.last_at = posted_at
             # One history row per account and posting time: as_of cannot tell them apart.
-            history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
-        posted.append(
+            rows.history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
+        rows.posted.append(
             PostedEntry(
                 entry_id,
                 posted_at,
@@ -560,27 +641,23 @@ def _apply(
                 request.actor,
                 request.memo,
                 reverses,
-                prev_hash,
-                entry_hash,
+                None,
+                None,
                 tuple(transfers),
             )
         )
-        prev_hash = entry_hash
-    _insert_many(session, JournalEntry.__tablename__, _ENTRY_COLUMNS, entry_rows)
-    _insert_many(session, Transfer.__tablename__, _TRANSFER_COLUMNS, transfer_rows)
-    _insert_many(session, AccountHistory.__tablename__, _HISTORY_COLUMNS, list(history.values()))
-    _update_totals(session, batch)
-    session.execute(
-        update(LedgerHead)
-        .where(LedgerHead.id == 1)
-        .values(
-            last_entry_id=entry_id,
-            last_transfer_id=transfer_id,
-            head_hash=prev_hash,
-            last_posted_at=last_at,
-        )
-    )
-    return posted
+    return rows
+
+
+def _accounts_of(batch: _Batch, request: EntryRequest) -> list[_AccountState]:
+    """The loaded accounts a request touches (a hold not found yet is refused later)."""
+    states: list[_AccountState] = []
+    for t in request.transfers:
+        if isinstance(t, Move):
+            states += [batch.by_code[t.debit], batch.by_code[t.credit]]
+        elif (hold := batch.holds.get(t.pending_id)) is not None:
+            states += [batch.accounts[hold.debit_id], batch.accounts[hold.credit_id]]
+    return states
 
 
 class _StoredTime:
@@ -625,6 +702,7 @@ def _update_totals(session: Session, batch: _Batch) -> None:
             "_dpo": s.totals[1],
             "_cp": s.totals[2],
             "_cpo": s.totals[3],
+            "_at": s.last_at,
         }
         for s in batch.accounts.values()
         if s.changed
@@ -638,12 +716,21 @@ def _update_totals(session: Session, batch: _Batch) -> None:
             debits_posted=bindparam("_dpo"),
             credits_pending=bindparam("_cp"),
             credits_posted=bindparam("_cpo"),
+            last_posted_at=bindparam("_at", type_=table.c.last_posted_at.type),
         ),
         changed,
     )
 
 
-def _stamp(requested: datetime | None, now: datetime, last_at: datetime | None) -> datetime:
+def _stamp(requested: datetime | None, now: datetime, accounts: list[_AccountState]) -> datetime:
+    """The entry's time: never before the last posting on any account it touches, so that each
+    account's history (and `balance_as_of`) runs in time order."""
+    latest = max(
+        (s for s in accounts if s.last_at is not None),
+        key=lambda s: s.last_at,  # type: ignore[arg-type,return-value]
+        default=None,
+    )
+    last_at = None if latest is None else latest.last_at
     if requested is None:
         return now if last_at is None or now > last_at else last_at
     requested = requested.astimezone(UTC)
@@ -651,10 +738,10 @@ def _stamp(requested: datetime | None, now: datetime, last_at: datetime | None) 
         raise InvalidInput(
             f"posted_at {requested.isoformat()} lies in the future", field="posted_at"
         )
-    if last_at is not None and requested < last_at:
+    if latest is not None and last_at is not None and requested < last_at:
         raise InvalidInput(
-            f"posted_at {requested.isoformat()} precedes the journal's head "
-            f"({last_at.isoformat()}); imported history must come in time order",
+            f"posted_at {requested.isoformat()} precedes the last posting on account "
+            f"{latest.code} ({last_at.isoformat()}); imported history must come in time order",
             field="posted_at",
         )
     return requested

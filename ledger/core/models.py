@@ -1,8 +1,8 @@
-"""ORM models of the ledger core: accounts, journal entries, transfers, history, idempotency.
+"""ORM models of the ledger core: accounts, journal entries, transfers, history, seals, keys.
 
-Journal entries, transfers and account history are append-only: database triggers created by
-the first migration refuse UPDATE and DELETE on them. Accounts change only in their four
-running totals; their identity (code, ledger, limit flags) is fixed once opened.
+Journal entries, transfers, account history and seals are append-only: database triggers
+created by the migrations refuse UPDATE and DELETE on them. Accounts change only in their four
+running totals and last posting time; their identity (code, ledger, limit flags) is fixed.
 """
 
 from __future__ import annotations
@@ -52,22 +52,23 @@ class Account(Base):
     credits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
     credits_posted: Mapped[int] = mapped_column(BigInteger, default=0)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The latest posting on this account: its postings are stamped in time order.
+    last_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class LedgerHead(Base):
-    """The single row holding the chain's head; locking it serialises postings."""
+    """The single row holding the sealed chain's head; only the seal step locks it."""
 
     __tablename__ = "ledger_head"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    last_entry_id: Mapped[int] = mapped_column(BigInteger, default=0)
-    last_transfer_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    sealed_entries: Mapped[int] = mapped_column(BigInteger, default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     last_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class JournalEntry(Base):
-    """One or more transfers that post together, chained by hash to the entry before."""
+    """One or more transfers that post together; its seal chains it by hash (JournalSeal)."""
 
     __tablename__ = "journal_entries"
 
@@ -81,8 +82,27 @@ class JournalEntry(Base):
     reverses_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("journal_entries.id"), unique=True, nullable=True
     )
+
+
+class JournalSeal(Base):
+    """Entry `entry_id` appended to the hash chain at position `seq` (1, 2, 3, … no gaps)."""
+
+    __tablename__ = "journal_seals"
+
+    seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UnsealedEntry(Base):
+    """A committed entry waiting for the seal step (a work queue, emptied as entries seal)."""
+
+    __tablename__ = "journal_unsealed"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Transfer(Base):

@@ -1,27 +1,38 @@
-"""Recompute the hash chain and every account's totals from the journal; name what differs."""
+"""Recompute the hash chain and every account's totals from the journal; name what differs.
+
+The chain is read in seal order (`journal_seals.seq`); entries not sealed yet are reported,
+and fail the check once they have waited longer than `SEAL_BOUND` (ledger.core.seal).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Select, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import Select, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.types import NullType
 
-from ledger.core.chain import chain_hash, encode_entry, timestamp_us
+from ledger.core.chain import chain_hash
+from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.models import (
     GENESIS_HASH,
     Account,
     AccountHistory,
     JournalEntry,
+    JournalSeal,
     LedgerHead,
     Transfer,
+    UnsealedEntry,
 )
+from ledger.core.seal import SEAL_BOUND, canonical_entries
 
 _STREAM_ROWS = 20_000
+# Below this many sealed entries, starting worker processes costs more than it saves.
+PARALLEL_FROM = 200_000
 
 
 @dataclass(frozen=True)
@@ -42,148 +53,313 @@ class AccountMismatch:
     recomputed: int
 
 
+@dataclass(frozen=True)
+class Unsealed:
+    """An entry committed but not yet on the chain; `queued_at` None: not queued for sealing."""
+
+    entry_id: int
+    queued_at: datetime | None
+
+
 @dataclass
 class VerifyReport:
-    """The outcome of `verify`: entries checked, the head hash, and every problem found."""
+    """The outcome of `verify`: sealed entries checked, the head hash they end in, the entries
+    not sealed yet, and every problem found."""
 
     entries: int = 0
     head_hash: str = GENESIS_HASH
     first_break: ChainBreak | None = None
     mismatches: list[AccountMismatch] = field(default_factory=list)
+    unsealed: list[Unsealed] = field(default_factory=list)
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def stale(self) -> list[Unsealed]:
+        """Unsealed entries past the bound, or never queued for sealing: the check fails."""
+        limit = self.checked_at - SEAL_BOUND
+        return [u for u in self.unsealed if u.queued_at is None or u.queued_at < limit]
 
     @property
     def ok(self) -> bool:
-        """True when the chain is whole and every account's totals agree."""
-        return self.first_break is None and not self.mismatches
+        """True when the chain is whole, every account's totals agree and no entry has
+        waited past the bound for its seal."""
+        return self.first_break is None and not self.mismatches and not self.stale
 
 
-def verify(session: Session, progress: object | None = None) -> VerifyReport:
-    """Recompute the chain entry by entry and the totals in SQL; stream, never load it all.
+def verify(
+    session: Session,
+    progress: object | None = None,
+    *,
+    workers: int = 1,
+    min_parallel: int = PARALLEL_FROM,
+) -> VerifyReport:
+    """Recompute the chain seal by seal and the totals in SQL; stream, never load it all.
 
+    The chain checked is the one the head names when verify starts (seals appended meanwhile
+    are left for the next run). With `workers` > 1 and at least `min_parallel` sealed entries,
+    ranges of the chain are checked in that many processes while this one recomputes the
+    totals: each seal's hash depends only on its stored predecessor and its own content.
     `progress`, when given, is called with the number of entries checked so far.
     """
     report = VerifyReport()
-    report.first_break = _verify_chain(session, report, progress)
-    report.mismatches = _account_mismatches(session)
+    sealed, head_hash = session.execute(
+        select(LedgerHead.sealed_entries, LedgerHead.head_hash)
+    ).one()
+    url = _shareable_url(session) if workers > 1 and sealed >= max(min_parallel, 2) else None
+    if url is None:
+        results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
+        report.mismatches = _account_mismatches(session)
+    else:
+        ranges = _split(sealed, workers)
+        context = multiprocessing.get_context("forkserver")
+        with context.Pool(min(workers, len(ranges))) as pool:
+            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges]
+            report.mismatches = _account_mismatches(session)
+            results = []
+            for job in pending:
+                results.append(job.get())
+                if progress is not None:
+                    progress(sum(r.count for r in results))  # type: ignore[operator]
+    report.first_break = _join(results, sealed, head_hash, report)
+    report.unsealed = unsealed_entries(session)
     return report
 
 
-Entry = tuple  # id, posted_at µs, flow, ref, actor, memo, reverses_entry_id, prev_hash, hash
+@dataclass(frozen=True)
+class RangeResult:
+    """What checking seals lo..hi found: their number, the first seal's entry and stored
+    prev_hash, the last stored hash, and the first break inside the range."""
+
+    count: int
+    first_entry: int | None
+    first_prev: str | None
+    last_hash: str | None
+    first_break: ChainBreak | None
 
 
-def chain_entries(session: Session) -> Iterator[tuple[Entry, list[tuple]]]:  # type: ignore[type-arg]
-    """Each entry's columns (posted_at as microseconds) with its transfers, in chain order.
-
-    Streams through the driver's own cursor (a server-side cursor on PostgreSQL): this loop
-    is verify's hot path, and per-row result processing would double its cost.
-    """
-    connection = session.connection()
-    sql = str(
-        _chain_statement().compile(
-            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
-        )
-    )
-    driver = connection.connection.driver_connection
-    named = connection.dialect.name == "postgresql"
-    cursor = driver.cursor(name="voucher_ledger_verify") if named else driver.cursor()  # type: ignore[union-attr]
+def check_range_at(url: str, lo: int, hi: int) -> RangeResult:
+    """Check seals lo..hi of the database at `url` (a worker process's entry point)."""
+    engine = make_engine(url)
     try:
-        cursor.execute(sql)
-        current: list | None = None  # type: ignore[type-arg]
-        transfers: list[tuple] = []  # type: ignore[type-arg]
-        last_raw, last_us = None, 0
-        while rows := cursor.fetchmany(_STREAM_ROWS):
-            for row in rows:
-                if current is None or row[0] != current[0]:
-                    if current is not None:
-                        yield tuple(current), transfers
-                    if row[1] != last_raw:
-                        last_raw, last_us = row[1], _microseconds(row[1])
-                    current = [row[0], last_us, *row[2:9]]
-                    transfers = []
-                if row[9] is not None:
-                    transfers.append(row[9:])
-        if current is not None:
-            yield tuple(current), transfers
+        with transaction(make_sessionmaker(engine, read_only=True)) as session:
+            return _check_range(session, lo, hi, bounded=True, progress=None)
     finally:
-        cursor.close()
+        engine.dispose()
 
 
-@cache
-def _chain_statement() -> Select:  # type: ignore[type-arg]
-    debit, credit = aliased(Account), aliased(Account)
-    # The raw stored value (text on SQLite, a timestamp on PostgreSQL) skips the per-row
-    # type processing; consecutive entries of a batch share it, so one parse serves many.
-    raw_posted_at = type_coerce(JournalEntry.__table__.c.posted_at, NullType())
-    stmt = (
-        select(
-            JournalEntry.id,
-            raw_posted_at,
-            JournalEntry.flow,
-            JournalEntry.ref,
-            JournalEntry.actor,
-            JournalEntry.memo,
-            JournalEntry.reverses_entry_id,
-            JournalEntry.prev_hash,
-            JournalEntry.hash,
-            Transfer.id,
-            debit.code,
-            credit.code,
-            Transfer.amount,
-            Transfer.kind,
-            Transfer.pending_id,
-        )
-        .outerjoin(Transfer, Transfer.entry_id == JournalEntry.id)
-        .outerjoin(debit, debit.id == Transfer.debit_account_id)
-        .outerjoin(credit, credit.id == Transfer.credit_account_id)
-        .order_by(JournalEntry.id, Transfer.id)
-    )
-    return stmt
+def _shareable_url(session: Session) -> str | None:
+    """The URL other processes can open this database with (None for an in-memory one)."""
+    url = session.get_bind().url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
 
 
-def _microseconds(raw: object) -> int:
-    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    if moment.tzinfo is None:  # SQLite stores UTC without a zone
-        moment = moment.replace(tzinfo=UTC)
-    return timestamp_us(moment)
+def _split(sealed: int, parts: int) -> list[tuple[int, int]]:
+    size = -(-sealed // parts)
+    return [(lo, min(lo + size - 1, sealed)) for lo in range(1, sealed + 1, size)]
 
 
-def _verify_chain(
-    session: Session, report: VerifyReport, progress: object | None
+def _join(
+    results: list[RangeResult], sealed: int, head_hash: str, report: VerifyReport
 ) -> ChainBreak | None:
+    """The first break over consecutive ranges, their joints and the head; fills the report."""
     expected_prev = GENESIS_HASH
-    expected_id = 1
     first_break: ChainBreak | None = None
-    for entry, transfers in chain_entries(session):
-        entry_id, posted_at, flow, ref, actor, memo, reverses, prev_hash, stored_hash = entry
-        problem = None
-        if entry_id != expected_id:
-            problem = f"entry id {entry_id} follows {expected_id - 1}: the sequence has a gap"
-        elif not transfers:
-            problem = "the entry has no transfers"
-        elif prev_hash != expected_prev:
-            problem = (
-                f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
+    for r in results:
+        if first_break is None and r.first_prev is not None and r.first_prev != expected_prev:
+            first_break = ChainBreak(
+                r.first_entry or 0,
+                f"prev_hash {r.first_prev} differs from the previous entry's hash "
+                f"{expected_prev}",
             )
-        else:
-            body = encode_entry(entry_id, posted_at, flow, ref, actor, memo, reverses, transfers)
-            recomputed = chain_hash(prev_hash, body)
-            if recomputed != stored_hash:
-                problem = f"content hash {recomputed} differs from the stored hash {stored_hash}"
-        if problem is not None and first_break is None:
-            first_break = ChainBreak(entry_id, problem)
-        expected_prev, expected_id = stored_hash, entry_id + 1
-        report.entries += 1
-        if progress is not None and report.entries % 10_000 == 0:
-            progress(report.entries)  # type: ignore[operator]
+        first_break = first_break or r.first_break
+        report.entries += r.count
+        expected_prev = r.last_hash or expected_prev
     report.head_hash = expected_prev
-    stored_head = session.execute(select(LedgerHead.last_entry_id, LedgerHead.head_hash)).one()
-    if first_break is None and (stored_head[0], stored_head[1]) != (report.entries, expected_prev):
+    if first_break is None and (report.entries, expected_prev) != (sealed, head_hash):
         first_break = ChainBreak(
-            stored_head[0],
-            f"the ledger head names entry {stored_head[0]} hash {stored_head[1]}, "
-            f"the journal ends at entry {report.entries} hash {expected_prev}",
+            sealed,
+            f"the ledger head names seal {sealed} hash {head_hash}, "
+            f"the chain ends at seal {report.entries} hash {expected_prev}",
         )
     return first_break
+
+
+def unsealed_entries(session: Session) -> list[Unsealed]:
+    """Entries with no seal, oldest first (cheap when every entry is sealed)."""
+    entries = session.scalar(select(func.count()).select_from(JournalEntry))
+    seals = session.scalar(select(func.count()).select_from(JournalSeal))
+    if entries == seals:  # each seal names a distinct existing entry (unique key, foreign key)
+        return []
+    sealed = exists().where(JournalSeal.entry_id == JournalEntry.id)
+    rows = session.execute(
+        select(JournalEntry.id, UnsealedEntry.queued_at)
+        .outerjoin(UnsealedEntry, UnsealedEntry.entry_id == JournalEntry.id)
+        .where(~sealed)
+        .order_by(JournalEntry.id)
+    ).all()
+    return [Unsealed(entry_id, queued_at) for entry_id, queued_at in rows]
+
+
+# The canonical lines are built by the database (text concatenation runs in C, and one text
+# value per row crosses into Python instead of seven); any entry whose hash disagrees is
+# encoded again by the reference encoder (ledger.core.chain) before it is called broken, so
+# the database's formatting can cost time but never a wrong verdict.
+_ENTRY_LINE = {
+    "sqlite": (
+        "'E' || char(31) || e.id || char(31) || "
+        "(CAST(strftime('%s', substr(e.posted_at, 1, 19)) AS INTEGER) * 1000000 "
+        "+ CAST(substr(e.posted_at, 21, 6) AS INTEGER)) || char(31) || e.flow || char(31) || "
+        "e.ref || char(31) || e.actor || char(31) || e.memo || char(31) || "
+        "coalesce(e.reverses_entry_id, '')"
+    ),
+    "postgresql": (
+        "'E' || chr(31) || e.id::text || chr(31) || "
+        "(extract(epoch FROM e.posted_at) * 1000000)::bigint::text || chr(31) || e.flow || "
+        "chr(31) || e.ref || chr(31) || e.actor || chr(31) || e.memo || chr(31) || "
+        "coalesce(e.reverses_entry_id::text, '')"
+    ),
+}
+_TRANSFER_LINE = {
+    "sqlite": (
+        "'T' || char(31) || t.id || char(31) || d.code || char(31) || c.code || char(31) || "
+        "t.amount || char(31) || t.kind || char(31) || coalesce(t.pending_id, '')"
+    ),
+    "postgresql": (
+        "'T' || chr(31) || t.id::text || chr(31) || d.code || chr(31) || c.code || chr(31) || "
+        "t.amount::text || chr(31) || t.kind || chr(31) || coalesce(t.pending_id::text, '')"
+    ),
+}
+
+# seq, entry id, prev_hash, hash, canonical bytes (None: no transfers, or a NULL column)
+SealedBody = tuple[int, int, str, str, bytes | None]
+
+
+def chain_bodies(
+    session: Session, lo: int = 1, hi: int | None = None, bounded: bool = False
+) -> Iterator[SealedBody]:
+    """Seals lo..hi in chain order with their entries' canonical bytes, as the database spells
+    them; `bounded` reads only the transfers of the entries those seals name (for a range).
+
+    Two streams, each one scan: seals with their entries in seal order, and each entry's
+    transfer lines in entry order; they are merged here. Seal order follows entry order except
+    among entries committed side by side, so only those lines wait in memory briefly.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    last = "" if hi is None else f" AND s.seq <= {int(hi)}"
+    seals_sql = (
+        f"SELECT s.seq, s.entry_id, s.prev_hash, s.hash, {_ENTRY_LINE[dialect]} "
+        "FROM journal_seals s JOIN journal_entries e ON e.id = s.entry_id "
+        f"WHERE s.seq >= {int(lo)}{last} ORDER BY s.seq"
+    )
+    entries = ""
+    if bounded:
+        low, high = session.execute(
+            select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
+                JournalSeal.seq.between(lo, hi if hi is not None else lo)
+            )
+        ).one()
+        entries = f"WHERE t.entry_id BETWEEN {int(low or 0)} AND {int(high or 0)} "
+    # SQLite's group_concat follows the scan's order (the entry_id index: transfer id order);
+    # if it ever did not, the entry would only be re-encoded by _explain, not called broken.
+    joined = {
+        "sqlite": f"group_concat({_TRANSFER_LINE[dialect]}, char(10))",
+        "postgresql": f"string_agg({_TRANSFER_LINE[dialect]}, chr(10) ORDER BY t.id)",
+    }[dialect]
+    transfers_sql = (
+        f"SELECT t.entry_id, {joined} FROM transfers t "
+        "JOIN accounts d ON d.id = t.debit_account_id "
+        f"JOIN accounts c ON c.id = t.credit_account_id {entries}"
+        "GROUP BY t.entry_id ORDER BY t.entry_id"
+    )
+    driver = connection.connection.driver_connection
+    named = dialect == "postgresql"
+    seals = driver.cursor(name="voucher_ledger_seals") if named else driver.cursor()  # type: ignore[union-attr]
+    lines = driver.cursor(name="voucher_ledger_lines") if named else driver.cursor()  # type: ignore[union-attr]
+    try:
+        seals.execute(seals_sql)
+        lines.execute(transfers_sql)
+        waiting: dict[int, str] = {}
+        batch: list = lines.fetchmany(_STREAM_ROWS)  # type: ignore[type-arg]
+        at = 0
+        while rows := seals.fetchmany(_STREAM_ROWS):
+            for seq, entry_id, prev_hash, stored_hash, entry_line in rows:
+                # Pull transfers up to this entry's id; earlier ones wait for their seal.
+                while batch:
+                    if at == len(batch):
+                        batch, at = lines.fetchmany(_STREAM_ROWS), 0
+                        continue
+                    owner, joined_lines = batch[at]
+                    if owner > entry_id:
+                        break
+                    waiting[owner] = joined_lines
+                    at += 1
+                found = waiting.pop(entry_id, None)
+                if not found or entry_line is None:
+                    yield seq, entry_id, prev_hash, stored_hash, None
+                else:
+                    yield seq, entry_id, prev_hash, stored_hash, f"{entry_line}\n{found}".encode()
+    finally:
+        seals.close()
+        lines.close()
+
+
+def _check_range(
+    session: Session, lo: int, hi: int, *, bounded: bool, progress: object | None
+) -> RangeResult:
+    """Check seals lo..hi: numbering, links within the range and each recomputed hash."""
+    expected_seq, expected_prev = lo, None if lo > 1 else GENESIS_HASH
+    first_entry = first_prev = last_hash = None
+    first_break: ChainBreak | None = None
+    sha256 = hashlib.sha256
+    count = 0
+    for seq, entry_id, prev_hash, stored_hash, body in chain_bodies(session, lo, hi, bounded):
+        if count == 0:
+            first_entry, first_prev = entry_id, prev_hash
+            expected_prev = expected_prev or prev_hash  # the joint is checked by _join
+        count += 1
+        if first_break is None and (
+            seq != expected_seq
+            or prev_hash != expected_prev
+            or body is None
+            or sha256(prev_hash.encode() + b"\n" + body).hexdigest() != stored_hash
+        ):
+            first_break = _explain(
+                session, seq, expected_seq, entry_id, prev_hash, str(expected_prev), stored_hash
+            )
+        expected_prev, expected_seq, last_hash = stored_hash, seq + 1, stored_hash
+        if progress is not None and count % 10_000 == 0:
+            progress(count)  # type: ignore[operator]
+    return RangeResult(count, first_entry, first_prev, last_hash, first_break)
+
+
+def _explain(
+    session: Session,
+    seq: int,
+    expected_seq: int,
+    entry_id: int,
+    prev_hash: str,
+    expected_prev: str,
+    stored_hash: str,
+) -> ChainBreak | None:
+    """Why the seal at `seq` fails, checked again with the reference encoder; None if it holds."""
+    if seq != expected_seq:
+        gap = f"seal {seq} follows seal {expected_seq - 1}: the chain has a gap"
+        return ChainBreak(entry_id, gap)
+    if prev_hash != expected_prev:
+        link = f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
+        return ChainBreak(entry_id, link)
+    encoded = canonical_entries(session, [entry_id])
+    if not encoded:
+        return ChainBreak(entry_id, "the entry has no transfers")
+    recomputed = chain_hash(prev_hash, encoded[0][2])
+    if recomputed != stored_hash:
+        return ChainBreak(
+            entry_id, f"content hash {recomputed} differs from the stored hash {stored_hash}"
+        )
+    return None
 
 
 def _totals_from_transfers() -> Select:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput
 from ledger.core.journal import PostedEntry, get_entry
-from ledger.core.models import Account, JournalEntry, Transfer
+from ledger.core.models import Account, JournalEntry, JournalSeal, Transfer
 from ledger.core.paging import MAX_ID, MAX_LIMIT, Cursor, Page, Slice, check_page
 from ledger.registry.names import actor_names
 
@@ -127,13 +127,15 @@ def _lines(session: Session, ids: list[int]) -> list[EntryLine]:
     sums = {e: (int(n), int(total)) for e, n, total in session.execute(
         select(Transfer.entry_id, func.count(), func.sum(Transfer.amount))
         .where(Transfer.entry_id.in_(ids)).group_by(Transfer.entry_id)).all()}
+    # An entry not sealed yet has no hash: shown as "" until the seal step chains it.
     rows = session.execute(
         select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.flow, JournalEntry.ref,
-               JournalEntry.actor, JournalEntry.hash)
+               JournalEntry.actor, JournalSeal.hash)
+        .outerjoin(JournalSeal, JournalSeal.entry_id == JournalEntry.id)
         .where(JournalEntry.id.in_(ids)).order_by(JournalEntry.id)).all()
     # The people behind the page's entries in one query, not one per entry.
     names = actor_names(session, [row[4] for row in rows])
-    return [EntryLine(i, at, flow, ref, actor, *sums.get(i, (0, 0)), digest, names[actor])
+    return [EntryLine(i, at, flow, ref, actor, *sums.get(i, (0, 0)), digest or "", names[actor])
             for i, at, flow, ref, actor, digest in rows]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.errors import InvalidInput
-from ledger.core.models import Account, AccountHistory, JournalEntry, LedgerHead
+from ledger.core.models import Account, AccountHistory, JournalEntry, JournalSeal, LedgerHead
 from ledger.reading.account_names import KIND_ORDER
 
 STREAM_CHUNK = 2_000
@@ -77,7 +77,8 @@ class KindBalance:
 
 @dataclass(frozen=True)
 class JournalSummary:
-    """The journal's size, its first and head hashes and the span of its posting times."""
+    """The sealed chain's size, its first and head hashes and the span of its posting times
+    (entries posted but not sealed yet are not covered)."""
 
     entries: int
     first_hash: str | None
@@ -196,15 +197,17 @@ def balances_by_kind(session: Session, ledger: str, at: datetime) -> list[KindBa
 
 
 def journal_summary(session: Session) -> JournalSummary:
-    """Entry count, first and head hash, first and last posting time: two keyed reads."""
+    """Sealed entries, first and head hash, first and last posting time: two keyed reads."""
     head = session.execute(
-        select(LedgerHead.last_entry_id, LedgerHead.head_hash, LedgerHead.last_posted_at)
+        select(LedgerHead.sealed_entries, LedgerHead.head_hash, LedgerHead.last_posted_at)
     ).one()
     first = session.execute(
-        select(JournalEntry.hash, JournalEntry.posted_at).where(JournalEntry.id == 1)
+        select(JournalSeal.hash, JournalEntry.posted_at)
+        .join(JournalEntry, JournalEntry.id == JournalSeal.entry_id)
+        .where(JournalSeal.seq == 1)
     ).first()
     return JournalSummary(
-        entries=head.last_entry_id,
+        entries=head.sealed_entries,
         first_hash=None if first is None else first.hash,
         head_hash=head.head_hash,
         first_posted_at=None if first is None else first.posted_at,

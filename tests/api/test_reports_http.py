@@ -17,6 +17,7 @@ def _ledger(sessions) -> str:
         open_account(s, f"{LEDGER}:budget", LEDGER, credits_must_not_exceed_debits=True)
         post_entry(s, EntryRequest((Move(f"{LEDGER}:budget", f"{LEDGER}:funding", 123_456_789),),
                                    flow="appropriate"))
+    with transaction(sessions) as s:  # the entry is sealed once its transaction commits
         return head(s)[1]
 
 

@@ -1,0 +1,197 @@
+"""PostgreSQL posting benchmark: single postings between 50 accounts from 1, 4 and 16 processes.
+
+Starts its own throw-away PostgreSQL cluster the way `.ci/run` does (as root; or give `--url`),
+migrates it, and in one run measures the project's posting service (`post_entry` in its own
+transaction, then the seal step, as the API does) and a baseline written here: a minimal
+plpgsql function that locks two account rows in id order, checks the balance, inserts one
+transfer row and updates both balances. Not part of CI. The last line is the figure line
+recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ACCOUNTS = 50
+FUNDS = 10**12
+
+BASELINE_DDL = """
+DROP SCHEMA IF EXISTS bench_baseline CASCADE;
+CREATE SCHEMA bench_baseline;
+CREATE TABLE bench_baseline.accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE bench_baseline.transfers (
+    id bigserial PRIMARY KEY, debit bigint NOT NULL, credit bigint NOT NULL,
+    amount bigint NOT NULL CHECK (amount > 0));
+CREATE FUNCTION bench_baseline.transfer(p_debit bigint, p_credit bigint, p_amount bigint)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    available bigint;
+    new_id bigint;
+BEGIN
+    PERFORM 1 FROM bench_baseline.accounts WHERE id IN (p_debit, p_credit)
+        ORDER BY id FOR UPDATE;
+    SELECT balance INTO available FROM bench_baseline.accounts WHERE id = p_credit;
+    IF available < p_amount THEN
+        RAISE EXCEPTION 'insufficient balance';
+    END IF;
+    INSERT INTO bench_baseline.transfers (debit, credit, amount)
+        VALUES (p_debit, p_credit, p_amount) RETURNING id INTO new_id;
+    UPDATE bench_baseline.accounts SET balance = balance + p_amount WHERE id = p_debit;
+    UPDATE bench_baseline.accounts SET balance = balance - p_amount WHERE id = p_credit;
+    RETURN new_id;
+END $$;
+"""
+
+
+@contextmanager
+def throwaway_cluster(port: int) -> Iterator[str]:
+    """A fresh PostgreSQL cluster as in .ci/run (initdb as the pgci user), removed afterwards."""
+    pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))[-1]
+    if subprocess.run(["id", "-u", "pgci"], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", "pgci"], check=True)
+    pgdir = Path(tempfile.mkdtemp(prefix="pgbench."))
+    shutil.chown(pgdir, "pgci")
+    run_as = ["runuser", "-u", "pgci", "--"]
+    subprocess.run([*run_as, str(pgbin / "initdb"), "-D", f"{pgdir}/data", "-U", "app",
+                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
+                   capture_output=True)
+    options = (f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1 -c max_connections=100 "
+               "-c fsync=off")
+    subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", f"{pgdir}/data", "-l",
+                    f"{pgdir}/server.log", "-w", "-o", options, "start"], check=True,
+                   capture_output=True)
+    try:
+        subprocess.run([str(pgbin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "app",
+                        "bench"], check=True)
+        yield f"postgresql+psycopg://app@127.0.0.1:{port}/bench"
+    finally:
+        subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", f"{pgdir}/data", "-m", "fast",
+                        "-w", "stop"], capture_output=True)
+        shutil.rmtree(pgdir, ignore_errors=True)
+
+
+def prepare(url: str) -> None:
+    """Migrate, open 50 funded accounts for the service, and the baseline's schema."""
+    from ledger.core.accounts import open_account
+    from ledger.core.db import make_engine, make_sessionmaker, transaction
+    from ledger.core.journal import EntryRequest, Move, post_entry
+    from ledger.core.migrations import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as s:
+        open_account(s, "B:funding", "B")
+        for n in range(ACCOUNTS):
+            open_account(s, f"B:acct:{n}", "B", credits_must_not_exceed_debits=True)
+        post_entry(s, EntryRequest(
+            tuple(Move(f"B:acct:{n}", "B:funding", FUNDS) for n in range(ACCOUNTS)),
+            flow="bench"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(BASELINE_DDL)
+        conn.exec_driver_sql(
+            "INSERT INTO bench_baseline.accounts SELECT n, %s FROM generate_series(1, %s) n",
+            (FUNDS, ACCOUNTS),
+        )
+    engine.dispose()
+
+
+def _service_worker(url: str, seconds: float, seed: int) -> list[float]:
+    from ledger.core.db import make_engine, make_sessionmaker, transaction
+    from ledger.core.journal import EntryRequest, Move, post_entry
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while (start := time.perf_counter()) < deadline:
+        a, b = rng.sample(range(ACCOUNTS), 2)
+        with transaction(sessions) as s:
+            post_entry(s, EntryRequest((Move(f"B:acct:{a}", f"B:acct:{b}", 1),), flow="bench"))
+        latencies.append(time.perf_counter() - start)
+    engine.dispose()
+    return latencies
+
+
+def _baseline_worker(url: str, seconds: float, seed: int) -> list[float]:
+    import psycopg
+
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        deadline = time.perf_counter() + seconds
+        while (start := time.perf_counter()) < deadline:
+            a, b = rng.sample(range(1, ACCOUNTS + 1), 2)
+            c.execute("SELECT bench_baseline.transfer(%s, %s, 1)", (a, b))
+            latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def measure(kind: str, url: str, workers: int, seconds: float) -> tuple[float, float]:
+    """Postings per second over all worker processes, and the p99 latency in ms."""
+    target = _service_worker if kind == "service" else _baseline_worker
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        results = pool.starmap(target, [(url, seconds, n) for n in range(workers)])
+    latencies = sorted(x for r in results for x in r)
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+    return len(latencies) / seconds, p99 * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="An empty PostgreSQL database (default: own cluster)")
+    parser.add_argument("--port", type=int, default=54391)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    with (throwaway_cluster(args.port) if args.url is None else _given(args.url)) as url:
+        prepare(url)
+        figures = {}
+        for kind, workers in (("service", 1), ("service", 4), ("service", 16),
+                              ("baseline", 1), ("baseline", 16)):
+            tps, p99 = measure(kind, url, workers, args.seconds)
+            figures[(kind, workers)] = (tps, p99)
+            print(f"{kind} {workers:>2} workers: {tps:8.0f} postings/s  p99 {p99:7.1f} ms",
+                  flush=True)
+        _check(url)
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    one, sixteen = figures[("service", 1)][0], figures[("service", 16)]
+    base = figures[("baseline", 16)][0]
+    print(f"pg_1w_tps={one:.0f} pg_16w_tps={sixteen[0]:.0f} baseline_16w_tps={base:.0f} "
+          f"ratio_16w={sixteen[0] / base:.3f} scale_16_vs_1={sixteen[0] / one:.2f} "
+          f"p99_16w_ms={sixteen[1]:.1f}")
+
+
+@contextmanager
+def _given(url: str) -> Iterator[str]:
+    yield url
+
+
+def _check(url: str) -> None:
+    """The journal the service wrote verifies: every posting sealed, every total right."""
+    from ledger.core.db import make_engine, make_sessionmaker, transaction
+    from ledger.core.seal import seal_committed
+    from ledger.core.verify import verify
+
+    engine = make_engine(url)
+    seal_committed(make_sessionmaker(engine))
+    with transaction(make_sessionmaker(engine, read_only=True)) as s:
+        report = verify(s)
+    engine.dispose()
+    assert report.ok and not report.unsealed, report
+    print(f"verify: OK entries={report.entries}, none unsealed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""The seal step: postings lock only their accounts; committed entries are chained after commit.
+
+A posting held open never blocks postings on other accounts (PostgreSQL); a process killed
+between commit and seal loses nothing; every entry posted concurrently ends up sealed; a
+tampered seal is named by verify; an entry left unsealed past the bound fails verify.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, text
+from sqlalchemy.exc import DatabaseError
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger.core.accounts import balance
+from ledger.core.db import transaction
+from ledger.core.errors import InsufficientBalance
+from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
+from ledger.core.models import UnsealedEntry
+from ledger.core.seal import SEAL_BOUND, seal_committed
+from ledger.core.verify import verify
+from tests.core.scenario import fund_voucher, open_chart
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _move(debit: str, credit: str, amount: int) -> EntryRequest:
+    return EntryRequest((Move(debit, credit, amount),), flow="manual")
+
+
+def _tamper(engine, table: str, *statements: str) -> None:
+    """Change rows behind the append-only triggers (they stay in place for later tests on
+    PostgreSQL, whose test database is reused; SQLite's file is this test's own)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+@pytest.fixture
+def two_charts(sessions):
+    """Programmes P and Q, each with 1,000 fen on its voucher V1 (four entries, sealed)."""
+    with transaction(sessions) as s:
+        for ledger in ("P", "Q"):
+            open_chart(s, ledger=ledger)
+            fund_voucher(s, 1_000, ledger=ledger)
+    return sessions
+
+
+def test_an_open_posting_does_not_hold_up_postings_on_other_accounts(two_charts, engine):
+    held_open, release, other_done = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_posting() -> None:
+        try:
+            with transaction(two_charts) as s:
+                post_entry(s, _move("P:provider:S1", "P:voucher:V1", 100))
+                held_open.set()
+                release.wait(30)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def other_posting() -> None:
+        try:
+            with transaction(two_charts) as s:
+                post_entry(s, _move("Q:provider:S1", "Q:voucher:V1", 100))
+            other_done.set()
+        except BaseException as exc:
+            errors.append(exc)
+
+    slow = threading.Thread(target=slow_posting)
+    slow.start()
+    assert held_open.wait(30)
+    other = threading.Thread(target=other_posting)
+    other.start()
+    if engine.dialect.name == "postgresql":
+        # Row locks on P's accounts only: Q's posting commits while P's transaction is open.
+        assert other_done.wait(10), "a posting on other accounts waited for an open posting"
+    else:
+        # SQLite has one writer: the other posting waits for the open one to commit.
+        assert not other_done.wait(0.5)
+    release.set()
+    slow.join(30)
+    other.join(30)
+    assert not errors and other_done.is_set()
+    with transaction(two_charts) as s:
+        assert balance(s, "P:voucher:V1").credits_posted == 100
+        assert balance(s, "Q:voucher:V1").credits_posted == 100
+        report = verify(s)
+        assert report.ok and report.entries == 6 and not report.unsealed
+
+
+def test_a_posting_on_the_same_accounts_waits_for_the_open_one(two_charts):
+    held_open, release = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+
+    def spend(amount: int, hold: bool) -> None:
+        try:
+            with transaction(two_charts) as s:
+                post_entry(s, _move("P:provider:S1", "P:voucher:V1", amount))
+                if hold:
+                    held_open.set()
+                    release.wait(30)
+            outcomes.append(f"spent {amount}")
+        except InsufficientBalance:
+            outcomes.append(f"refused {amount}")
+
+    first = threading.Thread(target=spend, args=(700, True))
+    first.start()
+    assert held_open.wait(30)
+    second = threading.Thread(target=spend, args=(700, False))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting on the voucher's row lock, not reading a stale balance
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert sorted(outcomes) == ["refused 700", "spent 700"]
+
+
+def test_concurrent_postings_in_both_directions_never_deadlock_and_all_seal(two_charts):
+    codes = ["P:budget", "P:voucher:V1", "P:provider:S1", "P:paid"]
+    errors: list[BaseException] = []
+    posted = []
+    lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        start.wait()
+        for _ in range(8):
+            debit, credit = rng.sample(codes, 2)
+            try:
+                with transaction(two_charts) as s:
+                    entry = post_entry(
+                        s,
+                        EntryRequest(
+                            (Move(debit, credit, 1), Move(credit, debit, 1)), flow="manual"
+                        ),
+                    )
+                with lock:
+                    posted.append(entry.id)
+            except InsufficientBalance:
+                pass
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    with transaction(two_charts) as s:
+        report = verify(s)
+        # Every committed entry was sealed by its own after-commit step or by another's.
+        assert report.ok and not report.unsealed
+        assert report.entries == head(s)[0] == 4 + len(posted)
+        assert all(get_entry(s, i).hash is not None for i in posted)
+
+
+KILLED_POSTER = """
+import os, signal
+from ledger.core.db import make_engine, make_sessionmaker
+from ledger.core.journal import EntryRequest, Move, post_entry
+
+session = make_sessionmaker(make_engine({url!r}))()
+with session.begin():
+    post_entry(session, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),), flow="redeem"))
+# Committed; killed before the seal step could run.
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_kill_9_between_commit_and_seal_loses_nothing(two_charts, db_url):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = textwrap.dedent(KILLED_POSTER.format(url=db_url))
+    run = subprocess.run([sys.executable, "-c", script], env=env, timeout=120, check=False)
+    assert run.returncode == -signal.SIGKILL
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert [u.entry_id for u in report.unsealed] == [5]
+        assert report.ok and report.entries == 4  # young: reported, not yet a failure
+        assert get_entry(s, 5).hash is None
+        assert balance(s, "P:voucher:V1").credits_posted == 250
+    assert seal_committed(two_charts) == 1
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and report.entries == 5 and not report.unsealed
+        assert head(s) == (5, get_entry(s, 5).hash)
+
+
+def test_an_entry_unsealed_past_the_bound_fails_verify(two_charts, engine, db_url):
+    with two_charts() as s, s.begin():  # not through transaction(): nothing seals it
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+    with transaction(two_charts) as s:
+        report = verify(s)
+    assert report.ok
+    later = replace(report, checked_at=report.checked_at + SEAL_BOUND + timedelta(seconds=1))
+    assert not later.ok and [u.entry_id for u in later.stale] == [5]
+    # Taken off the queue behind the seal step's back, it can never be sealed: a failure now.
+    with engine.begin() as conn:
+        conn.execute(delete(UnsealedEntry))
+    result = CliRunner().invoke(app, ["verify", "--url", db_url])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "UNSEALED entry=5: never queued" in lines
+    assert lines[-1].startswith("FAILED entries=4 ") and lines[-1].endswith(" unsealed=1")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE journal_seals SET hash = prev_hash WHERE seq = 2", "DELETE FROM journal_seals"],
+)
+def test_database_refuses_changes_to_seals(two_charts, engine, statement):
+    with pytest.raises(DatabaseError, match="refused"), engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def test_verify_names_the_entry_whose_seal_was_rewritten(two_charts, engine, db_url):
+    with transaction(two_charts) as s:
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+    _tamper(engine, "journal_seals", "UPDATE journal_seals SET hash = prev_hash WHERE entry_id = 3")
+    result = CliRunner().invoke(app, ["verify", "--url", db_url])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("BROKEN entry=3: content hash")
+    assert lines[-1].startswith("FAILED entries=5")
+
+
+def test_verify_in_worker_processes_agrees_and_names_the_first_break(two_charts, engine):
+    with transaction(two_charts) as s:
+        for amount in (10, 20, 30, 40):
+            post_entry(s, _move("P:provider:S1", "P:voucher:V1", amount))
+    with transaction(two_charts) as s:
+        alone, spread = verify(s), verify(s, workers=3, min_parallel=1)
+    assert spread.ok and (spread.entries, spread.head_hash) == (alone.entries, alone.head_hash)
+    _tamper(
+        engine,
+        "transfers",
+        "UPDATE transfers SET amount = 21 WHERE entry_id = 6",
+        "UPDATE transfers SET amount = 41 WHERE entry_id = 8",
+    )
+    with transaction(two_charts) as s:
+        report = verify(s, workers=3, min_parallel=1)
+    assert not report.ok and report.first_break is not None
+    assert report.first_break.entry_id == 6
+    assert report.first_break.reason.startswith("content hash")
+    assert report.entries == 8
