@@ -16,8 +16,9 @@ from ledger.registry.evidence import KINDS, Upload
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
 from ledger.vouchers.claims import file_claim
-from ledger.vouchers.redemptions import book, complete, confirm, list_redemptions
+from ledger.vouchers.redemptions import complete, confirm, list_redemptions
 from ledger.vouchers.voucher import issue_voucher
+from tests.authorised import authorised_book
 
 CODE = "LN-CXQ-2026"
 
@@ -32,8 +33,9 @@ def booked(sessions, world):
         appropriate(s, CODE, 100_000_000, by=operator)
         mine = issue_voucher(s, CODE, 1, 5_000_000, by=operator)
         other = issue_voucher(s, CODE, 2, 3_000_000, by=operator)
-        book(s, voucher_id=mine.id, provider_id=1, category="testing", cost_fen=1_000_000,
-             description="检测", by=By(world.users["provider"].id, "demo-provider"))
+        authorised_book(s, voucher_id=mine.id, provider_id=1, category="testing",
+                        cost_fen=1_000_000, description="检测",
+                        by=By(world.users["provider"].id, "demo-provider"))
         create_programme(s, code="LN-AWARD-2022", name="奖励2022", fiscal_year=2022,
                          policy="LN-AWARD", by=operator)
         appropriate(s, "LN-AWARD-2022", 100_000_000, by=operator)
