@@ -8,7 +8,18 @@ import re
 import pytest
 from console_helpers import CODE
 
+from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.registry.firms import get_firm
+
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
+    """Read-only sessions on the server's own database."""
+    engine = make_engine(console_database)
+    yield make_sessionmaker(engine, read_only=True)
+    engine.dispose()
 
 
 def _fen(text: str) -> int:
@@ -22,7 +33,8 @@ def _budget(page) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {k: _fen(page.locator(f"#budget-{k}").inner_text()) for k in keys}
 
 
-def test_the_operator_appropriates_and_issues_a_voucher(signed_in_page, screenshot):
+def test_the_operator_appropriates_and_issues_a_voucher(signed_in_page, screenshot,
+                                                        ledger_reader):
     page = signed_in_page("demo-operator")
     assert page.url.endswith("/operator")
     assert page.locator("h1").inner_text() == "项目总览"
@@ -43,7 +55,9 @@ def test_the_operator_appropriates_and_issues_a_voucher(signed_in_page, screensh
     page.wait_for_url(re.compile(r"/operator/vouchers/\d+$"))
     assert page.locator("#amount").inner_text() == "2,345.67"
     assert page.locator("#available").inner_text() == "2,345.67"
-    assert page.locator("#firm").inner_text() == "3"
+    # The firm is named, not numbered: the name the registry holds for firm 3.
+    with transaction(ledger_reader) as s:
+        assert page.locator("#firm").inner_text() == get_firm(s, 3).party.name
 
     page.goto(f"/operator?programme={CODE}")
     issued = _budget(page)
