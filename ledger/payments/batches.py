@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -217,15 +218,14 @@ def _ids(name: str, ids: Sequence[int] | None) -> None:
         raise InvalidInput(f"{name}: distinct ids, at least one", field=name)
 
 
-def _last_return_account(session: Session, *, claim_id: int | None = None,
-                         award_id: int | None = None) -> str | None:
-    """The bank account of the last returned line of this claim or award, if it was returned."""
-    subject = PaymentLine.claim_id == claim_id if claim_id is not None \
-        else PaymentLine.award_id == award_id
-    return session.execute(
-        select(PaymentLine.bank_account).join(PaymentReturn, PaymentReturn.line_id
-                                              == PaymentLine.id)
-        .where(subject).order_by(PaymentLine.id.desc()).limit(1)).scalar_one_or_none()
+def _returned_accounts(session: Session, column: Any, ids: list[int]) -> dict[int, str | None]:
+    """The bank account of each claim's or award's last returned line (`column` names which),
+    for those among `ids` the bank ever returned: one query."""
+    rows = session.execute(
+        select(column, PaymentLine.bank_account)
+        .join(PaymentReturn, PaymentReturn.line_id == PaymentLine.id)
+        .where(column.in_(ids)).order_by(PaymentLine.id))
+    return {item: account for item, account in rows}  # a later line overwrites an earlier
 
 
 def _check_bank(noun: str, subject_id: int, payee_noun: str, payee_id: int,
@@ -241,6 +241,42 @@ def _check_bank(noun: str, subject_id: int, payee_noun: str, payee_id: int,
                        **{f"{noun}_id": subject_id, f"{payee_noun}_id": payee_id})
 
 
+def _check_chosen(noun: str, programme: str, wanted: Sequence[int], rows: Sequence[Any],
+                  in_open_batch: Callable[[Any], bool]) -> None:
+    """Every chosen claim or award exists in the programme, is in no open batch, is not paid
+    and is approved."""
+    found = {r.id for r in rows}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise NotFound(f"no {noun} {missing[0]} in {programme}", **{f"{noun}_id": missing[0]})
+    for row in rows:
+        key = {f"{noun}_id": row.id}
+        if in_open_batch(row):
+            raise Conflict(f"{noun} {row.id} is already in open batch {row.batch_id}",
+                           code="already_in_batch", batch_id=row.batch_id, **key)
+        if row.status == "paid":
+            raise Conflict(f"{noun} {row.id} was already paid in batch {row.batch_id}",
+                           code="already_paid", **key)
+        if row.status != "approved":
+            raise Conflict(f"{noun} {row.id} is {row.status}, not approved",
+                           code=f"{noun}_not_approved", **key)
+
+
+def _payees(session: Session, noun: str, rows: Sequence[Any], party: Any, payee_noun: str,
+            line_column: Any) -> dict[int, Any]:
+    """The payees of `rows` by id (one query), each with a registered bank account that is not
+    the one the bank returned the item's last payment to."""
+    party_key = f"{payee_noun}_id"
+    parties = {p.id: p for p in session.scalars(
+        select(party).where(party.id.in_({getattr(r, party_key) for r in rows})))}
+    returned = _returned_accounts(session, line_column, [r.id for r in rows])
+    for row in rows:
+        payee = parties[getattr(row, party_key)]
+        _check_bank(noun, row.id, payee_noun, payee.id, payee.bank_account,
+                    returned_to=returned.get(row.id))
+    return parties
+
+
 def _claims(session: Session, programme: str, programme_id: int,
             claim_ids: Sequence[int] | None) -> list[tuple[Claim, Provider]]:
     """The claims to batch, locked: approved and unbatched ones, or exactly `claim_ids`; each
@@ -252,27 +288,9 @@ def _claims(session: Session, programme: str, programme_id: int,
         statement = statement.where(Claim.id.in_(list(claim_ids)))
     claims = list(session.scalars(statement.order_by(Claim.id).with_for_update()))
     if claim_ids is not None:
-        found = {c.id for c in claims}
-        missing = [i for i in claim_ids if i not in found]
-        if missing:
-            raise NotFound(f"no claim {missing[0]} in {programme}", claim_id=missing[0])
-        for claim in claims:
-            if claim.batch_id is not None and claim.status != "paid":
-                raise Conflict(f"claim {claim.id} is already in open batch {claim.batch_id}",
-                               code="already_in_batch", claim_id=claim.id,
-                               batch_id=claim.batch_id)
-            if claim.status == "paid":
-                raise Conflict(f"claim {claim.id} was already paid in batch {claim.batch_id}",
-                               code="already_paid", claim_id=claim.id)
-            if claim.status != "approved":
-                raise Conflict(f"claim {claim.id} is {claim.status}, not approved",
-                               code="claim_not_approved", claim_id=claim.id)
-    providers = {p.id: p for p in session.scalars(
-        select(Provider).where(Provider.id.in_({c.provider_id for c in claims})))}
-    for claim in claims:
-        payee = providers[claim.provider_id]
-        _check_bank("claim", claim.id, "provider", payee.id, payee.bank_account,
-                    returned_to=_last_return_account(session, claim_id=claim.id))
+        _check_chosen("claim", programme, claim_ids, claims,
+                      lambda c: c.batch_id is not None and c.status != "paid")
+    providers = _payees(session, "claim", claims, Provider, "provider", PaymentLine.claim_id)
     return [(c, providers[c.provider_id]) for c in claims]
 
 
@@ -287,27 +305,9 @@ def _awards(session: Session, programme: str, programme_id: int,
         statement = statement.where(Award.id.in_(list(award_ids)))
     awards = list(session.scalars(statement.order_by(Award.id).with_for_update()))
     if award_ids is not None:
-        found = {a.id for a in awards}
-        missing = [i for i in award_ids if i not in found]
-        if missing:
-            raise NotFound(f"no award {missing[0]} in {programme}", award_id=missing[0])
-        for award in awards:
-            if award.status == "in_payment":
-                raise Conflict(f"award {award.id} is already in open batch {award.batch_id}",
-                               code="already_in_batch", award_id=award.id,
-                               batch_id=award.batch_id)
-            if award.status == "paid":
-                raise Conflict(f"award {award.id} was already paid in batch {award.batch_id}",
-                               code="already_paid", award_id=award.id)
-            if award.status != "approved":
-                raise Conflict(f"award {award.id} is {award.status}, not approved",
-                               code="award_not_approved", award_id=award.id)
-    firms = {f.id: f for f in session.scalars(
-        select(Firm).where(Firm.id.in_({a.firm_id for a in awards})))}
-    for award in awards:
-        payee = firms[award.firm_id]
-        _check_bank("award", award.id, "firm", payee.id, payee.bank_account,
-                    returned_to=_last_return_account(session, award_id=award.id))
+        _check_chosen("award", programme, award_ids, awards,
+                      lambda a: a.status == "in_payment")
+    firms = _payees(session, "award", awards, Firm, "firm", PaymentLine.award_id)
     return [(a, firms[a.firm_id]) for a in awards]
 
 

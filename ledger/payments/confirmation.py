@@ -102,6 +102,13 @@ def _post_lines(session: Session, batch_id: int, confirmed: dict[int, tuple[str,
                      memo=confirmed[number][0])
         for number, line in enumerate(lines, 1)])
     stamp = now()
+    # The batch's claims and awards, locked in id order: one query each, not one per line.
+    claims = {c.id: c for c in session.scalars(
+        select(Claim).where(Claim.id.in_([x.claim_id for x in lines if x.claim_id is not None]))
+        .order_by(Claim.id).with_for_update())}
+    awards = {a.id: a for a in session.scalars(
+        select(Award).where(Award.id.in_([x.award_id for x in lines if x.award_id is not None]))
+        .order_by(Award.id).with_for_update())}
     for number, (line, entry) in enumerate(zip(lines, entries, strict=True), 1):
         reference, value_date = confirmed[number]
         session.add(PaymentConfirmation(line_id=line.id, batch_id=row.id, reference=reference,
@@ -109,12 +116,9 @@ def _post_lines(session: Session, batch_id: int, confirmed: dict[int, tuple[str,
                                         entry_id=entry.id, source=source,
                                         confirmed_by=by.label, confirmed_at=stamp))
         if line.claim_id is not None:
-            claim = session.get(Claim, line.claim_id, with_for_update=True)
-            assert claim is not None
-            claim.status = "paid"
+            claims[line.claim_id].status = "paid"
         else:
-            award = session.get(Award, line.award_id, with_for_update=True)
-            assert award is not None
+            award = awards[line.award_id]
             award.status, award.pay_entry_id, award.updated_at = "paid", entry.id, stamp
     row.status, row.paid_entry_id, row.paid_by, row.paid_at = \
         "paid", entries[-1].id, by.label, stamp

@@ -77,6 +77,14 @@ def console_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
 
 
+@pytest.fixture
+def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
+    """Read-only sessions on the browser server's own database, to check pages against it."""
+    engine = make_engine(console_database)
+    yield make_sessionmaker(engine, read_only=True)
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def console_server(console_database: str) -> Iterator[str]:
     """The whole app served by uvicorn on a free port over its own SQLite file: its base URL."""

@@ -10,20 +10,12 @@ import re
 import pytest
 from console_helpers import PDF
 
-from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.db import transaction
 from ledger.vouchers.authorisations import get_authorisation
 from ledger.vouchers.redemptions import get_redemption
 from ledger.vouchers.voucher import get_voucher
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
-    """Read-only sessions on the server's own database."""
-    engine = make_engine(console_database)
-    yield make_sessionmaker(engine, read_only=True)
-    engine.dispose()
 
 
 def test_the_firm_authorises_a_provider_from_the_directory_and_the_provider_books(

@@ -16,7 +16,7 @@ from console_helpers import CODE, PDF
 from pypdf import PdfReader
 
 from ledger.budget import budget
-from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.db import transaction
 from ledger.core.money import format_yuan
 from ledger.core.verify import verify
 from ledger.vouchers.claims import get_claim
@@ -24,14 +24,6 @@ from ledger.vouchers.redemptions import get_redemption
 from ledger.vouchers.voucher import get_voucher
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
-    """Read-only sessions on the server's own database."""
-    engine = make_engine(console_database)
-    yield make_sessionmaker(engine, read_only=True)
-    engine.dispose()
 
 
 def _dashboard(page) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -8,18 +8,10 @@ import re
 import pytest
 from console_helpers import CODE
 
-from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.db import transaction
 from ledger.registry.firms import get_firm
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
-    """Read-only sessions on the server's own database."""
-    engine = make_engine(console_database)
-    yield make_sessionmaker(engine, read_only=True)
-    engine.dispose()
 
 
 def _fen(text: str) -> int:

@@ -10,19 +10,11 @@ from urllib.parse import urlencode
 import pytest
 from console_helpers import PDF
 
-from ledger.core.db import make_engine, make_sessionmaker, transaction
+from ledger.core.db import transaction
 from ledger.core.money import format_yuan
 from ledger.vouchers.claims import get_claim
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
-    """Read-only sessions on the server's own database."""
-    engine = make_engine(console_database)
-    yield make_sessionmaker(engine, read_only=True)
-    engine.dispose()
 
 
 def _claimed_booking(signed_in_page, server_grant) -> str:  # type: ignore[no-untyped-def]
