@@ -5,6 +5,7 @@ its import here.
 """
 
 import ledger.awards.award
+import ledger.awards.publicity
 import ledger.core.models
 import ledger.core.oplog
 import ledger.payments.batches

@@ -9,6 +9,7 @@ from rules.engine import (
     NoPolicyInForce,
     application_window,
     authorisation_expiry,
+    award_publicity,
     decide,
     decide_application,
     decide_award,
@@ -16,6 +17,7 @@ from rules.engine import (
     decide_claim,
     decide_expiry,
     decide_issue,
+    publicity_end,
     voucher_expiry,
 )
 from rules.facts import (
@@ -48,6 +50,7 @@ __all__ = [
     "TraceLine",
     "application_window",
     "authorisation_expiry",
+    "award_publicity",
     "check_policies",
     "decide",
     "decide_application",
@@ -58,5 +61,6 @@ __all__ = [
     "decide_issue",
     "facts_from_mapping",
     "load_policies",
+    "publicity_end",
     "voucher_expiry",
 ]

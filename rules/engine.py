@@ -21,7 +21,7 @@ from rules.facts import (
     IssueFacts,
 )
 from rules.loader import Policy, PolicySet
-from rules.schema import AwardPolicy, Validity, VoucherPolicy, Window
+from rules.schema import AwardPolicy, Publicity, Validity, VoucherPolicy, Window
 
 
 class NoPolicyInForce(LookupError):
@@ -694,6 +694,35 @@ def authorisation_expiry(policies: PolicySet, programme: str, granted_on: dt.dat
     if policy is None or not isinstance(policy.model, VoucherPolicy):
         raise NoPolicyInForce(f"no voucher version of {programme} is in force on {granted_on}")
     return granted_on + dt.timedelta(days=policy.model.booking.authorisation_days)
+
+
+def publicity_end(publicity: Publicity, starts_on: dt.date) -> dt.date:
+    """The last day of a 公示 period that starts on `starts_on` (the first counted day).
+
+    Calendar days count every day; working days count Monday to Friday that are not listed
+    holidays (a start on a day that does not count begins the count on the next that does).
+    """
+    if not publicity.working_days:
+        return starts_on + dt.timedelta(days=publicity.days - 1)
+    skipped = set(publicity.holidays)
+    day, counted = starts_on, 0
+    while True:
+        if day.weekday() < 5 and day not in skipped:
+            counted += 1
+            if counted == publicity.days:
+                return day
+        day += dt.timedelta(days=1)
+
+
+def award_publicity(policies: PolicySet, programme: str, on: dt.date) -> tuple[Policy, Publicity]:
+    """The award version of `programme` in force on `on` and its 公示 rule, or NoPolicyInForce
+    when no award version is in force or it states no publicity period."""
+    policy = policies.in_force(programme, on)
+    if policy is None or not isinstance(policy.model, AwardPolicy):
+        raise NoPolicyInForce(f"no award version of {programme} is in force on {on}")
+    if policy.model.publicity is None:
+        raise NoPolicyInForce(f"{programme} {policy.version} states no publicity period")
+    return policy, policy.model.publicity
 
 
 def decide_expiry(policies: PolicySet, facts: ExpiryFacts) -> Decision:

@@ -202,6 +202,18 @@ class AwardTier(_Strict):
     window_from: Literal["certified_on"] = "certified_on"
 
 
+class Publicity(_Strict):
+    """The 公示 period approved awards are published for before they may be paid.
+
+    `days` counts calendar days, or with `working_days` only Monday to Friday; public holidays
+    are not modelled beyond the dates listed in `holidays` (days that never count).
+    """
+
+    days: int = Field(ge=1, le=60)
+    working_days: bool = True
+    holidays: Annotated[list[dt.date], AfterValidator(_unique)] = Field(default_factory=list)
+
+
 class _PolicyBase(_Strict):
     """What every policy file says about itself."""
 
@@ -256,6 +268,7 @@ class AwardPolicy(_PolicyBase):
     kind: Literal["award"]
     tiers: dict[Tier, AwardTier] = Field(min_length=1)
     upgrade: Literal["difference", "full"]
+    publicity: Publicity | None = None
 
     @field_validator("tiers")
     @classmethod

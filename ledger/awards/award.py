@@ -337,6 +337,11 @@ def _code(session: Session, row: Award) -> str:
     return session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
 
 
+def award_view(session: Session, row: Award) -> AwardView:
+    """The award row as services return it."""
+    return _view(row, _code(session, row))
+
+
 def _decide(session: Session, award_id: int, by: By, reason: str) -> tuple[Award, str]:
     if not isinstance(reason, str) or len(reason) > 500:
         raise InvalidInput("reason: at most 500 characters", field="reason")

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.awards.award import Award, award_account
+from ledger.awards.publicity import check_payable, held_awards
 from ledger.core.acting import SHANGHAI, By, now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -300,13 +301,15 @@ def _awards(session: Session, programme: str, programme_id: int,
     whose bank account must be registered (and corrected after a return)."""
     statement = select(Award).where(Award.programme_id == programme_id)
     if award_ids is None:
-        statement = statement.where(Award.status == "approved")
+        # An award under 公示 or with a pending objection waits; it is not batched.
+        statement = statement.where(Award.status == "approved", ~held_awards())
     else:
         statement = statement.where(Award.id.in_(list(award_ids)))
     awards = list(session.scalars(statement.order_by(Award.id).with_for_update()))
     if award_ids is not None:
         _check_chosen("award", programme, award_ids, awards,
                       lambda a: a.status == "in_payment")
+        check_payable(session, award_ids)
     firms = _payees(session, "award", awards, Firm, "firm", PaymentLine.award_id)
     return [(a, firms[a.firm_id]) for a in awards]
 
@@ -471,7 +474,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
                Award.tier.label("category"), Award.amount_fen.label("amount_fen"),
                Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"))
         .join(Firm, Firm.id == Award.firm_id)
-        .where(Award.programme_id == prog.id, Award.status == "approved"))
+        .where(Award.programme_id == prog.id, Award.status == "approved",
+               ~held_awards()))
     both = union_all(claims, awards).subquery()
     where = []
     if wanted.kind is not None:
