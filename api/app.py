@@ -15,6 +15,7 @@ from api.problem_language import localized_detail
 from api.routes import (
     applications,
     authorisations,
+    award_publicity,
     awards,
     claims,
     firms,
@@ -77,7 +78,7 @@ def create_app(
     docs_ui.install(app, "/openapi.json")
     for module in (session, sign_in_locks, firms, providers, users, operations, programs,
                    vouchers, applications, authorisations, redemptions, claims, payments,
-                   ledger, reports, awards):
+                   ledger, reports, awards, award_publicity):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(metrics.router)
     console.install(app)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.schemas import Strict
 from api.voucher_schemas import Yuan
 from ledger.awards.award import AwardView, TierTotal
+from ledger.awards.publicity import ObjectionView, PublicationView
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import MAX_ID
 
@@ -106,4 +107,105 @@ def totals_out(totals: list[TierTotal]) -> dict[str, Any]:
                for t in totals],
         count=sum(t.count for t in totals),
         amount=fen_to_yuan(sum(t.amount_fen for t in totals)),
+    ).model_dump(mode="json")
+
+
+# ------------------------------------------------------------------------------ 公示
+
+
+class PublishIn(Strict):
+    """Which approved awards of the programme to publish (default: every unpublished one)."""
+
+    program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
+                                  examples=["LN-AWARD-2022"])]
+    award_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Field(
+        min_length=1, max_length=1000,
+        description="Exactly these approved awards; default: every approved, unpublished one"
+    )] = None
+
+
+class ObjectionIn(Strict):
+    """An objection raised during the period: who raised it and what it says."""
+
+    award_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    raised_by: Annotated[str, Field(min_length=1, max_length=200,
+                                    description="Who raised it: a name or an organisation")]
+    text: Annotated[str, Field(min_length=1, max_length=2000,
+                               description="What the objection says")]
+    raised_on: Annotated[dt.date | None, Field(
+        description="Default today; an earlier day of the period records a letter received then"
+    )] = None
+
+
+class DecisionIn(Strict):
+    """The decision on an objection: upheld (the award is rejected) or dismissed."""
+
+    decision: Literal["upheld", "dismissed"]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class PublishedAwardOut(BaseModel):
+    """One line of a 公示 list."""
+
+    award_id: int
+    firm_name: str
+    credit_code: str
+    tier: str
+    amount: str
+    status: str
+
+
+class ObjectionOut(BaseModel):
+    """An objection and its decision."""
+
+    id: int
+    publication_id: int
+    award_id: int
+    raised_by: str
+    raised_on: dt.date
+    text: str
+    recorded_by: str
+    status: str
+    decided_by: str | None
+    decision_reason: str
+    reversal_entry_id: int | None
+
+
+class PublicationOut(BaseModel):
+    """A 公示 list: its period, the journal head hash when published, awards, objections."""
+
+    id: int
+    program: str
+    starts_on: dt.date
+    ends_on: dt.date
+    days: int
+    working_days: bool
+    policy_version: str
+    head_hash: str
+    published_by: str
+    amount: str
+    items: list[PublishedAwardOut]
+    objections: list[ObjectionOut]
+
+
+def objection_out(o: ObjectionView) -> dict[str, Any]:
+    """As JSON."""
+    return ObjectionOut(
+        id=o.id, publication_id=o.publication_id, award_id=o.award_id, raised_by=o.raised_by,
+        raised_on=o.raised_on, text=o.text, recorded_by=o.recorded_by, status=o.status,
+        decided_by=o.decided_by, decision_reason=o.decision_reason,
+        reversal_entry_id=o.reversal_entry_id).model_dump(mode="json")
+
+
+def publication_out(p: PublicationView) -> dict[str, Any]:
+    """As JSON."""
+    return PublicationOut(
+        id=p.id, program=p.programme, starts_on=p.starts_on, ends_on=p.ends_on, days=p.days,
+        working_days=p.working_days, policy_version=p.policy_version, head_hash=p.head_hash,
+        published_by=p.published_by, amount=fen_to_yuan(p.total_fen),
+        items=[PublishedAwardOut(award_id=i.award_id, firm_name=i.firm_name,
+                                 credit_code=i.credit_code, tier=i.tier,
+                                 amount=fen_to_yuan(i.amount_fen), status=i.status)
+               for i in p.items],
+        objections=[ObjectionOut.model_validate(objection_out(o)) for o in p.objections],
     ).model_dump(mode="json")

@@ -21,12 +21,13 @@ from reports.document import SHANGHAI, money
 from reports.exceptions import render_exceptions
 from reports.fonts import ReportFont
 from reports.provenance import Period
+from reports.publicity import render_publicity
 from reports.statements import Party, render_statement
 from reports.trial_balance import render_trial_balance
 from rules.loader import PolicySet
 
 KINDS = ("certificate", "trial-balance", "audit", "firm-statement", "provider-statement",
-         "exceptions")
+         "exceptions", "award-publicity")
 # The kinds about one party, and which party: they need its id.
 PARTY_KINDS: dict[str, Party] = {"firm-statement": "firm", "provider-statement": "provider"}
 
@@ -137,6 +138,11 @@ def render_report(
                    f"{sum(n for _, n in ex.refusals)} clawbacks={ex.clawbacks.count} "
                    f"open_holds={ex.open_holds.count} head={ex.head_hash}")
         return ReportOutcome(kind, True, summary, ex.head_hash)
+    if kind == "award-publicity":
+        pub = render_publicity(session, out, **common)
+        summary = (f"award-publicity {programme} {period.text()} lists={len(pub.publications)} "
+                   f"awards={pub.awards} amount={money(pub.amount_fen)} head={pub.head_hash}")
+        return ReportOutcome(kind, True, summary, pub.head_hash)
     if kind == "trial-balance":
         tb = render_trial_balance(
             session, out, ledger=programme, as_of=period.end, period_start=period.start,

@@ -26,6 +26,10 @@ REFUSAL_NAMES = {
     "not_found": "对象不存在",
     "invalid_input": "输入无效",
     "conflict": "状态冲突",
+    "award_in_publicity": "奖励处于公示期",
+    "award_objection_pending": "奖励有待决异议",
+    "outside_publicity_period": "不在公示期内",
+    "objection_already_decided": "异议已处理",
 }
 
 FLOW_NAMES = {
@@ -43,6 +47,7 @@ FLOW_NAMES = {
     "award.pay": "奖励支付",
     "award.clawback": "奖励追回",
     "award.receivable": "追回已拨奖励（应收）",
+    "award.objection": "公示异议成立（撤销批准）",
 }
 
 # How a transfer moves a party's account: posted at once, a hold, or a hold resolved.

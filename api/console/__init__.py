@@ -16,6 +16,7 @@ from api.console.pages import (
     applications,
     approver,
     auditor,
+    award_publicity,
     firm,
     firm_authorisations,
     operator,
@@ -29,7 +30,8 @@ from api.console.web import STATIC
 
 # Page modules in menu order; each exposes `router`.
 PAGES = (account, firm, firm_authorisations, applications, provider, operator,
-         operator_parties, operator_payments, operator_users, approver, auditor, reports)
+         operator_parties, operator_payments, operator_users, award_publicity, approver, auditor,
+         reports)
 # Where the stylesheet and scripts are served.
 ASSETS = "/assets"
 

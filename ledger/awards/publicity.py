@@ -333,7 +333,7 @@ def decide_objection(session: Session, objection_id: int, *, decision: str, reas
     row = objection_row(session, objection_id, lock=True)
     if row.status != "pending":
         raise Conflict(f"objection {row.id} was already {row.status}",
-                       code="objection_already_decided", status=row.status)
+                       code="objection_already_decided", decision=row.status)
     if by.user_id == row.recorded_by_user:
         raise PermissionDenied("maker-checker: whoever recorded the objection may not decide it",
                                code="self_approval")

@@ -293,6 +293,14 @@ AWARD_ROUTES = [
                    "certified_on": CERTIFIED}),
     Route("POST", "/api/v1/awards/1/approve", some(403, approver=200), lambda: {}),
     Route("POST", "/api/v1/awards/2/reject", some(403, approver=200), lambda: {"reason": "x"}),
+    # 公示: award 1 (approved) is published today; an objection is recorded and dismissed.
+    Route("POST", "/api/v1/award-publications", only_operator(201), lambda: {"program": A}),
+    Route("GET", "/api/v1/award-publications", {**everyone(403), **BUREAU}),
+    Route("GET", "/api/v1/award-publications/1", {**everyone(403), **BUREAU}),
+    Route("POST", "/api/v1/award-publications/1/objections", only_operator(201),
+          lambda: {"award_id": 1, "raised_by": "某单位", "text": "异议"}),
+    Route("POST", "/api/v1/award-objections/1/decide", some(403, approver=200),
+          lambda: {"decision": "dismissed", "reason": "不成立"}),
     Route("POST", "/api/v1/awards/1/clawback", only_operator(200),
           lambda: {"reason": "认定撤销"}),
 ]
