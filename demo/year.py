@@ -39,6 +39,7 @@ from ledger.awards.award import (
     clawback_award,
     reject_award,
 )
+from ledger.awards.publicity import decide_objection, publish_awards, record_objection
 from ledger.core import oplog
 from ledger.core.acting import By
 from ledger.core.errors import Conflict, DomainError, PolicyRefused
@@ -606,8 +607,37 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     script.add(midyear, "appropriate", 0)
     runner.run(progress)
     play_applications(runner, firms, line)
+    publish_list(runner, line)
     runner.finish_payments()
     return YearResult(codes[0], codes[1], dict(sorted(runner.counts.items())))
+
+
+# The 公示 list: published three weeks before the year's end (its period has ended), with one
+# objection raised by a competitor, dismissed by the approver, so the awards stay payable.
+OBJECTION = ("某同行企业（实名来函）", "该企业研发投入数据与年报不一致，请核实")
+OBJECTION_DISMISSED = "经核对年报及审计报告，研发投入数据一致，异议不成立"
+
+
+def publish_list(runner: YearRunner, line: Timeline) -> None:
+    """Publish the approved awards decided by three weeks before the end, with one objection."""
+    day = line.end - dt.timedelta(days=21)
+    award_ids = sorted(runner.awards[plan.key] for plan in runner.script.awards.values()
+                       if plan.fate == "approved" and plan.key in runner.awards
+                       and plan.days.get("award_decide", day) < day)
+    if not award_ids:
+        return
+    cast = runner.cast
+    pub = publish_awards(runner.session, runner.award_code, by=cast.operator,
+                         award_ids=award_ids, on=day)
+    runner.log(cast.operator, "operator", "awards.publish", "award_publication", pub.id)
+    objection = record_objection(runner.session, pub.id, award_id=award_ids[0],
+                                 raised_by=OBJECTION[0], text=OBJECTION[1], by=cast.operator,
+                                 on=min(pub.ends_on, day + dt.timedelta(days=2)))
+    runner.log(cast.operator, "operator", "awards.object", "award_objection", objection.id)
+    decide_objection(runner.session, objection.id, decision="dismissed",
+                     reason=OBJECTION_DISMISSED, by=cast.approver)
+    runner.log(cast.approver, "approver", "awards.decide_objection", "award_objection",
+               objection.id)
 
 
 def _millions(fen: int) -> int:

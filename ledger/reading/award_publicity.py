@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.awards.award import award_programme
 from ledger.awards.publicity import AwardPublication, PublicationView, get_publication
+from ledger.programmes.programme import programme_row
 
 __all__ = ["PublicationView", "publication", "publications_starting"]
 
@@ -20,8 +20,9 @@ def publication(session: Session, publication_id: int) -> PublicationView:
 
 def publications_starting(session: Session, programme: str, start: dt.date,
                           end: dt.date) -> list[PublicationView]:
-    """The programme's publications whose period starts within `start`..`end`, oldest first."""
-    prog = award_programme(session, programme)
+    """The programme's publications whose period starts within `start`..`end`, oldest first
+    (none for a voucher programme)."""
+    prog = programme_row(session, programme)
     ids = session.scalars(select(AwardPublication.id).where(
         AwardPublication.programme_id == prog.id, AwardPublication.starts_on >= start,
         AwardPublication.starts_on <= end).order_by(AwardPublication.id))

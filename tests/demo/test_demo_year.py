@@ -10,6 +10,7 @@ from api.cli import app
 from demo.seed import build_demo
 from ledger.awards.award import Award
 from ledger.budget import award_budget, budget
+from ledger.core.acting import today
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import Conflict
 from ledger.core.models import Account, JournalEntry
@@ -197,3 +198,17 @@ def test_refuses_a_database_with_other_users(sessions):
     with transaction(sessions) as s:
         assert _count(s, model=JournalEntry) == 0
 
+
+
+def test_a_publicity_list_with_one_objection(demo):
+    from ledger.awards.publicity import AwardObjection, AwardPublication, get_publication
+
+    with transaction(demo.sessions) as s:
+        ids = list(s.scalars(select(AwardPublication.id)))
+        assert len(ids) == 1
+        pub = get_publication(s, ids[0])
+        objections = list(s.scalars(select(AwardObjection)))
+    assert pub.programme == demo.built.year.award_programme and pub.items
+    assert pub.ends_on < today() and all(i.status == "approved" for i in pub.items)
+    assert [(o.award_id, o.status) for o in objections] == [(pub.items[0].award_id, "dismissed")]
+    assert pub.starts_on <= objections[0].raised_on <= pub.ends_on
