@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from api.console import console_routes, i18n, web
 from api.console.extract import message_ids
 from api.console.web import ConsoleRoute
-from ledger.awards.award import apply_award
+from ledger.awards.award import apply_award, approve_award
+from ledger.awards.publicity import publish_awards
 from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.payments.batches import create_batch, release_batch
@@ -90,6 +91,10 @@ WALK = {
     "/operator/users": "demo-operator",
     "/approver/batches": "demo-approver",
     "/approver/batches/{batch_id}": "demo-approver",
+    "/operator/awards/publications": "demo-approver",
+    "/operator/awards/publications/{publication_id}": "demo-operator",
+    "/public/awards/publications/{publication_id}": None,
+    "/public/awards/publications/{publication_id}.pdf": None,
 }
 # Routes that need more than the ids: their own path values and a query.
 EXTRA = {
@@ -145,13 +150,20 @@ def test_every_route_renders_in_both_languages(client, sessions, world, language
                             document_no="辽科发〔2022〕1号", certified_on=dt.date(2022, 6, 1),
                             by=operator, on=dt.date(2022, 12, 1),
                             attachment=Upload("award_certificate", "cert.pdf", PDF))
+        published = apply_award(s, "LN-AWARD-2022", firm_id=2, tier="unicorn",
+                                level="provincial", document_no="辽科发〔2022〕2号",
+                                certified_on=dt.date(2022, 6, 1), by=operator,
+                                on=dt.date(2022, 12, 1))
+        approve_award(s, published.id, by=By(3, "demo-approver"))
+        publication = publish_awards(s, "LN-AWARD-2022", by=operator)
         application = apply_for_voucher(
             s, CODE, firm_id=1, amount_fen=5_000_000, by=By(4, "demo-firm"),
             on=dt.date(2026, 9, 1), documents=[Upload("business_licence", "l.pdf", PDF + b"l"),
                                                Upload("plan", "p.pdf", PDF + b"p")])
     ids = {"voucher_id": world.voucher, "redemption_id": booking.id, "language": "en",
            "award_id": award.id, "application_id": application.id, "claim_id": claim.id,
-           "kind": "contract", "batch_id": batch.id, "entry_id": 1, "authorisation_id": 1}
+           "kind": "contract", "batch_id": batch.id, "entry_id": 1, "authorisation_id": 1,
+           "publication_id": publication.id}
     headers = {"Accept-Language": language}
     current = None
     for template, who in WALK.items():

@@ -114,7 +114,7 @@ def record_objection(request: Request, user: OperatorUser, publication_id: Id) -
 
     return submit(request, user, form,
                   Action("awards.object", "award_publication", publication_id,
-                         by_code={"outside_publicity_period": "text", "not_found": "award_id"}),
+                         by_code={"not_found": "award_id"}),
                   effect, done=f"/operator/awards/publications/{publication_id}",
                   again=lambda refused, status: _page(request, publication_id, refused,
                                                       status=status))
