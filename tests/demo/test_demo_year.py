@@ -174,6 +174,20 @@ def test_a_second_run_adds_nothing(demo):
     assert before == after
 
 
+def test_a_publicity_list_with_one_objection(demo):
+    from ledger.awards.publicity import AwardObjection, AwardPublication, get_publication
+
+    with transaction(demo.sessions) as s:
+        ids = list(s.scalars(select(AwardPublication.id)))
+        assert len(ids) == 1
+        pub = get_publication(s, ids[0])
+        objections = list(s.scalars(select(AwardObjection)))
+    assert pub.programme == demo.built.year.award_programme and pub.items
+    assert pub.ends_on < today() and all(i.status == "approved" for i in pub.items)
+    assert [(o.award_id, o.status) for o in objections] == [(pub.items[0].award_id, "dismissed")]
+    assert pub.starts_on <= objections[0].raised_on <= pub.ends_on
+
+
 def test_the_command_builds_prints_and_rebuilds_nothing(db_url):
     first = runner.invoke(app, ["demo", "--url", db_url, "--firms", "8", "--providers", "6"])
     assert first.exit_code == 0, first.output
@@ -199,16 +213,3 @@ def test_refuses_a_database_with_other_users(sessions):
         assert _count(s, model=JournalEntry) == 0
 
 
-
-def test_a_publicity_list_with_one_objection(demo):
-    from ledger.awards.publicity import AwardObjection, AwardPublication, get_publication
-
-    with transaction(demo.sessions) as s:
-        ids = list(s.scalars(select(AwardPublication.id)))
-        assert len(ids) == 1
-        pub = get_publication(s, ids[0])
-        objections = list(s.scalars(select(AwardObjection)))
-    assert pub.programme == demo.built.year.award_programme and pub.items
-    assert pub.ends_on < today() and all(i.status == "approved" for i in pub.items)
-    assert [(o.award_id, o.status) for o in objections] == [(pub.items[0].award_id, "dismissed")]
-    assert pub.starts_on <= objections[0].raised_on <= pub.ends_on
