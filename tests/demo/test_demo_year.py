@@ -183,6 +183,7 @@ def test_a_publicity_list_with_one_objection(demo):
         pub = get_publication(s, ids[0])
         objections = list(s.scalars(select(AwardObjection)))
     assert pub.programme == demo.built.year.award_programme and pub.items
+    assert len(pub.head_hash) == 64 and set(pub.head_hash) != {"0"}  # the approvals sealed
     assert pub.ends_on < today() and all(i.status == "approved" for i in pub.items)
     assert [(o.award_id, o.status) for o in objections] == [(pub.items[0].award_id, "dismissed")]
     assert pub.starts_on <= objections[0].raised_on <= pub.ends_on
