@@ -64,7 +64,8 @@ def report_command(
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
 ) -> None:
     """Write a PDF report: audit (项目审计报告), trial-balance (试算平衡表), firm-statement and
-    provider-statement (对账单), exceptions (异常报告) or certificate (完整性证明)."""
+    provider-statement (对账单), exceptions (异常报告), award-publicity (奖励公示) or certificate
+    (完整性证明)."""
     if kind not in KINDS:
         raise _fail(f"unknown report kind {kind!r}; kinds: {', '.join(KINDS)}", 2)
     party_id = _party_option(kind, firm, provider)

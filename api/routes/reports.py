@@ -53,7 +53,7 @@ def party_scope(user: UserView, kind: str, firm_id: int | None,
 
 @router.get("/reports/{kind}.pdf", response_class=Response, responses=PDF,
             summary="A PDF report: audit, trial-balance, firm-statement, provider-statement, "
-                    "exceptions or certificate")
+                    "exceptions, award-publicity or certificate")
 def get_report(
     request: Request,
     user: CurrentUser,

@@ -94,7 +94,8 @@ def test_certificate_head_matches_verify(db_url, year, tmp_path, read_pdf):
         (["trial-balance", "--as-of", "2025-05-01", "--to", "2025-06-01"],
          "error: give as_of, or from and to, not both"),
         (["balance-sheet"], "error: unknown report kind 'balance-sheet'; kinds: certificate, "
-                            "trial-balance, audit, firm-statement, provider-statement, exceptions"),
+                            "trial-balance, audit, firm-statement, provider-statement, exceptions, "
+                            "award-publicity"),
         (["firm-statement"], "error: firm-statement needs --firm ID"),
         (["provider-statement", "--firm", "1"],
          "error: --firm applies to firm-statement only"),
