@@ -227,3 +227,14 @@ def test_a_programme_whose_policy_states_no_period_is_not_published(sessions, pr
     refused = _error(sessions, Conflict, publicity.publish_awards, CODE, by=OPERATOR,
                      policy_set=bare)
     assert refused.code == "no_publicity_rule"
+
+
+def test_an_award_never_listed_is_batched_as_before_while_a_listed_one_waits(sessions, programme,
+                                                                           firms, clock):
+    listed, unlisted = _approved(sessions, firms[0]), _approved(sessions, firms[1])
+    with transaction(sessions) as s:
+        publicity.publish_awards(s, CODE, by=OPERATOR, award_ids=[listed.id])
+        payable = payments.list_payable(s, CODE, payments.PayableFilter(), limit=10)
+        batch = payments.create_batch(s, CODE, by=OTHER)
+    assert [p.id for p in payable.items] == [unlisted.id]
+    assert [x.award_id for x in batch.lines] == [unlisted.id]
