@@ -2,7 +2,8 @@
 
 Every figure is a SQL sum or count over the domain tables (vouchers, redemptions, awards,
 payment batches, the operation log) filtered by programme and period through their indexes;
-a statement reads only the transfers of one party's accounts. Nothing here walks the journal.
+whole months of vouchers and redemptions come from the monthly totals the services keep.
+A statement reads only the transfers of one party's accounts. Nothing here walks the journal.
 Dates are Beijing calendar days; moments are timezone-aware bounds of the period.
 """
 
@@ -25,6 +26,7 @@ from ledger.registry.providers import Provider
 from ledger.vouchers.redemption_totals import DONE, RedemptionCityTotal, RedemptionTotal
 from ledger.vouchers.redemptions import Redemption
 from ledger.vouchers.voucher import Voucher
+from ledger.vouchers.voucher_totals import VoucherMonthTotal
 
 # Awards that were approved at some point (and so moved money out of the budget).
 APPROVED = ("approved", "in_payment", "paid", "clawed_back")
@@ -173,24 +175,57 @@ def _month(column: ColumnElement[dt.date]) -> ColumnElement[str]:
 # ----------------------------------------------------------------------- programme audit
 
 
+def _voucher_totals(
+    session: Session, programme_id: int, whole: Days | None, *columns: ColumnElement[int]
+) -> list[Sequence[Any]]:
+    """Month and `columns` of the voucher month totals of the whole months `whole`."""
+    if whole is None:
+        return []
+    t = VoucherMonthTotal
+    return list(session.execute(
+        select(t.month, *columns).where(t.programme_id == programme_id, t.month.between(*whole))
+        .order_by(t.month)))
+
+
 def issued_in(session: Session, programme_id: int, window: Window) -> CountAmount:
-    """Vouchers issued on a day of the period: count and amount."""
-    n, amount = session.execute(
-        select(func.count(), _sum(Voucher.amount_fen)).where(
-            Voucher.programme_id == programme_id,
-            Voucher.issued_on.between(window.start, window.end))
-    ).one()
-    return CountAmount(int(n), int(amount))
+    """Vouchers issued on a day of the period: count and amount.
+
+    Whole months come from the voucher month totals; edge days from the vouchers.
+    """
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    n = amount = 0
+    for _, count, fen in _voucher_totals(session, programme_id, whole, t.issued_count,
+                                         t.issued_fen):
+        n, amount = n + int(count), amount + int(fen)
+    for days in edges:
+        count, fen = session.execute(
+            select(func.count(), _sum(Voucher.amount_fen)).where(
+                Voucher.programme_id == programme_id, Voucher.issued_on.between(*days))
+        ).one()
+        n, amount = n + int(count), amount + int(fen)
+    return CountAmount(n, amount)
 
 
 def expired_in(session: Session, programme_id: int, window: Window) -> CountAmount:
-    """Vouchers whose last valid day falls in the period, and what expiry returned of them."""
-    n, amount = session.execute(
-        select(func.count(), _sum(Voucher.expired_fen)).where(
-            Voucher.programme_id == programme_id,
-            Voucher.expires_on.between(window.start, window.end), Voucher.expired_fen > 0)
-    ).one()
-    return CountAmount(int(n), int(amount))
+    """Vouchers whose last valid day falls in the period, and what expiry returned of them.
+
+    Whole months come from the voucher month totals; edge days from the vouchers.
+    """
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    n = amount = 0
+    for _, count, fen in _voucher_totals(session, programme_id, whole, t.expired_count,
+                                         t.expired_fen):
+        n, amount = n + int(count), amount + int(fen)
+    for days in edges:
+        count, fen = session.execute(
+            select(func.count(), _sum(Voucher.expired_fen)).where(
+                Voucher.programme_id == programme_id, Voucher.expires_on.between(*days),
+                Voucher.expired_fen > 0)
+        ).one()
+        n, amount = n + int(count), amount + int(fen)
+    return CountAmount(n, amount)
 
 
 def paid_in(session: Session, programme_id: int, window: Window) -> CountAmount:
@@ -363,15 +398,22 @@ def redemptions_by_city(
 def months(
     session: Session, programme_id: int, window: Window, completed: Redemptions
 ) -> list[MonthRow]:
-    """Per month of the period: vouchers issued (a group-by) and redemptions completed."""
+    """Per month of the period: vouchers issued (the month totals, a group-by on edge days)
+    and redemptions completed."""
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    issued = {f"{m:%Y-%m}": (int(n), int(a))
+              for m, n, a in _voucher_totals(session, programme_id, whole, t.issued_count,
+                                             t.issued_fen)}
     issued_month = _month(Voucher.issued_on)
-    issued = {
-        m: (int(n), int(a)) for m, n, a in session.execute(
+    for days in edges:
+        for m, n, a in session.execute(
             select(issued_month, func.count(), _sum(Voucher.amount_fen))
-            .where(Voucher.programme_id == programme_id,
-                   Voucher.issued_on.between(window.start, window.end))
-            .group_by(issued_month))
-    }
+            .where(Voucher.programme_id == programme_id, Voucher.issued_on.between(*days))
+            .group_by(issued_month)
+        ):
+            before = issued.get(str(m), (0, 0))
+            issued[str(m)] = (before[0] + int(n), before[1] + int(a))
     done = {g.key: (g.count, g.completed) for g in completed.by("month")}
     return [MonthRow(m, *issued.get(m, (0, 0)), *done.get(m, (0, 0)))
             for m in month_labels(window.start, window.end)]
@@ -484,24 +526,66 @@ def _expired_held(programme_id: int, day: dt.date) -> tuple[ColumnElement[bool],
             Account.credits_pending > 0)
 
 
-def open_holds_total(session: Session, programme_id: int, day: dt.date) -> CountAmount:
-    """Vouchers expired before `day` that still carry holds now: count and amount held."""
+def _held_at(at: dt.datetime) -> ColumnElement[int]:
+    """The voucher account's pending credits at `at` (one seek into its history)."""
+    inner = aliased(AccountHistory)
+    return func.coalesce(
+        select(inner.credits_pending)
+        .where(inner.account_id == Account.id, inner.posted_at <= at)
+        .order_by(inner.posted_at.desc(), inner.entry_id.desc())
+        .limit(1).correlate(Account).scalar_subquery(), 0)
+
+
+def _held_as_of(programme_id: int, day: dt.date, at: dt.datetime):  # type: ignore[no-untyped-def]
+    """Vouchers expired before `day` with what each held at `at`, as a subquery."""
+    return (
+        select(Voucher.serial.label("serial"), Voucher.firm_id.label("firm_id"),
+               Voucher.expires_on.label("expires_on"), _held_at(at).label("held"))
+        .join(Account, Account.code == Voucher.account_code)
+        .where(Voucher.programme_id == programme_id, Voucher.expires_on < day)
+        .subquery()
+    )
+
+
+def open_holds_total(
+    session: Session, programme_id: int, day: dt.date, *, at: dt.datetime | None = None
+) -> CountAmount:
+    """Vouchers expired before `day` that still carry holds now, or at `at`: count and amount.
+
+    Only the vouchers expired before `day` are read (the index on `expires_on`).
+    """
+    if at is None:
+        n, held = session.execute(
+            select(func.count(), _sum(Account.credits_pending))
+            .select_from(Voucher).join(Account, Account.code == Voucher.account_code)
+            .where(*_expired_held(programme_id, day))
+        ).one()
+        return CountAmount(int(n), int(held))
+    rows = _held_as_of(programme_id, day, at)
     n, held = session.execute(
-        select(func.count(), _sum(Account.credits_pending))
-        .select_from(Voucher).join(Account, Account.code == Voucher.account_code)
-        .where(*_expired_held(programme_id, day))
-    ).one()
+        select(func.count(), _sum(rows.c.held)).where(rows.c.held > 0)).one()
     return CountAmount(int(n), int(held))
 
 
-def open_holds(session: Session, programme_id: int, day: dt.date) -> Iterator[OpenHoldRow]:
-    """Each voucher expired before `day` still carrying holds, by serial, streamed."""
-    stmt = (
-        select(Voucher.serial, Firm.name, Voucher.expires_on, Account.credits_pending)
-        .join(Account, Account.code == Voucher.account_code)
-        .join(Firm, Firm.id == Voucher.firm_id)
-        .where(*_expired_held(programme_id, day)).order_by(Voucher.serial)
-    )
+def open_holds(
+    session: Session, programme_id: int, day: dt.date, *, at: dt.datetime | None = None
+) -> Iterator[OpenHoldRow]:
+    """Each voucher expired before `day` still carrying holds (now, or at `at`), by serial,
+    streamed."""
+    if at is None:
+        stmt = (
+            select(Voucher.serial, Firm.name, Voucher.expires_on, Account.credits_pending)
+            .join(Account, Account.code == Voucher.account_code)
+            .join(Firm, Firm.id == Voucher.firm_id)
+            .where(*_expired_held(programme_id, day)).order_by(Voucher.serial)
+        )
+    else:
+        rows = _held_as_of(programme_id, day, at)
+        stmt = (
+            select(rows.c.serial, Firm.name, rows.c.expires_on, rows.c.held)
+            .join(Firm, Firm.id == rows.c.firm_id)
+            .where(rows.c.held > 0).order_by(rows.c.serial)
+        )
     for row in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
         yield OpenHoldRow(*row)
 
