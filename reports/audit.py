@@ -203,12 +203,14 @@ def _award_sections(
 
 
 def _exceptions_summary(
-    session: Session, prog: Programme, window: q.Window, number: str, font: ReportFont
+    session: Session, prog: Programme, window: q.Window, number: str, font: ReportFont,
+    held: int | None = None,
 ) -> list[Flowable]:
     s = styles(font)
     clawed = q.clawback_total(session, prog.id, window)
-    holds = q.open_holds_total(session, prog.id, window.end + dt.timedelta(days=1),
-                               at=window.end_at)
+    # `held`: what all the vouchers held at the period's end; none held, none is open.
+    holds = q.CountAmount(0, 0) if held == 0 else q.open_holds_total(
+        session, prog.id, window.end + dt.timedelta(days=1), at=window.end_at)
     by_code = q.refusals_by_code(session, window)
     return [
         *section(f"{number}、异常摘要", s.heading),
@@ -283,7 +285,8 @@ def audit_story(
         story += _voucher_sections(session, prog, window, done, font)
         story += [*section("八、按奖励类别", s.heading),
                   _award_table(tiers, "奖励类别", True, font)]
-        story += _exceptions_summary(session, prog, window, "九", font)
+        held = position.held if isinstance(position, Budget) else None
+        story += _exceptions_summary(session, prog, window, "九", font, held)
     summary = report_summary_line(position, period.end)
     story.append(Paragraph(summary, s.small))
     return story, Audit(prog.code, award, position, issued, total, expired, paid, "")

@@ -249,42 +249,22 @@ def returned_in(session: Session, programme_id: int, window: Window) -> CountAmo
     return CountAmount(int(n), int(amount))
 
 
-@dataclass(frozen=True)
-class RedemptionCell:
-    """Redemptions completed in the period of one category, provider and month."""
-
-    category: str
-    provider_id: int
-    month: str
-    count: int
-    completed: int
-    clawed_back: int
+RedemptionKey = Literal["category", "provider", "month"]
 
 
 @dataclass(frozen=True)
 class Redemptions:
-    """The period's completed redemptions by category × provider × month, from one SQL pass.
+    """The period's completed redemptions summed per category, per provider and per month.
 
-    Each breakdown the audit prints is a roll-up of these cells, whose number is bounded by
-    the rows printed (categories × providers × months), never by the journal.
+    Whole months are summed by SQL over the maintained totals, so what comes back is bounded
+    by the rows printed (categories, providers, months), never by the redemptions.
     """
 
-    cells: tuple[RedemptionCell, ...]
-    provider_names: dict[int, str]
+    groups: dict[RedemptionKey, tuple[RedemptionGroup, ...]]
 
-    def by(self, key: Literal["category", "provider", "month"]) -> list[RedemptionGroup]:
-        """The cells summed per category, provider or month, ordered by key."""
-        sums: dict[str, list[int]] = {}
-        for cell in self.cells:
-            name = cell.category if key == "category" else cell.month if key == "month" \
-                else str(cell.provider_id)
-            acc = sums.setdefault(name, [0, 0, 0])
-            acc[0] += cell.count
-            acc[1] += cell.completed
-            acc[2] += cell.clawed_back
-        ordered = sorted(sums, key=lambda k: (int(k), k) if key == "provider" else (0, k))
-        return [RedemptionGroup(k, self.provider_names.get(int(k), k) if key == "provider"
-                                else k, *sums[k]) for k in ordered]
+    def by(self, key: RedemptionKey) -> list[RedemptionGroup]:
+        """The groups of one breakdown, ordered by key (providers by id)."""
+        return list(self.groups[key])
 
     def top_providers(self, limit: int) -> list[RedemptionGroup]:
         """Providers by completed amount, largest first (ties by id)."""
@@ -293,10 +273,10 @@ class Redemptions:
 
     @property
     def total(self) -> RedemptionGroup:
-        """All cells: the total row of every breakdown."""
-        return RedemptionGroup("", "合计", sum(c.count for c in self.cells),
-                               sum(c.completed for c in self.cells),
-                               sum(c.clawed_back for c in self.cells))
+        """All redemptions of the period: the total row of every breakdown."""
+        rows = self.groups["category"]
+        return RedemptionGroup("", "合计", sum(g.count for g in rows),
+                               sum(g.completed for g in rows), sum(g.clawed_back for g in rows))
 
 
 Days = tuple[dt.date, dt.date]
@@ -331,32 +311,52 @@ def _clawed_sum() -> ColumnElement[int]:
 
 
 def redemptions(session: Session, programme_id: int, window: Window) -> Redemptions:
-    """The period's completed redemptions as category × provider × month cells.
+    """The period's completed redemptions per category, provider and month.
 
-    Whole months come from the maintained totals; edge days from the redemptions themselves.
+    Whole months are three SQL group-bys over the maintained totals; edge days are read from
+    the redemptions themselves (category × provider × month) and added in.
     """
     whole, edges = split_months(window)
-    rows: list[Sequence[Any]] = []
+    sums: dict[RedemptionKey, dict[str, list[int]]] = {"category": {}, "provider": {},
+                                                       "month": {}}
+
+    def add(key: RedemptionKey, name: str, n: int, completed: int, clawed: int) -> None:
+        acc = sums[key].setdefault(name, [0, 0, 0])
+        acc[0], acc[1], acc[2] = acc[0] + int(n), acc[1] + int(completed), acc[2] + int(clawed)
+
     if whole is not None:
         t = RedemptionTotal
-        rows += [(c, p, f"{m:%Y-%m}", n, a, cb) for c, p, m, n, a, cb in session.execute(
-            select(t.category, t.provider_id, t.month, t.completions, t.amount_fen,
-                   t.clawed_back_fen)
-            .where(t.programme_id == programme_id, t.month.between(*whole)))]
+        keyed: dict[RedemptionKey, ColumnElement[Any]] = {
+            "category": t.category, "provider": t.provider_id, "month": _month(t.month)}
+        for key, column in keyed.items():
+            for k, n, a, cb in session.execute(
+                select(column, _sum(t.completions), _sum(t.amount_fen), _sum(t.clawed_back_fen))
+                .where(t.programme_id == programme_id, t.month.between(*whole))
+                .group_by(column)
+            ):
+                add(key, str(k), n, a, cb)
     month = _month(Redemption.completed_on)
     for days in edges:
-        rows += session.execute(
+        for c, p, m, n, a, cb in session.execute(
             select(Redemption.category, Redemption.provider_id, month, func.count(),
                    _sum(Redemption.amount_fen), _clawed_sum())
             .where(*_done_in(programme_id, days))
             .group_by(Redemption.category, Redemption.provider_id, month)
-        ).all()
-    cells = tuple(RedemptionCell(str(c), int(p), str(m), int(n), int(a), int(cb))
-                  for c, p, m, n, a, cb in rows)
-    ids = sorted({cell.provider_id for cell in cells})
-    names = session.execute(
-        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all() if ids else []
-    return Redemptions(cells, {int(k): str(v) for k, v in names})
+        ):
+            add("category", str(c), n, a, cb)
+            add("provider", str(p), n, a, cb)
+            add("month", str(m), n, a, cb)
+    ids = sorted(int(k) for k in sums["provider"])
+    names = dict(session.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all()) if ids else {}
+
+    def groups(key: RedemptionKey) -> tuple[RedemptionGroup, ...]:
+        order = sorted(sums[key], key=lambda k: (int(k), k) if key == "provider" else (0, k))
+        return tuple(RedemptionGroup(k, str(names.get(int(k), k)) if key == "provider" else k,
+                                     *sums[key][k]) for k in order)
+
+    return Redemptions({"category": groups("category"), "provider": groups("provider"),
+                        "month": groups("month")})
 
 
 def redemptions_by_city(
@@ -537,12 +537,17 @@ def _held_at(at: dt.datetime) -> ColumnElement[int]:
 
 
 def _held_as_of(programme_id: int, day: dt.date, at: dt.datetime):  # type: ignore[no-untyped-def]
-    """Vouchers expired before `day` with what each held at `at`, as a subquery."""
+    """Vouchers expired before `day` with what each held at `at`, as a subquery.
+
+    A voucher held something at `at` only if it holds something now or has moved since, so
+    the history is sought for those alone.
+    """
     return (
         select(Voucher.serial.label("serial"), Voucher.firm_id.label("firm_id"),
                Voucher.expires_on.label("expires_on"), _held_at(at).label("held"))
         .join(Account, Account.code == Voucher.account_code)
-        .where(Voucher.programme_id == programme_id, Voucher.expires_on < day)
+        .where(Voucher.programme_id == programme_id, Voucher.expires_on < day,
+               or_(Account.credits_pending > 0, Account.last_posted_at > at))
         .subquery()
     )
 
