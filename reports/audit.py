@@ -315,7 +315,7 @@ def render_audit(
     prog = programme_row(session, programme)
     meta = report_meta(session, title=TITLE, programme=programme, period=period,
                        policy_set=policy_set, made_by=made_by, made_at=made_at,
-                       period_text=f"{period.text()}（{as_of_text(period.end)}）")
+                       period_text=f"截至 {period.end.isoformat()}（{period.text()}）")
     story, audit = audit_story(session, prog, period, font)
     build_pdf(out, meta, story, font)
     return replace(audit, head_hash=meta.head_hash)

@@ -218,6 +218,7 @@ def test_postings_after_the_period_leave_its_audit_unchanged(year, read_pdf, pol
     with transaction(year) as s:
         now_before = budget(s, P)
     assert "一、预算概况（截至 2025-06-30 日终）" in text
+    assert "期间：截至 2025-06-30（2025-01-01 至 2025-06-30）" in text  # the page header
     assert "期间：2025-01-01 至 2025-06-30（北京时间）" in text
     assert "拨入预算\n100,000.00" in text and "已发放创新券（累计）\n35,000.00" in text
     assert "冻结中（已预订未完成）\n2,000.00" in text and "可用预算\n73,000.00" in text
@@ -262,3 +263,24 @@ def test_the_services_keep_the_month_totals_a_backfill_would_compute(year):
         this_month = [r for r in kept if r[1] == month]
     # Issued today by the services: counted in this month on both bases.
     assert this_month and this_month[0][3] >= 4_000_000 and this_month[0][6] >= 4_000_000
+
+
+@pytest.mark.parametrize("dates", [["--as-of", "2025-06-30"],
+                                   ["--from", "2025-01-01", "--to", "2025-06-30"]])
+def test_the_command_line_picks_the_period_end(db_url, year, tmp_path, read_pdf, dates):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from ledger.registry.users import create_user
+
+    with transaction(year) as s:
+        create_user(s, username="auditor-zhao", password="auditor-zhao-2026", role="auditor",
+                    display_name="审计员 赵六")
+    out = tmp_path / "audit.pdf"
+    result = CliRunner().invoke(app, ["report", "audit", "--program", P, *dates, "--out",
+                                      str(out), "--url", db_url, "--user", "auditor-zhao"])
+    assert result.exit_code == 0, result.output
+    # As of 30 June: 100,000.00 appropriated, nothing paid yet (the batch was paid in August).
+    assert "appropriated=100,000.00 paid=0.00 budget balanced" in result.output
+    text = "\n".join(read_pdf(out))
+    assert "一、预算概况（截至 2025-06-30 日终）" in text and "可用预算\n73,000.00" in text
