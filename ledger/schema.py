@@ -20,7 +20,8 @@ import ledger.vouchers.authorisations
 import ledger.vouchers.claims
 import ledger.vouchers.redemption_totals
 import ledger.vouchers.redemptions
-import ledger.vouchers.voucher  # noqa: F401
+import ledger.vouchers.voucher
+import ledger.vouchers.voucher_totals  # noqa: F401
 from ledger.core.base import Base
 
 metadata = Base.metadata

@@ -1,7 +1,9 @@
 """项目审计报告: a programme's budget, the period's activity and its breakdowns, with charts.
 
-The budget position comes from account balances (`ledger.budget.budget`, or the award
-twin); the period's activity and every breakdown are SQL group-bys over the domain tables
+The budget position, the balances and the open holds are as of the period's end (the last
+instant of its last day, Beijing time), read from the accounts' history
+(`ledger.budget.budget(as_of=…)`, or the award twin); the period's activity and every
+breakdown are SQL group-bys over the domain tables and their monthly totals
 (ledger/reading/audit_queries.py), so the report's cost follows the rows it prints.
 """
 
@@ -32,7 +34,7 @@ from reports.document import (
 )
 from reports.fonts import ReportFont, report_font
 from reports.names import category_name, refusal_name, tier_name
-from reports.provenance import Period, report_meta
+from reports.provenance import Period, as_of_text, report_meta
 from rules.loader import PolicySet
 
 TITLE = "项目审计报告"
@@ -201,17 +203,21 @@ def _award_sections(
 
 
 def _exceptions_summary(
-    session: Session, prog: Programme, window: q.Window, number: str, font: ReportFont
+    session: Session, prog: Programme, window: q.Window, number: str, font: ReportFont,
+    held: int | None = None,
 ) -> list[Flowable]:
     s = styles(font)
     clawed = q.clawback_total(session, prog.id, window)
-    holds = q.open_holds_total(session, prog.id, window.end + dt.timedelta(days=1))
+    # `held`: what all the vouchers held at the period's end; none held, none is open.
+    holds = q.CountAmount(0, 0) if held == 0 else q.open_holds_total(
+        session, prog.id, window.end + dt.timedelta(days=1), at=window.end_at)
     by_code = q.refusals_by_code(session, window)
     return [
         *section(f"{number}、异常摘要", s.heading),
         key_value_table(
             [("本期追回", f"{clawed.count} 笔，{money(clawed.amount)} 元"),
-             ("已过期券上未结冻结", f"{holds.count} 张，{money(holds.amount)} 元"),
+             ("已过期券上未结冻结", f"{holds.count} 张，{money(holds.amount)} 元"
+             f"（{as_of_text(window.end)}）"),
              ("本期被拒操作", f"{sum(n for _, n in by_code)} 次")],
             font, label_width=42 * mm),
         Spacer(1, 2 * mm),
@@ -233,8 +239,9 @@ def audit_story(
     s = styles(font)
     window = period.window()
     award = is_award_programme(prog)
-    position: Budget | AwardBudget = award_budget(session, prog.code) if award \
-        else budget(session, prog.code)
+    at = window.end_at
+    position: Budget | AwardBudget = award_budget(session, prog.code, as_of=at) if award \
+        else budget(session, prog.code, as_of=at)
     issued = q.issued_in(session, prog.id, window)
     done = q.redemptions(session, prog.id, window)
     total = done.total
@@ -261,8 +268,9 @@ def audit_story(
     story: list[Flowable] = [
         Paragraph(f"{TITLE}（{prog.code} {prog.name}）", s.title),
         Paragraph(f"期间：{period.text()}（北京时间）。金额单位：元。"
-                  "“预算概况”为生成时的累计余额；其余各节为本期发生。", s.body),
-        *section("一、预算概况（截至生成时）", s.heading),
+                  f"“预算概况”与未结冻结为{as_of_text(period.end)}的累计余额；"
+                  "其余各节为本期发生。", s.body),
+        *section(f"一、预算概况（{as_of_text(period.end)}）", s.heading),
         key_value_table(_budget_pairs(position), font, label_width=42 * mm),
         *section("二、本期发生", s.heading),
         data_table(["项目", "笔数", "金额"], activity,
@@ -277,15 +285,17 @@ def audit_story(
         story += _voucher_sections(session, prog, window, done, font)
         story += [*section("八、按奖励类别", s.heading),
                   _award_table(tiers, "奖励类别", True, font)]
-        story += _exceptions_summary(session, prog, window, "九", font)
-    summary = report_summary_line(position)
+        held = position.held if isinstance(position, Budget) else None
+        story += _exceptions_summary(session, prog, window, "九", font, held)
+    summary = report_summary_line(position, period.end)
     story.append(Paragraph(summary, s.small))
     return story, Audit(prog.code, award, position, issued, total, expired, paid, "")
 
 
-def report_summary_line(position: Budget | AwardBudget) -> str:
-    """The closing note: what the budget position was read from."""
-    return ("说明：预算概况由各科目的当前余额以 SQL 汇总得出，与试算平衡表同源；"
+def report_summary_line(position: Budget | AwardBudget, end: dt.date) -> str:
+    """The closing note: what the budget position was read from, and as of when."""
+    return (f"说明：预算概况由各科目{as_of_text(end)}的余额（科目余额历史）汇总得出，"
+            "与同日试算平衡表同源；"
             f"预算恒等式{'成立' if position.balanced else '不成立'}。")
 
 
@@ -304,7 +314,8 @@ def render_audit(
     font = font or report_font()
     prog = programme_row(session, programme)
     meta = report_meta(session, title=TITLE, programme=programme, period=period,
-                       policy_set=policy_set, made_by=made_by, made_at=made_at)
+                       policy_set=policy_set, made_by=made_by, made_at=made_at,
+                       period_text=f"截至 {period.end.isoformat()}（{period.text()}）")
     story, audit = audit_story(session, prog, period, font)
     build_pdf(out, meta, story, font)
     return replace(audit, head_hash=meta.head_hash)

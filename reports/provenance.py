@@ -41,6 +41,11 @@ class Period:
         return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
 
 
+def as_of_text(day: dt.date) -> str:
+    """"As of the end of `day`" as the reports print it: 截至 2025-12-31 日终."""
+    return f"截至 {day.isoformat()} 日终"
+
+
 def as_of_period(day: dt.date) -> Period:
     """A balance as of `day` belongs to the fiscal (calendar) year up to that day."""
     return Period(dt.date(day.year, 1, 1), day)

@@ -2,7 +2,8 @@
 
 Every figure is a SQL sum or count over the domain tables (vouchers, redemptions, awards,
 payment batches, the operation log) filtered by programme and period through their indexes;
-a statement reads only the transfers of one party's accounts. Nothing here walks the journal.
+whole months of vouchers and redemptions come from the monthly totals the services keep.
+A statement reads only the transfers of one party's accounts. Nothing here walks the journal.
 Dates are Beijing calendar days; moments are timezone-aware bounds of the period.
 """
 
@@ -25,6 +26,7 @@ from ledger.registry.providers import Provider
 from ledger.vouchers.redemption_totals import DONE, RedemptionCityTotal, RedemptionTotal
 from ledger.vouchers.redemptions import Redemption
 from ledger.vouchers.voucher import Voucher
+from ledger.vouchers.voucher_totals import VoucherMonthTotal
 
 # Awards that were approved at some point (and so moved money out of the budget).
 APPROVED = ("approved", "in_payment", "paid", "clawed_back")
@@ -173,24 +175,57 @@ def _month(column: ColumnElement[dt.date]) -> ColumnElement[str]:
 # ----------------------------------------------------------------------- programme audit
 
 
+def _voucher_totals(
+    session: Session, programme_id: int, whole: Days | None, *columns: ColumnElement[int]
+) -> list[Sequence[Any]]:
+    """Month and `columns` of the voucher month totals of the whole months `whole`."""
+    if whole is None:
+        return []
+    t = VoucherMonthTotal
+    return list(session.execute(
+        select(t.month, *columns).where(t.programme_id == programme_id, t.month.between(*whole))
+        .order_by(t.month)))
+
+
 def issued_in(session: Session, programme_id: int, window: Window) -> CountAmount:
-    """Vouchers issued on a day of the period: count and amount."""
-    n, amount = session.execute(
-        select(func.count(), _sum(Voucher.amount_fen)).where(
-            Voucher.programme_id == programme_id,
-            Voucher.issued_on.between(window.start, window.end))
-    ).one()
-    return CountAmount(int(n), int(amount))
+    """Vouchers issued on a day of the period: count and amount.
+
+    Whole months come from the voucher month totals; edge days from the vouchers.
+    """
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    n = amount = 0
+    for _, count, fen in _voucher_totals(session, programme_id, whole, t.issued_count,
+                                         t.issued_fen):
+        n, amount = n + int(count), amount + int(fen)
+    for days in edges:
+        count, fen = session.execute(
+            select(func.count(), _sum(Voucher.amount_fen)).where(
+                Voucher.programme_id == programme_id, Voucher.issued_on.between(*days))
+        ).one()
+        n, amount = n + int(count), amount + int(fen)
+    return CountAmount(n, amount)
 
 
 def expired_in(session: Session, programme_id: int, window: Window) -> CountAmount:
-    """Vouchers whose last valid day falls in the period, and what expiry returned of them."""
-    n, amount = session.execute(
-        select(func.count(), _sum(Voucher.expired_fen)).where(
-            Voucher.programme_id == programme_id,
-            Voucher.expires_on.between(window.start, window.end), Voucher.expired_fen > 0)
-    ).one()
-    return CountAmount(int(n), int(amount))
+    """Vouchers whose last valid day falls in the period, and what expiry returned of them.
+
+    Whole months come from the voucher month totals; edge days from the vouchers.
+    """
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    n = amount = 0
+    for _, count, fen in _voucher_totals(session, programme_id, whole, t.expired_count,
+                                         t.expired_fen):
+        n, amount = n + int(count), amount + int(fen)
+    for days in edges:
+        count, fen = session.execute(
+            select(func.count(), _sum(Voucher.expired_fen)).where(
+                Voucher.programme_id == programme_id, Voucher.expires_on.between(*days),
+                Voucher.expired_fen > 0)
+        ).one()
+        n, amount = n + int(count), amount + int(fen)
+    return CountAmount(n, amount)
 
 
 def paid_in(session: Session, programme_id: int, window: Window) -> CountAmount:
@@ -214,42 +249,22 @@ def returned_in(session: Session, programme_id: int, window: Window) -> CountAmo
     return CountAmount(int(n), int(amount))
 
 
-@dataclass(frozen=True)
-class RedemptionCell:
-    """Redemptions completed in the period of one category, provider and month."""
-
-    category: str
-    provider_id: int
-    month: str
-    count: int
-    completed: int
-    clawed_back: int
+RedemptionKey = Literal["category", "provider", "month"]
 
 
 @dataclass(frozen=True)
 class Redemptions:
-    """The period's completed redemptions by category × provider × month, from one SQL pass.
+    """The period's completed redemptions summed per category, per provider and per month.
 
-    Each breakdown the audit prints is a roll-up of these cells, whose number is bounded by
-    the rows printed (categories × providers × months), never by the journal.
+    Whole months are summed by SQL over the maintained totals, so what comes back is bounded
+    by the rows printed (categories, providers, months), never by the redemptions.
     """
 
-    cells: tuple[RedemptionCell, ...]
-    provider_names: dict[int, str]
+    groups: dict[RedemptionKey, tuple[RedemptionGroup, ...]]
 
-    def by(self, key: Literal["category", "provider", "month"]) -> list[RedemptionGroup]:
-        """The cells summed per category, provider or month, ordered by key."""
-        sums: dict[str, list[int]] = {}
-        for cell in self.cells:
-            name = cell.category if key == "category" else cell.month if key == "month" \
-                else str(cell.provider_id)
-            acc = sums.setdefault(name, [0, 0, 0])
-            acc[0] += cell.count
-            acc[1] += cell.completed
-            acc[2] += cell.clawed_back
-        ordered = sorted(sums, key=lambda k: (int(k), k) if key == "provider" else (0, k))
-        return [RedemptionGroup(k, self.provider_names.get(int(k), k) if key == "provider"
-                                else k, *sums[k]) for k in ordered]
+    def by(self, key: RedemptionKey) -> list[RedemptionGroup]:
+        """The groups of one breakdown, ordered by key (providers by id)."""
+        return list(self.groups[key])
 
     def top_providers(self, limit: int) -> list[RedemptionGroup]:
         """Providers by completed amount, largest first (ties by id)."""
@@ -258,10 +273,10 @@ class Redemptions:
 
     @property
     def total(self) -> RedemptionGroup:
-        """All cells: the total row of every breakdown."""
-        return RedemptionGroup("", "合计", sum(c.count for c in self.cells),
-                               sum(c.completed for c in self.cells),
-                               sum(c.clawed_back for c in self.cells))
+        """All redemptions of the period: the total row of every breakdown."""
+        rows = self.groups["category"]
+        return RedemptionGroup("", "合计", sum(g.count for g in rows),
+                               sum(g.completed for g in rows), sum(g.clawed_back for g in rows))
 
 
 Days = tuple[dt.date, dt.date]
@@ -296,32 +311,52 @@ def _clawed_sum() -> ColumnElement[int]:
 
 
 def redemptions(session: Session, programme_id: int, window: Window) -> Redemptions:
-    """The period's completed redemptions as category × provider × month cells.
+    """The period's completed redemptions per category, provider and month.
 
-    Whole months come from the maintained totals; edge days from the redemptions themselves.
+    Whole months are three SQL group-bys over the maintained totals; edge days are read from
+    the redemptions themselves (category × provider × month) and added in.
     """
     whole, edges = split_months(window)
-    rows: list[Sequence[Any]] = []
+    sums: dict[RedemptionKey, dict[str, list[int]]] = {"category": {}, "provider": {},
+                                                       "month": {}}
+
+    def add(key: RedemptionKey, name: str, n: int, completed: int, clawed: int) -> None:
+        acc = sums[key].setdefault(name, [0, 0, 0])
+        acc[0], acc[1], acc[2] = acc[0] + int(n), acc[1] + int(completed), acc[2] + int(clawed)
+
     if whole is not None:
         t = RedemptionTotal
-        rows += [(c, p, f"{m:%Y-%m}", n, a, cb) for c, p, m, n, a, cb in session.execute(
-            select(t.category, t.provider_id, t.month, t.completions, t.amount_fen,
-                   t.clawed_back_fen)
-            .where(t.programme_id == programme_id, t.month.between(*whole)))]
+        keyed: dict[RedemptionKey, ColumnElement[Any]] = {
+            "category": t.category, "provider": t.provider_id, "month": _month(t.month)}
+        for key, column in keyed.items():
+            for k, n, a, cb in session.execute(
+                select(column, _sum(t.completions), _sum(t.amount_fen), _sum(t.clawed_back_fen))
+                .where(t.programme_id == programme_id, t.month.between(*whole))
+                .group_by(column)
+            ):
+                add(key, str(k), n, a, cb)
     month = _month(Redemption.completed_on)
     for days in edges:
-        rows += session.execute(
+        for c, p, m, n, a, cb in session.execute(
             select(Redemption.category, Redemption.provider_id, month, func.count(),
                    _sum(Redemption.amount_fen), _clawed_sum())
             .where(*_done_in(programme_id, days))
             .group_by(Redemption.category, Redemption.provider_id, month)
-        ).all()
-    cells = tuple(RedemptionCell(str(c), int(p), str(m), int(n), int(a), int(cb))
-                  for c, p, m, n, a, cb in rows)
-    ids = sorted({cell.provider_id for cell in cells})
-    names = session.execute(
-        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all() if ids else []
-    return Redemptions(cells, {int(k): str(v) for k, v in names})
+        ):
+            add("category", str(c), n, a, cb)
+            add("provider", str(p), n, a, cb)
+            add("month", str(m), n, a, cb)
+    ids = sorted(int(k) for k in sums["provider"])
+    names = dict(session.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids))).all()) if ids else {}
+
+    def groups(key: RedemptionKey) -> tuple[RedemptionGroup, ...]:
+        order = sorted(sums[key], key=lambda k: (int(k), k) if key == "provider" else (0, k))
+        return tuple(RedemptionGroup(k, str(names.get(int(k), k)) if key == "provider" else k,
+                                     *sums[key][k]) for k in order)
+
+    return Redemptions({"category": groups("category"), "provider": groups("provider"),
+                        "month": groups("month")})
 
 
 def redemptions_by_city(
@@ -363,15 +398,22 @@ def redemptions_by_city(
 def months(
     session: Session, programme_id: int, window: Window, completed: Redemptions
 ) -> list[MonthRow]:
-    """Per month of the period: vouchers issued (a group-by) and redemptions completed."""
+    """Per month of the period: vouchers issued (the month totals, a group-by on edge days)
+    and redemptions completed."""
+    whole, edges = split_months(window)
+    t = VoucherMonthTotal
+    issued = {f"{m:%Y-%m}": (int(n), int(a))
+              for m, n, a in _voucher_totals(session, programme_id, whole, t.issued_count,
+                                             t.issued_fen)}
     issued_month = _month(Voucher.issued_on)
-    issued = {
-        m: (int(n), int(a)) for m, n, a in session.execute(
+    for days in edges:
+        for m, n, a in session.execute(
             select(issued_month, func.count(), _sum(Voucher.amount_fen))
-            .where(Voucher.programme_id == programme_id,
-                   Voucher.issued_on.between(window.start, window.end))
-            .group_by(issued_month))
-    }
+            .where(Voucher.programme_id == programme_id, Voucher.issued_on.between(*days))
+            .group_by(issued_month)
+        ):
+            before = issued.get(str(m), (0, 0))
+            issued[str(m)] = (before[0] + int(n), before[1] + int(a))
     done = {g.key: (g.count, g.completed) for g in completed.by("month")}
     return [MonthRow(m, *issued.get(m, (0, 0)), *done.get(m, (0, 0)))
             for m in month_labels(window.start, window.end)]
@@ -484,24 +526,71 @@ def _expired_held(programme_id: int, day: dt.date) -> tuple[ColumnElement[bool],
             Account.credits_pending > 0)
 
 
-def open_holds_total(session: Session, programme_id: int, day: dt.date) -> CountAmount:
-    """Vouchers expired before `day` that still carry holds now: count and amount held."""
+def _held_at(at: dt.datetime) -> ColumnElement[int]:
+    """The voucher account's pending credits at `at` (one seek into its history)."""
+    inner = aliased(AccountHistory)
+    return func.coalesce(
+        select(inner.credits_pending)
+        .where(inner.account_id == Account.id, inner.posted_at <= at)
+        .order_by(inner.posted_at.desc(), inner.entry_id.desc())
+        .limit(1).correlate(Account).scalar_subquery(), 0)
+
+
+def _held_as_of(programme_id: int, day: dt.date, at: dt.datetime):  # type: ignore[no-untyped-def]
+    """Vouchers expired before `day` with what each held at `at`, as a subquery.
+
+    A voucher held something at `at` only if it holds something now or has moved since, so
+    the history is sought for those alone.
+    """
+    return (
+        select(Voucher.serial.label("serial"), Voucher.firm_id.label("firm_id"),
+               Voucher.expires_on.label("expires_on"), _held_at(at).label("held"))
+        .join(Account, Account.code == Voucher.account_code)
+        .where(Voucher.programme_id == programme_id, Voucher.expires_on < day,
+               or_(Account.credits_pending > 0, Account.last_posted_at > at))
+        .subquery()
+    )
+
+
+def open_holds_total(
+    session: Session, programme_id: int, day: dt.date, *, at: dt.datetime | None = None
+) -> CountAmount:
+    """Vouchers expired before `day` that still carry holds now, or at `at`: count and amount.
+
+    Only the vouchers expired before `day` are read (the index on `expires_on`).
+    """
+    if at is None:
+        n, held = session.execute(
+            select(func.count(), _sum(Account.credits_pending))
+            .select_from(Voucher).join(Account, Account.code == Voucher.account_code)
+            .where(*_expired_held(programme_id, day))
+        ).one()
+        return CountAmount(int(n), int(held))
+    rows = _held_as_of(programme_id, day, at)
     n, held = session.execute(
-        select(func.count(), _sum(Account.credits_pending))
-        .select_from(Voucher).join(Account, Account.code == Voucher.account_code)
-        .where(*_expired_held(programme_id, day))
-    ).one()
+        select(func.count(), _sum(rows.c.held)).where(rows.c.held > 0)).one()
     return CountAmount(int(n), int(held))
 
 
-def open_holds(session: Session, programme_id: int, day: dt.date) -> Iterator[OpenHoldRow]:
-    """Each voucher expired before `day` still carrying holds, by serial, streamed."""
-    stmt = (
-        select(Voucher.serial, Firm.name, Voucher.expires_on, Account.credits_pending)
-        .join(Account, Account.code == Voucher.account_code)
-        .join(Firm, Firm.id == Voucher.firm_id)
-        .where(*_expired_held(programme_id, day)).order_by(Voucher.serial)
-    )
+def open_holds(
+    session: Session, programme_id: int, day: dt.date, *, at: dt.datetime | None = None
+) -> Iterator[OpenHoldRow]:
+    """Each voucher expired before `day` still carrying holds (now, or at `at`), by serial,
+    streamed."""
+    if at is None:
+        stmt = (
+            select(Voucher.serial, Firm.name, Voucher.expires_on, Account.credits_pending)
+            .join(Account, Account.code == Voucher.account_code)
+            .join(Firm, Firm.id == Voucher.firm_id)
+            .where(*_expired_held(programme_id, day)).order_by(Voucher.serial)
+        )
+    else:
+        rows = _held_as_of(programme_id, day, at)
+        stmt = (
+            select(rows.c.serial, Firm.name, rows.c.expires_on, rows.c.held)
+            .join(Firm, Firm.id == rows.c.firm_id)
+            .where(rows.c.held > 0).order_by(rows.c.serial)
+        )
     for row in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
         yield OpenHoldRow(*row)
 

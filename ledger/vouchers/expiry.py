@@ -19,8 +19,8 @@ from ledger.core.journal import EntryRequest, Move, post_entries
 from ledger.core.models import Account
 from ledger.programmes.programme import account, programme_row
 from ledger.vouchers.voucher import Voucher
+from ledger.vouchers.voucher_totals import FLOW_EXPIRE, record_expiry
 
-FLOW_EXPIRE = "voucher.expire"
 _CHUNK = 1000
 
 
@@ -67,19 +67,25 @@ def expire(
     budget_code = account(programme, "budget")
     returned = 0
     moving = [r for r in rows if r[3] > 0]
+    posted_at: dict[int, dt.datetime] = {}
     for start in range(0, len(moving), _CHUNK):
         chunk = moving[start:start + _CHUNK]
-        post_entries(session, [
+        written = post_entries(session, [
             EntryRequest((Move(budget_code, code, amount),), flow=FLOW_EXPIRE,
                          ref=f"voucher:{programme}:{serial}", actor=by.label,
                          memo=f"expired before {day.isoformat()}")
             for _, serial, code, amount, _ in chunk
         ])
+        posted_at.update((r[0], entry.posted_at) for r, entry in zip(chunk, written, strict=True))
         if callable(progress):
             progress(len(chunk))
     amounts = {vid: amount for vid, _, _, amount, _ in moving}
     for voucher in session.scalars(select(Voucher).where(Voucher.id.in_([r[0] for r in rows]))):
         voucher.status = "expired"
+        if voucher.id in amounts:
+            record_expiry(session, voucher.programme_id, voucher.expires_on,
+                          first=voucher.expired_fen == 0, returned=amounts[voucher.id],
+                          posted_at=posted_at[voucher.id])
         voucher.expired_fen += amounts.get(voucher.id, 0)
         returned += amounts.get(voucher.id, 0)
     session.flush()

@@ -38,6 +38,7 @@ from ledger.programmes.decisions import refused
 from ledger.programmes.programme import account, policies, programme_row
 from ledger.registry.firms import Firm, get_firm
 from ledger.registry.names import firms_matching
+from ledger.vouchers.voucher_totals import record_issue
 from rules import IssueFacts, decide_issue, voucher_expiry
 
 FLOW_ISSUE = "voucher.issue"
@@ -52,6 +53,7 @@ class Voucher(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("status IN ('active', 'expired')", name="status_known"),
         Index("ix_vouchers_firm_year", "firm_id", "issued_year"),
+        Index("ix_vouchers_programme_issued", "programme_id", "issued_on"),  # audit edge days
         # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops)
         Index("ix_vouchers_serial", "serial", postgresql_ops={"serial": "text_pattern_ops"}),
     )
@@ -164,6 +166,7 @@ def issue_voucher(
                   expired_fen=0, issue_entry_id=entry.id, issued_by=by.label, created_at=now())
     session.add(row)
     session.flush()
+    record_issue(session, prog.id, day, amount_fen, entry.posted_at)
     return _view(session, row, programme)
 
 

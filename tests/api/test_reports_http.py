@@ -145,3 +145,21 @@ def test_new_kinds_refuse_bad_dates_with_422(client, world, sessions):
     bad_id = client.get(f"/api/v1/reports/firm-statement.pdf?program={code}&firm_id=0",
                         headers=world.auth("auditor"))
     assert bad_id.status_code == 422
+
+
+def test_the_audit_is_as_of_the_day_the_query_names(client, world, sessions):
+    import datetime as dt
+
+    from ledger.core.acting import today
+
+    code = _year(sessions)  # posted today, by the services
+    auditor = world.auth("auditor")
+    yesterday, day = today() - dt.timedelta(days=1), today().isoformat()
+    for query, end, appropriated in ((f"&as_of={yesterday}", yesterday.isoformat(), "0.00"),
+                                     (f"&from=2025-01-01&to={day}", day, "1,000,000.00")):
+        response = client.get(f"/api/v1/reports/audit.pdf?program={code}{query}",
+                              headers=auditor)
+        assert response.status_code == 200, query
+        text = _text(response.content)
+        assert f"一、预算概况（截至 {end} 日终）" in text, query
+        assert f"拨入预算\n{appropriated}" in text, query

@@ -68,7 +68,8 @@ def test_audit_prints_the_budget_the_period_and_every_breakdown(
                         500_000, 89_500_000)
     assert paid_account.debit_balance == b.paid
     for heading in ("项目审计报告（LN-CXQ-2026 辽宁省科技创新券2026）",
-                    "一、预算概况（截至生成时）", "二、本期发生", "三、按服务类别",
+                    f"一、预算概况（截至 {today().isoformat()} 日终）", "二、本期发生",
+                    "三、按服务类别",
                     "四、服务机构排名", "五、按服务机构",
                     "六、按地区（企业所在市）", "七、按月份", "八、按奖励类别", "九、异常摘要"):
         assert heading in text, heading
@@ -97,7 +98,8 @@ def test_audit_prints_the_budget_the_period_and_every_breakdown(
         row("2025-06", "1", "10,000.00", "0", "0.00"),
         row(month, "3", "100,000.00", "4", "19,600.00"),
         row("合计", "4", "110,000.00", "4", "19,600.00"),
-        row("本期追回", "1 笔，3,600.00 元"), row("已过期券上未结冻结", "1 张，5,000.00 元"),
+        row("本期追回", "1 笔，3,600.00 元"),
+        row("已过期券上未结冻结", f"1 张，5,000.00 元（截至 {today().isoformat()} 日终）"),
         row("cap_exceeded", "超出限额", "2"), row("合计", "", "5").replace("\n\n", "\n"),
     ):
         assert expected in text, expected
@@ -211,8 +213,9 @@ def test_a_period_before_anything_happened_prints_empty_sections(
                     end=dt.date(2024, 12, 31))
     text = text_of(read_pdf, pdf)
     assert row("发放创新券", "0", "0.00") in text and "本期无记录" in text
-    # The budget position is the ledger's now, whatever the period.
-    assert row("可用预算", "895,000.00") in text
+    # The budget position is the ledger's at the period's end: nothing had been appropriated.
+    assert "一、预算概况（截至 2024-12-31 日终）" in text
+    assert row("拨入预算", "0.00") in text and row("可用预算", "0.00") in text
 
 
 def test_the_certificate_still_verifies_the_year(sessions, built, policy_set):
@@ -253,8 +256,9 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
         position = award_budget(s, code)
     pdf = io.BytesIO()
     with transaction(sessions) as s:
+        # The ledger moved today (the applications are dated 2022): a period ending today.
         outcome = render_report(s, pdf, "audit", programme=code,
-                                period=Period(dt.date(2022, 1, 1), dt.date(2022, 12, 31)),
+                                period=Period(dt.date(2022, 1, 1), today()),
                                 policy_set=policy_set, made_by="审计员", font=report_font())
     text = text_of(read_pdf, pdf.getvalue())
     assert outcome.ok and position.balanced
