@@ -2,7 +2,7 @@
 and by the month the ledger posted them, for the programme audit; an index for its edge days
 
 Revision ID: 0015_programme_month_totals
-Revises: 0013
+Revises: 0014_award_publicity
 Create Date: 2026-11-29 23:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from ledger.vouchers.voucher_totals import fill_from_vouchers
 
 # revision identifiers, used by Alembic.
 revision: str = '0015_programme_month_totals'
-down_revision: Union[str, Sequence[str], None] = '0013'
+down_revision: Union[str, Sequence[str], None] = '0014_award_publicity'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
