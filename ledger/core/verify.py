@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Engine, Select, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.chain import chain_hash, stored_moment, timestamp_us
@@ -30,6 +31,9 @@ from ledger.core.models import (
     UnsealedEntry,
 )
 from ledger.core.seal import SEAL_BOUND, canonical_entries
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 _STREAM_ROWS = 20_000
 # Below this many sealed entries, starting worker processes costs more than it saves.
@@ -108,8 +112,11 @@ def verify(
     ).one()
     url = _shareable_url(session) if workers > 1 and sealed >= max(min_parallel, 2) else None
     if url is None:
+        # The totals' one aggregate query runs on a second connection meanwhile: the database
+        # (SQLite without the GIL, or the PostgreSQL server) sums while this thread hashes.
+        aside = _mismatches_aside(session)
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
-        report.mismatches = _account_mismatches(session)
+        report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     else:
         ranges = _split(sealed, workers)
         context = multiprocessing.get_context("forkserver")
@@ -124,6 +131,25 @@ def verify(
     report.first_break = _join(results, sealed, head_hash, report)
     report.unsealed = unsealed_entries(session)
     return report
+
+
+def _mismatches_aside(session: Session) -> Future[list[AccountMismatch]] | None:
+    """`_account_mismatches` started in a thread on a connection of its own (None when this
+    session's database cannot be opened twice). One statement: consistent by itself."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or _shareable_url(session) is None:
+        return None
+    from concurrent.futures import ThreadPoolExecutor  # only verify pays for the import
+
+    def run() -> list[AccountMismatch]:
+        with Session(bind=bind) as other, other.begin():
+            return _account_mismatches(other)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="verify-totals")
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)
 
 
 @dataclass(frozen=True)
