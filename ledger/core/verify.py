@@ -141,8 +141,11 @@ def _mismatches_aside(session: Session) -> Future[list[AccountMismatch]] | None:
         return None
     from concurrent.futures import ThreadPoolExecutor  # only verify pays for the import
 
+    # A reading transaction: on SQLite a writing one would wait for this session's lock.
+    reader = make_sessionmaker(bind, read_only=True)
+
     def run() -> list[AccountMismatch]:
-        with Session(bind=bind) as other, other.begin():
+        with transaction(reader) as other:
             return _account_mismatches(other)
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="verify-totals")
