@@ -336,7 +336,7 @@ class _Times(dict[str, int]):
         super().__init__()
         self.seconds: dict[str, int] = {}
 
-    def __missing__(self, raw: str) -> int:
+    def __missing__(self, raw: str) -> int | str:
         if isinstance(raw, str) and _TIME_TEXT.fullmatch(raw):
             head = raw[:19]
             whole = self.seconds.get(head)
@@ -344,7 +344,10 @@ class _Times(dict[str, int]):
                 whole = self.seconds[head] = timestamp_us(stored_moment(head))
             us = whole + int(raw[20:])
         else:  # not the canonical text: the reference parser decides
-            us = timestamp_us(stored_moment(raw))
+            try:
+                us = timestamp_us(stored_moment(raw))
+            except (TypeError, ValueError):
+                return raw  # spelled as found: the hash disagrees and _explain names it
         self[raw] = us
         return us
 
@@ -428,7 +431,10 @@ def _explain(
     if prev_hash != expected_prev:
         link = f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
         return ChainBreak(entry_id, link)
-    encoded = canonical_entries(session, [entry_id])
+    try:
+        encoded = canonical_entries(session, [entry_id])
+    except (TypeError, ValueError) as exc:  # e.g. a posting time rewritten as no time at all
+        return ChainBreak(entry_id, f"the entry's stored columns cannot be read: {exc}")
     if not encoded:
         return ChainBreak(entry_id, "the entry has no transfers")
     recomputed = chain_hash(prev_hash, encoded[0][2])

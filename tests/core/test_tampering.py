@@ -76,3 +76,20 @@ def test_verify_finds_a_rewritten_chain_link(journal, engine, db_url):
     result = CliRunner().invoke(app, ["verify", "--url", db_url])
     assert result.exit_code == 1
     assert result.output.splitlines()[0].startswith("BROKEN entry=2:")
+
+
+def test_verify_reads_posting_times_as_strictly_as_the_seal(journal, engine, db_url):
+    # SQLite keeps the time as text: a rewrite that a lax reading (first 19 characters, then
+    # the digits after the 20th) would take for the same time must break the chain too.
+    if engine.dialect.name == "sqlite":
+        drop = "DROP TRIGGER journal_entries_no_update"
+        rewrite = "substr(posted_at, 1, 19) || 'Z' || substr(posted_at, 21)"
+    else:
+        drop = "DROP TRIGGER journal_entries_no_change ON journal_entries"
+        rewrite = "posted_at + interval '1 microsecond'"
+    with engine.begin() as conn:
+        conn.execute(text(drop))
+        conn.execute(text(f"UPDATE journal_entries SET posted_at = {rewrite} WHERE id = 3"))
+    result = CliRunner().invoke(app, ["verify", "--url", db_url])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0].startswith("BROKEN entry=3:")
