@@ -82,10 +82,10 @@ def test_verify_reads_posting_times_as_strictly_as_the_seal(journal, engine, db_
     # SQLite keeps the time as text: a rewrite that a lax reading (first 19 characters, then
     # the digits after the 20th) would take for the same time must break the chain too.
     if engine.dialect.name == "sqlite":
-        drop = "DROP TRIGGER journal_entries_no_update"
+        drop = "DROP TRIGGER IF EXISTS journal_entries_no_update"
         rewrite = "substr(posted_at, 1, 19) || 'Z' || substr(posted_at, 21)"
     else:
-        drop = "DROP TRIGGER journal_entries_no_change ON journal_entries"
+        drop = "DROP TRIGGER IF EXISTS journal_entries_no_change ON journal_entries"
         rewrite = "posted_at + interval '1 microsecond'"
     with engine.begin() as conn:
         conn.execute(text(drop))
