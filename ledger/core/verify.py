@@ -102,8 +102,9 @@ def verify(
 
     The chain checked is the one the head names when verify starts (seals appended meanwhile
     are left for the next run). With `workers` > 1 and at least `min_parallel` sealed entries,
-    ranges of the chain are checked in that many processes while this one recomputes the
-    totals: each seal's hash depends only on its stored predecessor and its own content.
+    the chain is cut into that many ranges, checked side by side by this process and
+    `workers` - 1 others: each seal's hash depends only on its stored predecessor and its own
+    content. The totals are summed on a second connection meanwhile.
     `progress`, when given, is called with the number of entries checked so far.
     """
     report = VerifyReport()
@@ -118,16 +119,19 @@ def verify(
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
         report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     else:
+        # This process checks the first range (and sums aside); workers check the others.
         ranges = _split(sealed, workers)
         context = multiprocessing.get_context("forkserver")
-        with context.Pool(min(workers, len(ranges))) as pool:
-            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges]
-            report.mismatches = _account_mismatches(session)
-            results = []
+        with context.Pool(len(ranges) - 1) as pool:
+            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges[1:]]
+            aside = _mismatches_aside(session)
+            lo, hi = ranges[0]
+            results = [_check_range(session, lo, hi, bounded=True, progress=progress)]
             for job in pending:
                 results.append(job.get())
                 if progress is not None:
                     progress(sum(r.count for r in results))  # type: ignore[operator]
+            report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     report.first_break = _join(results, sealed, head_hash, report)
     report.unsealed = unsealed_entries(session)
     return report
