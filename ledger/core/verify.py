@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 _STREAM_ROWS = 20_000
 # Below this many sealed entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 200_000
+# Below this many, a second connection for the totals costs more than it overlaps.
+ASIDE_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def verify(
     if url is None:
         # The totals' one aggregate query runs on a second connection meanwhile: the database
         # (SQLite without the GIL, or the PostgreSQL server) sums while this thread hashes.
-        aside = _mismatches_aside(session)
+        aside = _mismatches_aside(session) if sealed >= ASIDE_FROM else None
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
         report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     else:

@@ -43,9 +43,9 @@ def test_database_refuses_changes_to_posted_rows(journal, engine, statement):
 def _drop_triggers(engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER transfers_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS transfers_no_update"))
         else:
-            conn.execute(text("DROP TRIGGER transfers_no_change ON transfers"))
+            conn.execute(text("DROP TRIGGER IF EXISTS transfers_no_change ON transfers"))
 
 
 def test_verify_names_the_tampered_entry(journal, engine, db_url):
@@ -93,3 +93,20 @@ def test_verify_reads_posting_times_as_strictly_as_the_seal(journal, engine, db_
     result = CliRunner().invoke(app, ["verify", "--url", db_url])
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[0].startswith("BROKEN entry=3:")
+
+
+def test_totals_summed_on_a_second_connection_agree(journal, engine, monkeypatch):
+    import ledger.core.verify as checking
+
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE transfers SET amount = 250 WHERE entry_id = 4"))
+    reports = []
+    for aside_from in (0, 10**9):  # summed aside, then in this session
+        monkeypatch.setattr(checking, "ASIDE_FROM", aside_from)
+        # A writing transaction (SQLite's write lock held): the aside one only reads.
+        with transaction(journal) as s:
+            reports.append(checking.verify(s))
+    aside, alone = reports
+    assert aside.mismatches == alone.mismatches and len(aside.mismatches) == 2
+    assert aside.first_break == alone.first_break and aside.first_break.entry_id == 4
