@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Select, case, exists, func, literal, or_, select, union_all
@@ -264,6 +265,7 @@ _STREAMS = {
         "coalesce(t.pending_id::text, '') FROM transfers t {where}ORDER BY t.entry_id, t.id",
     ),
 }
+_ENTRY_OF = itemgetter(1)  # a seal row's entry id
 # SQLite's text form of a UTCDateTime, and PostgreSQL's as read here (to_char in UTC).
 _TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII)
 
@@ -312,7 +314,7 @@ def _chunks(
         last_owner, more = -1, True
         times = _Times()
         while rows := seals.fetchmany(_STREAM_ROWS):
-            top = max(row[1] for row in rows)
+            top = max(map(_ENTRY_OF, rows))
             # Transfers come in entry order: read until past this chunk's last entry.
             while more and last_owner <= top:
                 batch = lines.fetchmany(_STREAM_ROWS)
