@@ -153,3 +153,13 @@ def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monke
     worker_app = getattr(importlib.import_module(module), factory)()
     assert str(worker_app.state.engine.url) == str(make_engine(db_url).url)
     worker_app.state.engine.dispose()
+
+
+def test_plain_options_keep_typers_values_and_refusals(db_url):
+    # Plain options skip Typer's Pydantic adapter; anything not plain still reaches it.
+    for value, refusal in (("x", "valid integer"), ("-1", "greater than or equal to 0")):
+        result = runner.invoke(app, ["verify", "--url", db_url, "--workers", value])
+        assert result.exit_code == 2 and refusal in result.output, result.output
+    for value in ("1", " 1", "+1", "0_1"):  # plain, and what only Typer's adapter reads
+        result = runner.invoke(app, ["verify", "--url", db_url, "--workers", value])
+        assert result.exit_code == 0 and result.output.startswith("OK entries=0"), value
