@@ -74,7 +74,12 @@ class LazyGroup(TyperGroup):
             command = typer.main.get_command(holder)
         if cmd_name not in UNGUARDED:
             _guard(command)
+        _plain_coercion(command, ctx)
         return command
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        _plain_coercion(self, ctx)  # the group's own options (`--version`); commands have theirs
+        return super().parse_args(ctx, args)
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         self._listing = True
@@ -91,6 +96,58 @@ def _guard(command: Any) -> None:
         command.callback = _checked(command.callback, group=bool(subcommands))
     for sub in subcommands.values():
         _guard(sub)
+
+
+def _plain_coercion(command: Any, ctx: Any) -> None:
+    """Let plain `str`, `int` and `bool` options skip Typer's Pydantic adapters, through
+    nested groups.
+
+    Typer coerces every value through a Pydantic adapter, and importing Pydantic costs about a
+    fifth of `verify`'s start. A value already of its type (or a plain decimal `int`) within
+    the option's bounds is taken as is; anything else goes to Typer's own coercion, so values
+    and messages stay Typer's. A Typer without these internals keeps its own coercion.
+    """
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - a Typer without runtime coercion
+        return
+    # get_params: the command's options and its `--help` (made, and kept, on first call).
+    for param in command.get_params(ctx):
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+            continue
+        info = descriptor.parameter_info
+        if (
+            descriptor.annotation in (str, int, bool)
+            and info.parser is None
+            and getattr(info, "click_type", None) is None
+            and not (descriptor.is_file or descriptor.is_choice or descriptor.is_path)
+        ):
+            plain = _plain_class(RuntimeParam, build_runtime_param)
+            param._runtime_param = plain(parameter_info=info, annotation=descriptor.annotation)
+    for sub in getattr(command, "commands", {}).values():
+        _plain_coercion(sub, ctx)
+
+
+@functools.cache
+def _plain_class(base: type, full: Callable[[Any], Any]) -> type:
+    """A Typer RuntimeParam taking plain values as they are, the rest to Typer's coercion."""
+
+    class Plain(base):  # type: ignore[misc, valid-type]
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            kind = self.annotation
+            if kind is int and isinstance(value, str) and value.isascii() and value.isdigit():
+                value = int(value)
+            if type(value) is kind:
+                low, high = self.parameter_info.min, self.parameter_info.max
+                if kind is not int or (
+                    (low is None or value >= low) and (high is None or value <= high)
+                ):
+                    return value
+            # Not plain, or out of bounds: Typer's adapter decides (and words the refusal).
+            return full(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+    return Plain
 
 
 def _checked(callback: Callable[..., Any], group: bool) -> Callable[..., Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -12,13 +13,14 @@ from api.cli.schema_check import sqlite_path
 from ledger.core import migrations
 from ledger.core.config import database_url
 from ledger.core.db import make_engine, make_sessionmaker, transaction
-from ledger.core.journal import head
 from ledger.core.models import Account
 from ledger.core.money import fen_to_yuan
 from ledger.core.seal import seal_committed
-from ledger.core.verify import VerifyReport, verify
+from ledger.core.verify import PARALLEL_FROM, VerifyReport, verify
 
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+# `--workers 0`: one process per core, no more than this (the database serves the rest).
+MAX_AUTO_WORKERS = 4
 # Plain echo, not rich: `verify` starts faster without it (rich is loaded for tables only).
 echo = typer.echo
 
@@ -55,18 +57,21 @@ def db_upgrade(
 def verify_command(
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
     workers: int = typer.Option(
-        1, "--workers", min=1, help="Processes checking ranges of the chain side by side."
+        0, "--workers", min=0,
+        help="Processes checking ranges of the chain side by side (0: one per core, up to "
+        f"{MAX_AUTO_WORKERS}); a chain under {PARALLEL_FROM:,} entries is checked in one.",
     ),
 ) -> None:
     """Seal what is committed, then recompute the hash chain and every account's totals;
     exit 1 naming what differs."""
+    workers = workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
     engine = make_engine(_url(url))
     seal_committed(make_sessionmaker(engine))
     reader = make_sessionmaker(engine, read_only=True)
     if not sys.stderr.isatty():
         # No progress bar to draw (a pipe, cron): skip importing it, start-up counts.
         with transaction(reader) as session:
-            report = verify(session)
+            report = verify(session, workers=workers)
         engine.dispose()
         _print_report(report)
         return
@@ -114,6 +119,8 @@ def status_command(
     url: str = typer.Option(None, "--url", help="Database URL (default: the configured one)."),
 ) -> None:
     """Show the journal head and the balance of every ledger's accounts, by ledger."""
+    from ledger.core.journal import head  # posting code: not loaded for `verify`
+
     engine = make_engine(_url(url))
     with transaction(make_sessionmaker(engine, read_only=True)) as session:
         entries, head_hash = head(session)

@@ -33,6 +33,12 @@ def timestamp_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def stored_moment(raw: object) -> datetime:
+    """A stored posting time as an aware UTC datetime (SQLite keeps text without a zone)."""
+    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def check_text(field: str, value: str, max_length: int) -> str:
     """Refuse text with control characters or past `max_length` (it would blur the encoding)."""
     if not isinstance(value, str):

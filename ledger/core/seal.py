@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
-from ledger.core.chain import chain_hash, encode_entry, timestamp_us
+from ledger.core.chain import chain_hash, encode_entry, stored_moment, timestamp_us
 from ledger.core.db import transaction
 from ledger.core.models import (
     Account,
@@ -113,7 +113,7 @@ def canonical_entries(session: Session, ids: list[int]) -> list[tuple[int, datet
         if i == len(rows) or rows[i][0] != rows[start][0]:
             e = rows[start]
             if e[1] != last_raw:  # entries of one batch share their time: parse it once
-                last_raw, moment = e[1], _moment(e[1])
+                last_raw, moment = e[1], stored_moment(e[1])
             body = encode_entry(
                 e[0], timestamp_us(moment), e[2], e[3], e[4], e[5], e[6],
                 (tuple(r[7:]) for r in rows[start:i]),
@@ -133,12 +133,6 @@ def _driver_time(connection: Connection, moment: datetime) -> object:
     value: object = column_type.process_bind_param(moment, dialect)
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     return value if process is None else process(value)
-
-
-def _moment(raw: object) -> datetime:
-    """A stored posting time as an aware UTC datetime (SQLite keeps text without a zone)."""
-    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # The statements are built once: the seal runs after every posting.

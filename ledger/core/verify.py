@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Engine, Select, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from ledger.core.chain import chain_hash
+from ledger.core.chain import chain_hash, stored_moment, timestamp_us
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.models import (
     GENESIS_HASH,
@@ -30,9 +33,14 @@ from ledger.core.models import (
 )
 from ledger.core.seal import SEAL_BOUND, canonical_entries
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 _STREAM_ROWS = 20_000
 # Below this many sealed entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 200_000
+# Below this many, a second connection for the totals costs more than it overlaps.
+ASIDE_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -97,8 +105,9 @@ def verify(
 
     The chain checked is the one the head names when verify starts (seals appended meanwhile
     are left for the next run). With `workers` > 1 and at least `min_parallel` sealed entries,
-    ranges of the chain are checked in that many processes while this one recomputes the
-    totals: each seal's hash depends only on its stored predecessor and its own content.
+    the chain is cut into that many ranges, checked side by side by this process and
+    `workers` - 1 others: each seal's hash depends only on its stored predecessor and its own
+    content. The totals are summed on a second connection meanwhile.
     `progress`, when given, is called with the number of entries checked so far.
     """
     report = VerifyReport()
@@ -107,22 +116,50 @@ def verify(
     ).one()
     url = _shareable_url(session) if workers > 1 and sealed >= max(min_parallel, 2) else None
     if url is None:
+        # The totals' one aggregate query runs on a second connection meanwhile: the database
+        # (SQLite without the GIL, or the PostgreSQL server) sums while this thread hashes.
+        aside = _mismatches_aside(session) if sealed >= ASIDE_FROM else None
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
-        report.mismatches = _account_mismatches(session)
+        report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     else:
+        # This process checks the first range (and sums aside); workers check the others.
         ranges = _split(sealed, workers)
         context = multiprocessing.get_context("forkserver")
-        with context.Pool(min(workers, len(ranges))) as pool:
-            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges]
-            report.mismatches = _account_mismatches(session)
-            results = []
+        with context.Pool(len(ranges) - 1) as pool:
+            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges[1:]]
+            aside = _mismatches_aside(session)
+            lo, hi = ranges[0]
+            results = [_check_range(session, lo, hi, bounded=True, progress=progress)]
             for job in pending:
                 results.append(job.get())
                 if progress is not None:
                     progress(sum(r.count for r in results))  # type: ignore[operator]
+            report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     report.first_break = _join(results, sealed, head_hash, report)
     report.unsealed = unsealed_entries(session)
     return report
+
+
+def _mismatches_aside(session: Session) -> Future[list[AccountMismatch]] | None:
+    """`_account_mismatches` started in a thread on a connection of its own (None when this
+    session's database cannot be opened twice). One statement: consistent by itself."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or _shareable_url(session) is None:
+        return None
+    from concurrent.futures import ThreadPoolExecutor  # only verify pays for the import
+
+    # A reading transaction: on SQLite a writing one would wait for this session's lock.
+    reader = make_sessionmaker(bind, read_only=True)
+
+    def run() -> list[AccountMismatch]:
+        with transaction(reader) as other:
+            return _account_mismatches(other)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="verify-totals")
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)
 
 
 @dataclass(frozen=True)
@@ -202,135 +239,186 @@ def unsealed_entries(session: Session) -> list[Unsealed]:
     return [Unsealed(entry_id, queued_at) for entry_id, queued_at in rows]
 
 
-# The canonical lines are built by the database (text concatenation runs in C, and one text
-# value per row crosses into Python instead of seven); any entry whose hash disagrees is
-# encoded again by the reference encoder (ledger.core.chain) before it is called broken, so
-# the database's formatting can cost time but never a wrong verdict.
-_ENTRY_LINE = {
+# The chain is read as plain column values, two streams of one scan each: seals with their
+# entries in seal order, and transfers in (entry, transfer) order. The canonical bytes are
+# spelled here with one f-string per line (ledger.core.chain's encoding, byte for byte):
+# cheaper than building text in SQL and than the reference encoder's joins. An entry whose
+# hash disagrees is encoded again by the reference encoder (_explain) before it is called
+# broken, so this fast spelling can cost time but never a wrong verdict.
+_STREAMS = {
     "sqlite": (
-        "'E' || char(31) || e.id || char(31) || "
-        "(CAST(strftime('%s', substr(e.posted_at, 1, 19)) AS INTEGER) * 1000000 "
-        "+ CAST(substr(e.posted_at, 21, 6) AS INTEGER)) || char(31) || e.flow || char(31) || "
-        "e.ref || char(31) || e.actor || char(31) || e.memo || char(31) || "
-        "coalesce(e.reverses_entry_id, '')"
+        "SELECT s.seq, s.entry_id, s.prev_hash, s.hash, e.posted_at, e.flow, e.ref, e.actor, "
+        "e.memo, coalesce(e.reverses_entry_id, '') "
+        "FROM journal_seals s JOIN journal_entries e ON e.id = s.entry_id "
+        "WHERE s.seq BETWEEN {lo} AND {hi} ORDER BY s.seq",
+        "SELECT t.entry_id, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.kind, "
+        "coalesce(t.pending_id, '') FROM transfers t {where}ORDER BY t.entry_id, t.id",
     ),
     "postgresql": (
-        "'E' || chr(31) || e.id::text || chr(31) || "
-        "(extract(epoch FROM e.posted_at) * 1000000)::bigint::text || chr(31) || e.flow || "
-        "chr(31) || e.ref || chr(31) || e.actor || chr(31) || e.memo || chr(31) || "
-        "coalesce(e.reverses_entry_id::text, '')"
+        "SELECT s.seq, s.entry_id, s.prev_hash, s.hash, "
+        "to_char(e.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), "
+        "e.flow, e.ref, e.actor, e.memo, "
+        "coalesce(e.reverses_entry_id::text, '') "
+        "FROM journal_seals s JOIN journal_entries e ON e.id = s.entry_id "
+        "WHERE s.seq BETWEEN {lo} AND {hi} ORDER BY s.seq",
+        "SELECT t.entry_id, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.kind, "
+        "coalesce(t.pending_id::text, '') FROM transfers t {where}ORDER BY t.entry_id, t.id",
     ),
 }
-_TRANSFER_LINE = {
-    "sqlite": (
-        "'T' || char(31) || t.id || char(31) || d.code || char(31) || c.code || char(31) || "
-        "t.amount || char(31) || t.kind || char(31) || coalesce(t.pending_id, '')"
-    ),
-    "postgresql": (
-        "'T' || chr(31) || t.id::text || chr(31) || d.code || chr(31) || c.code || chr(31) || "
-        "t.amount::text || chr(31) || t.kind || chr(31) || coalesce(t.pending_id::text, '')"
-    ),
-}
+_ENTRY_OF = itemgetter(1)  # a seal row's entry id
+# SQLite's text form of a UTCDateTime, and PostgreSQL's as read here (to_char in UTC).
+_TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII)
 
-# seq, entry id, prev_hash, hash, canonical bytes (None: no transfers, or a NULL column)
-SealedBody = tuple[int, int, str, str, bytes | None]
+# seq, entry id, prev_hash, hash, posting time as text, flow, ref, actor, memo, reverses|''
+SealRow = tuple[int, int, str, str, str, str, str, str, str, object]
+
+
+class _Codes(dict[int, str]):
+    """Account id -> code; an unknown id spells as nothing (the hash then disagrees)."""
+
+    def __missing__(self, key: int) -> str:
+        return ""
+
+
+def _chunks(
+    session: Session, lo: int, hi: int, bounded: bool
+) -> Iterator[tuple[list[SealRow], dict[int, str], _Times]]:
+    """Seals lo..hi in chunks, each with the transfer lines of (at least) its entries, keyed
+    by entry id and joined by LF (the caller pops the lines of the entries it checks), and
+    the posting times' converter.
+
+    Seal order follows entry order except among entries committed side by side, so only
+    their lines wait in the dict briefly; `bounded` reads only the transfers of the entries
+    those seals name (for a range checked in a worker).
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    seals_sql, lines_sql = _STREAMS[dialect]
+    where = ""
+    if bounded:
+        low, high = session.execute(
+            select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
+                JournalSeal.seq.between(lo, hi)
+            )
+        ).one()
+        where = f"WHERE t.entry_id BETWEEN {int(low or 0)} AND {int(high or 0)} "
+    driver = connection.connection.driver_connection
+    codes = _Codes(connection.execute(select(Account.id, Account.code)).all())
+    named = dialect == "postgresql"  # server-side cursors: stream, never load it all
+    seals = driver.cursor(name="voucher_ledger_seals") if named else driver.cursor()  # type: ignore[union-attr]
+    lines = driver.cursor(name="voucher_ledger_lines") if named else driver.cursor()  # type: ignore[union-attr]
+    try:
+        seals.execute(seals_sql.format(lo=int(lo), hi=int(hi)))
+        lines.execute(lines_sql.format(where=where))
+        waiting: dict[int, str] = {}
+        last_owner, more = -1, True
+        times = _Times()
+        while rows := seals.fetchmany(_STREAM_ROWS):
+            top = max(map(_ENTRY_OF, rows))
+            # Transfers come in entry order: read until past this chunk's last entry.
+            while more and last_owner <= top:
+                batch = lines.fetchmany(_STREAM_ROWS)
+                if not batch:
+                    more = False
+                    break
+                for owner, tid, debit, credit, amount, kind, pending in batch:
+                    line = (
+                        f"T\x1f{tid}\x1f{codes[debit]}\x1f{codes[credit]}\x1f{amount}"
+                        f"\x1f{kind}\x1f{pending}"
+                    )
+                    held = waiting.get(owner)
+                    waiting[owner] = line if held is None else f"{held}\n{line}"
+                last_owner = batch[-1][0]
+            yield rows, waiting, times
+            times.trim()
+    finally:
+        seals.close()
+        lines.close()
+
+
+class _Times(dict[str, int]):
+    """Stored posting time (canonical text) -> µs since the epoch, as the reference encoder
+    reads it; filled on first sight of each value, the seconds parsed once per second."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: dict[str, int] = {}
+
+    def __missing__(self, raw: str) -> int | str:
+        if isinstance(raw, str) and _TIME_TEXT.fullmatch(raw):
+            head = raw[:19]
+            whole = self.seconds.get(head)
+            if whole is None:
+                whole = self.seconds[head] = timestamp_us(stored_moment(head))
+            us = whole + int(raw[20:])
+        else:  # not the canonical text: the reference parser decides
+            try:
+                us = timestamp_us(stored_moment(raw))
+            except (TypeError, ValueError):
+                return raw  # spelled as found: the hash disagrees and _explain names it
+        self[raw] = us
+        return us
+
+    def trim(self) -> None:
+        """Forget what was seen (between chunks, so distinct times cannot pile up)."""
+        if len(self) > _STREAM_ROWS:
+            self.clear()
+            self.seconds.clear()
 
 
 def chain_bodies(
     session: Session, lo: int = 1, hi: int | None = None, bounded: bool = False
-) -> Iterator[SealedBody]:
-    """Seals lo..hi in chain order with their entries' canonical bytes, as the database spells
-    them; `bounded` reads only the transfers of the entries those seals name (for a range).
+) -> Iterator[tuple[int, int, str, str, bytes | None]]:
+    """Seals lo..hi in chain order: (seq, entry id, prev_hash, hash, canonical bytes as the
+    fast path spells them, None when the entry has no transfers)."""
+    top = hi if hi is not None else _last_seq(session)
+    for rows, waiting, times in _chunks(session, lo, top, bounded):
+        for seq, entry_id, prev_hash, stored, at, flow, ref, actor, memo, rev in rows:
+            found = waiting.pop(entry_id, None)
+            body = None if found is None else (
+                f"E\x1f{entry_id}\x1f{times[at]}\x1f{flow}\x1f{ref}\x1f{actor}\x1f{memo}\x1f{rev}\n"
+                f"{found}"
+            ).encode()
+            yield seq, entry_id, prev_hash, stored, body
 
-    Two streams, each one scan: seals with their entries in seal order, and each entry's
-    transfer lines in entry order; they are merged here. Seal order follows entry order except
-    among entries committed side by side, so only those lines wait in memory briefly.
-    """
-    connection = session.connection()
-    dialect = connection.dialect.name
-    last = "" if hi is None else f" AND s.seq <= {int(hi)}"
-    seals_sql = (
-        f"SELECT s.seq, s.entry_id, s.prev_hash, s.hash, {_ENTRY_LINE[dialect]} "
-        "FROM journal_seals s JOIN journal_entries e ON e.id = s.entry_id "
-        f"WHERE s.seq >= {int(lo)}{last} ORDER BY s.seq"
-    )
-    entries = ""
-    if bounded:
-        low, high = session.execute(
-            select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
-                JournalSeal.seq.between(lo, hi if hi is not None else lo)
-            )
-        ).one()
-        entries = f"WHERE t.entry_id BETWEEN {int(low or 0)} AND {int(high or 0)} "
-    # SQLite's group_concat follows the scan's order (the entry_id index: transfer id order);
-    # if it ever did not, the entry would only be re-encoded by _explain, not called broken.
-    joined = {
-        "sqlite": f"group_concat({_TRANSFER_LINE[dialect]}, char(10))",
-        "postgresql": f"string_agg({_TRANSFER_LINE[dialect]}, chr(10) ORDER BY t.id)",
-    }[dialect]
-    transfers_sql = (
-        f"SELECT t.entry_id, {joined} FROM transfers t "
-        "JOIN accounts d ON d.id = t.debit_account_id "
-        f"JOIN accounts c ON c.id = t.credit_account_id {entries}"
-        "GROUP BY t.entry_id ORDER BY t.entry_id"
-    )
-    driver = connection.connection.driver_connection
-    named = dialect == "postgresql"
-    seals = driver.cursor(name="voucher_ledger_seals") if named else driver.cursor()  # type: ignore[union-attr]
-    lines = driver.cursor(name="voucher_ledger_lines") if named else driver.cursor()  # type: ignore[union-attr]
-    try:
-        seals.execute(seals_sql)
-        lines.execute(transfers_sql)
-        waiting: dict[int, str] = {}
-        batch: list = lines.fetchmany(_STREAM_ROWS)  # type: ignore[type-arg]
-        at = 0
-        while rows := seals.fetchmany(_STREAM_ROWS):
-            for seq, entry_id, prev_hash, stored_hash, entry_line in rows:
-                # Pull transfers up to this entry's id; earlier ones wait for their seal.
-                while batch:
-                    if at == len(batch):
-                        batch, at = lines.fetchmany(_STREAM_ROWS), 0
-                        continue
-                    owner, joined_lines = batch[at]
-                    if owner > entry_id:
-                        break
-                    waiting[owner] = joined_lines
-                    at += 1
-                found = waiting.pop(entry_id, None)
-                if not found or entry_line is None:
-                    yield seq, entry_id, prev_hash, stored_hash, None
-                else:
-                    yield seq, entry_id, prev_hash, stored_hash, f"{entry_line}\n{found}".encode()
-    finally:
-        seals.close()
-        lines.close()
+
+def _last_seq(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(JournalSeal.seq), 0))) or 0)
 
 
 def _check_range(
     session: Session, lo: int, hi: int, *, bounded: bool, progress: object | None
 ) -> RangeResult:
     """Check seals lo..hi: numbering, links within the range and each recomputed hash."""
-    expected_seq, expected_prev = lo, None if lo > 1 else GENESIS_HASH
+    expected_seq, expected_prev = lo, "" if lo > 1 else GENESIS_HASH
     first_entry = first_prev = last_hash = None
     first_break: ChainBreak | None = None
     sha256 = hashlib.sha256
     count = 0
-    for seq, entry_id, prev_hash, stored_hash, body in chain_bodies(session, lo, hi, bounded):
+    for rows, waiting, times in _chunks(session, lo, hi, bounded):
         if count == 0:
-            first_entry, first_prev = entry_id, prev_hash
-            expected_prev = expected_prev or prev_hash  # the joint is checked by _join
-        count += 1
-        if first_break is None and (
-            seq != expected_seq
-            or prev_hash != expected_prev
-            or body is None
-            or sha256(prev_hash.encode() + b"\n" + body).hexdigest() != stored_hash
-        ):
-            first_break = _explain(
-                session, seq, expected_seq, entry_id, prev_hash, str(expected_prev), stored_hash
-            )
-        expected_prev, expected_seq, last_hash = stored_hash, seq + 1, stored_hash
-        if progress is not None and count % 10_000 == 0:
+            first_entry, first_prev = rows[0][1], rows[0][2]
+            expected_prev = expected_prev or first_prev  # the joint is checked by _join
+        count += len(rows)
+        pop = waiting.pop
+        for seq, entry_id, prev_hash, stored, at, flow, ref, actor, memo, rev in rows:
+            found = pop(entry_id, None)
+            if first_break is None and (
+                seq != expected_seq
+                or prev_hash != expected_prev
+                or found is None
+                or sha256(
+                    f"{prev_hash}\nE\x1f{entry_id}\x1f{times[at]}\x1f{flow}\x1f{ref}\x1f{actor}"
+                    f"\x1f{memo}\x1f{rev}\n{found}".encode()
+                ).hexdigest()
+                != stored
+            ):
+                first_break = _explain(
+                    session, seq, expected_seq, entry_id, prev_hash, expected_prev, stored
+                )
+            expected_prev, expected_seq = stored, seq + 1
+        last_hash = expected_prev
+        if progress is not None:
             progress(count)  # type: ignore[operator]
     return RangeResult(count, first_entry, first_prev, last_hash, first_break)
 
@@ -351,7 +439,10 @@ def _explain(
     if prev_hash != expected_prev:
         link = f"prev_hash {prev_hash} differs from the previous entry's hash {expected_prev}"
         return ChainBreak(entry_id, link)
-    encoded = canonical_entries(session, [entry_id])
+    try:
+        encoded = canonical_entries(session, [entry_id])
+    except (TypeError, ValueError) as exc:  # e.g. a posting time rewritten as no time at all
+        return ChainBreak(entry_id, f"the entry's stored columns cannot be read: {exc}")
     if not encoded:
         return ChainBreak(entry_id, "the entry has no transfers")
     recomputed = chain_hash(prev_hash, encoded[0][2])

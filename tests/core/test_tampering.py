@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.core.db import transaction
 from ledger.core.journal import EntryRequest, Move, post_entry
+from ledger.core.verify import verify
 from tests.core.scenario import fund_voucher, open_chart
 
 STATEMENTS = [
@@ -43,9 +44,9 @@ def test_database_refuses_changes_to_posted_rows(journal, engine, statement):
 def _drop_triggers(engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            conn.execute(text("DROP TRIGGER transfers_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS transfers_no_update"))
         else:
-            conn.execute(text("DROP TRIGGER transfers_no_change ON transfers"))
+            conn.execute(text("DROP TRIGGER IF EXISTS transfers_no_change ON transfers"))
 
 
 def test_verify_names_the_tampered_entry(journal, engine, db_url):
@@ -76,3 +77,60 @@ def test_verify_finds_a_rewritten_chain_link(journal, engine, db_url):
     result = CliRunner().invoke(app, ["verify", "--url", db_url])
     assert result.exit_code == 1
     assert result.output.splitlines()[0].startswith("BROKEN entry=2:")
+
+
+def test_verify_reads_posting_times_as_strictly_as_the_seal(journal, engine, db_url):
+    # SQLite keeps the time as text: a rewrite that a lax reading (first 19 characters, then
+    # the digits after the 20th) would take for the same time must break the chain too.
+    if engine.dialect.name == "sqlite":
+        drop = "DROP TRIGGER IF EXISTS journal_entries_no_update"
+        rewrite = "substr(posted_at, 1, 19) || 'Z' || substr(posted_at, 21)"
+    else:
+        drop = "DROP TRIGGER IF EXISTS journal_entries_no_change ON journal_entries"
+        rewrite = "posted_at + interval '1 microsecond'"
+    with engine.begin() as conn:
+        conn.execute(text(drop))
+        conn.execute(text(f"UPDATE journal_entries SET posted_at = {rewrite} WHERE id = 3"))
+    result = CliRunner().invoke(app, ["verify", "--url", db_url])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0].startswith("BROKEN entry=3:")
+
+
+def test_totals_summed_on_a_second_connection_agree(journal, engine, monkeypatch):
+    import ledger.core.verify as checking
+
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE transfers SET amount = 250 WHERE entry_id = 4"))
+    reports = []
+    for aside_from in (0, 10**9):  # summed aside, then in this session
+        monkeypatch.setattr(checking, "ASIDE_FROM", aside_from)
+        # A writing transaction (SQLite's write lock held): the aside one only reads.
+        with transaction(journal) as s:
+            reports.append(checking.verify(s))
+    aside, alone = reports
+    assert aside.mismatches == alone.mismatches and len(aside.mismatches) == 2
+    assert aside.first_break == alone.first_break and aside.first_break.entry_id == 4
+
+
+def test_verify_spells_every_kind_of_entry_as_the_seal_encoded_it(journal):
+    # The fast path must agree with the reference encoder byte for byte (else every entry
+    # would be re-encoded one by one): holds, their posting and release, a reversal, and
+    # text outside ASCII.
+    from ledger.core.journal import create_hold, post_hold, reverse_entry, void_hold
+    from ledger.core.seal import canonical_entries
+    from ledger.core.verify import chain_bodies
+
+    with transaction(journal) as s:
+        first = create_hold(s, "P:provider:S1", "P:voucher:V1", 500, memo="预留 ✓")
+        second = create_hold(s, "P:provider:S1", "P:voucher:V1", 700, ref="hold:2")
+        post_hold(s, first.transfers[0].id, 300, actor="审核员")
+        void_hold(s, second.transfers[0].id)
+        reverse_entry(s, 3, memo="撤销")
+    with transaction(journal) as s:
+        rows = list(chain_bodies(s))
+        reference = {entry_id: body for entry_id, _, body in canonical_entries(
+            s, [entry_id for _, entry_id, *_ in rows])}
+        report = verify(s)
+    assert len(rows) == 10 and all(body == reference[entry_id] for _, entry_id, _, _, body in rows)
+    assert report.ok and report.entries == 10
