@@ -47,7 +47,7 @@ from ledger.core.pg_posting import (
     ledger_post,
     on_server,
 )
-from ledger.core.seal import seal_committed
+from ledger.core.seal import seal_after_commit, seal_committed
 
 IDEMPOTENCY_SCOPE = "ledger.post"
 _CHUNK = 5000
@@ -211,7 +211,7 @@ def _post_on_server(session: Session, request: EntryRequest) -> PostedEntry:
     ))
     if written.replayed:
         return _as_replay(get_entry(session, written.id))
-    after_commit(session, seal_committed)
+    seal_after_commit(session, written.id)
     assert written.posted_at is not None
     return PostedEntry(
         written.id, written.posted_at, request.flow, request.ref, request.actor, request.memo,
