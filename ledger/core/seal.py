@@ -7,18 +7,20 @@ seal's hash and the SHA-256 over that hash and the entry's canonical bytes (ledg
 
 `seal_committed` runs after every unit of work that posted (ledger.core.db.after_commit) and
 whenever anything finds entries unsealed. Each caller sees its own entries sealed before it
-returns: a sealer that finds the head locked leaves at once if its entries were sealed
-meanwhile (one batch covers every poster that committed before it read the queue), else waits
-for the head and seals what is queued. A sealer seals one batch and leaves, so none keeps
-sealing for others under steady load. A process killed between commit and seal loses nothing:
-the entry stays queued for the next seal. See docs/ledger.md.
+returns: a sealer that finds the head locked leaves if its entries were sealed meanwhile (one
+batch covers every poster that committed before it read the queue), else waits for the head
+and seals what is queued then. A sealer seals one batch and leaves, so none keeps sealing for
+others under steady load. On PostgreSQL a batch is sealed by one statement, ledger_seal()
+(migration 0019), outside any transaction, so the head is never held across a round trip to
+a client. A process killed between commit and seal loses nothing: the entry stays queued for
+the next seal. See docs/ledger.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -108,15 +110,54 @@ def seal_committed(
 ) -> int:
     """Seal queued entries, batch by batch, each in a short transaction, until every entry
     committed before the call (or, if given, each of `entry_ids`) is sealed; how many."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with bind.connect() as connection:
+            return _seal_loop(
+                partial(_seal_on_server, connection.execution_options(isolation_level=_AUTO)),
+                entry_ids,
+            )
+    return _seal_loop(partial(_seal_here, factory), entry_ids)
+
+
+_AUTO = "AUTOCOMMIT"
+
+
+def _seal_here(
+    factory: sessionmaker[Session], wait: bool, entry_ids: Collection[int] | None
+) -> tuple[int | None, bool]:
+    """One batch sealed in Python, in a short transaction: (sealed or None, mine queued)."""
+    with transaction(factory) as session:
+        sealed = seal_batch(session, wait=wait)
+        mine_queued = sealed is None and entry_ids is not None and _any_queued(session, entry_ids)
+    return sealed, mine_queued
+
+
+def _seal_on_server(
+    connection: Connection, wait: bool, entry_ids: Collection[int] | None
+) -> tuple[int | None, bool]:
+    """One batch sealed by ledger_seal() (migration 0019) in one statement, no transaction
+    around it: the head is held only while the server chains the entries."""
+    sealed, mine_queued = connection.exec_driver_sql(
+        "SELECT * FROM ledger_seal(%s, %s, %s::bigint[])",
+        (SEAL_BATCH, wait, list(entry_ids or ())),
+    ).one()
+    return sealed, mine_queued
+
+
+def _seal_loop(
+    seal_once: Callable[[bool, Collection[int] | None], tuple[int | None, bool]],
+    entry_ids: Collection[int] | None,
+) -> int:
     total = 0
     wait = False
     while True:
-        with transaction(factory) as session:
-            sealed = seal_batch(session, wait=wait)
+        sealed, mine_queued = seal_once(wait, entry_ids)
         if sealed is None:
             # Another sealer holds the head; it may have read the queue before our commit.
-            # Unless what we posted is sealed already, wait for the head and seal the rest.
-            if entry_ids is not None and not _still_queued(factory, entry_ids):
+            # Unless ours were sealed meanwhile (or we cannot tell which are ours), wait for
+            # the head and seal what is queued then.
+            if entry_ids is not None and not mine_queued:
                 return total
             wait = True
             continue
@@ -148,17 +189,10 @@ class _SealOwn:
         return seal_committed(factory, self.entry_ids)
 
 
-def _still_queued(factory: sessionmaker[Session], entry_ids: Collection[int]) -> bool:
-    """Whether any of `entry_ids` waits for its seal (one statement, outside a transaction)."""
-    with _bind(factory).connect() as connection:
-        looked = connection.execution_options(isolation_level="AUTOCOMMIT")
-        return looked.execute(_queued_of(), {"ids": list(entry_ids)}).first() is not None
-
-
-def _bind(factory: sessionmaker[Session]) -> Engine:
-    bind = factory.kw["bind"]
-    assert isinstance(bind, Engine)
-    return bind
+def _any_queued(session: Session, entry_ids: Collection[int]) -> bool:
+    """Whether any of `entry_ids` still waits for its seal."""
+    found = session.connection().execute(_queued_of(), {"ids": list(entry_ids)}).first()
+    return found is not None
 
 
 def canonical_entries(session: Session, ids: list[int]) -> list[tuple[int, datetime, bytes]]:

@@ -1,4 +1,4 @@
-"""ledger_post(): one journal entry posted by one statement on PostgreSQL
+"""ledger_post() and ledger_seal(): posting and sealing in one statement each on PostgreSQL
 
 The single-entry posting path (post_entry, holds, reversals) calls this function on
 PostgreSQL: it takes the idempotency key's advisory lock, locks the entry's accounts in id
@@ -6,7 +6,11 @@ order, checks limits (pending holds counted), hold state and posting time exactl
 path in ledger.core.journal does, and only then draws ids and writes the entry, its transfers,
 history rows, totals, the seal queue row and the key. A refusal writes nothing and is returned
 as an error tag with its arguments (not raised), so the caller's transaction stays usable and
-ledger.core.pg_posting raises the same domain error as the Python path. SQLite: nothing.
+ledger.core.pg_posting raises the same domain error as the Python path.
+
+ledger_seal() is the seal step (ledger.core.seal) as one statement, run outside a transaction:
+the head is held only while the server chains the queued entries, never across a round trip
+to a client. SQLite: nothing.
 
 Revision ID: 0019_pg_posting_function
 Revises: 0013
@@ -271,14 +275,92 @@ END
 $fn$;
 """
 
+SEAL_SIGNATURE = "ledger_seal(integer, boolean, bigint[])"
+
+# The encoding is ledger.core.chain's, byte for byte (verify re-encodes in Python and compares):
+# µs since the epoch from whole seconds plus the microseconds within them (exact on any
+# PostgreSQL version), fields joined by U+001F, lines by LF, UTF-8.
+SEAL_FUNCTION = r"""
+CREATE FUNCTION ledger_seal(
+    p_limit integer,   -- at most this many queued entries
+    p_wait boolean,    -- wait for the head (else leave at once if another sealer holds it)
+    p_mine bigint[],   -- when the head is taken: are any of these still queued?
+    OUT o_sealed integer, OUT o_mine_queued boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    head record;
+    e record;
+    seq_ bigint;
+    prev text;
+    hash_ text;
+    last_at timestamptz;
+    now_ timestamptz := clock_timestamp();
+    ids bigint[] := '{}';
+BEGIN
+    o_mine_queued := false;
+    IF p_wait THEN
+        SELECT sealed_entries, head_hash, last_posted_at INTO head
+            FROM ledger_head WHERE id = 1 FOR UPDATE;
+    ELSE
+        SELECT sealed_entries, head_hash, last_posted_at INTO head
+            FROM ledger_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF NOT FOUND THEN
+        o_mine_queued := EXISTS (SELECT 1 FROM journal_unsealed WHERE entry_id = ANY(p_mine));
+        RETURN;
+    END IF;
+    -- Each statement below sees what the previous sealer committed before we had the head.
+    seq_ := head.sealed_entries;
+    prev := head.head_hash;
+    last_at := head.last_posted_at;
+    FOR e IN
+        SELECT j.id, j.posted_at,
+               'E' || chr(31) || j.id::text || chr(31)
+               || ((extract(epoch FROM date_trunc('second', j.posted_at)))::bigint * 1000000
+                   + (extract(microseconds FROM j.posted_at))::bigint % 1000000)::text
+               || chr(31) || j.flow || chr(31) || j.ref || chr(31) || j.actor || chr(31)
+               || j.memo || chr(31) || coalesce(j.reverses_entry_id::text, '')
+               || (SELECT string_agg(chr(10) || 'T' || chr(31) || t.id::text || chr(31)
+                                     || d.code || chr(31) || c.code || chr(31)
+                                     || t.amount::text || chr(31) || t.kind || chr(31)
+                                     || coalesce(t.pending_id::text, ''), '' ORDER BY t.id)
+                   FROM transfers t
+                   JOIN accounts d ON d.id = t.debit_account_id
+                   JOIN accounts c ON c.id = t.credit_account_id
+                   WHERE t.entry_id = j.id) AS body
+        FROM journal_entries j
+        WHERE j.id IN (SELECT entry_id FROM journal_unsealed ORDER BY entry_id LIMIT p_limit)
+          AND EXISTS (SELECT 1 FROM transfers t WHERE t.entry_id = j.id)
+        ORDER BY j.id
+    LOOP
+        seq_ := seq_ + 1;
+        hash_ := encode(sha256(convert_to(prev || chr(10) || e.body, 'UTF8')), 'hex');
+        INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at)
+            VALUES (seq_, e.id, prev, hash_, now_);
+        prev := hash_;
+        last_at := greatest(last_at, e.posted_at);
+        ids := ids || e.id;
+    END LOOP;
+    o_sealed := cardinality(ids);
+    IF o_sealed > 0 THEN
+        DELETE FROM journal_unsealed WHERE entry_id = ANY(ids);
+        UPDATE ledger_head SET sealed_entries = seq_, head_hash = prev, last_posted_at = last_at
+            WHERE id = 1;
+    END IF;
+END
+$fn$;
+"""
+
 
 def upgrade() -> None:
-    """Create ledger_post() on PostgreSQL."""
+    """Create ledger_post() and ledger_seal() on PostgreSQL."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(FUNCTION)
+        op.execute(SEAL_FUNCTION)
 
 
 def downgrade() -> None:
-    """Drop ledger_post() on PostgreSQL."""
+    """Drop ledger_post() and ledger_seal() on PostgreSQL."""
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {SEAL_SIGNATURE}")
         op.execute(f"DROP FUNCTION {SIGNATURE}")
