@@ -77,13 +77,6 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH, wait: bool = False) ->
         prev_hash = entry_hash
         last_at = posted_at if last_at is None else max(last_at, posted_at)
     ids = [seal[1] for seal in seals]
-    if connection.dialect.name == "postgresql":
-        # One round trip: the seals, the queue rows they empty and the head move together.
-        columns = [list(column) for column in zip(*seals, strict=True)]
-        connection.exec_driver_sql(
-            _PG_WRITE, (now, *columns[:4], ids, seq, prev_hash, last_at)
-        )
-        return len(ids)
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         "INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at) "
@@ -93,16 +86,6 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH, wait: bool = False) ->
     connection.execute(_dequeue(), {"ids": ids})
     connection.execute(_move_head(), {"n": seq, "h": prev_hash, "at": last_at})
     return len(ids)
-
-
-_PG_WRITE = (
-    "WITH sealed AS (INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at) "
-    "SELECT s.*, CAST(%s AS timestamptz) FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
-    "%s::text[]) AS s), "
-    "dequeued AS (DELETE FROM journal_unsealed WHERE entry_id = ANY(%s::bigint[])) "
-    "UPDATE ledger_head SET sealed_entries = %s, head_hash = %s, last_posted_at = %s "
-    "WHERE id = 1"
-)
 
 
 def seal_committed(
