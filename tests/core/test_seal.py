@@ -153,6 +153,9 @@ def test_concurrent_postings_in_both_directions_never_deadlock_and_all_seal(two_
                             (Move(debit, credit, 1), Move(credit, debit, 1)), flow="manual"
                         ),
                     )
+                # Its own seal step returned only once the entry was sealed, by it or another.
+                with transaction(two_charts) as s:
+                    assert get_entry(s, entry.id).hash is not None, entry.id
                 with lock:
                     posted.append(entry.id)
             except InsufficientBalance:
