@@ -83,11 +83,13 @@ BEGIN
         END IF;
     END IF;
 
-    -- A hold's accounts and amount never change: read before locking.
-    SELECT array_agg(id ORDER BY id), array_agg(debit_account_id ORDER BY id),
-           array_agg(credit_account_id ORDER BY id), array_agg(amount ORDER BY id)
-        INTO h_id, h_debit, h_credit, h_amount
-        FROM transfers WHERE id = ANY(p_pending_ids) AND kind = 'pending';
+    -- A hold's accounts and amount never change: read before locking (plain moves: none).
+    IF p_kinds && ARRAY['post_pending', 'void_pending'] THEN
+        SELECT array_agg(id ORDER BY id), array_agg(debit_account_id ORDER BY id),
+               array_agg(credit_account_id ORDER BY id), array_agg(amount ORDER BY id)
+            INTO h_id, h_debit, h_credit, h_amount
+            FROM transfers WHERE id = ANY(p_pending_ids) AND kind = 'pending';
+    END IF;
     h_id := coalesce(h_id, '{}'); h_debit := coalesce(h_debit, '{}');
     h_credit := coalesce(h_credit, '{}'); h_amount := coalesce(h_amount, '{}');
 
@@ -112,7 +114,10 @@ BEGIN
     a_touched := array_fill(false, ARRAY[cardinality(a_id)]);
 
     -- Whether a hold is still open is read under the locks: resolving it locks its accounts.
-    SELECT array_agg(pending_id) INTO resolved_ids FROM transfers WHERE pending_id = ANY(h_id);
+    IF cardinality(h_id) > 0 THEN
+        SELECT array_agg(pending_id) INTO resolved_ids
+            FROM transfers WHERE pending_id = ANY(h_id);
+    END IF;
     h_resolved := array_fill(false, ARRAY[cardinality(h_id)]);
     FOR k IN 1 .. cardinality(h_id) LOOP
         h_resolved[k] := coalesce(h_id[k] = ANY(resolved_ids), false);
