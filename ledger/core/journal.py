@@ -41,7 +41,13 @@ from ledger.core.models import (
     UnsealedEntry,
 )
 from ledger.core.money import MAX_FEN
-from ledger.core.seal import seal_committed
+from ledger.core.pg_posting import (
+    EntryFields,
+    ServerTransfers,
+    ledger_post,
+    on_server,
+)
+from ledger.core.seal import seal_after_commit, seal_committed
 
 IDEMPOTENCY_SCOPE = "ledger.post"
 _CHUNK = 5000
@@ -174,7 +180,44 @@ class _Batch:
 
 def post_entry(session: Session, request: EntryRequest) -> PostedEntry:
     """Post one entry (all its transfers or none) and return it as written."""
+    if on_server(session):
+        _check_request(request)
+        if request.reverses_entry_id is not None:
+            raise InvalidInput("use reverse_entry() to post a reversal")
+        return _post_on_server(session, request)
     return post_entries(session, [request])[0]
+
+
+def _post_on_server(session: Session, request: EntryRequest) -> PostedEntry:
+    """PostgreSQL: lock, check and write the entry in one statement (ledger.core.pg_posting)."""
+    transfers = ServerTransfers([], [], [], [], [])
+    for t in request.transfers:
+        if isinstance(t, Move):
+            row = ("pending" if t.pending else "normal", t.debit, t.credit, t.amount, None)
+        elif isinstance(t, PostPending):
+            row = ("post_pending", None, None, t.amount, t.pending_id)
+        else:
+            row = ("void_pending", None, None, None, t.pending_id)
+        transfers.kinds.append(row[0])
+        transfers.debits.append(row[1])
+        transfers.credits.append(row[2])
+        transfers.amounts.append(row[3])
+        transfers.pending_ids.append(row[4])
+    key = request.idempotency_key
+    written = ledger_post(session, transfers, EntryFields(
+        request.flow, request.ref, request.actor, request.memo, request.posted_at,
+        request.reverses_entry_id, key, None if key is None else _request_hash(request),
+        IDEMPOTENCY_SCOPE,
+    ))
+    if written.replayed:
+        return _as_replay(get_entry(session, written.id))
+    seal_after_commit(session, written.id)
+    assert written.posted_at is not None
+    return PostedEntry(
+        written.id, written.posted_at, request.flow, request.ref, request.actor, request.memo,
+        request.reverses_entry_id, None, None,
+        tuple(PostedTransfer(*t) for t in written.transfers),
+    )
 
 
 def post_entries(session: Session, requests: Sequence[EntryRequest]) -> list[PostedEntry]:
@@ -254,6 +297,8 @@ def reverse_entry(
         swapped, flow, ref, actor, memo, idempotency_key, reverses_entry_id=entry_id
     )
     _check_request(request)
+    if on_server(session):
+        return _post_on_server(session, request)
 
     def not_yet_reversed(locked: Session) -> None:
         # Read once the accounts are locked: a concurrent reversal of this entry holds them.

@@ -6,16 +6,22 @@ order, and writes one `journal_seals` row per entry: its place `seq` in the chai
 seal's hash and the SHA-256 over that hash and the entry's canonical bytes (ledger.core.chain).
 
 `seal_committed` runs after every unit of work that posted (ledger.core.db.after_commit) and
-whenever anything finds entries unsealed. A sealer that finds the head locked leaves at once:
-the sealer holding it looks at the queue again after it commits, so every committed entry is
-sealed by someone. A process killed between commit and seal loses nothing: the entry stays
-queued for the next seal. See docs/ledger.md.
+whenever anything finds entries unsealed. Each caller sees its own entries sealed before it
+returns: a sealer that finds the head locked leaves if its entries were sealed meanwhile (one
+batch covers every poster that committed before it read the queue), else waits for the head
+and seals what is queued then. A sealer seals one batch and leaves, so none keeps sealing for
+others under steady load. On PostgreSQL a batch is sealed by one statement, ledger_seal()
+(migration 0019), outside any transaction, so the head is never held across a round trip to
+a client. A process killed between commit and seal loses nothing: the entry stays queued for
+the next seal. See docs/ledger.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
 from sqlalchemy import (
     Delete,
@@ -27,12 +33,12 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
 from ledger.core.chain import chain_hash, encode_entry, stored_moment, timestamp_us
-from ledger.core.db import transaction
+from ledger.core.db import after_commit, transaction
 from ledger.core.models import (
     Account,
     JournalEntry,
@@ -48,26 +54,29 @@ SEAL_BATCH = 2000
 SEAL_BOUND = timedelta(minutes=5)
 
 
-def seal_batch(session: Session, limit: int = SEAL_BATCH) -> int | None:
-    """Seal up to `limit` queued entries in the caller's transaction; None if another sealer
-    holds the head (it will seal them), else how many were sealed."""
+def seal_batch(session: Session, limit: int = SEAL_BATCH, wait: bool = False) -> int | None:
+    """Seal up to `limit` queued entries in the caller's transaction; how many. None if
+    another sealer holds the head, unless `wait` (then wait for it)."""
     # Core statements on the session's connection: no ORM result processing on this path.
     connection = session.connection()
-    head = connection.execute(_head_statement()).first()
+    head = connection.execute(_head_statement(wait)).first()
     if head is None:
         return None
-    ids = list(connection.execute(_queue_statement(), {"limit": limit}).scalars())
-    if not ids:
+    # The queued entries are read with their transfers in one statement, after the head is
+    # ours (a statement started before would not see what the previous sealer committed).
+    rows = connection.execute(_queued_entries_statement(), {"limit": limit}).all()
+    if not rows:
         return 0
     seq, prev_hash, last_at = head
     now = _driver_time(connection, datetime.now(UTC))
     seals: list[tuple[object, ...]] = []
-    for entry_id, posted_at, body in canonical_entries(session, ids):
+    for entry_id, posted_at, body in _encode(rows):
         seq += 1
         entry_hash = chain_hash(prev_hash, body)
         seals.append((seq, entry_id, prev_hash, entry_hash, now))
         prev_hash = entry_hash
         last_at = posted_at if last_at is None else max(last_at, posted_at)
+    ids = [seal[1] for seal in seals]
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         "INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at) "
@@ -79,32 +88,104 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH) -> int | None:
     return len(ids)
 
 
-def seal_committed(factory: sessionmaker[Session]) -> int:
-    """Seal every queued entry, batch by batch, each in a short transaction; how many."""
+def seal_committed(
+    factory: sessionmaker[Session], entry_ids: Collection[int] | None = None
+) -> int:
+    """Seal queued entries, batch by batch, each in a short transaction, until every entry
+    committed before the call (or, if given, each of `entry_ids`) is sealed; how many."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with bind.connect() as connection:
+            return _seal_loop(
+                partial(_seal_on_server, connection.execution_options(isolation_level=_AUTO)),
+                entry_ids,
+            )
+    return _seal_loop(partial(_seal_here, factory), entry_ids)
+
+
+_AUTO = "AUTOCOMMIT"
+
+
+def _seal_here(
+    factory: sessionmaker[Session], wait: bool, entry_ids: Collection[int] | None
+) -> tuple[int | None, bool]:
+    """One batch sealed in Python, in a short transaction: (sealed or None, mine queued)."""
+    with transaction(factory) as session:
+        sealed = seal_batch(session, wait=wait)
+        mine_queued = sealed is None and entry_ids is not None and _any_queued(session, entry_ids)
+    return sealed, mine_queued
+
+
+def _seal_on_server(
+    connection: Connection, wait: bool, entry_ids: Collection[int] | None
+) -> tuple[int | None, bool]:
+    """One batch sealed by ledger_seal() (migration 0019) in one statement, no transaction
+    around it: the head is held only while the server chains the entries."""
+    sealed, mine_queued = connection.exec_driver_sql(
+        "SELECT * FROM ledger_seal(%s, %s, %s::bigint[])",
+        (SEAL_BATCH, wait, list(entry_ids or ())),
+    ).one()
+    return sealed, mine_queued
+
+
+def _seal_loop(
+    seal_once: Callable[[bool, Collection[int] | None], tuple[int | None, bool]],
+    entry_ids: Collection[int] | None,
+) -> int:
     total = 0
+    wait = False
     while True:
-        with transaction(factory) as session:
-            sealed = seal_batch(session)
-            concurrent = session.get_bind().dialect.name != "sqlite"
+        sealed, mine_queued = seal_once(wait, entry_ids)
         if sealed is None:
-            return total
-        total += sealed
-        if sealed == SEAL_BATCH:
-            continue
-        if not concurrent:
-            # SQLite: the seal held the only write lock, so nothing committed unseen meanwhile.
-            return total
-        # Look again after releasing the head: a poster that found it locked meanwhile
-        # relies on this look to have its entry sealed.
-        with transaction(factory) as session:
-            if session.connection().execute(_anything_queued()).first() is None:
+            # Another sealer holds the head; it may have read the queue before our commit.
+            # Unless ours were sealed meanwhile (or we cannot tell which are ours), wait for
+            # the head and seal what is queued then.
+            if entry_ids is not None and not mine_queued:
                 return total
+            wait = True
+            continue
+        total += sealed
+        if sealed < SEAL_BATCH:
+            # The queue was read after our commit and emptied up to where it ended.
+            return total
+
+
+def seal_after_commit(session: Session, entry_id: int) -> None:
+    """Have entry `entry_id`, posted in `session`'s transaction, sealed after it commits."""
+    hook = session.info.get(_HOOK)
+    if hook is None:
+        hook = session.info[_HOOK] = _SealOwn()
+        after_commit(session, hook)
+    hook.entry_ids.append(entry_id)
+
+
+_HOOK = "voucher_ledger_seal_own"
+
+
+class _SealOwn:
+    """After-commit hook that seals until the unit of work's own entries are sealed."""
+
+    def __init__(self) -> None:
+        self.entry_ids: list[int] = []
+
+    def __call__(self, factory: sessionmaker[Session]) -> int:
+        return seal_committed(factory, self.entry_ids)
+
+
+def _any_queued(session: Session, entry_ids: Collection[int]) -> bool:
+    """Whether any of `entry_ids` still waits for its seal."""
+    found = session.connection().execute(_queued_of(), {"ids": list(entry_ids)}).first()
+    return found is not None
 
 
 def canonical_entries(session: Session, ids: list[int]) -> list[tuple[int, datetime, bytes]]:
     """(entry id, posted_at, canonical bytes) of the given entries, in entry-id order: the
     reference encoding (entries without transfers are left out)."""
-    rows = session.connection().execute(_entries_statement(), {"ids": ids}).all()
+    return _encode(session.connection().execute(_entries_statement(), {"ids": ids}).all())
+
+
+def _encode(rows: Sequence[Row[Any]]) -> list[tuple[int, datetime, bytes]]:
+    """Encode rows of `_entries_statement` (an entry's transfers together, in id order)."""
     out: list[tuple[int, datetime, bytes]] = []
     start = 0
     last_raw: object = None
@@ -137,24 +218,20 @@ def _driver_time(connection: Connection, moment: datetime) -> object:
 
 # The statements are built once: the seal runs after every posting.
 @cache
-def _head_statement() -> Select:  # type: ignore[type-arg]
+def _head_statement(wait: bool) -> Select:  # type: ignore[type-arg]
     return (
         select(LedgerHead.sealed_entries, LedgerHead.head_hash, LedgerHead.last_posted_at)
         .where(LedgerHead.id == 1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=not wait)
     )
 
 
 @cache
-def _queue_statement() -> Select:  # type: ignore[type-arg]
-    return select(UnsealedEntry.entry_id).order_by(UnsealedEntry.entry_id).limit(
-        bindparam("limit")
-    )
-
-
-@cache
-def _anything_queued() -> Select:  # type: ignore[type-arg]
-    return select(UnsealedEntry.entry_id).limit(1)
+def _queued_of() -> Select:  # type: ignore[type-arg]
+    queue = UnsealedEntry.__table__
+    return select(queue.c.entry_id).where(
+        queue.c.entry_id.in_(bindparam("ids", expanding=True))
+    ).limit(1)
 
 
 @cache
@@ -175,7 +252,23 @@ def _move_head() -> Update:
 
 
 @cache
+def _queued_entries_statement() -> Select:  # type: ignore[type-arg]
+    queued = (
+        select(UnsealedEntry.entry_id)
+        .order_by(UnsealedEntry.entry_id)
+        .limit(bindparam("limit"))
+        .scalar_subquery()
+    )
+    # `IN (subquery)`: the limit counts entries, not transfer rows.
+    return _entries_base().where(JournalEntry.id.in_(queued))
+
+
+@cache
 def _entries_statement() -> Select:  # type: ignore[type-arg]
+    return _entries_base().where(JournalEntry.id.in_(bindparam("ids", expanding=True)))
+
+
+def _entries_base() -> Select:  # type: ignore[type-arg]
     debit, credit = aliased(Account), aliased(Account)
     # The stored value as the driver gives it: parsed once per distinct time above.
     raw_posted_at = type_coerce(JournalEntry.__table__.c.posted_at, NullType())
@@ -198,6 +291,5 @@ def _entries_statement() -> Select:  # type: ignore[type-arg]
         .join(Transfer, Transfer.entry_id == JournalEntry.id)
         .join(debit, debit.id == Transfer.debit_account_id)
         .join(credit, credit.id == Transfer.credit_account_id)
-        .where(JournalEntry.id.in_(bindparam("ids", expanding=True)))
         .order_by(JournalEntry.id, Transfer.id)
     )

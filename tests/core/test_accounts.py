@@ -9,6 +9,8 @@ from ledger.core.db import transaction
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.core.journal import EntryRequest, Move, post_entry
 
+pytestmark = pytest.mark.usefixtures("posting_path")
+
 
 def test_open_account_starts_at_zero_and_keeps_its_flags(sessions):
     with transaction(sessions) as s:

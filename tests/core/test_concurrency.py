@@ -2,12 +2,16 @@
 
 import threading
 
+import pytest
+
 from ledger.core.accounts import balance
 from ledger.core.db import transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import create_hold
 from ledger.core.verify import verify
 from tests.core.scenario import fund_voucher, open_chart
+
+pytestmark = pytest.mark.usefixtures("posting_path")
 
 THREADS = 64
 

@@ -29,6 +29,8 @@ from ledger.core.journal import (
 from ledger.core.verify import verify
 from tests.core.scenario import fund_voucher, open_chart
 
+pytestmark = pytest.mark.usefixtures("posting_path")
+
 
 @pytest.fixture
 def funded(sessions):
@@ -275,3 +277,74 @@ def test_accounts_of_different_ledgers_cannot_meet(funded):
 def test_unknown_account_is_refused(funded):
     with pytest.raises(NotFound, match="P:nowhere"), transaction(funded) as s:
         post_entry(s, EntryRequest((Move("P:nowhere", "P:funding", 1),), flow="x"))
+
+
+def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(funded):
+    """Each refusal's class, message and detail, word for word (the PostgreSQL function
+    must raise what the Python path raises); the caller may go on in the same transaction."""
+    from sqlalchemy import func, select
+
+    from ledger.core.accounts import open_account
+    from ledger.core.models import JournalEntry
+
+    with transaction(funded) as s:
+        open_account(s, "P:owed", "P", debits_must_not_exceed_credits=True)
+        open_chart(s, ledger="Q")
+        hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
+        done_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 10).transfers[0].id
+        void_hold(s, done_id)
+        spent = post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),), flow="x"))
+        reversal = reverse_entry(s, spent.id)
+        post_entry(s, EntryRequest((Move("P:budget", "P:funding", 1),), flow="x",
+                                   idempotency_key="k"))
+        last = get_entry(s, reversal.id).posted_at
+    old = datetime(2000, 1, 1, tzinfo=UTC)
+    future = datetime.now(UTC) + timedelta(days=1)
+    move = Move("P:provider:S1", "P:voucher:V1", 1)
+    cases = [
+        (lambda s: post_entry(s, EntryRequest((Move("P:zz", "P:aa", 1),), flow="x")),
+         NotFound, "no account P:aa", {"code_value": "P:aa"}),
+        (lambda s: post_entry(s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 601),),
+                                              flow="x")),
+         InsufficientBalance, "account P:voucher:V1 cannot give 601 fen: 600 available after holds",
+         {"account": "P:voucher:V1", "requested": 601, "available": 600}),
+        (lambda s: post_entry(s, EntryRequest((Move("P:owed", "P:funding", 7),), flow="x")),
+         InsufficientBalance, "account P:owed cannot take 7 fen: 0 available after holds",
+         {"account": "P:owed", "requested": 7, "available": 0}),
+        (lambda s: post_entry(s, EntryRequest((Move("Q:budget", "P:funding", 1),), flow="x")),
+         InvalidInput, "accounts Q:budget and P:funding belong to different ledgers (Q, P)", {}),
+        (lambda s: post_hold(s, 9999), NotFound, "no pending transfer 9999", {}),
+        (lambda s: void_hold(s, done_id), Conflict,
+         f"pending transfer {done_id} was already posted or voided", {}),
+        (lambda s: post_hold(s, hold_id, 401), InvalidInput,
+         f"cannot post 401 fen of pending transfer {hold_id}, which holds 400",
+         {"field": "amount"}),
+        (lambda s: reverse_entry(s, spent.id), Conflict,
+         f"entry {spent.id} was already reversed by entry {reversal.id}",
+         {"reversed_by": reversal.id}),
+        (lambda s: post_entry(s, EntryRequest((move,), flow="x", posted_at=future)),
+         InvalidInput, f"posted_at {future.isoformat()} lies in the future",
+         {"field": "posted_at"}),
+        (lambda s: post_entry(s, EntryRequest((move,), flow="x", posted_at=old)),
+         InvalidInput,
+         f"posted_at {old.isoformat()} precedes the last posting on account P:provider:S1 "
+         f"({last.isoformat()}); imported history must come in time order",
+         {"field": "posted_at"}),
+        (lambda s: post_entry(s, EntryRequest((Move("P:budget", "P:funding", 2),), flow="x",
+                                              idempotency_key="k")),
+         IdempotencyConflict, "idempotency key 'k' was used before with different content",
+         {"key": "k"}),
+    ]
+    for attempt, error, message, detail in cases:
+        with transaction(funded) as s:
+            written = s.scalar(select(func.count()).select_from(JournalEntry))
+            with pytest.raises(error) as refused:
+                attempt(s)
+            assert (type(refused.value), refused.value.message) == (error, message)
+            assert refused.value.detail == detail
+            # Nothing was written and the transaction goes on.
+            assert s.scalar(select(func.count()).select_from(JournalEntry)) == written
+            post_entry(s, EntryRequest((Move("P:budget", "P:funding", 1),), flow="after"))
+    with transaction(funded) as s:
+        assert balance(s, "P:budget").debits_posted == 1000 + 1 + len(cases)
+        assert verify(s).ok

@@ -153,6 +153,9 @@ def test_concurrent_postings_in_both_directions_never_deadlock_and_all_seal(two_
                             (Move(debit, credit, 1), Move(credit, debit, 1)), flow="manual"
                         ),
                     )
+                # Its own seal step returned only once the entry was sealed, by it or another.
+                with transaction(two_charts) as s:
+                    assert get_entry(s, entry.id).hash is not None, entry.id
                 with lock:
                     posted.append(entry.id)
             except InsufficientBalance:
@@ -262,3 +265,27 @@ def test_verify_in_worker_processes_agrees_and_names_the_first_break(two_charts,
     assert report.first_break.entry_id == 6
     assert report.first_break.reason.startswith("content hash")
     assert report.entries == 8
+
+
+def test_seals_match_the_reference_encoding_for_any_text_and_time(sessions):
+    """Whoever seals (Python, or ledger_seal() on PostgreSQL), verify's Python re-encoding
+    agrees: non-ASCII text, a reversal, a hold's resolution, a time before 1970 with µs."""
+    from datetime import UTC, datetime
+
+    from ledger.core.journal import create_hold, post_hold, reverse_entry
+
+    with transaction(sessions) as s:
+        open_chart(s)
+        before_1970 = datetime(1969, 12, 31, 23, 59, 58, 500_001, tzinfo=UTC)
+        post_entry(s, EntryRequest((Move("P:budget", "P:funding", 900),), flow="appropriate",
+                                   ref="批次:7", actor="审批人 ✓", memo="五块 — «ok»",
+                                   posted_at=before_1970))
+        spent = post_entry(s, _move("P:voucher:V1", "P:budget", 300))
+        reverse_entry(s, spent.id, memo="撤销")
+        hold = create_hold(s, "P:provider:S1", "P:budget", 200)
+        post_hold(s, hold.transfers[0].id, 150)
+    with transaction(sessions) as s:
+        assert head(s)[0] == 5
+        assert get_entry(s, 1).posted_at == before_1970
+        report = verify(s)
+        assert report.ok and not report.unsealed, report
