@@ -37,7 +37,7 @@ from reports.document import (
     styles,
 )
 from reports.fonts import ReportFont, report_font
-from reports.names import KIND_NAMES, flow_name
+from reports.names import flow_name, kind_name
 from reports.provenance import Period, report_meta
 from rules.loader import PolicySet
 
@@ -96,7 +96,7 @@ def _rows(moves: Iterator[q.Movement], running: _Running) -> Iterator[list[str]]
         yield [
             m.posted_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
             str(m.entry_id),
-            f"{flow_name(m.flow)}·{KIND_NAMES.get(m.kind, m.kind)}",
+            f"{flow_name(m.flow)}·{kind_name(m.kind)}",
             m.account.split(":", 1)[-1],
             shown if m.debit else "", "" if m.debit else shown, money(running.balance),
         ]
