@@ -45,6 +45,7 @@ from ledger.core.money import fen_to_yuan
 from ledger.core.paging import Page, check_page
 from ledger.programmes.programme import Programme, account, programme_row
 from ledger.registry.firms import Firm
+from ledger.registry.parties import party_matches
 from ledger.registry.providers import Provider
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption
@@ -433,6 +434,7 @@ class PayableFilter:
 
     kind: str | None = None
     payee_id: int | None = None
+    payee_q: str | None = None  # the start of the payee's registered name or credit code
     category: str | None = None
     min_fen: int | None = None
     max_fen: int | None = None
@@ -465,6 +467,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         .join(Redemption, Redemption.id == Claim.redemption_id)
         .where(Claim.programme_id == prog.id, Claim.status == "approved",
                Claim.batch_id.is_(None)))
+    if wanted.payee_q:
+        claims = claims.where(party_matches(Provider, wanted.payee_q))
     awards = (
         select(literal("award").label("kind"), Award.id.label("id"),
                Award.firm_id.label("payee_id"), Firm.name.label("payee"),
@@ -472,6 +476,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
                Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"))
         .join(Firm, Firm.id == Award.firm_id)
         .where(Award.programme_id == prog.id, Award.status == "approved"))
+    if wanted.payee_q:
+        awards = awards.where(party_matches(Firm, wanted.payee_q))
     both = union_all(claims, awards).subquery()
     where = []
     if wanted.kind is not None:
