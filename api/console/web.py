@@ -22,7 +22,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from api.console import i18n, session
-from api.console.labels import ERRORS, LABELS, account_text, operation_name, reference_text
+from api.console.labels import (
+    ERRORS,
+    account_text,
+    operation_name,
+    reference_text,
+    tier_or_label,
+)
 from api.console.traces import rule_label, sentence, yuan_figure
 from api.problems import status_of
 from ledger.core.acting import SHANGHAI
@@ -87,8 +93,7 @@ def day(value: dt.date | None) -> str:
 
 def label(code: object) -> str:
     """A status, category, bound or other code in the page language (unknown: the code)."""
-    text = str(code) if code is not None else ""
-    return i18n.gettext(LABELS[text]) if text in LABELS else text
+    return tier_or_label(str(code) if code is not None else "")
 
 
 def as_code(text: object) -> Markup:

@@ -33,6 +33,19 @@ FIRMS, PROVIDERS = 30, 10
 FAST_HASHER = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))
 ROLES = ("demo-firm", "demo-provider", "demo-operator", "demo-approver", "demo-auditor")
 LANGUAGES = ("zh-CN", "en")
+# The detail pages each role's walk must reach (menu pages are read from the menu itself): a
+# page that stops linking to its details, or a demo year that stops holding them, fails here.
+DETAILS = {
+    "firm": {"/firm/applications/{id}", "/firm/authorisations/{id}", "/firm/awards/{id}",
+             "/firm/redemptions/{id}", "/firm/vouchers/{id}", "/firm/applications/new",
+             "/firm/awards/new", "/firm/authorisations/new"},
+    "provider": {"/provider/bookings/{id}", "/provider/claims/{id}", "/provider/claims/new"},
+    "operator": {"/operator/batches/{id}", "/operator/batches/new", "/operator/vouchers/{id}",
+                 "/operator/firms/new", "/operator/providers/new"},
+    "approver": {"/approver/applications/{id}", "/approver/awards/{id}",
+                 "/approver/batches/{id}", "/approver/claims/{id}"},
+    "auditor": {"/auditor/entries/{id}"},
+}
 # Links the walk does not follow: files (PDF, CSV, XLSX, uploaded documents), other languages,
 # signing out, paging and sorting of a list already seen (same path, other query).
 SKIP = re.compile(r"\.(pdf|csv|xlsx)$|/documents/|/evidence/|^/lang/|^/sign-out|^/docs")
@@ -42,7 +55,7 @@ SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 DOTTED = re.compile(r"\b[a-z]+(?:\.[a-z_]+)+\b")
 ACTOR = re.compile(r"\b(?:user|demo|cli):[\w:-]+")
 # (b) an id where a name belongs (a year after the word is no id: 瞪羚企业 2025, 企业 2026 年度)
-PARTY_ID = re.compile(r"(?:企业|服务机构|用户|\bfirm|\bprovider|\buser)\s*#?"
+PARTY_ID = re.compile(r"(?:企业|服务机构|用户|\bfirm|\bprovider|\buser)[ \u00a0]*#?"
                       r"(?!(?:19|20)\d\d\b)\d+\b", re.IGNORECASE)
 # (c) three Latin words in a row (words of two letters or more, spaces or punctuation between)
 LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z'’]+(?:[ ,;:()/·-]+[A-Za-z][A-Za-z'’]+){2,}")
@@ -59,15 +72,16 @@ ALLOWED: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-# The page's text as a person reads it, without a <code> shown beside words of its own (a
-# refusal's sentence and its code, a report's name and its kind): a <code> alone in its cell or
-# line is read like any other text.
-READABLE_TEXT = """() => {
+# The page's text as a person reads it, with every choice of its lists, without a <code> shown
+# beside words of its own (a refusal's sentence and its code, a report's name and its kind): a
+# <code> alone in its cell or line is read like any other text.
+READABLE_TEXT = r"""() => {
   for (const c of document.querySelectorAll('main code')) {
     const around = c.parentElement ? c.parentElement.innerText.trim() : '';
     if (around !== c.innerText.trim()) c.style.display = 'none';
   }
-  return document.body.innerText;
+  const options = [...document.querySelectorAll('option')].map(o => o.text);
+  return document.body.innerText + '\n' + options.join('\n');
 }"""
 
 
@@ -108,7 +122,8 @@ def _shape(path: str) -> str:
     return re.sub(r"/\d+(?=/|$)", "/{id}", path)
 
 
-def walk(page, role_prefix: str) -> list[Walked]:  # type: ignore[no-untyped-def]
+def walk(page, role_prefix: str, page_language: str  # type: ignore[no-untyped-def]
+         ) -> list[Walked]:
     """Every menu page, then one page of each shape they link to (two levels)."""
     menu = [urlsplit(h).path for h in page.eval_on_selector_all(
         "nav.menu a", "links => links.map(a => a.getAttribute('href'))")]
@@ -124,6 +139,7 @@ def walk(page, role_prefix: str) -> list[Walked]:  # type: ignore[no-untyped-def
         assert response is not None and response.ok, f"{path}: {response and response.status}"
         text = page.evaluate(READABLE_TEXT)
         language = page.get_attribute("html", "lang") or ""
+        assert language == page_language, f"{path}: a {language} page, not {page_language}"
         walked.append(Walked(path, findings(text, language)))
         if depth >= 2:
             continue
@@ -145,9 +161,11 @@ def test_every_page_reads_in_its_language_with_names(chromium, sign_in_at, walk_
     page = sign_in_at(chromium, walk_server, username, language)
     try:
         role = username.removeprefix("demo-")
-        walked = walk(page, f"/{role}")
+        walked = walk(page, f"/{role}", language)
     finally:
         page.context.close()
+    missing = DETAILS[role] - {_shape(w.path) for w in walked}
+    assert not missing, f"the walk did not reach {sorted(missing)}"
     report = [f"{w.path}: {p}" for w in walked for p in w.problems]
     assert not report, "\n".join(report)
 
