@@ -92,10 +92,82 @@ TIER_NAMES = {
     "little_giant": N_("National specialised \"little giant\""),
 }
 
+# What the operation log calls each operation; `users.create.<role>`,
+# `firms.certify.<kind>` and `providers.category.<add|remove>.<category>` end in a code.
+OPERATION_NAMES: dict[str, str] = {
+    "applications.apply": N_("apply for a voucher"),
+    "applications.approve": N_("approve a voucher application"),
+    "applications.reject": N_("reject a voucher application"),
+    "authorisations.create": N_("authorise a provider"),
+    "authorisations.withdraw": N_("withdraw an authorisation"),
+    "awards.apply": N_("apply for an award"),
+    "awards.approve": N_("approve an award"),
+    "awards.clawback": N_("claw back an award"),
+    "awards.import": N_("import awards"),
+    "awards.reject": N_("reject an award"),
+    "claims.approve": N_("approve a claim"),
+    "claims.file": N_("file a claim"),
+    "claims.reject": N_("reject a claim"),
+    "firms.create": N_("register a firm"),
+    "firms.certify": N_("record a certification"),
+    "payments.confirmation": N_("read the bank's confirmation"),
+    "payments.create": N_("create a payment batch"),
+    "payments.paid": N_("mark a batch paid"),
+    "payments.release": N_("release a payment batch"),
+    "payments.return": N_("record a bank return"),
+    "firms.bank_account": N_("correct a firm's bank account"),
+    "providers.bank_account": N_("correct a provider's bank account"),
+    "programs.appropriate": N_("appropriate budget"),
+    "programs.create": N_("create a programme"),
+    "programs.expire": N_("expire vouchers"),
+    "providers.create": N_("register a provider"),
+    "providers.category.add": N_("register a provider for a category"),
+    "providers.category.remove": N_("end a provider's category"),
+    "redemptions.book": N_("book a service"),
+    "redemptions.cancel": N_("cancel a booking"),
+    "redemptions.clawback": N_("claw back a service"),
+    "redemptions.complete": N_("complete a service"),
+    "redemptions.confirm": N_("confirm a service"),
+    "redemptions.dispute": N_("dispute a service"),
+    "sign_in_locks.clear": N_("clear a sign-in lock"),
+    "users.change_password": N_("change a password"),
+    "users.create": N_("create a user"),
+    "users.disable": N_("disable a user"),
+    "users.enable": N_("enable a user"),
+    "users.reset_password": N_("reset a password"),
+    "vouchers.import": N_("import vouchers"),
+    "vouchers.issue": N_("issue a voucher"),
+}
+# The roles a user is created with (`users.create.<role>`).
+ROLE_NAMES = {
+    "firm": N_("Firm"),
+    "provider": N_("Provider"),
+    "operator": N_("Operator"),
+    "approver": N_("Approver"),
+    "auditor": N_("Auditor"),
+}
+# What an operation of the log is about (its object type), and a refused operation's prefix.
+OBJECT_NAMES = {
+    "application": N_("Voucher application"),
+    "authorisation": N_("Authorisation"),
+    "award": N_("Award"),
+    "batch": N_("Payment batch"),
+    "claim": N_("Claim"),
+    "firm": N_("Firm"),
+    "import": N_("Import"),
+    "programme": N_("Programme"),
+    "provider": N_("Provider"),
+    "redemption": N_("Booking"),
+    "sign_in_lock": N_("Sign-in lock"),
+    "user": N_("User"),
+    "voucher": N_("Voucher"),
+}
+
 # Every message id the reports use (the catalogue test checks each is translated).
 MESSAGE_IDS: tuple[str, ...] = (
     *REFUSAL_NAMES.values(), OTHER_REFUSAL, *FLOW_NAMES.values(), *KIND_NAMES.values(),
-    *ACCOUNT_KIND_NAMES.values(), *CATEGORY_NAMES.values(), *TIER_NAMES.values())
+    *ACCOUNT_KIND_NAMES.values(), *CATEGORY_NAMES.values(), *TIER_NAMES.values(),
+    *OPERATION_NAMES.values(), *ROLE_NAMES.values(), *OBJECT_NAMES.values())
 
 
 def _named(names: dict[str, str], code: str, language: str) -> str:
@@ -131,3 +203,21 @@ def flow_name(flow: str, language: str = DEFAULT_LANGUAGE) -> str:
 def kind_name(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
     """How a transfer moves an account (过账, 冻结 …); an unknown kind prints as itself."""
     return _named(KIND_NAMES, kind, language)
+
+
+def object_name(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """What an operation is about (创新券申领 for application); unknown: the code itself."""
+    return _named(OBJECT_NAMES, kind, language)
+
+
+def operation_name(action: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """What an operation of the log did; `users.create.firm` reads 创建用户 · 企业, an unknown
+    action prints as itself."""
+    if action in OPERATION_NAMES:
+        return word(OPERATION_NAMES[action], language)
+    head, _, code = action.rpartition(".")
+    if head in OPERATION_NAMES:
+        detail = next((_named(names, code, language) for names in
+                       (ROLE_NAMES, TIER_NAMES, CATEGORY_NAMES) if code in names), code)
+        return f"{word(OPERATION_NAMES[head], language)} · {detail}"
+    return action

@@ -10,7 +10,14 @@ from markupsafe import Markup, escape
 
 from api.console import i18n
 from api.console.i18n import N_
-from reports.names import FLOW_NAMES, KIND_NAMES, TIER_NAMES, account_kind_name, tier_name
+from reports.names import (
+    FLOW_NAMES,
+    KIND_NAMES,
+    TIER_NAMES,
+    account_kind_name,
+    tier_name,
+)
+from reports.names import operation_name as report_operation_name
 
 LABELS: dict[str, str] = {
     # roles
@@ -114,52 +121,6 @@ LABELS: dict[str, str] = {
     **KIND_NAMES,
 }
 
-# What the operation log calls each operation; `users.create.<role>`,
-# `firms.certify.<kind>` and `providers.category.<add|remove>.<category>` end in a code.
-OPERATIONS: dict[str, str] = {
-    "applications.apply": N_("apply for a voucher"),
-    "applications.approve": N_("approve a voucher application"),
-    "applications.reject": N_("reject a voucher application"),
-    "authorisations.create": N_("authorise a provider"),
-    "authorisations.withdraw": N_("withdraw an authorisation"),
-    "awards.apply": N_("apply for an award"),
-    "awards.approve": N_("approve an award"),
-    "awards.clawback": N_("claw back an award"),
-    "awards.import": N_("import awards"),
-    "awards.reject": N_("reject an award"),
-    "claims.approve": N_("approve a claim"),
-    "claims.file": N_("file a claim"),
-    "claims.reject": N_("reject a claim"),
-    "firms.create": N_("register a firm"),
-    "firms.certify": N_("record a certification"),
-    "payments.confirmation": N_("read the bank's confirmation"),
-    "payments.create": N_("create a payment batch"),
-    "payments.paid": N_("mark a batch paid"),
-    "payments.release": N_("release a payment batch"),
-    "payments.return": N_("record a bank return"),
-    "firms.bank_account": N_("correct a firm's bank account"),
-    "providers.bank_account": N_("correct a provider's bank account"),
-    "programs.appropriate": N_("appropriate budget"),
-    "programs.create": N_("create a programme"),
-    "programs.expire": N_("expire vouchers"),
-    "providers.create": N_("register a provider"),
-    "providers.category.add": N_("register a provider for a category"),
-    "providers.category.remove": N_("end a provider's category"),
-    "redemptions.book": N_("book a service"),
-    "redemptions.cancel": N_("cancel a booking"),
-    "redemptions.clawback": N_("claw back a service"),
-    "redemptions.complete": N_("complete a service"),
-    "redemptions.confirm": N_("confirm a service"),
-    "redemptions.dispute": N_("dispute a service"),
-    "sign_in_locks.clear": N_("clear a sign-in lock"),
-    "users.change_password": N_("change a password"),
-    "users.create": N_("create a user"),
-    "users.disable": N_("disable a user"),
-    "users.enable": N_("enable a user"),
-    "users.reset_password": N_("reset a password"),
-    "vouchers.import": N_("import vouchers"),
-    "vouchers.issue": N_("issue a voucher"),
-}
 
 # A sentence per stable error code, shown next to the field with the code itself.
 ERRORS: dict[str, str] = {
@@ -265,12 +226,7 @@ def label_text(code: str) -> str:
 
 def operation_name(action: str) -> str:
     """What an operation of the log did (`users.create.firm`: create a user · firm)."""
-    if action in OPERATIONS:
-        return _gettext(OPERATIONS[action])
-    head, _, code = action.rpartition(".")
-    if head in OPERATIONS:
-        return f"{_gettext(OPERATIONS[head])} · {tier_or_label(code)}"
-    return action
+    return report_operation_name(action, _language())
 
 
 def tier_or_label(code: str) -> str:
