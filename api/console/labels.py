@@ -230,8 +230,10 @@ def operation_name(action: str) -> str:
 
 
 def tier_or_label(code: str) -> str:
-    """A certification kind by the reports' name, any other code by its label."""
-    return tier_name(code, _language()) if code in TIER_NAMES else label_text(code)
+    """A code by its label; a certification kind without one by the reports' name."""
+    if code in TIER_NAMES and code not in LABELS:
+        return tier_name(code, _language())
+    return label_text(code)
 
 
 def certification_text(kind: str, year: int) -> str:
