@@ -13,8 +13,10 @@ from api.console.i18n import N_
 from reports.names import (
     FLOW_NAMES,
     KIND_NAMES,
+    REFUSAL_NAMES,
     TIER_NAMES,
     account_kind_name,
+    refusal_name,
     tier_name,
 )
 from reports.names import operation_name as report_operation_name
@@ -254,16 +256,24 @@ def account_text(code: str) -> str:
     return " · ".join([*words, number] if number else words)
 
 
+def _refusal_sentence(code: str | None, message: str | None) -> str:
+    if code in ERRORS:
+        return _gettext(ERRORS[code])
+    if code in REFUSAL_NAMES:
+        return refusal_name(code, _language())
+    return message or ""
+
+
 def refusal_text(code: str | None, message: str | None) -> str:
     """A refusal's sentence in the page's language, its code after it; the logged message
-    only for a code without a sentence."""
-    sentence = _gettext(ERRORS[code]) if code in ERRORS else (message or "")
+    only for a code without words in the catalogues."""
+    sentence = _refusal_sentence(code, message)
     return f"{sentence} ({code})" if code else sentence
 
 
 def refusal_html(code: str | None, message: str | None) -> Markup:
     """As `refusal_text`, the code set as <code> beside its sentence."""
-    sentence = _gettext(ERRORS[code]) if code in ERRORS else (message or "")
+    sentence = _refusal_sentence(code, message)
     return Markup("{} <code>{}</code>").format(sentence, code) if code else escape(sentence)
 
 
