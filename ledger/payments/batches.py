@@ -159,6 +159,7 @@ class LineView:
     reference: str | None
     value_date: dt.date | None
     return_reason: str | None
+    payee_credit_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def batch_lines(session: Session, batch_id: int) -> list[LineView]:
                func.coalesce(Provider.name, Firm.name), PaymentLine.amount_fen,
                PaymentLine.bank_name, PaymentLine.bank_account,
                PaymentConfirmation.reference, PaymentConfirmation.value_date,
-               PaymentReturn.reason)
+               PaymentReturn.reason, func.coalesce(Provider.credit_code, Firm.credit_code))
         .outerjoin(Provider, Provider.id == PaymentLine.provider_id)
         .outerjoin(Firm, Firm.id == PaymentLine.firm_id)
         .outerjoin(PaymentConfirmation, PaymentConfirmation.line_id == PaymentLine.id)
@@ -200,11 +201,12 @@ def batch_lines(session: Session, batch_id: int) -> list[LineView]:
     ).all()
     views = []
     for number, (line_id, claim_id, provider_id, award_id, firm_id, payee, amount, bank, acct,
-                 reference, value_date, reason) in enumerate(rows, 1):
+                 reference, value_date, reason, code) in enumerate(rows, 1):
         status = "returned" if reason is not None else "paid" if reference is not None \
             else "held"
         views.append(LineView(line_id, number, claim_id, provider_id, award_id, firm_id, payee,
-                              amount, bank, acct, status, reference, value_date, reason))
+                              amount, bank, acct, status, reference, value_date, reason,
+                              code))
     return views
 
 

@@ -266,6 +266,8 @@ def test_chosen_lines_released_paid_returned_and_paid_again(client, sessions, wo
     batch_id = int(url.rsplit("/", 1)[1])
     page = client.get(url).text
     assert f'id="batch-total">{yuan(amount)}<' in page and 'id="awaiting-release"' in page
+    # Each line names its payee by registered name and credit code, with the bank account.
+    assert "<td>辽宁省检验检测认证中心</td><td>12210000455812673E</td>" in page
     assert 'id="mark-paid"' not in page
     assert client.get(f"{url}/bank.csv").status_code == 409
     # The approver releases it (the operator may not reach the approver's pages).
