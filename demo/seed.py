@@ -101,6 +101,12 @@ class DemoResult:
     accounts: tuple[DemoAccount, ...]
 
 
+# The demo people's names, as the console and the reports show them (the sign-in names stay
+# demo-<role>, as the README prints them).
+DISPLAY_NAMES = {"operator": "王敏", "approver": "李建华", "auditor": "陈静", "firm": "刘洋",
+                 "provider": "张伟"}
+
+
 def _password(role: str) -> str:
     return f"demo-{role}-2026"
 
@@ -142,7 +148,7 @@ def seed_demo(session: Session) -> DemoResult:
         username = DEMO_PREFIX + role
         if find_user(session, username) is None:
             view = create_user(session, username=username, password=_password(role), role=role,
-                               display_name=f"Demo {role}", firm_id=firm_id,
+                               display_name=DISPLAY_NAMES[role], firm_id=firm_id,
                                provider_id=provider_id)
             oplog.record(session, actor, f"users.create.{role}", "user", view.id)
             users_added += 1

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger.programmes.programme import programme_row
 from ledger.reading import audit_queries as q
+from ledger.registry.names import actor_names
 from reports.document import (
     CONTENT_WIDTH,
     SHANGHAI,
@@ -30,7 +31,7 @@ from reports.document import (
     styles,
 )
 from reports.fonts import ReportFont, report_font
-from reports.names import refusal_name, tier_name
+from reports.names import object_name, operation_name, refusal_name, tier_name
 from reports.provenance import Period, report_meta
 from rules.loader import PolicySet
 
@@ -59,10 +60,15 @@ def _when(at: dt.datetime) -> str:
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _refusal_table(rows: Iterable[q.RefusalRow], font: ReportFont) -> Flowable:
+def _refusal_table(session: Session, rows: Iterable[q.RefusalRow], font: ReportFont
+                   ) -> Flowable:
+    """Each refusal: when, who (by name), what, on what, and the refusal in words."""
     widths = [30 * mm, 34 * mm, 36 * mm, 22 * mm]
-    lines = ([_when(r.at), r.actor, r.action, f"{r.object_type} {r.object_id or ''}".strip(),
-              r.message[:MESSAGE_CHARS]] for r in rows)
+    found = list(rows)
+    people = actor_names(session, [r.actor for r in found])
+    lines = ([_when(r.at), people.get(r.actor, r.actor), operation_name(r.action),
+              f"{object_name(r.object_type)} {r.object_id or ''}".strip(),
+              refusal_name(r.code)] for r in found)
     return data_table(["时间", "操作人", "操作", "对象", "说明"],
                       _or_none(lines, 5), [*widths, CONTENT_WIDTH - sum(widths)], font,
                       numeric_from=None, font_size=6.5)
@@ -109,12 +115,12 @@ def exceptions_story(
                    _or_none(([c, refusal_name(c), str(n)] for c, n in by_code), 3),
                    [60 * mm, CONTENT_WIDTH - 90 * mm, 30 * mm], font, numeric_from=2,
                    total=["合计", "", str(total)]),
-        *section("二、触及限额（cap_exceeded）", s.heading),
-        _refusal_table(q.refusals(session, window, q.CAP_CODES), font),
-        *section("三、关联交易被拒（related_party）", s.heading),
-        _refusal_table(q.refusals(session, window, q.RELATED_PARTY_CODES), font),
-        *section("四、逾期申领（claim_late）", s.heading),
-        _refusal_table(q.refusals(session, window, q.LATE_CLAIM_CODES), font),
+        *section("二、触及限额", s.heading),
+        _refusal_table(session, q.refusals(session, window, q.CAP_CODES), font),
+        *section("三、关联交易被拒", s.heading),
+        _refusal_table(session, q.refusals(session, window, q.RELATED_PARTY_CODES), font),
+        *section("四、逾期申领", s.heading),
+        _refusal_table(session, q.refusals(session, window, q.LATE_CLAIM_CODES), font),
         *section("五、追回", s.heading),
         data_table(
             ["时间", "对象", "企业", "服务机构／奖励类别", "金额", "原因"],

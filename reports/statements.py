@@ -37,7 +37,7 @@ from reports.document import (
     styles,
 )
 from reports.fonts import ReportFont, report_font
-from reports.names import KIND_NAMES, flow_name
+from reports.names import account_kind_name, flow_name, kind_name
 from reports.provenance import Period, report_meta
 from rules.loader import PolicySet
 
@@ -85,6 +85,14 @@ def _party(session: Session, party: Party, party_id: int) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
+def _account_words(account: str) -> str:
+    """The statement's account in words: 创新券未用余额 V000001, 服务机构应付 (the party is the
+    statement's own)."""
+    _programme, kind, *rest = account.split(":")
+    serial = rest[0] if kind == "voucher" and rest else ""
+    return f"{account_kind_name(kind)} {serial}".strip()
+
+
 def _rows(moves: Iterator[q.Movement], running: _Running) -> Iterator[list[str]]:
     for m in moves:
         shown = money(m.amount)
@@ -96,8 +104,8 @@ def _rows(moves: Iterator[q.Movement], running: _Running) -> Iterator[list[str]]
         yield [
             m.posted_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
             str(m.entry_id),
-            f"{flow_name(m.flow)}·{KIND_NAMES.get(m.kind, m.kind)}",
-            m.account.split(":", 1)[-1],
+            f"{flow_name(m.flow)}·{kind_name(m.kind)}",
+            _account_words(m.account),
             shown if m.debit else "", "" if m.debit else shown, money(running.balance),
         ]
 

@@ -1,7 +1,9 @@
 """Message catalogues (gettext .po, compiled in memory at start) and the page language.
 
 Simplified Chinese is the default; English is chosen by the `lang` cookie or Accept-Language.
-Message ids are English. With `strict` on (the tests), a message missing from the page's
+Message ids are English. The reports' catalogues (reports/locale: the words for flows, account
+kinds, categories, certifications, refusals) are read under the console's, so the console and
+the PDFs name a code alike. With `strict` on (the tests), a message missing from the page's
 catalogue raises `MissingMessage` instead of falling back to the id.
 """
 
@@ -15,6 +17,8 @@ from pathlib import Path
 from babel.core import negotiate_locale
 from babel.messages.pofile import read_po
 from starlette.requests import Request
+
+from reports.words import messages as report_words
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
@@ -59,12 +63,13 @@ class Catalogue:
 
 @cache
 def _messages(language: str) -> dict[str, str]:
-    """The compiled catalogue of `language`, read once from its .po file."""
+    """The compiled catalogue of `language` (the reports' words under the console's), read once."""
     path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string
-            and not m.fuzzy}
+    console = {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string
+               and not m.fuzzy}
+    return {**report_words(language), **console}
 
 
 def catalogue(language: str, *, strict: bool = False) -> Catalogue:

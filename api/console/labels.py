@@ -3,7 +3,23 @@ translation: a page shows `code|label`, and an unknown code shows as itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from api.console import i18n
 from api.console.i18n import N_
+from reports.names import (
+    FLOW_NAMES,
+    KIND_NAMES,
+    REFUSAL_NAMES,
+    TIER_NAMES,
+    account_kind_name,
+    refusal_name,
+    tier_name,
+)
+from reports.names import operation_name as report_operation_name
 
 LABELS: dict[str, str] = {
     # roles
@@ -29,6 +45,7 @@ LABELS: dict[str, str] = {
     "released": N_("released"),
     "held": N_("held"),
     "returned": N_("returned"),
+    "in_payment": N_("in payment"),
     "award": N_("Award"),
     # service categories
     "patent_application": N_("patent application"),
@@ -93,7 +110,26 @@ LABELS: dict[str, str] = {
     # history directions
     "in": N_("in"),
     "out": N_("out"),
+    # channels of the operation log
+    "api": N_("API"),
+    "cli": N_("command line"),
+    "console": N_("console"),
+    # what an operation or a journal reference is about (firm, provider, award, claim above)
+    "application": N_("application"),
+    "authorisation": N_("authorisation"),
+    "batch": N_("payment batch"),
+    "line": N_("line"),
+    "import": N_("import"),
+    "programme": N_("programme"),
+    "redemption": N_("booking"),
+    "sign_in_lock": N_("sign-in lock"),
+    "user": N_("user"),
+    "voucher": N_("voucher"),
+    # journal flows and transfer kinds: the reports' words (reports/locale), one set for both
+    **FLOW_NAMES,
+    **KIND_NAMES,
 }
+
 
 # A sentence per stable error code, shown next to the field with the code itself.
 ERRORS: dict[str, str] = {
@@ -186,3 +222,85 @@ ERRORS: dict[str, str] = {
     "authorisation_other_provider": N_("This authorisation names another provider."),
     "csrf_failed": N_("The form expired or did not come from this site. Reload and try again."),
 }
+
+
+def _gettext(msgid: str) -> str:
+    """Translate with the page's catalogue; outside a page (the XLSX export) in Chinese."""
+    page = i18n.current.get(None) or i18n.catalogue(i18n.DEFAULT_LANGUAGE)
+    return page.gettext(msgid)
+
+
+def _language() -> str:
+    page = i18n.current.get(None)
+    return page.language if page is not None else i18n.DEFAULT_LANGUAGE
+
+
+def label_text(code: str) -> str:
+    """A code's label in the page's language; an unknown code shows as itself."""
+    return _gettext(LABELS[code]) if code in LABELS else code
+
+
+def operation_name(action: str) -> str:
+    """What an operation of the log did (`users.create.firm`: create a user · firm)."""
+    return report_operation_name(action, _language())
+
+
+def tier_or_label(code: str) -> str:
+    """A code by its label; a certification kind without one by the reports' name."""
+    if code in TIER_NAMES and code not in LABELS:
+        return tier_name(code, _language())
+    return label_text(code)
+
+
+def certification_text(kind: str, year: int) -> str:
+    """A firm's certification as a clerk reads it: 瞪羚企业 2025."""
+    return f"{tier_name(kind, _language())} {year}"
+
+
+def reference_text(ref: str) -> str:
+    """A journal reference in words: `batch:1:line:2` reads 支付批次 1 行 2."""
+    return " ".join(label_text(part) for part in ref.split(":"))
+
+
+def account_text(code: str) -> str:
+    """An account code in words: `LN-CXQ-2026:budget` reads LN-CXQ-2026 · 可用预算."""
+    programme, _, rest = code.partition(":")
+    kind, _, number = rest.partition(":")
+    words = [programme, account_kind_name(kind, _language())] if kind else [programme]
+    return " · ".join([*words, number] if number else words)
+
+
+def _refusal_sentence(code: str | None, message: str | None) -> str:
+    if code in ERRORS:
+        return _gettext(ERRORS[code])
+    if code in REFUSAL_NAMES:
+        return refusal_name(code, _language())
+    return message or ""
+
+
+def refusal_text(code: str | None, message: str | None) -> str:
+    """A refusal's sentence in the page's language, its code after it; the logged message
+    only for a code without words in the catalogues."""
+    sentence = _refusal_sentence(code, message)
+    return f"{sentence} ({code})" if code else sentence
+
+
+def refusal_html(code: str | None, message: str | None) -> Markup:
+    """As `refusal_text`, the code set as <code> beside its sentence."""
+    sentence = _refusal_sentence(code, message)
+    return Markup("{} <code>{}</code>").format(sentence, code) if code else escape(sentence)
+
+
+class Shown:
+    """A value put into words when it is shown, in the page's language (a list's cell);
+    `html` gives its markup on a page when plain words are not enough."""
+
+    def __init__(self, words: Callable[..., str], *args: Any,
+                 html: Callable[..., Markup] | None = None) -> None:
+        self.words, self.args, self.html = words, args, html
+
+    def __str__(self) -> str:
+        return self.words(*self.args)
+
+    def __html__(self) -> str:
+        return str(self.html(*self.args) if self.html else escape(str(self)))

@@ -183,6 +183,9 @@ SENTENCES: dict[tuple[str, str], str] = {
 }
 # Figures that name a code: shown by their label (a category, status, tier, bound).
 CODED = ("status", "required", "category", "tier", "bound")
+# Figures that are a year (2026, never 2,026) and lists of yuan figures ("500.00,1000.00").
+YEARS = ("year",)
+YUAN_LISTS = ("offered",)
 SHARED = {"credit_code": N_("credit code"), "legal_rep": N_("legal representative"),
           "shareholder": N_("shareholder")}
 
@@ -211,6 +214,7 @@ def _field(line: Any, name: str) -> Any:
 def _values(line: Any, language: str, gettext: Callable[[str], str]) -> dict[str, str]:
     figures: Mapping[str, Any] = _field(line, "figures") or {}
     values: dict[str, str] = {"version": str(_field(line, "version") or "")}
+    locale = babel_locale(language)
     for name, value in figures.items():
         if name.endswith("_fen") and isinstance(value, int):
             values[name[:-4]] = format_amount(value, language, gettext)
@@ -218,13 +222,17 @@ def _values(line: Any, language: str, gettext: Callable[[str], str]) -> dict[str
             continue
         elif name in CODED:
             values[name] = gettext(LABELS[str(value)]) if str(value) in LABELS else str(value)
+        elif name in YEARS:
+            values[name] = str(value)
+        elif name in YUAN_LISTS:
+            values[name] = format_list([yuan_figure(int(Decimal(v).scaleb(2)), language)
+                                        for v in str(value).split(",") if v], locale=locale)
         elif isinstance(value, int):
             values[name] = format_decimal(value, locale=babel_locale(language))
         elif name == "ratio":
             values[name] = format_decimal(Decimal(str(value)), locale=babel_locale(language))
         else:
             values[name] = str(value)
-    locale = babel_locale(language)
     shared = [f"{gettext(SHARED[k])} {figures[k]}" for k in SHARED if k in figures]
     values["shared"] = format_list(shared, locale=locale) if shared else ""
     missing = [gettext(LABELS[k]) if k in LABELS else k

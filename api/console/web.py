@@ -19,9 +19,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from api.console import i18n, session
-from api.console.labels import ERRORS, LABELS
+from api.console.labels import (
+    ERRORS,
+    account_text,
+    operation_name,
+    reference_text,
+    tier_or_label,
+)
 from api.console.traces import rule_label, sentence, yuan_figure
 from api.problems import status_of
 from ledger.core.acting import SHANGHAI
@@ -86,8 +93,12 @@ def day(value: dt.date | None) -> str:
 
 def label(code: object) -> str:
     """A status, category, bound or other code in the page language (unknown: the code)."""
-    text = str(code) if code is not None else ""
-    return i18n.gettext(LABELS[text]) if text in LABELS else text
+    return tier_or_label(str(code) if code is not None else "")
+
+
+def as_code(text: object) -> Markup:
+    """Text a person types or a file carries as it is (column names): set as <code>."""
+    return Markup("<code>{}</code>").format(text)
 
 
 def error_text(code: str) -> str:
@@ -105,7 +116,9 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(yuan=yuan, local_time=local_time, day=day, label=label,
-                       error_text=error_text, sentence=sentence, rule_label=rule_label)
+                       error_text=error_text, sentence=sentence, rule_label=rule_label,
+                       operation=operation_name, reference=reference_text, account=account_text,
+                       code=as_code)
     return env
 
 

@@ -46,6 +46,7 @@ from ledger.core.money import fen_to_yuan
 from ledger.core.paging import Page, check_page
 from ledger.programmes.programme import Programme, account, programme_row
 from ledger.registry.firms import Firm
+from ledger.registry.parties import party_matches
 from ledger.registry.providers import Provider
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption
@@ -159,6 +160,7 @@ class LineView:
     reference: str | None
     value_date: dt.date | None
     return_reason: str | None
+    payee_credit_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def batch_lines(session: Session, batch_id: int) -> list[LineView]:
                func.coalesce(Provider.name, Firm.name), PaymentLine.amount_fen,
                PaymentLine.bank_name, PaymentLine.bank_account,
                PaymentConfirmation.reference, PaymentConfirmation.value_date,
-               PaymentReturn.reason)
+               PaymentReturn.reason, func.coalesce(Provider.credit_code, Firm.credit_code))
         .outerjoin(Provider, Provider.id == PaymentLine.provider_id)
         .outerjoin(Firm, Firm.id == PaymentLine.firm_id)
         .outerjoin(PaymentConfirmation, PaymentConfirmation.line_id == PaymentLine.id)
@@ -200,11 +202,12 @@ def batch_lines(session: Session, batch_id: int) -> list[LineView]:
     ).all()
     views = []
     for number, (line_id, claim_id, provider_id, award_id, firm_id, payee, amount, bank, acct,
-                 reference, value_date, reason) in enumerate(rows, 1):
+                 reference, value_date, reason, code) in enumerate(rows, 1):
         status = "returned" if reason is not None else "paid" if reference is not None \
             else "held"
         views.append(LineView(line_id, number, claim_id, provider_id, award_id, firm_id, payee,
-                              amount, bank, acct, status, reference, value_date, reason))
+                              amount, bank, acct, status, reference, value_date, reason,
+                              code))
     return views
 
 
@@ -436,6 +439,7 @@ class PayableFilter:
 
     kind: str | None = None
     payee_id: int | None = None
+    payee_q: str | None = None  # the start of the payee's registered name or credit code
     category: str | None = None
     min_fen: int | None = None
     max_fen: int | None = None
@@ -468,6 +472,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         .join(Redemption, Redemption.id == Claim.redemption_id)
         .where(Claim.programme_id == prog.id, Claim.status == "approved",
                Claim.batch_id.is_(None)))
+    if wanted.payee_q:
+        claims = claims.where(party_matches(Provider, wanted.payee_q))
     awards = (
         select(literal("award").label("kind"), Award.id.label("id"),
                Award.firm_id.label("payee_id"), Firm.name.label("payee"),
@@ -476,6 +482,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         .join(Firm, Firm.id == Award.firm_id)
         .where(Award.programme_id == prog.id, Award.status == "approved",
                ~held_awards()))
+    if wanted.payee_q:
+        awards = awards.where(party_matches(Firm, wanted.payee_q))
     both = union_all(claims, awards).subquery()
     where = []
     if wanted.kind is not None:

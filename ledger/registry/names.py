@@ -39,15 +39,38 @@ def user_id_of(actor: str) -> int | None:
 def actor_names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
     """Each actor label's person: the user's display name (or username), one query for all.
 
-    A label without a user (the CLI's `cli:<login>`) names itself.
+    A label naming a party instead (`demo:firm:<id>`, `demo:provider:<id>`: the demo's
+    firms without a sign-in) shows the party's registered name; any other label (the CLI's
+    `cli:<login>`) names itself.
     """
     labels = {a for a in actors if a}
     ids = {i for i in (user_id_of(a) for a in labels) if i is not None}
     users = {uid: (shown or username) for uid, shown, username in session.execute(
         select(User.id, User.display_name, User.username).where(User.id.in_(ids))).all()
     } if ids else {}
+    parties = {kind: {p for p in (party_of(a, kind) for a in labels) if p is not None}
+               for kind in PARTY_TABLES}
+    party_names = {(kind, pid): name for kind, table in PARTY_TABLES.items() if parties[kind]
+                   for pid, name in session.execute(
+                       select(table.id, table.name).where(table.id.in_(parties[kind]))).all()}
     named = {}
     for label in labels:
         uid = user_id_of(label)
-        named[label] = users.get(uid, label.split(":", 2)[-1]) if uid is not None else label
+        if uid is not None:
+            named[label] = users.get(uid, label.split(":", 2)[-1])
+            continue
+        party = next(((kind, p) for kind in PARTY_TABLES
+                      if (p := party_of(label, kind)) is not None), None)
+        named[label] = party_names.get(party, label) if party else label
     return named
+
+
+PARTY_TABLES: dict[str, Any] = {"firm": Firm, "provider": Provider}
+
+
+def party_of(actor: str, kind: str) -> int | None:
+    """The party id in an actor label `<who>:<kind>:<id>` (kind firm or provider), or None."""
+    parts = actor.split(":")
+    if len(parts) == 3 and parts[1] == kind and parts[2].isdigit():
+        return int(parts[2])
+    return None

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import Engine
 
 from api.app import create_app
 from ledger.core.db import make_engine, make_sessionmaker
@@ -85,6 +87,27 @@ def ledger_reader(console_database: str):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
+@contextmanager
+def serving(engine: Engine) -> Iterator[str]:
+    """The whole app (strict translations) served by uvicorn on a free port: its base URL."""
+    application = create_app(engine, key=KEY, minutes=30)
+    application.state.console_strict_i18n = True
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the console server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def console_server(console_database: str) -> Iterator[str]:
     """The whole app served by uvicorn on a free port over its own SQLite file: its base URL."""
@@ -94,20 +117,8 @@ def console_server(console_database: str) -> Iterator[str]:
         upgrade(url)
         engine = make_engine(url)
         build_world(make_sessionmaker(engine))
-        application = create_app(engine, key=KEY, minutes=30)
-        application.state.console_strict_i18n = True
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the console server did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serving(engine) as base_url:
+            yield base_url
         engine.dispose()
 
 
@@ -134,21 +145,40 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
+def signed_in(chromium, base_url: str, username: str,  # type: ignore[no-untyped-def]
+              language: str = "zh-CN"):
+    """A page in a fresh browser context of `language`, signed in through the form."""
+    context = chromium.new_context(base_url=base_url, locale=language,
+                                   viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto("/sign-in")
+    page.fill("#f-username", username)
+    page.fill("#f-password", PASSWORDS[username])
+    page.click("form[action='/sign-in'] button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+@pytest.fixture(scope="session")
+def console_serving() -> Callable[..., AbstractContextManager[str]]:
+    """`with console_serving(engine) as base_url:` the app served over another database."""
+    return serving
+
+
+@pytest.fixture(scope="session")
+def sign_in_at() -> Callable[..., object]:
+    """`sign_in_at(chromium, base_url, username, language)`: a signed-in page there."""
+    return signed_in
+
+
 @pytest.fixture
 def signed_in_page(chromium, console_server: str) -> Iterator[Callable[[str], object]]:
     """`signed_in_page(username)`: a fresh browser context signed in through the form."""
     contexts = []
 
     def open_as(username: str, language: str = "zh-CN"):  # type: ignore[no-untyped-def]
-        context = chromium.new_context(base_url=console_server, locale=language,  # type: ignore[attr-defined]
-                                       viewport={"width": 1280, "height": 860})
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/sign-in")
-        page.fill("#f-username", username)
-        page.fill("#f-password", PASSWORDS[username])
-        page.click("form[action='/sign-in'] button[type=submit]")
-        page.wait_for_load_state()
+        page = signed_in(chromium, console_server, username, language)
+        contexts.append(page.context)
         return page
 
     yield open_as

@@ -20,7 +20,7 @@ def test_the_firm_signs_in_and_sees_its_voucher_balance(signed_in_page, screensh
     screenshot(page, "firm")
     page.click("text=V000001")
     assert page.locator("#available").inner_text() == "50,000.00"
-    assert "voucher.issue" in page.locator("table.list").inner_text()
+    assert "发放创新券" in page.locator("table.list").inner_text()
 
 
 def test_the_provider_books_with_the_decision_previewed(signed_in_page, screenshot,

@@ -127,7 +127,7 @@ def test_award_queue_names_the_firm_and_searches_it(client, sessions, world):
     award_id = re.search(r'href="/approver/awards/(\d+)"', queue).group(1)
     detail = client.get(f"/approver/awards/{award_id}").text
     assert f'<dd id="firm">{firm}</dd>' in detail
-    assert "Demo operator" in detail and "user:" not in detail
+    assert "王敏" in detail and "user:" not in detail
 
 
 def test_party_lists_search_by_name_or_credit_code(client, sessions, world):
@@ -144,9 +144,9 @@ def test_party_lists_search_by_name_or_credit_code(client, sessions, world):
 def test_the_journal_names_the_person(client, sessions, world):
     sign_in(client, "demo-auditor")
     page = client.get("/auditor").text
-    assert set(column(page, "操作人")) == {"Demo operator"}
+    assert set(column(page, "操作人")) == {"王敏"}
     entry = re.search(r'href="/auditor/entries/(\d+)"', page).group(1)
-    assert ">Demo operator</dd>" in client.get(f"/auditor/entries/{entry}").text
+    assert ">王敏</dd>" in client.get(f"/auditor/entries/{entry}").text
 
 
 def test_too_long_a_search_is_refused(client, world):

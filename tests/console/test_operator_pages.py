@@ -249,6 +249,16 @@ def test_chosen_lines_released_paid_returned_and_paid_again(client, sessions, wo
     chooser = client.get(f"/operator/batches/new?programme={CODE}&kind=claim").text
     assert f'value="claim:{claim_id}" data-fen="{amount}"' in chooser
     assert 'id="select-page"' in chooser
+    # The payee is found by the start of its registered name or credit code, not its number;
+    # the category is chosen by its name.
+    found = client.get(f"/operator/batches/new?programme={CODE}&payee=辽宁省检验").text
+    assert f'value="claim:{claim_id}"' in found and "辽宁省检验检测认证中心" in found
+    by_code = client.get(f"/operator/batches/new?programme={CODE}&payee=12210000").text
+    assert f'value="claim:{claim_id}"' in by_code
+    other = client.get(f"/operator/batches/new?programme={CODE}&payee=沈阳知行").text
+    assert f'value="claim:{claim_id}"' not in other
+    assert '<option value="testing">检验检测</option>' in chooser
+    assert '<option value="little_giant">专精特新“小巨人”</option>' in chooser
     created = _post(client, "/operator/batches/new", {"programme": CODE,
                                                        "line": f"claim:{claim_id}"})
     assert created.status_code == 303
@@ -256,6 +266,8 @@ def test_chosen_lines_released_paid_returned_and_paid_again(client, sessions, wo
     batch_id = int(url.rsplit("/", 1)[1])
     page = client.get(url).text
     assert f'id="batch-total">{yuan(amount)}<' in page and 'id="awaiting-release"' in page
+    # Each line names its payee by registered name and credit code, with the bank account.
+    assert "<td>辽宁省检验检测认证中心</td><td>12210000455812673E</td>" in page
     assert 'id="mark-paid"' not in page
     assert client.get(f"{url}/bank.csv").status_code == 409
     # The approver releases it (the operator may not reach the approver's pages).

@@ -8,32 +8,30 @@ import io
 
 import pdfplumber
 import pytest
-from programme_year import CODE, build_year
+from programme_year import APPROVER, CODE, build_year
 from pypdf import PdfReader
 from reportlab.lib.units import mm
 
-from ledger.core import oplog
 from ledger.core.acting import today
 from ledger.core.db import transaction
+from ledger.vouchers.clawbacks import clawback
 from reports.catalogue import KINDS, PARTY_KINDS, render_report
 from reports.document import BOTTOM_MARGIN, PAGE_HEIGHT, PAGE_WIDTH, SIDE_MARGIN
 from reports.fonts import FONT_ENV, report_font
 from reports.provenance import Period
 
-LONG_MESSAGE = ("refused by booking.per_order_cap: the service cost 1,234,567.89 exceeds the "
-                "cap per order for this category, which the policy file states; " * 2)
+LONG_REASON = ("经复核，服务机构提交的检验检测报告与合同约定的检测项目不一致，"
+               "且发票开具日期早于服务完成日期，依据政策文件第十二条予以追回；" * 2)
 MAKER = "审计员 李四（auditor-li）"
 # Header and footer sit inside the margins; a little slack for glyph boxes.
 SLACK = 1.0
 
 
 @pytest.fixture
-def year_with_a_long_refusal(sessions):
+def year_with_a_long_reason(sessions):
     built = build_year(sessions)
     with transaction(sessions) as s:
-        oplog.record(s, oplog.Actor(name="user:2:demo-provider", role="provider"),
-                     "redemptions.book", "redemption", "7", refused_code="cap_exceeded",
-                     message=LONG_MESSAGE)
+        clawback(s, built.completed, by=APPROVER, reason=LONG_REASON)
     return built
 
 
@@ -64,7 +62,7 @@ def fonts_of(pdf: bytes) -> dict[str, bool]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_embeds_its_fonts_and_keeps_text_in_the_frame(
-    sessions, year_with_a_long_refusal, policy_set, monkeypatch, kind
+    sessions, year_with_a_long_reason, policy_set, monkeypatch, kind
 ):
     monkeypatch.delenv(FONT_ENV, raising=False)
     pdf = render(sessions, policy_set, kind)
@@ -87,25 +85,26 @@ def test_every_kind_embeds_its_fonts_and_keeps_text_in_the_frame(
     assert "审计员 李四（auditor-li）" in last.replace("\n", "")
 
 
-def test_a_long_refusal_message_wraps_within_its_cell(
-    sessions, year_with_a_long_refusal, policy_set, monkeypatch
+def test_a_long_clawback_reason_wraps_within_its_cell(
+    sessions, year_with_a_long_reason, policy_set, monkeypatch
 ):
     monkeypatch.delenv(FONT_ENV, raising=False)
     pdf = render(sessions, policy_set, "exceptions")
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
-        page = doc.pages[0]
-        # The 说明 column: right of time, actor, action and object (30 + 34 + 36 + 22 mm).
-        left = SIDE_MARGIN + 122 * mm
-        column = page.crop((left, 0, PAGE_WIDTH - SIDE_MARGIN, page.height)).extract_text()
-    # The whole message is printed inside its column, over several lines, not cut off.
-    assert LONG_MESSAGE.replace(" ", "") in column.replace("\n", "").replace(" ", "")
-    assert column.count("refused by booking") == 2
-    message_lines = [line for line in column.splitlines() if line and line in LONG_MESSAGE]
-    assert len(message_lines) >= 4
+        # The 原因 column of the clawbacks: right of time, object, firm, provider and amount
+        # (28 + 18 + 34 + 34 + 22 mm).
+        left = SIDE_MARGIN + 136 * mm
+        column = "\n".join(
+            page.crop((left, 0, PAGE_WIDTH - SIDE_MARGIN, page.height)).extract_text()
+            for page in doc.pages)
+    # The whole reason is printed inside its column, over several lines, not cut off.
+    assert LONG_REASON in column.replace("\n", "").replace(" ", "")
+    reason_lines = [line for line in column.splitlines() if line and line in LONG_REASON]
+    assert len(reason_lines) >= 4
 
 
 def test_without_an_installed_font_reports_fall_back_with_one_warning(
-    sessions, year_with_a_long_refusal, policy_set, monkeypatch, tmp_path, caplog
+    sessions, year_with_a_long_reason, policy_set, monkeypatch, tmp_path, caplog
 ):
     from reports import fonts
 
@@ -119,7 +118,7 @@ def test_without_an_installed_font_reports_fall_back_with_one_warning(
     assert "\n" not in fonts.FALLBACK_WARNING
 
 
-def test_the_trial_balance_names_each_account(sessions, year_with_a_long_refusal, policy_set,
+def test_the_trial_balance_names_each_account(sessions, year_with_a_long_reason, policy_set,
                                               read_pdf):
     text = "\n".join(read_pdf(render(sessions, policy_set, "trial-balance")))
     # The programme's own accounts by the glossary's words, a voucher by its firm, a

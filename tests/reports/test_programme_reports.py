@@ -134,7 +134,7 @@ def test_firm_statement_reconciles_with_the_vouchers_balances(
         row(f"期末余额（{today().isoformat()} 24:00）", "50,000.00"),
         row("期末冻结中", "5,000.00"), row("本期明细笔数", "9"),
         "期初余额 + 借方 － 贷方 = 期末余额：相符", "二、本期明细",
-        row("发放创新券·过账", "voucher:V000001", "50,000.00", "", "50,000.00").replace(
+        row("发放创新券·过账", "创新券未用余额 V000001", "50,000.00", "", "50,000.00").replace(
             "\n\n", "\n"),
         "（5,000.00）",
         "到期退回预算·过账",
@@ -190,9 +190,10 @@ def test_exceptions_report_counts_refusals_clawbacks_and_open_holds(
         "一、被拒操作（按拒绝代码）", row("cap_exceeded", "超出限额", "2"),
         row("related_party", "关联交易", "1"), row("claim_late", "逾期申领", "1"),
         row("voucher_expired", "创新券已过期", "1"),
-        "二、触及限额（cap_exceeded）", "refused: cap_exceeded",
-        "三、关联交易被拒（related_party）", "refused: related_party",
-        "四、逾期申领（claim_late）", "refused: claim_late",
+        # Each refusal in words: the user by name, the operation, what it was about.
+        "二、触及限额", row("预约服务", "服务预约 1", "超出限额"),
+        "三、关联交易被拒", row("预约服务", "服务预约 3", "关联交易"),
+        "四、逾期申领", row("提交申领", "服务预约 4", "逾期申领"),
         "五、追回", "服务未实际发生",
         "六、已过期券上的未结冻结", row("V000004", "沈阳新松智联机器人科技有限公司", "2025-12-31",
                                      "5,000.00"),

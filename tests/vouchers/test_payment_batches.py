@@ -82,11 +82,15 @@ def test_the_operator_chooses_lines_an_approver_releases_then_the_bank_file(sess
                                      limit=10)
         today_only = payments.list_payable(s, CODE, PayableFilter(
             approved_from=dt.date(2000, 1, 1), approved_to=dt.date(2000, 1, 2)), limit=10)
+        by_name = payments.list_payable(s, CODE, PayableFilter(payee_q="辽宁省检验"), limit=10)
+        by_code = payments.list_payable(s, CODE, PayableFilter(payee_q="12210000"), limit=10)
+        other = payments.list_payable(s, CODE, PayableFilter(payee_q="沈阳知行"), limit=10)
     assert [(p.kind, p.id, p.amount_fen, p.category) for p in page.items] == [
         ("claim", ids[0], 500_000, "testing"), ("claim", ids[1], 1_000_000, "testing"),
         ("claim", ids[2], 200_000, "testing")]
     assert all(p.bank_account == "06101101040001234" for p in page.items)
     assert [p.id for p in big.items] == ids[:2] and none.total == 0 and today_only.total == 0
+    assert by_name.total == by_code.total == 3 and other.total == 0
     with transaction(sessions) as s:
         batch = payments.create_batch(s, CODE, by=OPERATOR, claim_ids=ids[:2])
     assert (batch.status, batch.total_fen, [x.status for x in batch.lines]) == (

@@ -24,6 +24,7 @@ from ledger.core.db import transaction
 from ledger.core.errors import DomainError, InvalidInput, NotFound, PolicyRefused
 from ledger.core.money import yuan_to_fen
 from ledger.registry import evidence
+from ledger.registry.names import actor_names
 from ledger.registry.users import UserView
 from ledger.vouchers import applications as apps
 
@@ -132,7 +133,8 @@ def application_detail(request: Request, user: FirmUser, application_id: Id) -> 
     """One application (only the firm's own) with the policy's trace and its review."""
     with transaction(request.app.state.reader) as session:
         application = apps.get_application(session, application_id, firm_id=_firm(user))
-    return render(request, "firm/application.html", application=application,
+        people = actor_names(session, [application.reviewed_by])
+    return render(request, "firm/application.html", application=application, people=people,
                   decision=application.decision,
                   documents_base=f"/firm/applications/{application_id}/documents/")
 
@@ -189,7 +191,8 @@ def _review_page(request: Request, application_id: int, form: Form, status: int 
                  ) -> Response:
     with transaction(request.app.state.reader) as session:
         application = apps.get_application(session, application_id)
-    return render(request, "approver/application.html", status=status,
+        people = actor_names(session, [application.reviewed_by])
+    return render(request, "approver/application.html", status=status, people=people,
                   application=application, decision=application.decision, form=form,
                   documents_base=f"/approver/applications/{application_id}/documents/")
 

@@ -229,7 +229,9 @@ def batch_list(request: Request, user: ApproverUser) -> Response:
 def _batch_page(request: Request, batch_id: int, form: Form, status: int = 200) -> Response:
     with transaction(request.app.state.reader) as session:
         batch = payments.get_batch(session, batch_id)
-    return render(request, "approver/batch.html", status=status, batch=batch, form=form)
+        people = actor_names(session, [batch.created_by, batch.released_by, batch.paid_by])
+    return render(request, "approver/batch.html", status=status, batch=batch, form=form,
+                  people=people)
 
 
 @router.get("/batches/{batch_id}")

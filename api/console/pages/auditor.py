@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form
 from api.console.i18n import N_
+from api.console.labels import Shown, operation_name, reference_text, refusal_html, refusal_text
 from api.console.lists import Column, Filter, Listing, show_list
 from api.console.session import signed_in
 from api.console.web import add_nav, console_router, render, set_home
@@ -72,8 +73,8 @@ def journal_listing() -> Listing:
         columns=(
             Column(N_("Entry"), lambda e: e.id, "int", link=lambda e: f"/auditor/entries/{e.id}"),
             Column(N_("Posted at"), lambda e: e.posted_at, "time"),
-            Column(N_("Movement"), lambda e: e.flow),
-            Column(N_("Reference"), lambda e: e.ref),
+            Column(N_("Movement"), lambda e: e.flow, "label"),
+            Column(N_("Reference"), lambda e: Shown(reference_text, e.ref)),
             Column(N_("By"), lambda e: e.actor_name),
             Column(N_("Transfers"), lambda e: e.transfers, "int"),
             Column(N_("Amount (yuan)"), lambda e: e.amount_fen, "yuan"),
@@ -142,13 +143,14 @@ def operation_listing() -> Listing:
             Column(N_("When"), lambda o: o.operation.at, "time"),
             Column(N_("Who"), lambda o: o.actor_name),
             Column(N_("Role"), lambda o: o.operation.role, "label"),
-            Column(N_("Channel"), lambda o: o.operation.channel),
-            Column(N_("Action"), lambda o: o.operation.action),
-            Column(N_("Object"), lambda o: o.operation.object_type),
+            Column(N_("Channel"), lambda o: o.operation.channel, "label"),
+            Column(N_("Action"), lambda o: Shown(operation_name, o.operation.action)),
+            Column(N_("Object"), lambda o: o.operation.object_type, "label"),
             Column(N_("Number"), lambda o: o.operation.object_id),
             Column(N_("Outcome"), lambda o: o.operation.outcome, "label"),
-            Column(N_("Code"), lambda o: o.operation.code),
-            Column(N_("Message"), lambda o: o.operation.message),
+            # The refusal's sentence in the page's language with its code beside it.
+            Column(N_("Message"), lambda o: Shown(refusal_text, o.operation.code,
+                                                  o.operation.message, html=refusal_html)),
         ),
         fetch=lambda s, limit, offset, f: operations_page(
             s, limit=limit, offset=offset, outcome=f.get("outcome"), actor=f.get("actor"),

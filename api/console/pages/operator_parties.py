@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
+from api.console.labels import Shown, certification_text
 from api.console.lists import Column, Filter, Listing, search_text, show_list
 from api.console.pages.operator import (
     OperatorUser,
@@ -64,13 +65,16 @@ def _party_columns() -> tuple[Column, ...]:
     )
 
 
+def _certifications(firm: Any) -> str:
+    return "、".join(certification_text(c.kind, c.year) for c in firm.certifications)
+
+
 def firm_listing() -> Listing:
     """Every firm, by number, filtered by city."""
     return Listing(
         title=N_("Firms"),
         columns=(*_party_columns(),
-                 Column(N_("Certifications"), lambda f: ", ".join(
-                     f"{c.kind} {c.year}" for c in f.certifications))),
+                 Column(N_("Certifications"), lambda f: Shown(_certifications, f))),
         fetch=lambda s, limit, offset, f: firms.list_firms(
             s, limit=limit, offset=offset, city=f.get("city"), q=search_text(f)),
         filters=(PARTY_SEARCH, Filter("city", N_("City"), LIAONING_CITIES)),
@@ -83,7 +87,7 @@ def provider_listing() -> Listing:
     return Listing(
         title=N_("Providers"),
         columns=(*_party_columns(),
-                 Column(N_("Services"), lambda p: ", ".join(p.current_categories))),
+                 Column(N_("Services"), lambda p: p.current_categories, "labels")),
         fetch=lambda s, limit, offset, f: providers.list_providers(
             s, limit=limit, offset=offset, city=f.get("city"), q=search_text(f)),
         filters=(PARTY_SEARCH, Filter("city", N_("City"), LIAONING_CITIES)),

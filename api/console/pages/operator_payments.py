@@ -27,11 +27,14 @@ from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError, InvalidInput
 from ledger.core.money import yuan_to_fen
+from ledger.core.search import read_query
 from ledger.payments import batches as payments
 from ledger.payments import confirmation, reconciliation, returns
 from ledger.payments.confirmation import check_reference, check_value_date, read_confirmation
 from ledger.registry.firms import FIRMS
+from ledger.registry.names import actor_names
 from ledger.registry.providers import PROVIDERS
+from rules.schema import CATEGORIES, TIERS
 
 router = console_router("/operator")
 
@@ -66,7 +69,7 @@ def batch_list(request: Request, user: OperatorUser) -> Response:
     return show_list(request, batch_listing(), template="operator/batches.html")
 
 
-SELECT_FIELDS = ("programme", "kind", "payee_id", "category", "min_amount", "max_amount",
+SELECT_FIELDS = ("programme", "kind", "payee", "category", "min_amount", "max_amount",
                  "approved_from", "approved_to")
 
 
@@ -79,11 +82,8 @@ def _wanted(form: Form) -> payments.PayableFilter:
         except ValueError as exc:
             raise InvalidInput(f"{name}: a date such as 2026-06-30", field=name) from exc
 
-    payee = form.get("payee_id")
-    if payee and not payee.isdigit():
-        raise InvalidInput("payee_id: a number", field="payee_id")
     return payments.PayableFilter(
-        kind=form.get("kind") or None, payee_id=int(payee) if payee else None,
+        kind=form.get("kind") or None, payee_q=read_query(form.get("payee"), "payee"),
         category=form.get("category") or None,
         min_fen=yuan_to_fen(form.get("min_amount"), field="min_amount")
         if form.get("min_amount") else None,
@@ -108,7 +108,8 @@ def _selection(request: Request, form: Form, *, status: int = 200,
         except DomainError as exc:
             form.refuse(exc)
     return render(request, "operator/batch_new.html", status=status, form=form, codes=codes,
-                  page=page, chosen=set(chosen), kinds=("claim", "award"))
+                  page=page, chosen=set(chosen), kinds=("claim", "award"),
+                  categories=(*CATEGORIES, *TIERS))
 
 
 @router.get("/batches/new")
@@ -143,12 +144,19 @@ def create_batch(request: Request, user: OperatorUser) -> Response:
                                                            chosen=chosen))
 
 
+def _people(session: Session, batch: payments.BatchView) -> dict[str, str]:
+    """Who created, released and paid the batch, by name."""
+    return actor_names(session, [batch.created_by, batch.released_by, batch.paid_by])
+
+
 def _batch_page(request: Request, batch_id: int, form: Form, *, status: int = 200,
                 **context: object) -> Response:
     with transaction(request.app.state.reader) as session:
         batch = payments.get_batch(session, batch_id)
         report = reconciliation.reconcile_batch(session, batch_id)
+        people = _people(session, batch)
     return render(request, "operator/batch.html", status=status, batch=batch, report=report,
+                  people=people,
                   form=form, **context)
 
 

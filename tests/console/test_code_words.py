@@ -1,0 +1,52 @@
+"""The ledger's codes in words, in the page's language (strict catalogues): operations,
+journal references, accounts, certifications, refusals; Chinese outside a page (XLSX)."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.console import i18n
+from api.console.labels import (
+    Shown,
+    account_text,
+    certification_text,
+    operation_name,
+    reference_text,
+    refusal_html,
+    refusal_text,
+)
+
+
+@pytest.fixture(params=["zh_CN", "en"])
+def page(request):  # type: ignore[no-untyped-def]
+    token = i18n.current.set(i18n.catalogue(request.param, strict=True))
+    yield request.param
+    i18n.current.reset(token)
+
+
+EXPECTED = {
+    "zh_CN": ("发放创新券", "创建用户 · 企业", "登记服务机构的服务类别 · 检验检测",
+              "支付批次 1 行 2", "LN-CXQ-2026 · 可用预算", "LN-CXQ-2026 · 服务机构应付 · 3",
+              "瞪羚企业 2025",
+              "已超过申领期限。 (claim_late)"),
+    "en": ("issue a voucher", "create a user · Firm",
+           "register a provider for a category · Testing and inspection",
+           "payment batch 1 line 2", "LN-CXQ-2026 · Available budget",
+           "LN-CXQ-2026 · Owed to providers · 3", "Gazelle firm 2025",
+           "The claim deadline has passed. (claim_late)"),
+}
+
+
+def test_codes_read_in_the_pages_language(page):
+    assert (operation_name("vouchers.issue"), operation_name("users.create.firm"),
+            operation_name("providers.category.add.testing"), reference_text("batch:1:line:2"),
+            account_text("LN-CXQ-2026:budget"), account_text("LN-CXQ-2026:provider:3"),
+            certification_text("gazelle", 2025), refusal_text("claim_late", "refused: …")
+            ) == EXPECTED[page]
+    assert operation_name("no.such.thing") == "no.such.thing"
+    assert str(refusal_html("claim_late", "x")).endswith(" <code>claim_late</code>")
+
+
+def test_outside_a_page_cells_read_in_chinese():
+    assert str(Shown(operation_name, "claims.file")) == "提交申领"
+    assert refusal_text("some_new_code", "what the log says") == "what the log says (some_new_code)"
