@@ -123,6 +123,8 @@ LABELS: dict[str, str] = {
     "programme": N_("programme"),
     "redemption": N_("booking"),
     "sign_in_lock": N_("sign-in lock"),
+    "award_publication": N_("award publicity list"),
+    "award_objection": N_("objection to an award"),
     "user": N_("user"),
     "voucher": N_("voucher"),
     # journal flows and transfer kinds: the reports' words (reports/locale), one set for both

@@ -24,6 +24,7 @@ from ledger.awards import publicity
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput
 from ledger.core.seal import seal_committed
+from ledger.registry.names import actor_names
 from ledger.registry.users import UserView
 from reports.fonts import report_font
 from reports.publicity import render_publication
@@ -88,8 +89,11 @@ def _to(publication_id: object) -> Response:
 def _page(request: Request, publication_id: int, form: Form, *, status: int = 200) -> Response:
     with transaction(request.app.state.reader) as session:
         pub = publicity.get_publication(session, publication_id)
+        people = actor_names(session, [pub.published_by,
+                                       *(o.recorded_by for o in pub.objections),
+                                       *(o.decided_by for o in pub.objections)])
     return render(request, "operator/publication.html", status=status, form=form, pub=pub,
-                  state=pub.state(publicity.today()))
+                  people=people, state=pub.state(publicity.today()))
 
 
 @router.get("/operator/awards/publications/{publication_id}")
@@ -153,7 +157,7 @@ def public_pdf(request: Request, publication_id: Id) -> Response:
         pub = publicity.get_publication(session, publication_id)
         render_publication(session, out, publication_id,
                            policy_set=request.app.state.policies,
-                           made_by=f"{pub.programme} 公示（{pub.published_by}）",
+                           made_by=f"{pub.programme} 公示",  # a public document names no person
                            made_at=dt.datetime.now(dt.UTC), font=report_font())
     filename = f"award-publicity-{pub.programme}-{pub.id}.pdf"
     return Response(out.getvalue(), media_type="application/pdf",
