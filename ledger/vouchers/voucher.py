@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,8 +19,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     UniqueConstraint,
+    false,
     func,
     select,
     union,
@@ -239,12 +242,9 @@ def list_vouchers(
         condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
     ids = select(Voucher.id).where(*condition)
     if q is not None:
-        # Page from the matching ids: each half of the search is an index's range (serial;
-        # the firms' names and codes, then their vouchers), not a walk over every voucher.
-        found = union(ids.where(starts_with(Voucher.serial, q.upper())),
-                      ids.where(Voucher.firm_id.in_(firms_matching(q)))).subquery()
-        ids = select(found.c.id)
-    total = count_of(session, ids)
+        ids, total = _searched(session, ids, q)
+    else:
+        total = count_of(session, ids)
     page = ids_of_page(session, ids, limit=limit, offset=offset, total=total)
     rows = session.execute(
         select(Voucher, Programme.code, Firm.name)
@@ -259,6 +259,35 @@ def list_vouchers(
         .where(Account.code.in_([v.account_code for v, _, _ in rows]))).all()}
     return Page([_view(session, v, code, totals.get(v.account_code), name)
                  for v, code, name in rows], total, limit, offset)
+
+
+# A firm search matching more vouchers than this pages by walking the id order (a page reads
+# about limit / share-of-matches rows); a smaller one sorts its matches, found by the index.
+# Serial matches are sorted always: serials count up with the ids, so they lie in one run
+# that a walk from either end could take long to reach.
+SORT_AT_MOST = 2_000
+
+
+def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], int]:
+    """The ids matching `q` (serial prefix, or the firm's name or credit code) and their count.
+
+    Each way of matching is counted from its index; the union of both, which must sort to
+    drop repeats, is built only when both find vouchers (a firm named like a serial).
+    """
+    serial = ids.where(starts_with(Voucher.serial, q.upper()))
+    firm = ids.where(Voucher.firm_id.in_(firms_matching(q)))
+    counts = [count_of(session, serial), count_of(session, firm)]
+    if counts[1] > SORT_AT_MOST:
+        # `+ 0` keeps the engine off the firm_id index: walk the ids, test each voucher's firm.
+        firm = ids.where((Voucher.firm_id + 0).in_(firms_matching(q)))
+    chosen = [way for way, n in zip((serial, firm), counts, strict=True) if n]
+    if not chosen:
+        return ids.where(false()), 0
+    if len(chosen) == 1:
+        return chosen[0], sum(counts)
+    found = union(*chosen).subquery()
+    both = select(found.c.id)
+    return both, count_of(session, both)
 
 
 def voucher_history(
