@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG
 
 from ledger.core.db import transaction
@@ -15,7 +15,7 @@ from ledger.registry.evidence import Upload
 from ledger.registry.firms import Firm
 from ledger.vouchers import applications as apps
 from ledger.vouchers import voucher
-from ledger.vouchers.voucher import issue_voucher, list_vouchers
+from ledger.vouchers.voucher import Voucher, issue_voucher, list_vouchers
 
 DOCS = [Upload("business_licence", "licence.png", PNG), Upload("plan", "plan.pdf", PDF)]
 
@@ -43,6 +43,10 @@ def test_every_page_holds_its_rows_in_order_deep_pages_too(sessions, programme, 
                     page = list_vouchers(s, limit=limit, offset=offset, **filters)
                     assert [v.id for v in page.items] == every[offset:offset + limit]
                     assert page.total == len(every)
+        # The plain lists' totals come from the programmes' counters: they match the rows.
+        assert list_vouchers(s, limit=1).total == s.scalar(
+            select(func.count()).select_from(Voucher)) == 7
+        assert list_vouchers(s, limit=1, programme=CODE).total == 7
         assert len(list_vouchers(s, limit=100, q=name).items) == 4
         assert {v.firm_id for v in list_vouchers(s, limit=100, q="V", firm_id=2).items} == {2}
 
