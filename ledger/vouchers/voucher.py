@@ -55,8 +55,10 @@ class Voucher(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("status IN ('active', 'expired')", name="status_known"),
         Index("ix_vouchers_firm_year", "firm_id", "issued_year"),
-        # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops)
-        Index("ix_vouchers_serial", "serial", postgresql_ops={"serial": "text_pattern_ops"}),
+        # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops); the id
+        # in it lets PostgreSQL find and sort a search's ids from the index alone.
+        Index("ix_vouchers_serial", "serial", "id",
+              postgresql_ops={"serial": "text_pattern_ops"}),
         # A programme's list pages its ids in order from the index alone (see list_vouchers).
         Index("ix_vouchers_programme_order", "programme_id", "id"),
     )
@@ -242,8 +244,9 @@ def list_vouchers(
     if city is not None:
         condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
     ids = select(Voucher.id).where(*condition)
+    sort = False
     if q is not None:
-        ids, total = _searched(session, ids, q)
+        ids, total, sort = _searched(session, ids, q)
     elif firm_id is None and status is None and city is None:
         # Every voucher is issued by issue_voucher, which counts it on its programme's row in
         # the same transaction (the serial is that count) and none is ever deleted: the
@@ -252,7 +255,7 @@ def list_vouchers(
             select(func.coalesce(func.sum(Programme.vouchers_issued), 0))) or 0
     else:
         total = count_of(session, ids)
-    page = ids_of_page(session, ids, limit=limit, offset=offset, total=total)
+    page = ids_of_page(session, ids, limit=limit, offset=offset, total=total, sort=sort)
     rows = session.execute(
         select(Voucher, Programme.code, Firm.name)
         .join(Programme, Programme.id == Voucher.programme_id)
@@ -275,8 +278,9 @@ def list_vouchers(
 SORT_AT_MOST = 2_000
 
 
-def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], int]:
-    """The ids matching `q` (serial prefix, or the firm's name or credit code) and their count.
+def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], int, bool]:
+    """The ids matching `q` (serial prefix, or the firm's name or credit code), their count,
+    and whether to page them by sorting (see SORT_AT_MOST) rather than walking the ids.
 
     Each way of matching is counted from its index; the union of both, which must sort to
     drop repeats, is built only when both find vouchers (a firm named like a serial).
@@ -284,17 +288,18 @@ def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], 
     serial = ids.where(starts_with(Voucher.serial, q.upper()))
     firm = ids.where(Voucher.firm_id.in_(firms_matching(q)))
     counts = [count_of(session, serial), count_of(session, firm)]
-    if counts[1] > SORT_AT_MOST:
+    walk = counts[0] == 0 and counts[1] > SORT_AT_MOST
+    if walk:
         # `+ 0` keeps the engine off the firm_id index: walk the ids, test each voucher's firm.
         firm = ids.where((Voucher.firm_id + 0).in_(firms_matching(q)))
     chosen = [way for way, n in zip((serial, firm), counts, strict=True) if n]
     if not chosen:
-        return ids.where(false()), 0
+        return ids.where(false()), 0, False
     if len(chosen) == 1:
-        return chosen[0], sum(counts)
+        return chosen[0], sum(counts), not walk
     found = union(*chosen).subquery()
     both = select(found.c.id)
-    return both, count_of(session, both)
+    return both, count_of(session, both), True
 
 
 def voucher_history(
