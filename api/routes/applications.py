@@ -19,12 +19,13 @@ from api.mutations import Done, mutate
 from api.routes.claims import read_upload
 from api.routes.programs import by
 from api.routes.redemptions import bound
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
+from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import EvidenceOut, ReasonIn, evidence_out, fen
 from ledger.core.db import transaction
 from ledger.core.errors import PermissionDenied, PolicyRefused
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from ledger.core.search import read_query
 from ledger.registry.users import UserView
 from ledger.vouchers import applications as apps
 
@@ -148,12 +149,15 @@ def list_applications(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     program: Program = None,
     status: Status | None = None,
+    q: Search = None,
 ) -> dict[str, object]:
-    """Newest first (the approver's queue: `status=applied`); a firm sees its own."""
+    """Newest first (the approver's queue: `status=applied`); a firm sees its own. `q`: a
+    prefix of the firm's name or credit code or of the issued voucher's serial, or the
+    application's number."""
     scope = _scope(user)
     with transaction(request.app.state.reader) as session:
         page = apps.list_applications(session, limit=limit, offset=offset, programme=program,
-                                      status=status, firm_id=scope)
+                                      status=status, firm_id=scope, q=read_query(q))
     return page_out(page, [application_out(v) for v in page.items])
 
 

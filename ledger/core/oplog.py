@@ -11,11 +11,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, func, select
+from sqlalchemy import CheckConstraint, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.base import Base, BigIntPK, UTCDateTime
-from ledger.core.paging import Page, check_page
+from ledger.core.paging import Page, check_page, count_of, ids_of_page
 
 OUTCOMES: tuple[str, ...] = ("done", "refused")
 # The id of the HTTP request being served (set by the API's middleware; None for the CLI):
@@ -127,7 +127,7 @@ def list_operations(
     """A page of the log, newest first, optionally filtered (`actor`: part of the name, as in
     `demo-approver` for `user:2:demo-approver`; `action`: a prefix, e.g. `claims.`)."""
     check_page(limit, offset)
-    query = select(Operation)
+    query = select(Operation.id)
     if outcome is not None:
         query = query.where(Operation.outcome == outcome)
     if object_type is not None:
@@ -138,8 +138,11 @@ def list_operations(
         query = query.where(Operation.actor.contains(actor, autoescape=True))
     if action is not None:
         query = query.where(Operation.action.startswith(action, autoescape=True))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Operation.id.desc()).limit(limit).offset(offset))
+    total = count_of(session, query)
+    # The page's ids first (a deep page read from the far end), then only their rows.
+    page = ids_of_page(session, query, limit=limit, offset=offset, total=total)
+    rows = session.scalars(select(Operation).where(Operation.id.in_(page))
+                           .order_by(Operation.id.desc())) if page else []
     items = [
         OperationView(r.id, r.at, r.channel, r.actor, r.role, r.action, r.object_type,
                       r.object_id, r.idempotency_key, r.outcome, r.code, r.message,

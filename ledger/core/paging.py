@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput
 
@@ -59,3 +62,30 @@ class Slice(Generic[T]):
     limit: int
     previous: int | None  # ?before=<previous>
     next: int | None  # ?after=<next>
+
+
+def count_of(session: Session, ids: Select[Any]) -> int:
+    """How many rows the id query `ids` gives (counted in SQL)."""
+    return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+def ids_of_page(session: Session, ids: Select[Any], *, limit: int, offset: int,
+                total: int, sort: bool = False) -> list[Any]:
+    """The ids on one page of `ids` (one id column) in descending order, `total` counted.
+
+    A page past the middle is read from the other end (ascending, then reversed), so the
+    last page skips as few rows as the first; the engine skips index entries, not rows.
+    `sort`: the matches are few or lie in one run of ids, so find them all by the filter's
+    index and sort them, rather than walk the id order until enough have turned up.
+    """
+    if offset >= total:
+        return []
+    key = ids.selected_columns[0]
+    if sort:
+        key = key + 0  # an expression: no index gives its order
+    if offset <= (total - 1) // 2:
+        return list(session.scalars(ids.order_by(key.desc()).limit(limit).offset(offset)))
+    end = min(offset + limit, total)
+    found = list(session.scalars(ids.order_by(key.asc()).limit(end - offset)
+                                 .offset(total - end)))
+    return found[::-1]

@@ -8,11 +8,12 @@ there it is the range `col >= 'abc' AND col < 'abd'`, which any index on the col
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import and_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
 from ledger.core.errors import InvalidInput
@@ -23,29 +24,38 @@ _TOP = 0x10FFFF
 
 
 class StartsWith(ColumnElement[bool]):
-    """`column` starts with `prefix` (a literal string, compared byte for byte)."""
+    """`column` starts with `prefix` (a literal string, compared byte for byte).
 
-    inherit_cache = False
+    Both forms are built once with the prefix in bound parameters, so the statement's
+    compiled SQL is cached like any other (the prefix is a value, not part of the SQL).
+    """
+
+    inherit_cache = True
     type = Boolean()
+    # A condition, not a boolean value: without this SQLite (no native boolean) is given
+    # `... = 1`, which binds to the range's last comparison and leaves it off the index.
+    _is_implicitly_boolean = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("like", InternalTraversal.dp_clauseelement),
+        ("range", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: Any, prefix: str) -> None:
-        self.column = column
-        self.prefix = prefix
+        self.like = column.startswith(prefix, autoescape=True)
+        if ord(prefix[-1]) == _TOP:
+            self.range = self.like
+        else:
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            self.range = and_(column >= prefix, column < upper).self_group()
 
 
 @compiles(StartsWith)
 def _like(element: StartsWith, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.column.startswith(element.prefix, autoescape=True),
-                                **kw))
+    return str(compiler.process(element.like, **kw))
 
 
 @compiles(StartsWith, "sqlite")
 def _range(element: StartsWith, compiler: Any, **kw: Any) -> str:
-    prefix = element.prefix
-    if ord(prefix[-1]) == _TOP:
-        return _like(element, compiler, **kw)
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return str(compiler.process(and_(element.column >= prefix, element.column < upper), **kw))
+    return str(compiler.process(element.range, **kw))
 
 
 def starts_with(column: Any, prefix: str) -> ColumnElement[bool]:

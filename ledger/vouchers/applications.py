@@ -29,17 +29,20 @@ from sqlalchemy import (
     String,
     func,
     select,
+    union,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ledger.core.paging import Page, check_page
+from ledger.core.paging import MAX_ID, Page, check_page, count_of, ids_of_page
+from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, policies, programme_row
 from ledger.registry.evidence import EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Firm
+from ledger.registry.names import firms_matching
 from ledger.vouchers.voucher import Voucher, firm_facts, issue_voucher
 from rules import ApplicationFacts, Decision, PolicySet, application_window, decide_application
 from rules.schema import APPLICATION_DOCUMENTS
@@ -61,6 +64,8 @@ class VoucherApplication(Base):
         CheckConstraint("(status = 'approved') = (voucher_id IS NOT NULL)",
                         name="voucher_iff_approved"),
         Index("ix_voucher_applications_firm_window", "firm_id", "programme_id", "window_id"),
+        # `q` by the serial of the voucher an approval issued.
+        Index("ix_voucher_applications_voucher_id", "voucher_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -341,8 +346,11 @@ def list_applications(
     programme: str | None = None,
     status: str | None = None,
     firm_id: int | None = None,
+    q: str | None = None,
 ) -> Page[ApplicationView]:
-    """Applications newest first (the review queue: `status='applied'`, oldest are last)."""
+    """Applications newest first (the review queue: `status='applied'`, oldest are last);
+    `q`: a prefix of the firm's name or credit code or of the issued voucher's serial, or
+    the application's number."""
     check_page(limit, offset)
     condition = []
     if programme is not None:
@@ -353,11 +361,23 @@ def list_applications(
         condition.append(VoucherApplication.status == status)
     if firm_id is not None:
         condition.append(VoucherApplication.firm_id == firm_id)
-    total = session.scalar(
-        select(func.count()).select_from(VoucherApplication).where(*condition)) or 0
-    rows = list(session.scalars(select(VoucherApplication).where(*condition)
-                                .order_by(VoucherApplication.id.desc())
-                                .limit(limit).offset(offset)))
+    ids = select(VoucherApplication.id).where(*condition)
+    if q is not None:
+        # Each way of matching is one index's range (firm_id, voucher_id, the primary key).
+        # The serial as a join, not `voucher_id IN (...)`: a short prefix ("V") names every
+        # voucher, and a firm's few applications are better looked up one by one.
+        ways = [ids.where(VoucherApplication.firm_id.in_(firms_matching(q))),
+                ids.join(Voucher, Voucher.id == VoucherApplication.voucher_id)
+                .where(starts_with(Voucher.serial, q.upper()))]
+        if q.isdigit() and int(q) <= MAX_ID:
+            ways.append(ids.where(VoucherApplication.id == int(q)))
+        found = union(*ways).subquery()
+        ids = select(found.c.id)
+    total = count_of(session, ids)
+    page = ids_of_page(session, ids, limit=limit, offset=offset, total=total)
+    rows = list(session.scalars(select(VoucherApplication)
+                                .where(VoucherApplication.id.in_(page))
+                                .order_by(VoucherApplication.id.desc()))) if page else []
     return Page(_views(session, rows), total, limit, offset)
 
 

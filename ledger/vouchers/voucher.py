@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,11 +19,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     UniqueConstraint,
+    false,
     func,
-    or_,
     select,
+    union,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
@@ -32,7 +35,7 @@ from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import InvalidInput, NotFound
 from ledger.core.journal import EntryRequest, Move, post_entry
 from ledger.core.models import Account, JournalEntry, Transfer
-from ledger.core.paging import Page, check_page
+from ledger.core.paging import Page, check_page, count_of, ids_of_page
 from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import account, policies, programme_row
@@ -54,8 +57,12 @@ class Voucher(Base):
         CheckConstraint("status IN ('active', 'expired')", name="status_known"),
         Index("ix_vouchers_firm_year", "firm_id", "issued_year"),
         Index("ix_vouchers_programme_issued", "programme_id", "issued_on"),  # audit edge days
-        # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops)
-        Index("ix_vouchers_serial", "serial", postgresql_ops={"serial": "text_pattern_ops"}),
+        # `q` by serial across programmes (prefix LIKE on PostgreSQL needs pattern ops); the id
+        # in it lets PostgreSQL find and sort a search's ids from the index alone.
+        Index("ix_vouchers_serial", "serial", "id",
+              postgresql_ops={"serial": "text_pattern_ops"}),
+        # A programme's list pages its ids in order from the index alone (see list_vouchers).
+        Index("ix_vouchers_programme_order", "programme_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -230,24 +237,34 @@ def list_vouchers(
 
     check_page(limit, offset)
     condition = []
-    if programme is not None:
-        condition.append(Voucher.programme_id == programme_row(session, programme).id)
+    prog = programme_row(session, programme) if programme is not None else None
+    if prog is not None:
+        condition.append(Voucher.programme_id == prog.id)
     if firm_id is not None:
         condition.append(Voucher.firm_id == firm_id)
     if status is not None:
         condition.append(Voucher.status == status)
     if city is not None:
         condition.append(Voucher.firm_id.in_(select(Firm.id).where(Firm.city == city)))
+    ids = select(Voucher.id).where(*condition)
+    sort = False
     if q is not None:
-        condition.append(or_(starts_with(Voucher.serial, q.upper()),
-                             Voucher.firm_id.in_(firms_matching(q))))
-    total = session.scalar(select(func.count()).select_from(Voucher).where(*condition)) or 0
+        ids, total, sort = _searched(session, ids, q)
+    elif firm_id is None and status is None and city is None:
+        # Every voucher is issued by issue_voucher, which counts it on its programme's row in
+        # the same transaction (the serial is that count) and none is ever deleted: the
+        # total of a programme, or of all, without counting 100,000 index entries.
+        total = prog.vouchers_issued if prog is not None else session.scalar(
+            select(func.coalesce(func.sum(Programme.vouchers_issued), 0))) or 0
+    else:
+        total = count_of(session, ids)
+    page = ids_of_page(session, ids, limit=limit, offset=offset, total=total, sort=sort)
     rows = session.execute(
         select(Voucher, Programme.code, Firm.name)
         .join(Programme, Programme.id == Voucher.programme_id)
         .join(Firm, Firm.id == Voucher.firm_id)
-        .where(*condition).order_by(Voucher.id.desc()).limit(limit).offset(offset)
-    ).all()
+        .where(Voucher.id.in_(page)).order_by(Voucher.id.desc())
+    ).all() if page else []
     # The page's balances in one query, not one per voucher.
     totals = {code: Balance(*t) for code, *t in session.execute(
         select(Account.code, Account.debits_pending, Account.debits_posted,
@@ -255,6 +272,37 @@ def list_vouchers(
         .where(Account.code.in_([v.account_code for v, _, _ in rows]))).all()}
     return Page([_view(session, v, code, totals.get(v.account_code), name)
                  for v, code, name in rows], total, limit, offset)
+
+
+# A firm search matching more vouchers than this pages by walking the id order (a page reads
+# about limit / share-of-matches rows); a smaller one sorts its matches, found by the index.
+# Serial matches are sorted always: serials count up with the ids, so they lie in one run
+# that a walk from either end could take long to reach.
+SORT_AT_MOST = 2_000
+
+
+def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], int, bool]:
+    """The ids matching `q` (serial prefix, or the firm's name or credit code), their count,
+    and whether to page them by sorting (see SORT_AT_MOST) rather than walking the ids.
+
+    Each way of matching is counted from its index; the union of both, which must sort to
+    drop repeats, is built only when both find vouchers (a firm named like a serial).
+    """
+    serial = ids.where(starts_with(Voucher.serial, q.upper()))
+    firm = ids.where(Voucher.firm_id.in_(firms_matching(q)))
+    counts = [count_of(session, serial), count_of(session, firm)]
+    walk = counts[0] == 0 and counts[1] > SORT_AT_MOST
+    if walk:
+        # `+ 0` keeps the engine off the firm_id index: walk the ids, test each voucher's firm.
+        firm = ids.where((Voucher.firm_id + 0).in_(firms_matching(q)))
+    chosen = [way for way, n in zip((serial, firm), counts, strict=True) if n]
+    if not chosen:
+        return ids.where(false()), 0, False
+    if len(chosen) == 1:
+        return chosen[0], sum(counts), not walk
+    found = union(*chosen).subquery()
+    both = select(found.c.id)
+    return both, count_of(session, both), True
 
 
 def voucher_history(

@@ -13,7 +13,7 @@ the head is held only while the server chains the queued entries, never across a
 to a client. SQLite: nothing.
 
 Revision ID: 0019_pg_posting_function
-Revises: 0015_programme_month_totals
+Revises: 0016_application_search
 Create Date: 2026-11-29 22:45:00
 
 """
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0019_pg_posting_function"
-down_revision: str | Sequence[str] | None = "0015_programme_month_totals"
+down_revision: str | Sequence[str] | None = "0016_application_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -138,3 +138,37 @@ def test_password_change_and_reset(client, world):
     assert logged == [("users.change_password", "refused"), ("users.change_password", "done"),
                       ("users.reset_password", "done"), ("users.change_password", "done"),
                       ("users.reset_password", "refused")]
+
+
+def test_applications_search_by_firm_name_code_voucher_serial_and_number(
+        client, world, app, tmp_path):
+    from sqlalchemy import select
+
+    from ledger.registry.firms import Firm
+
+    _programme(client, world, app, tmp_path)
+    mine = _ok(_apply(client, world), 201)
+    other = _ok(_apply(client, world, who="firm2"), 201)
+    approved = _ok(client.post(f"{API}/applications/{mine['id']}/approve",
+                               headers=world.auth("approver"), json={"reason": "材料齐全"}))
+    with transaction(app.state.reader) as s:
+        names = dict(s.execute(select(Firm.id, Firm.name).where(Firm.id.in_((1, 2)))).all())
+        codes = dict(s.execute(select(Firm.id, Firm.credit_code)
+                               .where(Firm.id.in_((1, 2)))).all())
+
+    def found(who, q):
+        page = _ok(client.get(f"{API}/applications", headers=world.auth(who), params={"q": q}))
+        assert page["total"] == len(page["items"])
+        return [a["id"] for a in page["items"]]
+
+    assert found("approver", names[2][:3]) == [other["id"]]
+    assert found("approver", codes[1][:10].lower()) == [mine["id"]]
+    assert found("approver", approved["voucher_serial"]) == [mine["id"]]
+    assert found("approver", "V") == [mine["id"]]
+    assert found("approver", str(other["id"])) == [other["id"]]
+    assert found("approver", "%") == [] and found("approver", "_") == []
+    # A firm's search stays inside its own applications.
+    assert found("firm", names[2][:3]) == [] and found("firm2", names[2][:3]) == [other["id"]]
+    long = client.get(f"{API}/applications", headers=world.auth("approver"),
+                      params={"q": "x" * 65})
+    assert long.status_code == 422

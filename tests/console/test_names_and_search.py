@@ -152,3 +152,39 @@ def test_the_journal_names_the_person(client, sessions, world):
 def test_too_long_a_search_is_refused(client, world):
     sign_in(client, "demo-operator")
     assert client.get("/operator/vouchers?q=" + "x" * 65).status_code == 422
+
+
+def test_applications_search_by_firm_and_voucher_serial(client, sessions, world):
+    import datetime as dt
+
+    from review_helpers import user_by
+
+    from ledger.registry.evidence import Upload
+    from ledger.vouchers import applications as apps
+
+    docs = [Upload("business_licence", "licence.pdf", b"%PDF-1.7\n" + b"x" * 60),
+            Upload("plan", "plan.pdf", b"%PDF-1.7\n" + b"y" * 60)]
+    on = dt.date(2026, 9, 15)  # in the shipped window 2026-2
+    firm, firm2, approver = (user_by(sessions, u) for u in ("demo-firm", "demo-firm2",
+                                                            "demo-approver"))
+    with transaction(sessions) as s:
+        mine = apps.apply_for_voucher(s, "LN-CXQ-2026", firm_id=1, amount_fen=10_000_000,
+                                      documents=docs, by=firm, on=on)
+        apps.apply_for_voucher(s, "LN-CXQ-2026", firm_id=2, amount_fen=10_000_000,
+                               documents=docs, by=firm2, on=on)
+        serial = apps.approve_application(s, mine.id, by=approver, on=on).voucher_serial
+    first, second = names(sessions, Firm, 1, 2)
+    sign_in(client, "demo-approver")
+    assert sorted(column(client.get("/approver/applications?status=").text, "企业")) == sorted(
+        [first, second])
+    assert column(client.get(f"/approver/applications?status=&q={second[:3]}").text,
+                  "企业") == [second]
+    assert column(client.get(f"/approver/applications?status=&q={serial}").text,
+                  "企业") == [first]
+    code = code_of(sessions, Firm, 1).lower()
+    assert column(client.get(f"/approver/applications?status=&q={code}").text,
+                  "企业") == [first]
+    client.cookies.clear()
+    sign_in(client, "demo-firm")
+    assert column(client.get(f"/firm/applications?q={serial}").text, "创新券") == [serial]
+    assert column(client.get(f"/firm/applications?q={second[:3]}").text, "创新券") == []

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form, uploads
 from api.console.i18n import N_
-from api.console.lists import Column, Filter, Listing, show_list
+from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
 from api.console.pages.approver import ApproverUser, decide_and_show
 from api.console.session import signed_in
 from api.console.submit import Action, submit
@@ -57,8 +57,9 @@ def firm_listing(firm_id: int) -> Listing:
                    link=lambda a: f"/firm/vouchers/{a.voucher_id}" if a.voucher_id else None),
         ),
         fetch=lambda s, limit, offset, f: apps.list_applications(
-            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), apps.STATUSES),),
+            s, limit=limit, offset=offset, firm_id=firm_id, status=f.get("status"),
+            q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), apps.STATUSES)),
         filename="applications",
     )
 
@@ -175,8 +176,8 @@ def review_queue() -> Listing:
             Column(N_("Status"), lambda a: a.status, "label"),
         ),
         fetch=lambda s, limit, offset, f: apps.list_applications(
-            s, limit=limit, offset=offset, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), apps.STATUSES, default="applied"),),
+            s, limit=limit, offset=offset, status=f.get("status"), q=search_text(f)),
+        filters=(SEARCH, Filter("status", N_("Status"), apps.STATUSES, default="applied")),
         filename="applications",
     )
 
