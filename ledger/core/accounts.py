@@ -113,6 +113,35 @@ def open_account(
     )
 
 
+_OPEN_CHUNK = 5000
+
+
+def open_accounts(
+    session: Session, codes: list[str], ledger: str, *, credits_must_not_exceed_debits: bool
+) -> None:
+    """Open many new accounts of one ledger and flag in a few statements (batch imports);
+    AlreadyExists names the first code already taken, and nothing is opened."""
+    for code in codes:
+        check_account_code(code)
+    if not isinstance(ledger, str) or not _LEDGER.fullmatch(ledger):
+        raise InvalidInput(f"ledger {ledger!r} must be 1–64 letters, digits, '_', '.', '-'")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("an account code is given twice", field="code")
+    for start in range(0, len(codes), _OPEN_CHUNK):
+        taken = session.scalar(select(Account.code).where(
+            Account.code.in_(codes[start:start + _OPEN_CHUNK])).limit(1))
+        if taken is not None:
+            raise AlreadyExists(f"account {taken} already exists", code_value=taken)
+    opened = datetime.now(UTC)
+    for start in range(0, len(codes), _OPEN_CHUNK):
+        session.execute(insert(Account), [
+            {"code": code, "ledger": ledger,
+             "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
+             "debits_must_not_exceed_credits": False, "debits_pending": 0, "debits_posted": 0,
+             "credits_pending": 0, "credits_posted": 0, "opened_at": opened}
+            for code in codes[start:start + _OPEN_CHUNK]])
+
+
 def get_account(session: Session, code: str) -> AccountInfo:
     """The account with `code`, or NotFound."""
     row = session.execute(select(Account).where(Account.code == code)).scalar_one_or_none()
