@@ -134,7 +134,7 @@ def open_accounts(
             raise AlreadyExists(f"account {taken} already exists", code_value=taken)
     opened = datetime.now(UTC)
     for start in range(0, len(codes), _OPEN_CHUNK):
-        session.execute(insert(Account), [
+        session.connection().execute(insert(Account.__table__), [
             {"code": code, "ledger": ledger,
              "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
              "debits_must_not_exceed_credits": False, "debits_pending": 0, "debits_posted": 0,

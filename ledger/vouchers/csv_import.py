@@ -229,9 +229,13 @@ def _write(
              "created_at": created}
             for code, (serial, firm_id, amount), entry in zip(codes, numbered, entries,
                                                                strict=True)]
-        ids += session.scalars(insert(Voucher).returning(Voucher.id, sort_by_parameter_order=True),
-                               values).all()
-        serials += [serial for serial, _, _ in numbered]
+        # Core executemany, then the ids read back by serial: one statement each per chunk.
+        session.connection().execute(insert(Voucher.__table__), values)
+        chunk_serials = [serial for serial, _, _ in numbered]
+        found = dict(session.execute(select(Voucher.serial, Voucher.id).where(
+            Voucher.programme_id == prog.id, Voucher.serial.in_(chunk_serials))).all())
+        ids += [found[serial] for serial in chunk_serials]
+        serials += chunk_serials
         if progress is not None:
             progress(len(chunk))
     return ids, serials
