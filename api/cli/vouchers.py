@@ -41,11 +41,16 @@ def expire_command(
     sessions = make_sessionmaker(engine)
     actor = cli_actor()
     try:
-        with transaction(sessions) as session:
+        with Progress(TextColumn("returning expired balances"), BarColumn(),
+                      MofNCompleteColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar, \
+                transaction(sessions) as session:
+            task = bar.add_task("expire", total=None)
             codes = [program] if program else list(
                 session.scalars(select(Programme.code).order_by(Programme.code)))
             for code in codes:
-                result = expire(session, code, as_of=day, by=_by(actor))
+                result = expire(session, code, as_of=day, by=_by(actor),
+                                progress=lambda n: bar.advance(task, n))
                 oplog.record(session, actor, "programs.expire", "programme", code,
                              message=f"as of {result.as_of}: {result.vouchers_expired} vouchers, "
                                      f"{fen_to_yuan(result.returned_fen)} yuan returned")

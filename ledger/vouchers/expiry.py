@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger.core.acting import By, today
@@ -65,7 +65,6 @@ def expire(
     ).all()
     held = session.execute(base.where(Account.credits_pending > 0).order_by(Voucher.id)).all()
     budget_code = account(programme, "budget")
-    returned = 0
     moving = [r for r in rows if r[3] > 0]
     for start in range(0, len(moving), _CHUNK):
         chunk = moving[start:start + _CHUNK]
@@ -78,10 +77,19 @@ def expire(
         if callable(progress):
             progress(len(chunk))
     amounts = {vid: amount for vid, _, _, amount, _ in moving}
-    for voucher in session.scalars(select(Voucher).where(Voucher.id.in_([r[0] for r in rows]))):
-        voucher.status = "expired"
-        voucher.expired_fen += amounts.get(voucher.id, 0)
-        returned += amounts.get(voucher.id, 0)
+    returned = sum(amounts.values())
     session.flush()
+    # One UPDATE executed over the rows (executemany), not an ORM object per voucher.
+    table = Voucher.__table__
+    changes = [{"_id": r[0], "_amount": amounts.get(r[0], 0)} for r in rows]
+    for start in range(0, len(changes), _CHUNK):
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("_id")).values(
+                status="expired", expired_fen=table.c.expired_fen + bindparam("_amount")),
+            changes[start:start + _CHUNK])
+    expired_ids = set(amounts) | {r[0] for r in rows}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Voucher) and obj.id in expired_ids:
+            session.expire(obj)
     return ExpiryResult(programme, day, len(moving), returned,
                         tuple(OpenHold(v, s, h) for v, s, _, _, h in held))

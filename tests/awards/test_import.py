@@ -165,6 +165,7 @@ def test_the_cli_imports_with_a_progress_bar(sessions, big_programme, db_url, tm
     assert "0 already recorded" in result.output
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "2 already recorded" in again.output
+    assert "nothing added: 2 rows already imported" in again.output
     path.write_text(awards_csv([(credit_code(2), "gazelle", "x", "B3", "2022-06-01")]), "utf-8")
     bad = CliRunner().invoke(app, args)
     assert bad.exit_code == 1 and "nothing was imported" in bad.output
