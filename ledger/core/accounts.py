@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.core.db import insert_rows
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.core.models import Account, AccountHistory
 
@@ -114,6 +115,9 @@ def open_account(
 
 
 _OPEN_CHUNK = 5000
+_OPEN_COLUMNS = ("code", "ledger", "credits_must_not_exceed_debits",
+                 "debits_must_not_exceed_credits", "debits_pending", "debits_posted",
+                 "credits_pending", "credits_posted", "opened_at")
 
 
 def open_accounts(
@@ -133,13 +137,9 @@ def open_accounts(
         if taken is not None:
             raise AlreadyExists(f"account {taken} already exists", code_value=taken)
     opened = datetime.now(UTC)
-    for start in range(0, len(codes), _OPEN_CHUNK):
-        session.connection().execute(insert(Account.__table__), [
-            {"code": code, "ledger": ledger,
-             "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
-             "debits_must_not_exceed_credits": False, "debits_pending": 0, "debits_posted": 0,
-             "credits_pending": 0, "credits_posted": 0, "opened_at": opened}
-            for code in codes[start:start + _OPEN_CHUNK]])
+    insert_rows(session.connection(), Account.__table__, _OPEN_COLUMNS, (
+        (code, ledger, credits_must_not_exceed_debits, False, 0, 0, 0, 0, opened)
+        for code in codes))
 
 
 def get_account(session: Session, code: str) -> AccountInfo:

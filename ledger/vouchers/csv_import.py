@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
-    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ledger.core.accounts import balance, open_accounts
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.db import insert_rows
 from ledger.core.errors import DomainError, ImportRejected
 from ledger.core.idempotency import serialise
 from ledger.core.journal import EntryRequest, Move, post_entries
@@ -52,6 +52,9 @@ MAX_ROWS = 200_000
 KIND = "vouchers"
 _LOOKUP = 500  # ids per IN (…) when reading firms
 _WRITE = 5_000  # rows per statement (and per journal batch) when writing
+_VOUCHER_COLUMNS = ("programme_id", "serial", "account_code", "firm_id", "amount_fen",
+                    "issued_on", "issued_year", "expires_on", "status", "expired_fen",
+                    "issue_entry_id", "issued_by", "created_at")
 
 
 class ImportBatch(Base):
@@ -93,15 +96,25 @@ def _parse(data: bytes) -> tuple[list[tuple[int, str, int]], list[dict[str, obje
                              errors=[{"line": 1, "column": "", "reason": "bad header"}])
     rows: list[tuple[int, str, int]] = []
     errors: list[dict[str, object]] = []
+    # Large files repeat firms and amounts: each distinct cell is read once.
+    codes: dict[str, str] = {}
+    amounts: dict[str, int | DomainError] = {}
     for line, record in enumerate(reader, start=2):
         if line - 1 > MAX_ROWS:
             raise ImportRejected(f"at most {MAX_ROWS} rows",
                                  errors=[{"line": line, "column": "", "reason": "too many rows"}])
-        code = normalise_credit_code(record.get("credit_code") or "")
-        try:
-            amount = yuan_to_fen((record.get("amount") or "").strip())
-        except DomainError as exc:
-            errors.append({"line": line, "column": "amount", "reason": exc.message})
+        raw_code = record.get("credit_code") or ""
+        if (code := codes.get(raw_code)) is None:
+            code = codes[raw_code] = normalise_credit_code(raw_code)
+        raw_amount = (record.get("amount") or "").strip()
+        if (amount := amounts.get(raw_amount)) is None:
+            try:
+                amount = yuan_to_fen(raw_amount)
+            except DomainError as exc:
+                amount = exc
+            amounts[raw_amount] = amount
+        if isinstance(amount, DomainError):
+            errors.append({"line": line, "column": "amount", "reason": amount.message})
             continue
         rows.append((line, code, amount))
     return rows, errors
@@ -221,16 +234,12 @@ def _write(
                          ref=f"voucher:{programme}:{serial}", actor=by.label,
                          memo=f"firm {firm_id}")
             for code, (serial, firm_id, amount) in zip(codes, numbered, strict=True)])
-        values = [
-            {"programme_id": prog.id, "serial": serial,
-             "account_code": code, "firm_id": firm_id, "amount_fen": amount, "issued_on": day,
-             "issued_year": day.year, "expires_on": expires, "status": "active",
-             "expired_fen": 0, "issue_entry_id": entry.id, "issued_by": by.label,
-             "created_at": created}
+        # The driver's executemany, then the ids read back by serial: one statement each.
+        insert_rows(session.connection(), Voucher.__table__, _VOUCHER_COLUMNS, (
+            (prog.id, serial, code, firm_id, amount, day, day.year, expires, "active", 0,
+             entry.id, by.label, created)
             for code, (serial, firm_id, amount), entry in zip(codes, numbered, entries,
-                                                               strict=True)]
-        # Core executemany, then the ids read back by serial: one statement each per chunk.
-        session.connection().execute(insert(Voucher.__table__), values)
+                                                               strict=True)))
         chunk_serials = [serial for serial, _, _ in numbered]
         found = dict(session.execute(select(Voucher.serial, Voucher.id).where(
             Voucher.programme_id == prog.id, Voucher.serial.in_(chunk_serials))).all())
