@@ -52,6 +52,9 @@ MAX_ROWS = 200_000
 KIND = "vouchers"
 _LOOKUP = 500  # ids per IN (…) when reading firms
 _WRITE = 5_000  # rows per statement (and per journal batch) when writing
+# Which column a policy refusal points at (firm status or certification: the firm's code).
+_REFUSAL_COLUMN = {"not_eligible": "credit_code", "invalid_amount": "amount",
+                   "cap_exceeded": "amount", "budget_exhausted": "amount"}
 _VOUCHER_COLUMNS = ("programme_id", "serial", "account_code", "firm_id", "amount_fen",
                     "issued_on", "issued_year", "expires_on", "status", "expired_fen",
                     "issue_entry_id", "issued_by", "created_at")
@@ -191,7 +194,8 @@ def import_vouchers(
             firm_issued_this_year_fen=issued.get(firm_id, 0), budget_free_fen=max(0, free)))
         if not decision.allowed:
             exc = refused(decision)
-            errors.append({"line": line, "column": "", "reason": exc.message, "code": exc.code})
+            errors.append({"line": line, "column": _REFUSAL_COLUMN.get(exc.code, ""),
+                           "reason": exc.message, "code": exc.code})
             continue
         issued[firm_id] = issued.get(firm_id, 0) + amount
         free -= amount
@@ -248,15 +252,3 @@ def _write(
         if progress is not None:
             progress(len(chunk))
     return ids, serials
-
-
-def issue_from_csv(
-    session: Session,
-    programme: str,
-    data: bytes,
-    *,
-    by: By,
-    progress: Callable[[int], object] | None = None,
-) -> list[int]:
-    """The ids of the vouchers issued from the file (none when it was imported before)."""
-    return import_vouchers(session, programme, data, by=by, progress=progress).ids

@@ -50,7 +50,8 @@ def test_the_firm_yearly_cap_counts_the_rows_before_and_refuses_everything(sessi
     with transaction(sessions) as s, pytest.raises(ImportRejected) as refused:
         import_vouchers(s, CODE, _csv(*rows), by=OPERATOR)
     errors = refused.value.detail["errors"]
-    assert [(e["line"], e["code"]) for e in errors] == [(6, "cap_exceeded")]
+    assert [(e["line"], e["column"], e["code"]) for e in errors] == [
+        (6, "amount", "cap_exceeded")]
     with transaction(sessions) as s:
         assert list_vouchers(s, limit=10).total == 0
         assert budget(s, CODE).issued == 0
