@@ -222,9 +222,10 @@ def main() -> None:
     )
 
 
-def import_vouchers_seconds(workdir: Path, rows: int) -> float:
+def import_vouchers_seconds(workdir: Path, rows: int, url: str | None = None) -> float:
     """Seconds to import `rows` vouchers from one CSV file through the import service (the
-    `vouchers import` path), on a programme with IMPORT_FIRMS certified firms."""
+    `vouchers import` path), on a programme with IMPORT_FIRMS certified firms; on a new SQLite
+    file unless `url` names an empty database."""
     from datetime import date
 
     from ledger.core.acting import By
@@ -234,7 +235,7 @@ def import_vouchers_seconds(workdir: Path, rows: int) -> float:
     from ledger.registry.parties import PartyData
     from ledger.vouchers.csv_import import import_vouchers
 
-    url = f"sqlite:///{workdir / 'import.db'}"
+    url = url or f"sqlite:///{workdir / 'import.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
