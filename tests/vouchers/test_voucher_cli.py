@@ -58,6 +58,7 @@ def test_importing_the_same_file_again_adds_nothing_and_says_so(tmp_path: Path, 
                     encoding="utf-8")
     done = runner.invoke(app, ["vouchers", "import", CODE, str(good), "--url", db_url])
     assert "issued 3 voucher(s)" in done.output
+    assert "issuing vouchers" not in done.output  # no bar when stderr is not a terminal
     again = runner.invoke(app, ["vouchers", "import", CODE, str(good), "--url", db_url])
     assert again.exit_code == 0, again.output
     assert "nothing added: 3 rows already imported" in again.output
