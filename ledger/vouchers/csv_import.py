@@ -93,6 +93,17 @@ class VoucherImport:
 
 def _parse(data: bytes) -> tuple[list[tuple[int, str, int]], list[dict[str, object]]]:
     reader = csv.DictReader(io.StringIO(decode(data)))
+    try:
+        return _read_rows(reader)
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+        line = reader.line_num + 1  # the line being read when the reader gave up
+        raise ImportRejected(f"line {line}: {exc}", errors=[
+            {"line": line, "column": "", "reason": str(exc)}]) from exc
+
+
+def _read_rows(
+    reader: csv.DictReader[str],
+) -> tuple[list[tuple[int, str, int]], list[dict[str, object]]]:
     header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
     if header != COLUMNS:
         raise ImportRejected(f"the header must be {','.join(COLUMNS)}",

@@ -84,3 +84,10 @@ def test_a_refused_file_can_be_corrected_and_imported(sessions, programme):
     with transaction(sessions) as s:
         done = import_vouchers(s, CODE, _csv((A, "100"), (A, "1")), by=OPERATOR)
     assert done.serials == ["V000001", "V000002"]
+
+
+def test_a_cell_the_csv_reader_cannot_take_refuses_the_file_by_its_line(sessions, programme):
+    data = _csv((A, "100")) + b"91210100MA0Y7K3N5H," + b"9" * 200_000 + b"\n"
+    with transaction(sessions) as s, pytest.raises(ImportRejected) as refused:
+        import_vouchers(s, CODE, data, by=OPERATOR)
+    assert [e["line"] for e in refused.value.detail["errors"]] == [3]
