@@ -193,12 +193,14 @@ def voucher_out(v: VoucherView) -> dict[str, Any]:
 
 
 class VoucherImportOut(BaseModel):
-    """How many vouchers a CSV batch issued, their ids and their serials (row order)."""
+    """How many vouchers a CSV batch issued, their ids and their serials (row order);
+    `already_imported`: the same file was imported into the programme before, nothing added."""
 
     rows: int
     issued: int
     voucher_ids: list[int]
     serials: list[str]
+    already_imported: bool = False
 
 
 class HistoryOut(BaseModel):

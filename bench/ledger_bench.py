@@ -22,6 +22,8 @@ from ledger.core.journal import EntryRequest, Move, post_entries, post_entry
 from ledger.core.migrations import upgrade
 from ledger.core.verify import chain_bodies, verify
 
+IMPORT_FIRMS = 1_000
+
 VOUCHERS = 200
 PROVIDERS = 20
 
@@ -125,6 +127,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--singles", type=int, default=300)
+    parser.add_argument("--import-rows", type=int, default=100_000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     url = f"sqlite:///{workdir / 'bench.db'}"
@@ -186,6 +189,7 @@ def main() -> None:
     raw_seconds = _raw_floor(workdir / "raw.db", args.entries - 1_000)
     raw_per_s = (args.entries - 1_000) / raw_seconds
     single_seconds, hand_seconds = _single_postings(workdir, args.singles)
+    import_seconds = import_vouchers_seconds(workdir, args.import_rows)
 
     verify_per_s = total_entries / verify_seconds
     hash_per_s = total_entries / hash_seconds
@@ -209,11 +213,62 @@ def main() -> None:
         f"(commit and seal each), {hand_seconds:.2f} s as hand-written sqlite3 transactions"
     )
     print(
+        f"voucher import: {args.import_rows} rows ({IMPORT_FIRMS} firms) through the import "
+        f"service in {import_seconds:.2f} s (parse, decide, write, commit and seal)"
+    )
+    print(
         f"entries_per_s={entries_per_s:.0f} ratio_vs_raw={entries_per_s / raw_per_s:.3f} "
         f"balance_ratio={balance_large / balance_small:.2f} asof_ms={asof_seconds * 1e3:.3f} "
         f"verify_per_s={verify_per_s:.0f} verify_ratio={verify_per_s / hash_per_s:.3f} "
-        f"single_ratio={hand_seconds / single_seconds:.3f}"
+        f"single_ratio={hand_seconds / single_seconds:.3f} "
+        f"import_100k_s={import_seconds * 100_000 / args.import_rows:.1f}"
     )
+
+
+def import_vouchers_seconds(workdir: Path, rows: int, url: str | None = None) -> float:
+    """Seconds to import `rows` vouchers from one CSV file through the import service (the
+    `vouchers import` path), on a programme with IMPORT_FIRMS certified firms; on a new SQLite
+    file unless `url` names an empty database."""
+    from datetime import date
+
+    from ledger.core.acting import By
+    from ledger.programmes.programme import appropriate, create_programme
+    from ledger.registry.credit_code import check_character
+    from ledger.registry.firms import FIRMS, Certification
+    from ledger.registry.parties import PartyData
+    from ledger.vouchers.csv_import import import_vouchers
+
+    url = url or f"sqlite:///{workdir / 'import.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    by = By(0, "bench")
+    codes = []
+    for n in range(IMPORT_FIRMS):
+        body = f"91210200MB{n:07d}"
+        codes.append(body + check_character(body))
+    with transaction(sessions) as s:
+        FIRMS.insert_many(s, [
+            (PartyData(code, f"大连测试软件有限公司{n}", "大连", "高新园区", "small", f"孙{n}",
+                       (f"孙{n}",), None, None),
+             "active", (Certification("tech_sme", 2026, date(2026, 3, 1)),))
+            for n, code in enumerate(codes)])
+        create_programme(s, code="BENCH", name="bench", fiscal_year=2026, policy="LN-CXQ",
+                         by=by)
+        appropriate(s, "BENCH", rows * 20_000, by=by)
+    data = ("credit_code,amount\n" + "".join(
+        f"{codes[n % IMPORT_FIRMS]},{100 + n % 50}\n" for n in range(rows))).encode()
+    t0 = time.perf_counter()
+    with transaction(sessions) as s:
+        done = import_vouchers(s, "BENCH", data, by=by)
+    seconds = time.perf_counter() - t0
+    assert len(done.ids) == rows, done.rows
+    with transaction(sessions) as s:
+        again = import_vouchers(s, "BENCH", data, by=by)
+        assert again.already_imported and not again.ids
+        assert verify(s).ok
+    engine.dispose()
+    return seconds
 
 
 def _copy_schema(source: Path, target: Path) -> None:

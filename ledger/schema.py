@@ -18,6 +18,7 @@ import ledger.registry.users
 import ledger.vouchers.applications
 import ledger.vouchers.authorisations
 import ledger.vouchers.claims
+import ledger.vouchers.csv_import
 import ledger.vouchers.redemption_totals
 import ledger.vouchers.redemptions
 import ledger.vouchers.voucher

@@ -57,7 +57,8 @@ def import_command(
     actor = cli_actor()
     try:
         with Progress(TextColumn("deciding {task.description}"), BarColumn(),
-                      MofNCompleteColumn(), console=err, transient=True) as bar:
+                      MofNCompleteColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar:
             task = bar.add_task("awards", total=None)
 
             def progress(_kind: str, done: int, total: int) -> None:
@@ -87,3 +88,5 @@ def import_command(
     out.print(f"awards: {result.rows} rows, {len(result.created)} applications recorded "
               f"({format_yuan(result.amount_fen)} yuan), {result.skipped} already recorded "
               "(skipped)")
+    if result.skipped and not result.created:
+        out.print(f"nothing added: {result.skipped} rows already imported")

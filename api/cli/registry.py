@@ -46,7 +46,8 @@ def _import(kind: str, path: Path, url: str | None) -> None:
     actor = cli_actor()
     try:
         with Progress(TextColumn("importing {task.description}"), BarColumn(),
-                      MofNCompleteColumn(), console=err, transient=True) as bar:
+                      MofNCompleteColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar:
             task = bar.add_task(kind, total=None)
 
             def progress(_kind: str, done: int, total: int) -> None:
@@ -69,6 +70,8 @@ def _import(kind: str, path: Path, url: str | None) -> None:
     engine.dispose()
     out.print(f"{kind}: {result.rows} rows, {len(result.created)} created, "
               f"{result.skipped} already registered (skipped)")
+    if result.skipped and not result.created:
+        out.print(f"nothing added: {result.skipped} rows already imported")
 
 
 def _print_rejection(exc: ImportRejected) -> None:

@@ -17,7 +17,7 @@ from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import ImportRejected
 from ledger.core.money import fen_to_yuan
 from ledger.programmes.programme import Programme
-from ledger.vouchers.csv_import import issue_from_csv
+from ledger.vouchers.csv_import import import_vouchers
 from ledger.vouchers.expiry import expire
 
 vouchers_app = typer.Typer(help="Vouchers: issue a batch from CSV.", no_args_is_help=True)
@@ -41,11 +41,16 @@ def expire_command(
     sessions = make_sessionmaker(engine)
     actor = cli_actor()
     try:
-        with transaction(sessions) as session:
+        with Progress(TextColumn("returning expired balances"), BarColumn(),
+                      MofNCompleteColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar, \
+                transaction(sessions) as session:
+            task = bar.add_task("expire", total=None)
             codes = [program] if program else list(
                 session.scalars(select(Programme.code).order_by(Programme.code)))
             for code in codes:
-                result = expire(session, code, as_of=day, by=_by(actor))
+                result = expire(session, code, as_of=day, by=_by(actor),
+                                progress=lambda n: bar.advance(task, n))
                 oplog.record(session, actor, "programs.expire", "programme", code,
                              message=f"as of {result.as_of}: {result.vouchers_expired} vouchers, "
                                      f"{fen_to_yuan(result.returned_fen)} yuan returned")
@@ -66,20 +71,25 @@ def import_command(
                                 help="CSV with columns credit_code, amount (yuan)."),
     url: str = URL_OPTION,
 ) -> None:
-    """Issue one voucher per row, all or none (each row decided by the policy)."""
+    """Issue one voucher per row, all or none (each row decided by the policy); importing the
+    same file again adds nothing."""
     data = path.read_bytes()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     actor = cli_actor()
     try:
+        # The bar draws only on a terminal (Rich leaves pipes and CI logs alone).
         with Progress(TextColumn("issuing vouchers"), BarColumn(), MofNCompleteColumn(),
-                      console=err, transient=True) as bar:
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("issue", total=max(0, data.count(b"\n") - 1) or None)
             with transaction(sessions) as session:
-                ids = issue_from_csv(session, program, data, by=_by(actor),
-                                     progress=lambda n: bar.advance(task, n))
+                result = import_vouchers(session, program, data, by=_by(actor),
+                                         progress=lambda n: bar.advance(task, n))
+                message = (f"{path.name}: nothing added, {result.rows} rows already imported"
+                           if result.already_imported
+                           else f"{path.name}: issued {len(result.ids)}")
                 oplog.record(session, actor, "vouchers.import", "import", program,
-                             message=f"{path.name}: issued {len(ids)}")
+                             message=message)
     except ImportRejected as exc:
         err.print(f"error: {exc.message}")
         for row in exc.detail.get("errors", []):
@@ -87,4 +97,8 @@ def import_command(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    out.print(f"issued {len(ids)} voucher(s) in {program}")
+    if result.already_imported:
+        out.print(f"nothing added: {result.rows} rows already imported ({path.name} was "
+                  f"imported into {program} before)")
+    else:
+        out.print(f"issued {len(result.ids)} voucher(s) in {program}")

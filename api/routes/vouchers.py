@@ -31,7 +31,7 @@ from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from ledger.core.search import read_query
 from ledger.registry.users import UserView
 from ledger.vouchers import voucher as vouchers
-from ledger.vouchers.csv_import import issue_from_csv
+from ledger.vouchers.csv_import import import_vouchers
 
 router = APIRouter(tags=["vouchers"])
 Operator = Annotated[UserView, Depends(require("operator"))]
@@ -80,10 +80,10 @@ async def issue_csv(
     data = await read_upload(file)
 
     def effect(session: Session) -> Done:
-        ids = issue_from_csv(session, code, data, by=by(user))
-        serials = [vouchers.voucher_row(session, i).serial for i in ids]
-        return Done(200, {"rows": len(ids), "issued": len(ids), "voucher_ids": ids,
-                          "serials": serials}, None)
+        done = import_vouchers(session, code, data, by=by(user))
+        return Done(200, {"rows": done.rows, "issued": len(done.ids), "voucher_ids": done.ids,
+                          "serials": done.serials,
+                          "already_imported": done.already_imported}, None)
 
     return await run_in_threadpool(
         mutate, request, user, action="vouchers.import", object_type="import", object_id=code,

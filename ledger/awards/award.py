@@ -206,8 +206,9 @@ def promised(session: Session, programme_id: int) -> int:
         .where(Award.programme_id == programme_id, Award.status == "applied")) or 0)
 
 
-def _check_application(tier: str, level: str, document_no: str, certified_on: object,
-                       day: dt.date, requested_fen: int | None) -> str:
+def check_application(tier: str, level: str, document_no: str, certified_on: object,
+                      day: dt.date, requested_fen: int | None) -> str:
+    """The cleaned document number, or InvalidInput naming the field (also the import's check)."""
     if tier not in TIERS:
         raise InvalidInput(f"tier: one of {', '.join(TIERS)}", field="tier")
     if level not in LEVELS:
@@ -254,7 +255,7 @@ def apply_award(
     the application.
     """
     day = on or today()
-    doc = _check_application(tier, level, document_no, certified_on, day, requested_fen)
+    doc = check_application(tier, level, document_no, certified_on, day, requested_fen)
     kept = None if attachment is None else keep(session, attachment, DOCUMENT_KINDS)
     prog = award_programme(session, programme, lock=True)
     if session.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update()).first() \

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.core.db import insert_rows
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.core.models import Account, AccountHistory
 
@@ -111,6 +112,34 @@ def open_account(
         debits_must_not_exceed_credits,
         Balance(),
     )
+
+
+_OPEN_CHUNK = 5000
+_OPEN_COLUMNS = ("code", "ledger", "credits_must_not_exceed_debits",
+                 "debits_must_not_exceed_credits", "debits_pending", "debits_posted",
+                 "credits_pending", "credits_posted", "opened_at")
+
+
+def open_accounts(
+    session: Session, codes: list[str], ledger: str, *, credits_must_not_exceed_debits: bool
+) -> None:
+    """Open many new accounts of one ledger and flag in a few statements (batch imports);
+    AlreadyExists names the first code already taken, and nothing is opened."""
+    for code in codes:
+        check_account_code(code)
+    if not isinstance(ledger, str) or not _LEDGER.fullmatch(ledger):
+        raise InvalidInput(f"ledger {ledger!r} must be 1–64 letters, digits, '_', '.', '-'")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("an account code is given twice", field="code")
+    for start in range(0, len(codes), _OPEN_CHUNK):
+        taken = session.scalar(select(Account.code).where(
+            Account.code.in_(codes[start:start + _OPEN_CHUNK])).limit(1))
+        if taken is not None:
+            raise AlreadyExists(f"account {taken} already exists", code_value=taken)
+    opened = datetime.now(UTC)
+    insert_rows(session.connection(), Account.__table__, _OPEN_COLUMNS, (
+        (code, ledger, credits_must_not_exceed_debits, False, 0, 0, 0, 0, opened)
+        for code in codes))
 
 
 def get_account(session: Session, code: str) -> AccountInfo:

@@ -15,10 +15,10 @@ meet the busy timeout.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.core.config import database_url
@@ -115,3 +115,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             yield session
         for hook in session.info.pop(_AFTER_COMMIT, ()):
             hook(factory)
+
+
+def insert_rows(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
+    """INSERT many rows with the driver's executemany, each value put in driver form by its
+    column's own bind processor (SQLAlchemy's per-row parameter handling dominates large
+    batch inserts otherwise)."""
+    dialect = connection.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in columns]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"VALUES ({', '.join(mark for _ in columns)})")
+    if all(p is None for p in processors):
+        values = [tuple(row) for row in rows]
+    else:
+        values = [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+                  for row in rows]
+    if values:
+        connection.exec_driver_sql(sql, values)

@@ -11,7 +11,7 @@ returns: a sealer that finds the head locked leaves if its entries were sealed m
 batch covers every poster that committed before it read the queue), else waits for the head
 and seals what is queued then. A sealer seals one batch and leaves, so none keeps sealing for
 others under steady load. On PostgreSQL a batch is sealed by one statement, ledger_seal()
-(migration 0019), outside any transaction, so the head is never held across a round trip to
+(migration 0018), outside any transaction, so the head is never held across a round trip to
 a client. A process killed between commit and seal loses nothing: the entry stays queued for
 the next seal. See docs/ledger.md.
 """
@@ -119,7 +119,7 @@ def _seal_here(
 def _seal_on_server(
     connection: Connection, wait: bool, entry_ids: Collection[int] | None
 ) -> tuple[int | None, bool]:
-    """One batch sealed by ledger_seal() (migration 0019) in one statement, no transaction
+    """One batch sealed by ledger_seal() (migration 0018) in one statement, no transaction
     around it: the head is held only while the server chains the entries."""
     sealed, mine_queued = connection.exec_driver_sql(
         "SELECT * FROM ledger_seal(%s, %s, %s::bigint[])",

@@ -180,7 +180,11 @@ def _import(session: Session, data: bytes, kind: PartyKind[Any, Any], columns: t
     existing: dict[str, int] = {}
     for chunk in _chunks([r.party.credit_code for r in rows]):
         existing.update(kind.find_ids(session, chunk))
-    views = {v.party.credit_code: v for v in kind.get_many(session, list(existing.values()))}
+    views = {}
+    known_ids = sorted(existing.values())
+    for start in range(0, len(known_ids), _LOOKUP_CHUNK):  # bounded IN (…) lists
+        views.update({v.party.credit_code: v for v in
+                      kind.get_many(session, known_ids[start:start + _LOOKUP_CHUNK])})
     for row in rows:
         view = views.get(row.party.credit_code)
         if view is not None:

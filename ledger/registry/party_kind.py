@@ -129,15 +129,19 @@ class PartyKind(Generic[ViewT, ExtraT]):
         if not rows:
             return []
         now = datetime.now(UTC)
-        ids = list(session.scalars(
-            insert(self.model).returning(self.model.id, sort_by_parameter_order=True),
+        # Core executemany (RETURNING in parameter order runs one statement a row on SQLite),
+        # then the new ids read back by credit code in one query.
+        session.connection().execute(
+            insert(self.model.__table__),
             [{**party_values(p), "status": status, "created_at": now, "updated_at": now}
              for p, status, _ in rows],
-        ))
+        )
+        found = self.find_ids(session, [p.credit_code for p, _, _ in rows])
+        ids = [found[p.credit_code] for p, _, _ in rows]
         extras = [{self.extra_key: party_id, **self.write_extra(e)}
                   for party_id, (_, _, values) in zip(ids, rows, strict=True) for e in values]
         if extras:
-            session.execute(insert(self.extra_model), extras)
+            session.connection().execute(insert(self.extra_model.__table__), extras)
         return ids
 
     def page(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger.core.acting import By, today
@@ -19,7 +19,7 @@ from ledger.core.journal import EntryRequest, Move, post_entries
 from ledger.core.models import Account
 from ledger.programmes.programme import account, programme_row
 from ledger.vouchers.voucher import Voucher
-from ledger.vouchers.voucher_totals import FLOW_EXPIRE, record_expiry
+from ledger.vouchers.voucher_totals import FLOW_EXPIRE, record_expiries
 
 _CHUNK = 1000
 
@@ -56,7 +56,7 @@ def expire(
     available = Account.debits_posted - Account.credits_posted - Account.credits_pending
     base = (
         select(Voucher.id, Voucher.serial, Voucher.account_code, available,
-               Account.credits_pending)
+               Account.credits_pending, Voucher.expires_on, Voucher.expired_fen)
         .join(Account, Account.code == Voucher.account_code)
         .where(Voucher.programme_id == prog.id, Voucher.expires_on < day)
     )
@@ -65,7 +65,6 @@ def expire(
     ).all()
     held = session.execute(base.where(Account.credits_pending > 0).order_by(Voucher.id)).all()
     budget_code = account(programme, "budget")
-    returned = 0
     moving = [r for r in rows if r[3] > 0]
     posted_at: dict[int, dt.datetime] = {}
     for start in range(0, len(moving), _CHUNK):
@@ -74,20 +73,28 @@ def expire(
             EntryRequest((Move(budget_code, code, amount),), flow=FLOW_EXPIRE,
                          ref=f"voucher:{programme}:{serial}", actor=by.label,
                          memo=f"expired before {day.isoformat()}")
-            for _, serial, code, amount, _ in chunk
+            for _, serial, code, amount, *_ in chunk
         ])
         posted_at.update((r[0], entry.posted_at) for r, entry in zip(chunk, written, strict=True))
         if callable(progress):
             progress(len(chunk))
-    amounts = {vid: amount for vid, _, _, amount, _ in moving}
-    for voucher in session.scalars(select(Voucher).where(Voucher.id.in_([r[0] for r in rows]))):
-        voucher.status = "expired"
-        if voucher.id in amounts:
-            record_expiry(session, voucher.programme_id, voucher.expires_on,
-                          first=voucher.expired_fen == 0, returned=amounts[voucher.id],
-                          posted_at=posted_at[voucher.id])
-        voucher.expired_fen += amounts.get(voucher.id, 0)
-        returned += amounts.get(voucher.id, 0)
+    amounts = {vid: amount for vid, _, _, amount, *_ in moving}
+    returned = sum(amounts.values())
+    record_expiries(session, prog.id, [
+        (expires_on, expired_fen == 0, amount, posted_at[vid])
+        for vid, _, _, amount, _, expires_on, expired_fen in moving])
     session.flush()
+    # One UPDATE executed over the rows (executemany), not an ORM object per voucher.
+    table = Voucher.__table__
+    changes = [{"_id": r[0], "_amount": amounts.get(r[0], 0)} for r in rows]
+    for start in range(0, len(changes), _CHUNK):
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("_id")).values(
+                status="expired", expired_fen=table.c.expired_fen + bindparam("_amount")),
+            changes[start:start + _CHUNK])
+    expired_ids = set(amounts) | {r[0] for r in rows}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Voucher) and obj.id in expired_ids:
+            session.expire(obj)
     return ExpiryResult(programme, day, len(moving), returned,
-                        tuple(OpenHold(v, s, h) for v, s, _, _, h in held))
+                        tuple(OpenHold(v, s, h) for v, s, _, _, h, *_ in held))

@@ -76,6 +76,21 @@ def record_issue(session: Session, programme_id: int, issued_on: dt.date, amount
     _add(session, programme_id, beijing_month(posted_at), issue_posted_fen=amount_fen)
 
 
+def record_issues(session: Session, programme_id: int, issued_on: dt.date,
+                  issued: list[tuple[int, dt.datetime]]) -> None:
+    """Count many vouchers issued on one day at once: (amount_fen, posted_at) each."""
+    if not issued:
+        return
+    _add(session, programme_id, issued_on.replace(day=1), issued_count=len(issued),
+         issued_fen=sum(amount for amount, _ in issued))
+    posted: dict[dt.date, int] = {}
+    for amount, posted_at in issued:
+        month = beijing_month(posted_at)
+        posted[month] = posted.get(month, 0) + amount
+    for month, amount in sorted(posted.items()):
+        _add(session, programme_id, month, issue_posted_fen=amount)
+
+
 def record_expiry(session: Session, programme_id: int, expires_on: dt.date, *, first: bool,
                   returned: int, posted_at: dt.datetime) -> None:
     """Count what expiry just returned from a voucher (`first`: nothing returned before)."""
@@ -84,6 +99,23 @@ def record_expiry(session: Session, programme_id: int, expires_on: dt.date, *, f
     _add(session, programme_id, expires_on.replace(day=1),
          expired_count=1 if first else 0, expired_fen=returned)
     _add(session, programme_id, beijing_month(posted_at), expiry_posted_fen=returned)
+
+
+def record_expiries(session: Session, programme_id: int,
+                    returns: list[tuple[dt.date, bool, int, dt.datetime]]) -> None:
+    """Count many vouchers' expiry at once: (expires_on, first, returned, posted_at) each,
+    one upsert per month touched rather than two per voucher."""
+    by_month: dict[dt.date, dict[str, int]] = {}
+    for expires_on, first, returned, posted_at in returns:
+        if returned <= 0:
+            continue
+        due = by_month.setdefault(expires_on.replace(day=1), {})
+        due["expired_count"] = due.get("expired_count", 0) + (1 if first else 0)
+        due["expired_fen"] = due.get("expired_fen", 0) + returned
+        posted = by_month.setdefault(beijing_month(posted_at), {})
+        posted["expiry_posted_fen"] = posted.get("expiry_posted_fen", 0) + returned
+    for month, amounts in sorted(by_month.items()):
+        _add(session, programme_id, month, **amounts)
 
 
 def _sql_beijing_month(column, dialect: str):  # type: ignore[no-untyped-def]

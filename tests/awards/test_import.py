@@ -165,8 +165,24 @@ def test_the_cli_imports_with_a_progress_bar(sessions, big_programme, db_url, tm
     assert "0 already recorded" in result.output
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "2 already recorded" in again.output
+    assert "nothing added: 2 rows already imported" in again.output
     path.write_text(awards_csv([(credit_code(2), "gazelle", "x", "B3", "2022-06-01")]), "utf-8")
     bad = CliRunner().invoke(app, args)
     assert bad.exit_code == 1 and "nothing was imported" in bad.output
     with transaction(sessions) as s:
         assert awards.list_awards(s, limit=10).total == 2
+
+
+def test_the_rows_before_count_against_the_budget_and_a_refusal_writes_nothing(
+        sessions, big_programme):
+    # The list spends exactly the budget: one more gazelle at the end finds none left.
+    extra = awards_csv([(credit_code(294), "gazelle", "provincial", "辽工信发〔2022〕999号",
+                         "2022-06-15")]).split("\n", 1)[1]
+    data = (_department_list() + extra).encode("utf-8")
+    with transaction(sessions) as s, pytest.raises(ImportRejected) as info:
+        import_awards(s, CODE, data, by=OPERATOR, on=ON)
+    [error] = info.value.detail["errors"]
+    assert error["line"] == 296 and error["reason"].startswith("budget_exhausted")
+    with transaction(sessions) as s:
+        assert awards.list_awards(s, limit=1).total == 0
+        assert award_budget(s, CODE).promised == 0

@@ -400,3 +400,17 @@ def test_the_banks_confirmation_file_is_shown_then_confirmed(client, sessions, w
         line = payments.get_batch(s, batch.id).lines[0]
     assert (line.status, line.reference, line.value_date) == (
         "paid", "ICBC001", dt.date(2026, 6, 2))
+
+
+def test_the_same_voucher_file_twice_adds_nothing_and_the_page_says_so(client, sessions, world):
+    sign_in(client, "demo-operator")
+    with transaction(sessions) as s:
+        code = s.get(Firm, 3).credit_code  # type: ignore[union-attr]
+        count = s.scalar(select(func.count()).select_from(Voucher))
+    data = f"credit_code,amount\n{code},100.00\n".encode()
+    for _ in range(2):
+        done = _post(client, "/operator/vouchers/import", {"programme": CODE},
+                     files={"file": ("v.csv", data, "text/csv")})
+    assert done.status_code == 200 and "此前已导入" in done.text
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Voucher)) == count + 1

@@ -31,6 +31,7 @@ def test_import_firms_then_again_adds_nothing(tmp_path: Path, db_url, sessions):
     assert "2 created" in first.output
     second = runner.invoke(app, ["import", "firms", str(path), "--url", db_url])
     assert "0 created, 2 already registered" in second.output
+    assert "nothing added: 2 rows already imported" in second.output
     with transaction(sessions) as s:
         assert list_firms(s, limit=10).total == 2
         log = list_operations(s, limit=10)

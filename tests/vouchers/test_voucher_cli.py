@@ -48,3 +48,25 @@ def test_expire_command_returns_expired_balances_once(db_url, sessions, programm
     assert "returned 0.00 yuan from 0" in again.output
     with transaction(sessions) as s:
         assert budget(s, CODE).expired == 123_456
+
+
+def test_importing_the_same_file_again_adds_nothing_and_says_so(tmp_path: Path, db_url,
+                                                                sessions, programme):
+    first, second = FIRMS[0][0].credit_code, FIRMS[1][0].credit_code
+    good = tmp_path / "good.csv"
+    good.write_text(f"credit_code,amount\n{first},100\n{second},200\n{first},300\n",
+                    encoding="utf-8")
+    done = runner.invoke(app, ["vouchers", "import", CODE, str(good), "--url", db_url])
+    assert "issued 3 voucher(s)" in done.output
+    assert "issuing vouchers" not in done.output  # no bar when stderr is not a terminal
+    again = runner.invoke(app, ["vouchers", "import", CODE, str(good), "--url", db_url])
+    assert again.exit_code == 0, again.output
+    assert "nothing added: 3 rows already imported" in again.output
+    with transaction(sessions) as s:
+        assert list_vouchers(s, limit=10).total == 3
+        assert budget(s, CODE).issued == 60_000
+    # Another file (even with the same rows in another order) is another batch.
+    other = tmp_path / "other.csv"
+    other.write_text(f"credit_code,amount\n{second},200\n", encoding="utf-8")
+    more = runner.invoke(app, ["vouchers", "import", CODE, str(other), "--url", db_url])
+    assert "issued 1 voucher(s)" in more.output

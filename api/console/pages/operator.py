@@ -41,7 +41,7 @@ from ledger.registry.parties import LIAONING_CITIES
 from ledger.registry.users import UserView
 from ledger.vouchers import expiry
 from ledger.vouchers import voucher as vouchers
-from ledger.vouchers.csv_import import issue_from_csv
+from ledger.vouchers.csv_import import import_vouchers
 
 router = console_router("/operator")
 OperatorUser = Annotated[UserView, Depends(signed_in("operator"))]
@@ -294,12 +294,13 @@ def issue_csv(request: Request, user: OperatorUser) -> Response:
     code = upload.get("programme")
 
     def effect(session: Session) -> Done:
-        return Done(201, issue_from_csv(session, code, read_upload(request), by=by(user)), code)
+        return Done(201, import_vouchers(session, code, read_upload(request), by=by(user)), code)
 
     return submit(
         request, user, upload,
         Action("vouchers.import", "import", code, by_code={"not_found": "programme"}), effect,
-        done=lambda done: render(request, "operator/issued.html", programme=code, ids=done.body),
+        done=lambda done: render(request, "operator/issued.html", programme=code,
+                                 ids=done.body.ids, imported=done.body),
         again=lambda refused, status: _issue_page(
             request, _blank_issue(code), refused, status=status,
             rows=refused.rows))

@@ -12,8 +12,8 @@ ledger_seal() is the seal step (ledger.core.seal) as one statement, run outside 
 the head is held only while the server chains the queued entries, never across a round trip
 to a client. SQLite: nothing.
 
-Revision ID: 0019_pg_posting_function
-Revises: 0016_application_search
+Revision ID: 0018_pg_posting_function
+Revises: 0017_import_batches
 Create Date: 2026-11-29 22:45:00
 
 """
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_pg_posting_function"
-down_revision: str | Sequence[str] | None = "0016_application_search"
+revision: str = "0018_pg_posting_function"
+down_revision: str | Sequence[str] | None = "0017_import_batches"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
