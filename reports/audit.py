@@ -35,11 +35,12 @@ from reports.document import (
 from reports.fonts import ReportFont, report_font
 from reports.names import category_name, refusal_name, tier_name
 from reports.provenance import Period, as_of_text, report_meta
+from reports.words import N_, speaking, tr
 from rules.loader import PolicySet
 
-TITLE = "项目审计报告"
+TITLE = N_("Programme audit report")
 TOP_PROVIDERS = 10
-NONE_ROW = "本期无记录"
+NONE_ROW = N_("No records in the period")
 
 
 @dataclass(frozen=True)
@@ -63,32 +64,34 @@ def is_award_programme(row: Programme) -> bool:
 
 
 def _budget_pairs(b: Budget | AwardBudget) -> list[tuple[str, str]]:
-    verdict = "成立" if b.balanced else "不成立（请核查）"
+    verdict = tr("holds") if b.balanced else tr("does not hold (check it)")
     if isinstance(b, AwardBudget):
         return [
-            ("拨入预算", money(b.appropriated)),
-            ("可用预算", money(b.free)),
-            ("其中：待审批申请占用", money(b.promised)),
-            ("已批准未支付", money(b.awarded)),
-            ("支付中", money(b.in_payment)),
-            ("已支付", money(b.paid)),
-            ("追回应收", money(b.receivable)),
-            ("预算恒等式",
-             f"拨入 = 可用 + 已批准未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
+            (tr("Appropriated budget"), money(b.appropriated)),
+            (tr("Available budget"), money(b.free)),
+            (tr("Of which committed to pending applications"), money(b.promised)),
+            (tr("Approved, unpaid"), money(b.awarded)),
+            (tr("In payment"), money(b.in_payment)),
+            (tr("Paid"), money(b.paid)),
+            (tr("Clawbacks receivable"), money(b.receivable)),
+            (tr("Budget identity"),
+             tr("Appropriated = free + approved unpaid + in payment + paid - receivable: "
+                "{verdict}", verdict=verdict)),
         ]
     return [
-        ("拨入预算", money(b.appropriated)),
-        ("已发放创新券（累计）", money(b.issued)),
-        ("创新券未用余额", money(b.unspent)),
-        ("冻结中（已预订未完成）", money(b.held)),
-        ("已核销未支付", money(b.redeemed)),
-        ("支付中", money(b.in_payment)),
-        ("已支付", money(b.paid)),
-        ("到期退回（累计）", money(b.expired)),
-        ("追回应收", money(b.receivable)),
-        ("可用预算", money(b.free)),
-        ("预算恒等式",
-         f"拨入 = 可用 + 未用 + 冻结 + 未支付 + 支付中 + 已支付 － 追回应收：{verdict}"),
+        (tr("Appropriated budget"), money(b.appropriated)),
+        (tr("Vouchers issued (to date)"), money(b.issued)),
+        (tr("Unspent voucher balance"), money(b.unspent)),
+        (tr("Held (booked, not completed)"), money(b.held)),
+        (tr("Redeemed, unpaid"), money(b.redeemed)),
+        (tr("In payment"), money(b.in_payment)),
+        (tr("Paid"), money(b.paid)),
+        (tr("Expired back to the budget (to date)"), money(b.expired)),
+        (tr("Clawbacks receivable"), money(b.receivable)),
+        (tr("Available budget"), money(b.free)),
+        (tr("Budget identity"),
+         tr("Appropriated = free + unspent + held + unpaid + in payment + paid - receivable: "
+            "{verdict}", verdict=verdict)),
     ]
 
 
@@ -97,16 +100,17 @@ def _redemption_table(
     label_width: float, font: ReportFont, *, ranked: bool = False,
 ) -> Flowable:
     figures = (CONTENT_WIDTH - label_width - (12 * mm if ranked else 0)) / 4
-    rank = ["名次"] if ranked else []
+    rank = [tr("Rank")] if ranked else []
     rows = [[*([str(i)] if ranked else []), g.label, str(g.count), money(g.completed),
              money(g.clawed_back), money(g.net)] for i, g in enumerate(groups, 1)]
     if not rows:
-        rows = [[*([""] if ranked else []), NONE_ROW, "0", money(0), money(0), money(0)]]
+        rows = [[*([""] if ranked else []), tr(NONE_ROW), "0", money(0), money(0), money(0)]]
     return data_table(
-        [*rank, first, "笔数", "完成核销", "其中已追回", "净核销"], rows,
+        [*rank, first, tr("Count"), tr("Completed redemptions"), tr("Of which clawed back"),
+         tr("Net redeemed")], rows,
         [*([12 * mm] if ranked else []), label_width, figures, figures, figures, figures], font,
         numeric_from=2 if ranked else 1,
-        total=None if ranked else ["合计", str(total.count), money(total.completed),
+        total=None if ranked else [tr("Total"), str(total.count), money(total.completed),
                                    money(total.clawed_back), money(total.net)],
     )
 
@@ -117,12 +121,13 @@ def _award_table(groups: Sequence[q.AwardGroup], first: str, names: bool,
     figures = (CONTENT_WIDTH - label) / 5
     rows = [[tier_name(g.key) if names else g.key, str(g.count), money(g.approved),
              money(g.paid), money(g.clawed_back), money(g.approved - g.clawed_back)]
-            for g in groups] or [[NONE_ROW, "0", money(0), money(0), money(0), money(0)]]
-    total = ["合计", str(sum(g.count for g in groups)),
+            for g in groups] or [[tr(NONE_ROW), "0", money(0), money(0), money(0), money(0)]]
+    total = [tr("Total"), str(sum(g.count for g in groups)),
              money(sum(g.approved for g in groups)), money(sum(g.paid for g in groups)),
              money(sum(g.clawed_back for g in groups)),
              money(sum(g.approved - g.clawed_back for g in groups))]
-    return data_table([first, "申请笔数", "批准金额", "其中已支付", "其中已追回", "净批准"], rows,
+    return data_table([first, tr("Applications"), tr("Approved amount"), tr("Of which paid"),
+                       tr("Of which clawed back"), tr("Net approved")], rows,
                       [label, *[figures] * 5], font, total=total)
 
 
@@ -149,30 +154,32 @@ def _voucher_sections(
     month_rows = q.months(session, prog.id, window, done)
     figures = (CONTENT_WIDTH - 24 * mm) / 4
     return [
-        *section("三、按服务类别", s.heading),
-        _redemption_table(by_category, total, "服务类别", 40 * mm, font),
-        *_chart(by_category, "各服务类别净核销金额（元）", font),
-        *section(f"四、服务机构排名（按完成核销金额，前 {TOP_PROVIDERS} 名）", s.heading),
-        _redemption_table(top, total, "服务机构", 62 * mm, font, ranked=True),
-        *section("五、按服务机构", s.heading),
-        _redemption_table(by_provider, total, "服务机构", 62 * mm, font),
-        *section("六、按地区（企业所在市）", s.heading),
-        _redemption_table(by_city, total, "地区", 40 * mm, font),
-        *_chart(by_city, "各地区净核销金额（元）", font),
-        *section("七、按月份", s.heading),
+        *section(tr("3. By service category"), s.heading),
+        _redemption_table(by_category, total, tr("Service category"), 40 * mm, font),
+        *_chart(by_category, tr("Net redeemed by service category (yuan)"), font),
+        *section(tr("4. Providers ranked by completed redemptions (top {count})",
+                    count=TOP_PROVIDERS), s.heading),
+        _redemption_table(top, total, tr("Provider"), 62 * mm, font, ranked=True),
+        *section(tr("5. By provider"), s.heading),
+        _redemption_table(by_provider, total, tr("Provider"), 62 * mm, font),
+        *section(tr("6. By region (the firm's city)"), s.heading),
+        _redemption_table(by_city, total, tr("Region"), 40 * mm, font),
+        *_chart(by_city, tr("Net redeemed by region (yuan)"), font),
+        *section(tr("7. By month"), s.heading),
         data_table(
-            ["月份", "发放笔数", "发放金额", "核销笔数", "完成核销金额"],
+            [tr("Month"), tr("Issued count"), tr("Issued amount"), tr("Redeemed count"),
+             tr("Completed amount")],
             ([m.month, str(m.issued_count), money(m.issued), str(m.completed_count),
               money(m.completed)] for m in month_rows),
             [24 * mm, figures, figures, figures, figures], font,
-            total=["合计", str(sum(m.issued_count for m in month_rows)),
+            total=[tr("Total"), str(sum(m.issued_count for m in month_rows)),
                    money(sum(m.issued for m in month_rows)),
                    str(sum(m.completed_count for m in month_rows)),
                    money(sum(m.completed for m in month_rows))],
         ),
         Spacer(1, 3 * mm),
         monthly_line([m.month for m in month_rows], [m.completed for m in month_rows], font,
-                     title="各月完成核销金额（元）"),
+                     title=tr("Completed redemptions by month (yuan)")),
     ]
 
 
@@ -185,25 +192,25 @@ def _award_sections(
     months = q.month_labels(window.start, window.end)
     month_groups = [by_month.get(m, q.AwardGroup(m, 0, 0, 0, 0)) for m in months]
     story: list[Flowable] = [
-        *section("四、按地区（企业所在市）", s.heading),
-        _award_table(by_city, "地区", False, font),
+        *section(tr("4. By region (the firm's city)"), s.heading),
+        _award_table(by_city, tr("Region"), False, font),
     ]
     if by_city:
         story += [Spacer(1, 3 * mm), bar_chart(
             [g.key for g in by_city], [g.approved - g.clawed_back for g in by_city], font,
-            title="各地区净批准奖励金额（元）")]
+            title=tr("Net approved awards by region (yuan)"))]
     story += [
-        *section("五、按月份（申请月份）", s.heading),
-        _award_table(month_groups, "月份", False, font),
+        *section(tr("5. By month (of application)"), s.heading),
+        _award_table(month_groups, tr("Month"), False, font),
         Spacer(1, 3 * mm),
         monthly_line(months, [g.approved - g.clawed_back for g in month_groups], font,
-                     title="各月净批准奖励金额（元）"),
+                     title=tr("Net approved awards by month (yuan)")),
     ]
     return story
 
 
 def _exceptions_summary(
-    session: Session, prog: Programme, window: q.Window, number: str, font: ReportFont,
+    session: Session, prog: Programme, window: q.Window, heading: str, font: ReportFont,
     held: int | None = None,
 ) -> list[Flowable]:
     s = styles(font)
@@ -213,22 +220,27 @@ def _exceptions_summary(
         session, prog.id, window.end + dt.timedelta(days=1), at=window.end_at)
     by_code = q.refusals_by_code(session, window)
     return [
-        *section(f"{number}、异常摘要", s.heading),
+        *section(heading, s.heading),
         key_value_table(
-            [("本期追回", f"{clawed.count} 笔，{money(clawed.amount)} 元"),
-             ("已过期券上未结冻结", f"{holds.count} 张，{money(holds.amount)} 元"
-             f"（{as_of_text(window.end)}）"),
-             ("本期被拒操作", f"{sum(n for _, n in by_code)} 次")],
+            [(tr("Clawed back in the period"),
+              tr("{count} items, {amount} yuan", count=clawed.count,
+                 amount=money(clawed.amount))),
+             (tr("Open holds on expired vouchers"),
+              tr("{count} vouchers, {amount} yuan ({as_of})", count=holds.count,
+                 amount=money(holds.amount), as_of=as_of_text(window.end))),
+             (tr("Operations refused in the period"),
+              tr("{count} times", count=sum(n for _, n in by_code)))],
             font, label_width=42 * mm),
         Spacer(1, 2 * mm),
         data_table(
-            ["拒绝代码", "含义", "次数"],
+            [tr("Refusal code"), tr("Meaning"), tr("Times")],
             ([code, refusal_name(code), str(n)] for code, n in by_code) if by_code
-            else [[NONE_ROW, "", "0"]],
+            else [[tr(NONE_ROW), "", "0"]],
             [60 * mm, CONTENT_WIDTH - 90 * mm, 30 * mm], font, numeric_from=2,
-            total=["合计", "", str(sum(n for _, n in by_code))],
+            total=[tr("Total"), "", str(sum(n for _, n in by_code))],
         ),
-        Paragraph("被拒操作取自操作日志（全系统，不分项目）；明细见异常报告。", s.small),
+        Paragraph(tr("Refused operations are read from the operation log (the whole system, "
+                     "not one programme); the exceptions report lists them."), s.small),
     ]
 
 
@@ -250,43 +262,48 @@ def audit_story(
     returned = q.returned_in(session, prog.id, window)
     tiers = q.award_groups(session, prog.id, window, "tier")
     activity = [
-        ("发放创新券", str(issued.count), money(issued.amount)),
-        ("完成核销", str(total.count), money(total.completed)),
-        ("其中已追回", "", money(total.clawed_back)),
-        ("净核销", "", money(total.net)),
-        ("到期退回（有效期止于本期的券）", str(expired.count), money(expired.amount)),
-        ("支付批次已付", str(paid.count), money(paid.amount)),
-        ("银行退票（已转回应付）", str(returned.count), money(returned.amount)),
+        (tr("Vouchers issued"), str(issued.count), money(issued.amount)),
+        (tr("Completed redemptions"), str(total.count), money(total.completed)),
+        (tr("Of which clawed back"), "", money(total.clawed_back)),
+        (tr("Net redeemed"), "", money(total.net)),
+        (tr("Expired back to the budget (vouchers whose validity ended in the period)"),
+         str(expired.count), money(expired.amount)),
+        (tr("Payment batches paid"), str(paid.count), money(paid.amount)),
+        (tr("Returned by the bank (owed again)"), str(returned.count), money(returned.amount)),
     ]
     if award:
         activity = [
-            ("奖励申请", str(sum(g.count for g in tiers)), ""),
-            ("批准金额", "", money(sum(g.approved for g in tiers))),
-            ("其中已支付", "", money(sum(g.paid for g in tiers))),
-            ("其中已追回", "", money(sum(g.clawed_back for g in tiers))),
+            (tr("Award applications"), str(sum(g.count for g in tiers)), ""),
+            (tr("Approved amount"), "", money(sum(g.approved for g in tiers))),
+            (tr("Of which paid"), "", money(sum(g.paid for g in tiers))),
+            (tr("Of which clawed back"), "", money(sum(g.clawed_back for g in tiers))),
         ]
     story: list[Flowable] = [
-        Paragraph(f"{TITLE}（{prog.code} {prog.name}）", s.title),
-        Paragraph(f"期间：{period.text()}（北京时间）。金额单位：元。"
-                  f"“预算概况”与未结冻结为{as_of_text(period.end)}的累计余额；"
-                  "其余各节为本期发生。", s.body),
-        *section(f"一、预算概况（{as_of_text(period.end)}）", s.heading),
+        Paragraph(tr("{title} ({code} {name})", title=tr(TITLE), code=prog.code,
+                     name=prog.name), s.title),
+        Paragraph(tr("Period: {period} (Beijing time). Amounts in yuan. The budget position "
+                     "and the open holds are balances {as_of}; every other section is the "
+                     "period's activity.", period=period.text(), as_of=as_of_text(period.end)),
+                  s.body),
+        *section(tr("1. Budget position ({as_of})", as_of=as_of_text(period.end)),
+                 s.heading),
         key_value_table(_budget_pairs(position), font, label_width=42 * mm),
-        *section("二、本期发生", s.heading),
-        data_table(["项目", "笔数", "金额"], activity,
+        *section(tr("2. Activity in the period"), s.heading),
+        data_table([tr("Item"), tr("Count"), tr("Amount")], activity,
                    [CONTENT_WIDTH - 70 * mm, 25 * mm, 45 * mm], font),
     ]
     if award:
-        story += [*section("三、按奖励类别", s.heading),
-                  _award_table(tiers, "奖励类别", True, font)]
+        story += [*section(tr("3. By award tier"), s.heading),
+                  _award_table(tiers, tr("Award tier"), True, font)]
         story += _award_sections(session, prog, window, font)
-        story += _exceptions_summary(session, prog, window, "六", font)
+        story += _exceptions_summary(session, prog, window, tr("6. Exceptions summary"), font)
     else:
         story += _voucher_sections(session, prog, window, done, font)
-        story += [*section("八、按奖励类别", s.heading),
-                  _award_table(tiers, "奖励类别", True, font)]
+        story += [*section(tr("8. By award tier"), s.heading),
+                  _award_table(tiers, tr("Award tier"), True, font)]
         held = position.held if isinstance(position, Budget) else None
-        story += _exceptions_summary(session, prog, window, "九", font, held)
+        story += _exceptions_summary(session, prog, window, tr("9. Exceptions summary"), font,
+                                     held)
     summary = report_summary_line(position, period.end)
     story.append(Paragraph(summary, s.small))
     return story, Audit(prog.code, award, position, issued, total, expired, paid, "")
@@ -294,9 +311,10 @@ def audit_story(
 
 def report_summary_line(position: Budget | AwardBudget, end: dt.date) -> str:
     """The closing note: what the budget position was read from, and as of when."""
-    return (f"说明：预算概况由各科目{as_of_text(end)}的余额（科目余额历史）汇总得出，"
-            "与同日试算平衡表同源；"
-            f"预算恒等式{'成立' if position.balanced else '不成立'}。")
+    return tr("Note: the budget position sums the accounts' balances {as_of} (the history of "
+              "account balances), the same source as that day's trial balance; the budget "
+              "identity {verdict}.", as_of=as_of_text(end),
+              verdict=tr("holds") if position.balanced else tr("does not hold"))
 
 
 def render_audit(
@@ -309,13 +327,17 @@ def render_audit(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Audit:
-    """Write the programme audit of `programme` for `period` to `out`."""
+    """Write the programme audit of `programme` for `period` to `out` (in Chinese unless
+    `language` is given)."""
     font = font or report_font()
     prog = programme_row(session, programme)
-    meta = report_meta(session, title=TITLE, programme=programme, period=period,
-                       policy_set=policy_set, made_by=made_by, made_at=made_at,
-                       period_text=f"截至 {period.end.isoformat()}（{period.text()}）")
-    story, audit = audit_story(session, prog, period, font)
-    build_pdf(out, meta, story, font)
+    with speaking(language):
+        meta = report_meta(session, title=tr(TITLE), programme=programme, period=period,
+                           policy_set=policy_set, made_by=made_by, made_at=made_at,
+                           period_text=tr("as of {day} ({period})",
+                                          day=period.end.isoformat(), period=period.text()))
+        story, audit = audit_story(session, prog, period, font)
+        build_pdf(out, meta, story, font)
     return replace(audit, head_hash=meta.head_hash)

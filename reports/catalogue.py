@@ -104,16 +104,18 @@ def render_report(
     made_by: str,
     font: ReportFont,
     party_id: int | None = None,
+    language: str | None = None,
 ) -> ReportOutcome:
     """Render report `kind` of `programme` for `period` as a PDF into `out`.
 
-    The statements need `party_id`: the firm's or the provider's id.
+    The statements need `party_id`: the firm's or the provider's id. The PDF is in Chinese
+    unless `language` names another of the reports' catalogues (reports.words.LANGUAGES).
     """
     check_kind(kind)
     if not ledger_exists(session, programme):
         raise NotFound(f"no programme {programme} in the ledger", code_value=programme)
     common = {"programme": programme, "period": period, "policy_set": policy_set,
-              "made_by": made_by, "font": font}
+              "made_by": made_by, "font": font, "language": language}
     if kind in PARTY_KINDS:
         party = PARTY_KINDS[kind]
         if party_id is None:
@@ -146,7 +148,7 @@ def render_report(
     if kind == "trial-balance":
         tb = render_trial_balance(
             session, out, ledger=programme, as_of=period.end, period_start=period.start,
-            policy_set=policy_set, made_by=made_by, font=font,
+            policy_set=policy_set, made_by=made_by, font=font, language=language,
         )
         verdict = "balanced" if tb.totals.balanced else "NOT BALANCED"
         summary = (f"trial-balance {programme} as of {period.end} "
@@ -154,7 +156,7 @@ def render_report(
         return ReportOutcome(kind, tb.totals.balanced, summary, tb.head_hash)
     report = render_certificate(
         session, out, programme=programme, period=period,
-        policy_set=policy_set, made_by=made_by, font=font,
+        policy_set=policy_set, made_by=made_by, font=font, language=language,
     ).report
     summary = (f"certificate {'OK' if report.ok else 'FAILED'} "
                f"entries={report.entries} head={report.head_hash}")

@@ -27,15 +27,16 @@ from reports.document import (
 )
 from reports.fonts import ReportFont, report_font
 from reports.provenance import Period, policies_in_force
+from reports.words import N_, speaking, tr
 from rules.decision import PolicyRef
 from rules.loader import PolicySet
 
-TITLE = "完整性证明"
+TITLE = N_("Integrity certificate")
 _NAMES = {
-    "debits_pending": "冻结借方",
-    "debits_posted": "借方发生额",
-    "credits_pending": "冻结贷方",
-    "credits_posted": "贷方发生额",
+    "debits_pending": N_("Held debits"),
+    "debits_posted": N_("Debits"),
+    "credits_pending": N_("Held credits"),
+    "credits_posted": N_("Credits"),
 }
 # verify() streams the whole journal, and a mismatch list could be long; the certificate
 # prints the first ones and says how many there were.
@@ -57,35 +58,40 @@ def _moment(value: dt.datetime | None) -> str:
 
 def _verdict(report: VerifyReport) -> str:
     if report.ok:
-        return (
-            f"通过（OK）：哈希链完整，{report.entries} 条分录逐条重算一致，"
-            "各科目合计与日记账一致"
-        )
+        return tr("Passed (OK): the hash chain is whole, {entries} entries recomputed one by "
+                  "one agree, and every account's totals agree with the journal",
+                  entries=report.entries)
     problems = []
     if report.first_break is not None:
-        problems.append(f"哈希链在第 {report.first_break.entry_id} 条分录断开")
+        problems.append(tr("The hash chain breaks at entry {entry}",
+                           entry=report.first_break.entry_id))
     if report.mismatches:
-        problems.append(f"{len(report.mismatches)} 项科目合计与日记账不符")
+        problems.append(tr("{count} account totals disagree with the journal",
+                           count=len(report.mismatches)))
     if report.stale:
-        problems.append(f"{len(report.stale)} 条分录超过 {_bound()} 未封存")
-    return "未通过（FAILED）：" + "；".join(problems)
+        problems.append(tr("{count} entries unsealed for over {bound}",
+                           count=len(report.stale), bound=_bound()))
+    return tr("Failed (FAILED): {problems}", problems=tr("; ").join(problems))
 
 
 def _bound() -> str:
-    return f"{int(SEAL_BOUND.total_seconds() // 60)} 分钟"
+    return tr("{minutes} minutes", minutes=int(SEAL_BOUND.total_seconds() // 60))
 
 
 def _coverage(summary: JournalSummary, report: VerifyReport) -> str:
     """Which entries the head hash covers: the sealed ones; those still waiting are counted."""
-    covered = f"账簿头哈希覆盖已封存的 {summary.entries} 条分录"
     if not report.unsealed:
-        return covered + "，无待封存分录"
-    return covered + f"；另有 {len(report.unsealed)} 条已提交、待封存的分录不在其内"
+        return tr("The journal head hash covers the {entries} sealed entries; none waits to "
+                  "be sealed", entries=summary.entries)
+    return tr("The journal head hash covers the {entries} sealed entries; {waiting} more, "
+              "committed and waiting to be sealed, are outside it", entries=summary.entries,
+              waiting=len(report.unsealed))
 
 
 def _mismatch_label(total: str) -> str:
     name, _, note = total.partition(" ")
-    return _NAMES.get(name, name) + ("（最新历史行）" if note else "")
+    label = tr(_NAMES[name]) if name in _NAMES else name
+    return tr("{total} (latest history row)", total=label) if note else label
 
 
 def certificate_story(
@@ -98,38 +104,41 @@ def certificate_story(
     """The flowables of the certificate, from a journal summary and a fresh verify report."""
     s = styles(font)
     story: list[Flowable] = [
-        Paragraph(TITLE, s.title),
+        Paragraph(tr(TITLE), s.title),
         Paragraph(
-            f"本证明于北京时间 {_moment(made_at)} 生成。生成前，系统从第一条分录起逐条重算了"
-            "日记账的哈希链（SHA-256，每条分录的哈希覆盖前一条分录的哈希与本条内容），"
-            "并按转账记录重算了每个科目的四项合计，与存储值逐一比对。",
+            tr("This certificate was made at {made_at} Beijing time. Before making it, the "
+               "system recomputed the journal's hash chain entry by entry from the first "
+               "(SHA-256; each entry's hash covers the previous entry's hash and its own "
+               "content), recomputed each account's four totals from the transfers, and "
+               "compared them one by one with the stored values.", made_at=_moment(made_at)),
             s.body,
         ),
-        *section("一、日记账", s.heading),
+        *section(tr("1. Journal"), s.heading),
         key_value_table(
             [
-                ("分录条数", str(summary.entries)),
-                ("首条分录哈希", summary.first_hash or "—（日记账为空）"),
-                ("账簿头哈希", summary.head_hash),
-                ("覆盖范围", _coverage(summary, report)),
-                ("首条分录时间", _moment(summary.first_posted_at)),
-                ("末条分录时间", _moment(summary.last_posted_at)),
+                (tr("Entries"), str(summary.entries)),
+                (tr("First entry's hash"), summary.first_hash or tr("— (the journal is empty)")),
+                (tr("Journal head hash"), summary.head_hash),
+                (tr("Coverage"), _coverage(summary, report)),
+                (tr("First entry at"), _moment(summary.first_posted_at)),
+                (tr("Last entry at"), _moment(summary.last_posted_at)),
             ],
             font,
             label_width=34 * mm,
         ),
-        *section("二、重新核验（verify）", s.heading),
+        *section(tr("2. Verified afresh (verify)"), s.heading),
         key_value_table(
             [
-                ("核验结果", _verdict(report)),
-                ("核验分录数", str(report.entries)),
-                ("重算头哈希", report.head_hash),
+                (tr("Verdict"), _verdict(report)),
+                (tr("Entries verified"), str(report.entries)),
+                (tr("Recomputed head hash"), report.head_hash),
                 (
-                    "首个断点",
-                    "无" if report.first_break is None
-                    else f"第 {report.first_break.entry_id} 条：{report.first_break.reason}",
+                    tr("First break"),
+                    tr("None") if report.first_break is None
+                    else tr("Entry {entry}: {reason}", entry=report.first_break.entry_id,
+                            reason=report.first_break.reason),
                 ),
-                ("科目不符", f"{len(report.mismatches)} 项"),
+                (tr("Accounts disagreeing"), tr("{count} items", count=len(report.mismatches))),
             ],
             font,
             label_width=34 * mm,
@@ -142,7 +151,7 @@ def certificate_story(
         story += [
             Spacer(1, 3 * mm),
             data_table(
-                ["科目代码", "合计项", "存储值", "重算值"],
+                [tr("Account code"), tr("Which total"), tr("Stored"), tr("Recomputed")],
                 ([m.code, _mismatch_label(m.total), money(m.stored), money(m.recomputed)]
                  for m in shown),
                 [code_width, rest, rest, rest],
@@ -152,12 +161,13 @@ def certificate_story(
         ]
         if len(report.mismatches) > len(shown):
             story.append(
-                Paragraph(f"另有 {len(report.mismatches) - len(shown)} 项未列出。", s.small)
+                Paragraph(tr("{count} more not listed.",
+                             count=len(report.mismatches) - len(shown)), s.small)
             )
     story += [
-        *section("三、适用的政策文件", s.heading),
+        *section(tr("3. Policy files in force"), s.heading),
         data_table(
-            ["项目", "版本", "文件", "文件 SHA-256"],
+            [tr("Programme"), tr("Version"), tr("File"), tr("File SHA-256")],
             ([p.programme, p.version, p.file, p.sha256] for p in policies),
             [22 * mm, 16 * mm, 36 * mm, CONTENT_WIDTH - 74 * mm],
             font,
@@ -178,22 +188,26 @@ def render_certificate(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Certificate:
-    """Verify the journal afresh and write the integrity certificate to `out`."""
+    """Verify the journal afresh and write the integrity certificate to `out` (in Chinese
+    unless `language` is given)."""
     font = font or report_font()
     made_at = made_at or dt.datetime.now(dt.UTC)
     summary = journal_summary(session)
     report = verify(session)
     policies = policies_in_force(policy_set, programme, period)
-    meta = ReportMeta(
-        title=TITLE,
-        programme=programme,
-        period=period.text(),
-        policies=policies,
-        head_hash=summary.head_hash,
-        entries=summary.entries,
-        made_at=made_at,
-        made_by=made_by,
-    )
-    build_pdf(out, meta, certificate_story(summary, report, policies, made_at, font), font)
+    with speaking(language):
+        meta = ReportMeta(
+            title=tr(TITLE),
+            programme=programme,
+            period=period.text(),
+            policies=policies,
+            head_hash=summary.head_hash,
+            entries=summary.entries,
+            made_at=made_at,
+            made_by=made_by,
+        )
+        build_pdf(out, meta, certificate_story(summary, report, policies, made_at, font),
+                  font)
     return Certificate(summary, report, policies)

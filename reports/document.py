@@ -3,6 +3,7 @@
 Each page states the report, the programme, the period, the policy versions in force (with
 their files' SHA-256), the journal's head hash, and when (Asia/Shanghai) and by whom it was
 made; the footer numbers pages "第 X 页 / 共 Y 页", counted in a second pass over the pages.
+Every word is the reports' catalogue's (reports/words.py), in the language being written.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reportlab.platypus import (
 
 from ledger.core.money import format_yuan
 from reports.fonts import ReportFont
+from reports.words import N_, tr
 from rules.decision import PolicyRef
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -77,11 +79,25 @@ def policy_line(ref: PolicyRef) -> str:
     return f"{ref.programme} {ref.version}（{ref.file}）SHA-256 {ref.sha256}"
 
 
-def _header_lines(meta: ReportMeta) -> list[str]:
-    policies = [policy_line(p) for p in meta.policies] or ["无（未找到该项目适用的政策文件）"]
+def _indent(label: str, font: str | None) -> str:
+    """Blank space as wide as `label` in `font` at any size: ideographic spaces, then
+    ordinary ones for the rest (none without a font: only the lines are counted then)."""
+    if font is None:
+        return ""
+    width, em = stringWidth(label, font, 10), stringWidth("\u3000", font, 10)
+    wide = int(width // em)
+    return "\u3000" * wide + " " * round((width - wide * em) / stringWidth(" ", font, 10))
+
+
+def _header_lines(meta: ReportMeta, font: str | None = None) -> list[str]:
+    policies = ([policy_line(p) for p in meta.policies]
+                or [tr("None (no policy file applies to this programme)")])
+    label = tr("Policies in force: ")
+    indent = _indent(label, font)
     return [
-        *(("适用政策：" if i == 0 else "　　　　　") + line for i, line in enumerate(policies)),
-        f"账簿头哈希：{meta.head_hash}（分录 {meta.entries} 条）",
+        *((label if i == 0 else indent) + line for i, line in enumerate(policies)),
+        tr("Journal head hash: {hash} ({entries} entries)", hash=meta.head_hash,
+           entries=meta.entries),
     ]
 
 
@@ -96,12 +112,13 @@ def _draw_frame(canvas: Canvas, meta: ReportMeta, font: str, page: int, pages: i
     left, right = SIDE_MARGIN, PAGE_WIDTH - SIDE_MARGIN
     y = PAGE_HEIGHT - _HEADER_TOP
     canvas.setFont(font, 10.5)
-    canvas.drawString(left, y, f"{meta.title}　项目：{meta.programme}")
-    canvas.drawRightString(right, y, f"期间：{meta.period}")
+    canvas.drawString(left, y, tr("{title} — programme: {programme}", title=meta.title,
+                                  programme=meta.programme))
+    canvas.drawRightString(right, y, tr("Period: {period}", period=meta.period))
     y -= 5.5 * mm
     canvas.setFont(font, 6.8)
     canvas.setFillColor(colors.HexColor("#333333"))
-    for line in _header_lines(meta):
+    for line in _header_lines(meta, font):
         canvas.drawString(left, y, line)
         y -= _LINE
     canvas.setStrokeColor(_RULE_GRAY)
@@ -110,10 +127,9 @@ def _draw_frame(canvas: Canvas, meta: ReportMeta, font: str, page: int, pages: i
     footer_y = 11 * mm
     canvas.line(left, footer_y + 4 * mm, right, footer_y + 4 * mm)
     canvas.setFont(font, 7.5)
-    canvas.drawString(
-        left, footer_y, f"生成时间：{meta.made_at_text}（北京时间）　生成人：{meta.made_by}"
-    )
-    canvas.drawRightString(right, footer_y, f"第 {page} 页 / 共 {pages} 页")
+    canvas.drawString(left, footer_y, tr("Made {made_at} (Beijing time) by {made_by}",
+                                         made_at=meta.made_at_text, made_by=meta.made_by))
+    canvas.drawRightString(right, footer_y, tr("Page {page} of {pages}", page=page, pages=pages))
     canvas.restoreState()
 
 
@@ -154,7 +170,8 @@ def build_pdf(
         bottomMargin=BOTTOM_MARGIN,
         title=f"{meta.title} {meta.programme}",
         author=meta.made_by,
-        subject=f"{meta.title}；期间 {meta.period}；账簿头哈希 {meta.head_hash}",
+        subject=tr("{title}; period {period}; journal head hash {hash}", title=meta.title,
+                   period=meta.period, hash=meta.head_hash),
         creator="voucher-ledger",
         # Start every page in the report font: reportlab's default initial font is
         # Helvetica, which would then be declared (unembedded) on every page.
@@ -169,7 +186,7 @@ def build_pdf(
     doc.build(closing, canvasmaker=_numbered_canvas(meta, font.name))
 
 
-SIGNATURE_ROLES = ("编制人", "复核人", "审计人")
+SIGNATURE_ROLES = (N_("Prepared by"), N_("Reviewed by"), N_("Audited by"))
 
 
 def signature_block(meta: ReportMeta, font: ReportFont) -> Flowable:
@@ -178,10 +195,12 @@ def signature_block(meta: ReportMeta, font: ReportFont) -> Flowable:
     size = 9.5
     made_on = meta.made_at.astimezone(SHANGHAI).strftime("%Y-%m-%d")
     blank = "________________"
+    signed, dated = tr("Signature:"), tr("Date:")
+    maker, reviewer, auditor = (tr(role) for role in SIGNATURE_ROLES)
     rows = [
-        [SIGNATURE_ROLES[0], meta.made_by, "签字：", blank, "日期：", made_on],
-        [SIGNATURE_ROLES[1], "", "签字：", blank, "日期：", blank],
-        [SIGNATURE_ROLES[2], "", "签字：", blank, "日期：", blank],
+        [maker, meta.made_by, signed, blank, dated, made_on],
+        [reviewer, "", signed, blank, dated, blank],
+        [auditor, "", signed, blank, dated, blank],
     ]
     name_style = ParagraphStyle("signer", fontName=font.name, fontSize=size, leading=12,
                                 wordWrap="CJK")

@@ -33,12 +33,15 @@ from reports.document import (
 from reports.fonts import ReportFont, report_font
 from reports.names import object_name, operation_name, refusal_name, tier_name
 from reports.provenance import Period, report_meta
+from reports.words import N_, speaking, tr
 from rules.loader import PolicySet
 
-TITLE = "异常报告"
-NONE_ROW = "本期无记录"
+TITLE = N_("Exceptions report")
+NONE_ROW = N_("No records in the period")
 # Long enough for any refusal message or clawback reason; it wraps within its cell.
 MESSAGE_CHARS = 400
+# What a clawback took back, by whether it was a redemption (else an award).
+_CLAWBACK_OBJECTS = {True: N_("Redemption {id}"), False: N_("Award {id}")}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def _refusal_table(session: Session, rows: Iterable[q.RefusalRow], font: ReportF
     lines = ([_when(r.at), people.get(r.actor, r.actor), operation_name(r.action),
               f"{object_name(r.object_type)} {r.object_id or ''}".strip(),
               refusal_name(r.code)] for r in found)
-    return data_table(["时间", "操作人", "操作", "对象", "说明"],
+    return data_table([tr("Time"), tr("Acted by"), tr("Operation"), tr("Object"),
+                       tr("Explanation")],
                       _or_none(lines, 5), [*widths, CONTENT_WIDTH - sum(widths)], font,
                       numeric_from=None, font_size=6.5)
 
@@ -81,7 +85,7 @@ def _or_none(rows: Iterable[list[str]], width: int) -> Iterable[list[str]]:
         empty = False
         yield row
     if empty:
-        yield [NONE_ROW, *[""] * (width - 1)]
+        yield [tr(NONE_ROW), *[""] * (width - 1)]
 
 
 def exceptions_story(
@@ -99,49 +103,59 @@ def exceptions_story(
     total = sum(n for _, n in by_code)
     clawback_rows = q.clawbacks(session, prog.id, window)
     story: list[Flowable] = [
-        Paragraph(f"{TITLE}（{programme}）", s.title),
-        Paragraph(f"期间：{period.text()}（北京时间）。金额单位：元。被拒操作取自操作日志"
-                  "（全系统，不分项目）；追回与未结冻结限于本项目。", s.body),
+        Paragraph(tr("{title} ({programme})", title=tr(TITLE), programme=programme), s.title),
+        Paragraph(tr("Period: {period} (Beijing time). Amounts in yuan. Refused operations are "
+                     "read from the operation log (the whole system, not one programme); "
+                     "clawbacks and open holds are this programme's.", period=period.text()),
+                  s.body),
         key_value_table([
-            ("被拒操作", f"{total} 次"),
-            ("其中触及限额", f"{result.count(q.CAP_CODES)} 次"),
-            ("其中关联交易", f"{result.count(q.RELATED_PARTY_CODES)} 次"),
-            ("其中逾期申领", f"{result.count(q.LATE_CLAIM_CODES)} 次"),
-            ("追回", f"{clawed.count} 笔，{money(clawed.amount)} 元"),
-            ("已过期券上未结冻结", f"{holds.count} 张，{money(holds.amount)} 元"),
+            (tr("Refused operations"), tr("{count} times", count=total)),
+            (tr("Of which over a cap"), tr("{count} times", count=result.count(q.CAP_CODES))),
+            (tr("Of which related-party"),
+             tr("{count} times", count=result.count(q.RELATED_PARTY_CODES))),
+            (tr("Of which claimed late"),
+             tr("{count} times", count=result.count(q.LATE_CLAIM_CODES))),
+            (tr("Clawbacks"), tr("{count} items, {amount} yuan", count=clawed.count,
+                                 amount=money(clawed.amount))),
+            (tr("Open holds on expired vouchers"),
+             tr("{count} vouchers, {amount} yuan", count=holds.count,
+                amount=money(holds.amount))),
         ], font, label_width=42 * mm),
-        *section("一、被拒操作（按拒绝代码）", s.heading),
-        data_table(["拒绝代码", "含义", "次数"],
+        *section(tr("1. Refused operations (by refusal code)"), s.heading),
+        data_table([tr("Refusal code"), tr("Meaning"), tr("Times")],
                    _or_none(([c, refusal_name(c), str(n)] for c, n in by_code), 3),
                    [60 * mm, CONTENT_WIDTH - 90 * mm, 30 * mm], font, numeric_from=2,
-                   total=["合计", "", str(total)]),
-        *section("二、触及限额", s.heading),
+                   total=[tr("Total"), "", str(total)]),
+        *section(tr("2. Over a cap"), s.heading),
         _refusal_table(session, q.refusals(session, window, q.CAP_CODES), font),
-        *section("三、关联交易被拒", s.heading),
+        *section(tr("3. Related-party transactions refused"), s.heading),
         _refusal_table(session, q.refusals(session, window, q.RELATED_PARTY_CODES), font),
-        *section("四、逾期申领", s.heading),
+        *section(tr("4. Claims filed late"), s.heading),
         _refusal_table(session, q.refusals(session, window, q.LATE_CLAIM_CODES), font),
-        *section("五、追回", s.heading),
+        *section(tr("5. Clawbacks"), s.heading),
         data_table(
-            ["时间", "对象", "企业", "服务机构／奖励类别", "金额", "原因"],
-            _or_none(([_when(c.at), f"{'核销' if c.kind == 'redemption' else '奖励'} {c.id}",
+            [tr("Time"), tr("Object"), tr("Firm"), tr("Provider / award tier"), tr("Amount"),
+             tr("Reason")],
+            _or_none(([_when(c.at), tr(_CLAWBACK_OBJECTS[c.kind == "redemption"], id=c.id),
                        c.firm, c.provider if c.kind == "redemption" else tier_name(c.provider),
                        money(c.amount), c.reason[:MESSAGE_CHARS]] for c in clawback_rows), 6),
             [28 * mm, 18 * mm, 34 * mm, 34 * mm, 22 * mm, CONTENT_WIDTH - 136 * mm], font,
             numeric_from=None, amounts=(4,), font_size=6.5,
-            total=["合计", str(clawed.count), "", "", money(clawed.amount), ""],
+            total=[tr("Total"), str(clawed.count), "", "", money(clawed.amount), ""],
         ),
-        *section(f"六、已过期券上的未结冻结（有效期至 {period.end.isoformat()} 或更早）",
-                 s.heading),
+        *section(tr("6. Open holds on expired vouchers (valid to {day} or earlier)",
+                    day=period.end.isoformat()), s.heading),
         data_table(
-            ["券号", "企业", "有效期至", "冻结金额"],
+            [tr("Voucher number"), tr("Firm"), tr("Valid to"), tr("Held amount")],
             _or_none(([h.serial, h.firm, h.expires_on.isoformat(), money(h.held)]
                       for h in q.open_holds(session, prog.id, day_after)), 4),
             [26 * mm, CONTENT_WIDTH - 86 * mm, 28 * mm, 32 * mm], font, numeric_from=3,
-            total=["合计", f"{holds.count} 张", "", money(holds.amount)],
+            total=[tr("Total"), tr("{count} vouchers", count=holds.count), "", money(holds.amount)],
         ),
-        Paragraph("未结冻结为生成时各券科目上的冻结余额：已预订、尚未完成或取消的服务。"
-                  "到期处理不会自动解除冻结，须由服务机构完成或取消。", s.small),
+        Paragraph(tr("Open holds are the held balances on the voucher accounts when the report "
+                     "was made: services booked and not yet completed or cancelled. Expiry "
+                     "does not release a hold; the provider completes or cancels the service."),
+                  s.small),
     ]
     return story, result
 
@@ -156,11 +170,14 @@ def render_exceptions(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Exceptions:
-    """Write the exceptions report of `programme` for `period` to `out`."""
+    """Write the exceptions report of `programme` for `period` to `out` (in Chinese unless
+    `language` is given)."""
     font = font or report_font()
-    meta = report_meta(session, title=TITLE, programme=programme, period=period,
-                       policy_set=policy_set, made_by=made_by, made_at=made_at)
-    story, result = exceptions_story(session, programme, period, font)
-    build_pdf(out, meta, story, font)
+    with speaking(language):
+        meta = report_meta(session, title=tr(TITLE), programme=programme, period=period,
+                           policy_set=policy_set, made_by=made_by, made_at=made_at)
+        story, result = exceptions_story(session, programme, period, font)
+        build_pdf(out, meta, story, font)
     return replace(result, head_hash=meta.head_hash)

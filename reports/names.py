@@ -6,13 +6,7 @@ Each code maps to an English message id; the words are in the reports' catalogue
 
 from __future__ import annotations
 
-from reports.words import DEFAULT_LANGUAGE, word
-
-
-def N_(msgid: str) -> str:
-    """Mark `msgid` as a message of the reports' catalogues."""
-    return msgid
-
+from reports.words import N_, word
 
 REFUSAL_NAMES = {
     "cap_exceeded": N_("Cap exceeded"),
@@ -180,47 +174,47 @@ MESSAGE_IDS: tuple[str, ...] = (
     *OPERATION_NAMES.values(), *ROLE_NAMES.values(), *OBJECT_NAMES.values())
 
 
-def _named(names: dict[str, str], code: str, language: str) -> str:
+def _named(names: dict[str, str], code: str, language: str | None) -> str:
     msgid = names.get(code)
     return word(msgid, language) if msgid is not None else code
 
 
-def account_kind_name(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+def account_kind_name(kind: str, language: str | None = None) -> str:
     """可用预算 for budget, 追回应收 for receivable; an unknown kind prints as itself."""
     return _named(ACCOUNT_KIND_NAMES, kind, language)
 
 
-def category_name(code: str, language: str = DEFAULT_LANGUAGE) -> str:
+def category_name(code: str, language: str | None = None) -> str:
     """专利申请 for patent_application; an unknown code prints as itself."""
     return _named(CATEGORY_NAMES, code, language)
 
 
-def tier_name(code: str, language: str = DEFAULT_LANGUAGE) -> str:
+def tier_name(code: str, language: str | None = None) -> str:
     """瞪羚企业 for gazelle; an unknown code prints as itself."""
     return _named(TIER_NAMES, code, language)
 
 
-def refusal_name(code: str, language: str = DEFAULT_LANGUAGE) -> str:
+def refusal_name(code: str, language: str | None = None) -> str:
     """What a refusal code means; an unknown code reads 其他 (Other)."""
     return word(REFUSAL_NAMES.get(code, OTHER_REFUSAL), language)
 
 
-def flow_name(flow: str, language: str = DEFAULT_LANGUAGE) -> str:
+def flow_name(flow: str, language: str | None = None) -> str:
     """The business a journal entry records; an unknown flow prints as itself."""
     return _named(FLOW_NAMES, flow, language)
 
 
-def kind_name(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+def kind_name(kind: str, language: str | None = None) -> str:
     """How a transfer moves an account (过账, 冻结 …); an unknown kind prints as itself."""
     return _named(KIND_NAMES, kind, language)
 
 
-def object_name(kind: str, language: str = DEFAULT_LANGUAGE) -> str:
+def object_name(kind: str, language: str | None = None) -> str:
     """What an operation is about (创新券申领 for application); unknown: the code itself."""
     return _named(OBJECT_NAMES, kind, language)
 
 
-def operation_name(action: str, language: str = DEFAULT_LANGUAGE) -> str:
+def operation_name(action: str, language: str | None = None) -> str:
     """What an operation of the log did; `users.create.firm` reads 创建用户 · 企业, an unknown
     action prints as itself."""
     if action in OPERATION_NAMES:

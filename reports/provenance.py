@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ledger.reading.audit_queries import Window
 from ledger.reading.ledger_queries import journal_summary
 from reports.document import SHANGHAI, ReportMeta
+from reports.words import tr
 from rules.decision import PolicyRef
 from rules.loader import PolicySet
 
@@ -38,12 +39,12 @@ class Period:
 
     def text(self) -> str:
         """The period as the header prints it."""
-        return f"{self.start.isoformat()} 至 {self.end.isoformat()}"
+        return tr("{start} to {end}", start=self.start.isoformat(), end=self.end.isoformat())
 
 
 def as_of_text(day: dt.date) -> str:
     """"As of the end of `day`" as the reports print it: 截至 2025-12-31 日终."""
-    return f"截至 {day.isoformat()} 日终"
+    return tr("as of the end of {day}", day=day.isoformat())
 
 
 def as_of_period(day: dt.date) -> Period:

@@ -29,10 +29,11 @@ from reports.document import (
 from reports.fonts import ReportFont, report_font
 from reports.names import tier_name
 from reports.provenance import Period, report_meta
+from reports.words import N_, speaking, tr
 from rules.loader import PolicySet
 
-TITLE = "奖励公示"
-NONE_ROW = "本期无公示"
+TITLE = N_("Award publicity")
+NONE_ROW = N_("No publicity lists in the period")
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,30 @@ class Publicity:
 
 def period_rule(pub: PublicationView) -> str:
     """The period as the list states it, e.g. 2022-12-02 至 2022-12-08（5 个工作日）."""
-    unit = "个工作日" if pub.working_days else "日"
-    return f"{pub.starts_on.isoformat()} 至 {pub.ends_on.isoformat()}（{pub.days} {unit}）"
+    rule = (N_("{start} to {end} ({days} working days)") if pub.working_days
+            else N_("{start} to {end} ({days} days)"))
+    return tr(rule, start=pub.starts_on.isoformat(), end=pub.ends_on.isoformat(), days=pub.days)
 
 
 def _list(pub: PublicationView, font: ReportFont, number: int) -> list[Flowable]:
     s = styles(font)
     widths = [12 * mm, CONTENT_WIDTH - 122 * mm, 46 * mm, 34 * mm, 30 * mm]
     return [
-        *section(f"{number}. 公示名单 第 {pub.id} 号", s.heading),
+        *section(tr("{number}. Publicity list no. {id}", number=number, id=pub.id), s.heading),
         key_value_table([
-            ("公示期", period_rule(pub)),
-            ("政策版本", f"{pub.programme} {pub.policy_version}"),
-            ("公示时账簿头哈希", pub.head_hash),
-            ("奖励", f"{len(pub.items)} 项，{money(pub.total_fen)} 元"),
+            (tr("Publicity period"), period_rule(pub)),
+            (tr("Policy version"), f"{pub.programme} {pub.policy_version}"),
+            (tr("Journal head hash at publicity"), pub.head_hash),
+            (tr("Awards"), tr("{count} awards, {amount} yuan", count=len(pub.items),
+                       amount=money(pub.total_fen))),
         ], font, label_width=34 * mm),
-        data_table(["序号", "企业名称", "统一社会信用代码", "奖励类别", "金额（元）"],
+        data_table([tr("No."), tr("Firm name"), tr("Unified social credit code"), tr("Award tier"),
+                    tr("Amount (yuan)")],
                    ([str(n), i.firm_name, i.credit_code, tier_name(i.tier), money(i.amount_fen)]
                     for n, i in enumerate(pub.items, 1)),
                    widths, font, numeric_from=4,
-                   total=["合计", "", "", f"{len(pub.items)} 项", money(pub.total_fen)]),
+                   total=[tr("Total"), "", "", tr("{count} awards", count=len(pub.items)),
+                          money(pub.total_fen)]),
     ]
 
 
@@ -75,16 +80,21 @@ def publicity_story(pubs: list[PublicationView], period_text: str, font: ReportF
     """The flowables of the report: an introduction, then each list."""
     s = styles(font)
     story: list[Flowable] = [
-        Paragraph(TITLE, s.title),
-        Paragraph(f"公示开始日期：{period_text}（北京时间）。金额单位：元。公示期内对名单有异议的，"
-                  "可向主管部门书面提出；公示期满且无成立异议的奖励方予拨付。", s.body),
+        Paragraph(tr(TITLE), s.title),
+        Paragraph(tr("Publicity starting: {period} (Beijing time). Amounts in yuan. Objections "
+                     "to a list may be made in writing to the competent department within its "
+                     "publicity period; an award is paid only once its period has ended with "
+                     "no objection upheld.", period=period_text), s.body),
     ]
     if not pubs:
-        story.append(Paragraph(NONE_ROW, s.body))
+        story.append(Paragraph(tr(NONE_ROW), s.body))
     for number, pub in enumerate(pubs, 1):
         story.extend(_list(pub, font, number))
-    story.append(Paragraph("名单仅列企业名称、统一社会信用代码、奖励类别与金额，不含个人信息。"
-                           "公示时账簿头哈希为名单发布时账簿哈希链的末端，可用于核验。", s.small))
+    story.append(Paragraph(tr("The lists give only the firm's name, its unified social credit "
+                              "code, the award tier and the amount: no personal information. "
+                              "The journal head hash at publicity is the end of the journal's "
+                              "hash chain when the list was published, for verification."),
+                           s.small))
     return story
 
 
@@ -92,7 +102,7 @@ def _render(session: Session, out: str | Path | IO[bytes], pubs: list[Publicatio
             programme: str, period: Period, period_text: str, policy_set: PolicySet,
             made_by: str, made_at: dt.datetime | None, font: ReportFont | None) -> Publicity:
     font = font or report_font()
-    meta = report_meta(session, title=TITLE, programme=programme, period=period,
+    meta = report_meta(session, title=tr(TITLE), programme=programme, period=period,
                        policy_set=policy_set, made_by=made_by, made_at=made_at,
                        period_text=period_text)
     build_pdf(out, meta, publicity_story(pubs, period_text, font), font)
@@ -110,12 +120,15 @@ def render_publicity(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Publicity:
-    """Write the 公示 lists of `programme` whose period starts within `period` to `out`."""
+    """Write the 公示 lists of `programme` whose period starts within `period` to `out`
+    (in Chinese unless `language` is given)."""
     pubs = publications_starting(session, programme, period.start, period.end)
-    return _render(session, out, pubs, programme=programme, period=period,
-                   period_text=period.text(), policy_set=policy_set, made_by=made_by,
-                   made_at=made_at, font=font)
+    with speaking(language):
+        return _render(session, out, pubs, programme=programme, period=period,
+                       period_text=period.text(), policy_set=policy_set, made_by=made_by,
+                       made_at=made_at, font=font)
 
 
 def render_publication(
@@ -127,10 +140,13 @@ def render_publication(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Publicity:
-    """Write one 公示 list to `out`: its period is the list's own."""
+    """Write one 公示 list to `out`: its period is the list's own (in Chinese unless
+    `language` is given)."""
     pub = publication(session, publication_id)
     period = Period(pub.starts_on, pub.ends_on)
-    return _render(session, out, [pub], programme=pub.programme, period=period,
-                   period_text=period_rule(pub), policy_set=policy_set, made_by=made_by,
-                   made_at=made_at, font=font)
+    with speaking(language):
+        return _render(session, out, [pub], programme=pub.programme, period=period,
+                       period_text=period_rule(pub), policy_set=policy_set, made_by=made_by,
+                       made_at=made_at, font=font)

@@ -39,10 +39,13 @@ from reports.document import (
 from reports.fonts import ReportFont, report_font
 from reports.names import account_kind_name, flow_name, kind_name
 from reports.provenance import Period, report_meta
+from reports.words import N_, speaking, tr
 from rules.loader import PolicySet
 
 Party = Literal["firm", "provider"]
-TITLES = {"firm": "企业对账单", "provider": "服务机构对账单"}
+TITLES = {"firm": N_("Firm statement"), "provider": N_("Provider statement")}
+# The label of the party's number, by party.
+_NUMBERS = {"firm": N_("Firm number"), "provider": N_("Provider number")}
 POSTED = ("normal", "post_pending")
 _ONE_US = dt.timedelta(microseconds=1)
 
@@ -64,7 +67,7 @@ class Statement:
 
     @property
     def reconciles(self) -> bool:
-        """Opening + debits − credits = closing."""
+        """Opening + debits - credits = closing."""
         return self.opening + self.debits - self.credits == self.closing
 
 
@@ -100,7 +103,7 @@ def _rows(moves: Iterator[q.Movement], running: _Running) -> Iterator[list[str]]
             running.balance += m.amount if m.debit else -m.amount
         else:
             # A hold or its release: the amount is shown, the posted balance does not move.
-            shown = f"（{shown}）"
+            shown = tr("({amount})", amount=shown)
         yield [
             m.posted_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
             str(m.entry_id),
@@ -130,38 +133,44 @@ def statement_story(
     date_w, entry_w, money_w = 24 * mm, 12 * mm, 22 * mm
     business_w = 36 * mm
     account_w = CONTENT_WIDTH - date_w - entry_w - business_w - 3 * money_w
-    title = TITLES[party]
-    verdict = "相符" if result.reconciles else "不符（请核查）"
+    title = tr(TITLES[party])
+    verdict = tr("agrees") if result.reconciles else tr("disagrees (check it)")
     story: list[Flowable] = [
-        Paragraph(f"{title}（{programme}）", s.title),
+        Paragraph(tr("{title} ({programme})", title=title, programme=programme), s.title),
         key_value_table([
-            ("单位名称", name),
-            ("统一社会信用代码", credit_code),
-            (f"{'企业' if party == 'firm' else '服务机构'}编号", str(party_id)),
-            ("对账期间", f"{period.text()}（北京时间）"),
-            ("科目数", str(len(ids))),
+            (tr("Name"), name),
+            (tr("Unified social credit code"), credit_code),
+            (tr(_NUMBERS[party]), str(party_id)),
+            (tr("Statement period"), tr("{period} (Beijing time)", period=period.text())),
+            (tr("Accounts"), str(len(ids))),
         ], font, label_width=36 * mm),
-        Paragraph("金额单位：元。余额 = 借方过账累计 － 贷方过账累计。"
-                  "括号内金额为冻结或解除冻结，不改变余额。", s.small),
-        *section("一、余额汇总", s.heading),
+        Paragraph(tr("Amounts in yuan. Balance = posted debits to date - posted credits to "
+                     "date. Amounts in brackets are holds or their release and do not move the "
+                     "balance."), s.small),
+        *section(tr("1. Balances"), s.heading),
         key_value_table([
-            (f"期初余额（{period.start.isoformat()} 00:00 前）", money(result.opening)),
-            ("本期借方过账合计（增加）", money(result.debits)),
-            ("本期贷方过账合计（减少）", money(result.credits)),
-            (f"期末余额（{period.end.isoformat()} 24:00）", money(result.closing)),
-            ("期末冻结中", money(result.held_at_end)),
-            ("本期明细笔数", str(result.movements)),
-            ("核对", f"期初余额 + 借方 － 贷方 = 期末余额：{verdict}"),
+            (tr("Opening balance (before {day} 00:00)", day=period.start.isoformat()),
+             money(result.opening)),
+            (tr("Posted debits in the period (increase)"), money(result.debits)),
+            (tr("Posted credits in the period (decrease)"), money(result.credits)),
+            (tr("Closing balance ({day} 24:00)", day=period.end.isoformat()),
+             money(result.closing)),
+            (tr("Held at the end"), money(result.held_at_end)),
+            (tr("Number of movements in the period"), str(result.movements)),
+            (tr("Check"), tr("Opening balance + debits - credits = closing balance: {verdict}",
+                        verdict=verdict)),
         ], font, label_width=70 * mm),
-        *section("二、本期明细", s.heading),
+        *section(tr("2. Movements in the period"), s.heading),
         data_table(
-            ["日期时间", "分录号", "业务", "科目", "借方（增加）", "贷方（减少）", "余额"],
+            [tr("Date and time"), tr("Entry"), tr("Business"), tr("Account"),
+             tr("Debit (increase)"), tr("Credit (decrease)"), tr("Balance")],
             _rows(q.movements(session, ids, window), _Running(opening.balance)),
             [date_w, entry_w, business_w, account_w, money_w, money_w, money_w], font,
             numeric_from=4, font_size=7,
         ),
         Spacer(1, 10 * mm),
-        Paragraph("对账单位（盖章）：________________　　经办人：________________", s.body),
+        Paragraph(tr("Confirmed by (seal): ________________    Handled by: "
+                     "________________"), s.body),
     ]
     return story, result
 
@@ -178,11 +187,15 @@ def render_statement(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> Statement:
-    """Write the statement of firm or provider `party_id` in `programme` for `period`."""
+    """Write the statement of firm or provider `party_id` in `programme` for `period` (in
+    Chinese unless `language` is given)."""
     font = font or report_font()
-    meta = report_meta(session, title=TITLES[party], programme=programme, period=period,
-                       policy_set=policy_set, made_by=made_by, made_at=made_at)
-    story, result = statement_story(session, programme, party, party_id, period, font)
-    build_pdf(out, meta, story, font)
+    with speaking(language):
+        meta = report_meta(session, title=tr(TITLES[party]), programme=programme,
+                           period=period, policy_set=policy_set, made_by=made_by,
+                           made_at=made_at)
+        story, result = statement_story(session, programme, party, party_id, period, font)
+        build_pdf(out, meta, story, font)
     return replace(result, head_hash=meta.head_hash)

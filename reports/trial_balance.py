@@ -40,9 +40,10 @@ from reports.document import (
 from reports.fonts import ReportFont, report_font
 from reports.names import account_kind_name
 from reports.provenance import Period, as_of_period, policies_in_force
+from reports.words import N_, speaking, tr
 from rules.loader import PolicySet
 
-TITLE = "试算平衡表"
+TITLE = N_("Trial balance")
 _CODE_WIDTH = 30 * mm
 _NAME_WIDTH = 52 * mm
 _NAMES_PER_QUERY = 500
@@ -90,12 +91,11 @@ def _split(row: TrialBalanceRow, name: str, ledger: str) -> list[str]:
 
 def _verdict(totals: TrialBalanceTotals) -> str:
     if totals.balanced:
-        return "平衡：借方发生额合计 = 贷方发生额合计，借方余额合计 = 贷方余额合计"
-    return (
-        "不平衡：发生额差额 "
-        f"{money(totals.debits_posted - totals.credits_posted)}，余额差额 "
-        f"{money(totals.debit_balances - totals.credit_balances)}"
-    )
+        return tr("Balanced: total debits = total credits, total debit balances = total "
+                  "credit balances")
+    return tr("Not balanced: posted difference {posted}, balance difference {balances}",
+              posted=money(totals.debits_posted - totals.credits_posted),
+              balances=money(totals.debit_balances - totals.credit_balances))
 
 
 def trial_balance_story(
@@ -106,21 +106,22 @@ def trial_balance_story(
     totals = trial_balance_totals(session, ledger, at)
     shown = at.astimezone(SHANGHAI)
     story: list[Flowable] = [
-        Paragraph(f"{TITLE}（{ledger}）", s.title),
+        Paragraph(tr("{title} ({programme})", title=tr(TITLE), programme=ledger), s.title),
         Paragraph(
-            f"截至北京时间 {shown:%Y-%m-%d %H:%M:%S} 已过账的累计发生额与余额。金额单位：元。",
+            tr("Debits, credits and balances posted up to {moment} Beijing time. Amounts in "
+               "yuan.", moment=f"{shown:%Y-%m-%d %H:%M:%S}"),
             s.body,
         ),
         key_value_table(
             [
-                ("科目数", str(totals.accounts)),
-                ("借方发生额合计", money(totals.debits_posted)),
-                ("贷方发生额合计", money(totals.credits_posted)),
-                ("借方余额合计", money(totals.debit_balances)),
-                ("贷方余额合计", money(totals.credit_balances)),
-                ("未结冻结（借方 / 贷方）",
+                (tr("Accounts"), str(totals.accounts)),
+                (tr("Total debits"), money(totals.debits_posted)),
+                (tr("Total credits"), money(totals.credits_posted)),
+                (tr("Total debit balances"), money(totals.debit_balances)),
+                (tr("Total credit balances"), money(totals.credit_balances)),
+                (tr("Open holds (debit / credit)"),
                  f"{money(totals.debits_pending)} / {money(totals.credits_pending)}"),
-                ("试算结果", _verdict(totals)),
+                (tr("Result"), _verdict(totals)),
             ],
             font,
             label_width=42 * mm,
@@ -134,16 +135,19 @@ def trial_balance_story(
                 [account_kind_name(k.kind) for k in kinds],
                 [k.balance for k in kinds],
                 font,
-                title="各类科目余额（元；正数为借方余额，负数为贷方余额）",
+                title=tr("Balances by kind of account (yuan; positive: debit balance, "
+                         "negative: credit balance)"),
             )
         )
     number_width = (CONTENT_WIDTH - _CODE_WIDTH - _NAME_WIDTH) / 4
     story += [
-        *section("一、科目余额", s.heading),
-        Paragraph(f"科目代码省略项目前缀“{ledger}:”；账户按资金来源、预算、创新券、服务机构、"
-                  "奖励、应收、已支付排列，同类按编号顺序。", s.small),
+        *section(tr("1. Account balances"), s.heading),
+        Paragraph(tr("Account codes leave out the programme's prefix “{prefix}”; accounts run "
+                     "funding, budget, vouchers, providers, awards, receivables, paid, and "
+                     "within a kind by number.", prefix=f"{ledger}:"), s.small),
         data_table(
-            ["科目代码", "账户名称", "借方发生额", "贷方发生额", "借方余额", "贷方余额"],
+            [tr("Account code"), tr("Account name"), tr("Debits"), tr("Credits"),
+             tr("Debit balance"), tr("Credit balance")],
             (_split(row, name, ledger)
              for row, name in _named(session, trial_balance_rows(session, ledger, at))),
             [_CODE_WIDTH, _NAME_WIDTH, *[number_width] * 4],
@@ -151,7 +155,7 @@ def trial_balance_story(
             numeric_from=2,
             font_size=7.5,
             total=[
-                "合计",
+                tr("Total"),
                 "",
                 money(totals.debits_posted),
                 money(totals.credits_posted),
@@ -163,23 +167,26 @@ def trial_balance_story(
     if totals.debits_pending or totals.credits_pending:
         held = trial_balance_rows(session, ledger, at, held_only=True)
         story += [
-            *section("二、未结冻结（已预留、尚未过账的款项）", s.heading),
+            *section(tr("2. Open holds (reserved, not yet posted)"), s.heading),
             data_table(
-                ["科目代码", "账户名称", "冻结借方", "冻结贷方"],
+                [tr("Account code"), tr("Account name"), tr("Held debits"), tr("Held credits")],
                 ([_short(r.code, ledger), name, money(r.debits_pending),
                   money(r.credits_pending)] for r, name in _named(session, held)),
                 [_CODE_WIDTH, _NAME_WIDTH, *[(CONTENT_WIDTH - _CODE_WIDTH - _NAME_WIDTH) / 2] * 2],
                 font,
                 numeric_from=2,
-                total=["合计", "", money(totals.debits_pending), money(totals.credits_pending)],
+                total=[tr("Total"), "", money(totals.debits_pending),
+                       money(totals.credits_pending)],
             ),
         ]
     story += [
         Spacer(1, 3 * mm),
         Paragraph(
-            "说明：发生额为截至该时点已过账的借方、贷方累计金额；余额为借方发生额减贷方发生额，"
-            "正数列于借方余额，负数列于贷方余额。冻结款项（服务预订的预留）不计入发生额。"
-            "页眉的账簿头哈希是生成本表时日记账的最新哈希。",
+            tr("Note: debits and credits are the amounts posted up to that moment; a balance is "
+               "debits less credits, shown as a debit balance when positive and a credit "
+               "balance when negative. Holds (what a booked service reserves) are not "
+               "counted. The journal head hash in the header is the journal's latest hash "
+               "when this table was made."),
             s.small,
         ),
     ]
@@ -197,11 +204,13 @@ def render_trial_balance(
     made_by: str,
     made_at: dt.datetime | None = None,
     font: ReportFont | None = None,
+    language: str | None = None,
 ) -> TrialBalance:
     """Write the trial balance of `ledger` as of the end of `as_of` (Beijing time) to `out`.
 
     The period the header states runs from `period_start` (default: 1 January of `as_of`'s
     fiscal year) to `as_of`; it picks the policy versions listed. Balances are cumulative.
+    Chinese unless `language` is given.
     """
     if not ledger_exists(session, ledger):
         raise NotFound(f"no accounts in ledger {ledger}", code_value=ledger)
@@ -211,16 +220,17 @@ def render_trial_balance(
         raise InvalidInput(f"period starts {period.start} after it ends {period.end}")
     at = period.end_moment
     summary = journal_summary(session)
-    story, totals = trial_balance_story(session, ledger, at, font)
-    meta = ReportMeta(
-        title=TITLE,
-        programme=ledger,
-        period=f"截至 {as_of.isoformat()}（{period.text()}）",
-        policies=policies_in_force(policy_set, ledger, period),
-        head_hash=summary.head_hash,
-        entries=summary.entries,
-        made_at=made_at or dt.datetime.now(dt.UTC),
-        made_by=made_by,
-    )
-    build_pdf(out, meta, story, font)
+    with speaking(language):
+        story, totals = trial_balance_story(session, ledger, at, font)
+        meta = ReportMeta(
+            title=tr(TITLE),
+            programme=ledger,
+            period=tr("as of {day} ({period})", day=as_of.isoformat(), period=period.text()),
+            policies=policies_in_force(policy_set, ledger, period),
+            head_hash=summary.head_hash,
+            entries=summary.entries,
+            made_at=made_at or dt.datetime.now(dt.UTC),
+            made_by=made_by,
+        )
+        build_pdf(out, meta, story, font)
     return TrialBalance(ledger, at, totals, summary.head_hash, summary.entries)

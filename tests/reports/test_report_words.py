@@ -17,6 +17,7 @@ from reports import names
 from reports.catalogue import KINDS, PARTY_KINDS, render_report
 from reports.fonts import report_font
 from reports.provenance import Period
+from reports.words import messages
 
 MADE_AT = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
 # A code as the ledger writes it: snake_case (post_pending) or dotted (voucher.issue).
@@ -59,3 +60,25 @@ def test_no_report_prints_a_raw_code(sessions, policy_set, read_pdf, kind):
     seen = [text[max(0, m.start() - 30):m.end() + 10].replace("\n", "|")
             for m in re.finditer(r"(?<![\w-])[a-z]+(?![\w-])", text) if m.group() in CODES]
     assert not seen, f"{kind}: {seen}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_report_asked_for_in_english_prints_no_chinese_words(
+    sessions, policy_set, read_pdf, kind
+):
+    build_year(sessions)
+    pdf = io.BytesIO()
+    with transaction(sessions) as s:
+        render_report(s, pdf, kind, programme=CODE,
+                      period=Period(dt.date(2025, 1, 1), today()), policy_set=policy_set,
+                      made_by="auditor-li", font=report_font(),
+                      party_id=1 if kind in PARTY_KINDS else None, language="en")
+    text = "\n".join(read_pdf(pdf.getvalue()))
+    assert "Prepared by" in text and "Page 1 of" in text
+    # The PDFs' own words (not the codes' names, which firms' and providers' names contain:
+    # 技术转移 in a transfer centre's name); names, cities and reasons are the ledger's data.
+    zh = messages("zh_CN")
+    chinese = {zh[m] for m in set(zh) - set(names.MESSAGE_IDS)
+               if len(zh[m]) >= 2 and "{" not in zh[m]}
+    flat = text.replace("\n", "")
+    assert not sorted(w for w in chinese if w in flat), kind
