@@ -177,6 +177,9 @@ def search_pages(url: str) -> tuple[tuple[str, str, str], ...]:
         ("firm", f"/firm/confirmations?q={provider}", "offset"),
         ("provider", f"/provider?q={firm}", "offset"),
         ("provider", f"/provider/claims?q={firm}", "offset"),
+        # A serial prefix every voucher has: redemptions and claims must not list them all.
+        ("provider", "/provider?q=V", "offset"),
+        ("provider", "/provider/claims?q=V", "offset"),
         ("operator", "/operator/vouchers?q=V05", "offset"),
         ("operator", f"/operator/vouchers?q={firm}", "offset"),
         ("operator", f"/operator/vouchers?q={firm_code[:8]}", "offset"),

@@ -196,10 +196,24 @@ def babel_locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
+@cache
+def _yuan_symbols(language: str) -> tuple[str, str, str]:
+    """The locale's grouping, decimal and minus signs, as Babel formats YUAN_PATTERN."""
+    sample = format_decimal(Decimal("-1234.56"), format=YUAN_PATTERN,
+                            locale=babel_locale(language))
+    minus, rest = sample.split("1", 1)
+    group, rest = rest.split("234", 1)
+    decimal = rest[:-2]
+    return group, decimal, minus
+
+
 def yuan_figure(fen: int, language: str) -> str:
-    """Fen as a yuan figure for `language`: 3000000 → 30,000.00 (exact: a Decimal)."""
-    return format_decimal(Decimal(fen).scaleb(-2), format=YUAN_PATTERN,
-                          locale=babel_locale(language))
+    """Fen as a yuan figure for `language`: 3000000 → 30,000.00 (exact: integer arithmetic
+    with the locale's signs; Babel's formatting was most of a long list's rendering)."""
+    group, decimal, minus = _yuan_symbols(language)
+    whole, cents = divmod(abs(int(fen)), 100)
+    figure = f"{whole:,}".replace(",", group) + decimal + f"{cents:02d}"
+    return minus + figure if fen < 0 else figure
 
 
 def format_amount(fen: int, language: str, gettext: Callable[[str], str]) -> str:

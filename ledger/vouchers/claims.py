@@ -20,24 +20,24 @@ from sqlalchemy import (
     ForeignKey,
     Select,
     String,
+    exists,
     func,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ledger.core.paging import Page, check_page
-from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, policies
 from ledger.registry import evidence
 from ledger.registry.firms import Firm
 from ledger.registry.names import firms_matching, providers_matching
 from ledger.registry.providers import Provider
-from ledger.vouchers.redemptions import Redemption, redemption_row
+from ledger.vouchers.redemptions import Redemption, redemption_row, serial_matching
 from ledger.vouchers.voucher import Voucher
 
 STATUSES = ("filed", "approved", "rejected", "paid", "withdrawn")
@@ -222,11 +222,15 @@ def list_claims(
     if status is not None:
         condition.append(Claim.status == status)
     if q is not None:
+        # The claim's redemption probed by its key (the serial by the voucher's key too):
+        # `IN (serials matching)` built a list of every voucher for a short prefix.
+        redemption = aliased(Redemption)
         condition.append(or_(Claim.provider_id.in_(providers_matching(q)),
-                             Claim.redemption_id.in_(select(Redemption.id).where(
-                                 or_(Redemption.firm_id.in_(firms_matching(q)),
-                                     Redemption.voucher_id.in_(select(Voucher.id).where(
-                                         starts_with(Voucher.serial, q.upper()))))))))
+                             exists().where(
+                                 redemption.id == Claim.redemption_id,
+                                 or_(redemption.firm_id.in_(firms_matching(q)),
+                                     serial_matching(q, redemption.voucher_id))
+                             ).correlate_except(redemption)))
     total = session.scalar(select(func.count()).select_from(Claim).where(*condition)) or 0
     rows = session.execute(_named(
         select(Claim, Programme.code, Provider.name, Firm.name, Voucher.serial)

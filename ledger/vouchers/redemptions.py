@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,12 +25,13 @@ from sqlalchemy import (
     Integer,
     String,
     case,
+    exists,
     func,
     insert,
     or_,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.core.accounts import balance, ensure_account
@@ -157,10 +159,20 @@ def _view(row: Redemption, code: str, names: tuple[str, str, str]) -> Redemption
                           row.clawback_reason, row.decision, row.dispute_reason, *names)
 
 
+def serial_matching(q: str, voucher_id: Any) -> ColumnElement[bool]:
+    """The voucher `voucher_id` (a column of the outer query) has a serial starting with `q`.
+
+    An EXISTS probing the voucher by its key, not `voucher_id IN (serials matching)`: a
+    short prefix ("V") names every voucher, and the IN list was built in full each time.
+    """
+    voucher = aliased(Voucher)
+    return exists().where(voucher.id == voucher_id,
+                          starts_with(voucher.serial, q.upper())).correlate_except(voucher)
+
+
 def matching(q: str) -> ColumnElement[bool]:
     """Redemptions whose voucher serial, firm or provider (name, credit code) starts with `q`."""
-    return or_(Redemption.voucher_id.in_(select(Voucher.id).where(
-                   starts_with(Voucher.serial, q.upper()))),
+    return or_(serial_matching(q, Redemption.voucher_id),
                Redemption.firm_id.in_(firms_matching(q)),
                Redemption.provider_id.in_(providers_matching(q)))
 

@@ -249,7 +249,7 @@ def list_vouchers(
     ids = select(Voucher.id).where(*condition)
     sort = False
     if q is not None:
-        ids, total, sort = _searched(session, ids, q)
+        ids, total, sort = _searched(session, ids, q, one_firm=firm_id is not None)
     elif firm_id is None and status is None and city is None:
         # Every voucher is issued by issue_voucher, which counts it on its programme's row in
         # the same transaction (the serial is that count) and none is ever deleted: the
@@ -281,14 +281,18 @@ def list_vouchers(
 SORT_AT_MOST = 2_000
 
 
-def _searched(session: Session, ids: Select[Any], q: str) -> tuple[Select[Any], int, bool]:
+def _searched(session: Session, ids: Select[Any], q: str, *, one_firm: bool = False
+              ) -> tuple[Select[Any], int, bool]:
     """The ids matching `q` (serial prefix, or the firm's name or credit code), their count,
     and whether to page them by sorting (see SORT_AT_MOST) rather than walking the ids.
 
     Each way of matching is counted from its index; the union of both, which must sort to
     drop repeats, is built only when both find vouchers (a firm named like a serial).
     """
-    serial = ids.where(starts_with(Voucher.serial, q.upper()))
+    # Within one firm's vouchers the firm's index is the narrow one: `|| ''` keeps the
+    # engine off the serial index (a short prefix such as "V" spans every voucher there).
+    serial = ids.where(starts_with(Voucher.serial + "" if one_firm else Voucher.serial,
+                                   q.upper()))
     firm = ids.where(Voucher.firm_id.in_(firms_matching(q)))
     counts = [count_of(session, serial), count_of(session, firm)]
     walk = counts[0] == 0 and counts[1] > SORT_AT_MOST
