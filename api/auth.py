@@ -80,11 +80,11 @@ def signed_in(
         return admit(session, int(claims["sub"]), claims["role"])
 
 
-def admit(session: Session, user_id: int, role: str) -> UserView:
+def admit(session: Session, user_id: int, role: str, *, party_name: bool = True) -> UserView:
     """The token's user read in `session`: refused (401) when unknown, disabled, or no longer
     of the role the token names."""
     try:
-        user = get_user(session, user_id)
+        user = get_user(session, user_id, party_name=party_name)
     except NotFound as exc:
         raise AuthError("invalid token: no such user") from exc
     if not user.active or user.role != role:
@@ -153,7 +153,8 @@ class Pending:
     def load(self, session: Session) -> UserView:
         """Read and check the user in `session`: 401 unknown, disabled or role changed; 403
         `password_change_required` unless the route admits a one-time password."""
-        user = admit(session, self.pending_id, self.pending_role)
+        # A write does not show the user's party name: not read.
+        user = admit(session, self.pending_id, self.pending_role, party_name=False)
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)
