@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from jose import JWTError, jwt
+from sqlalchemy.orm import Session
 
 from api.problems import AuthError
 from ledger.core import oplog
@@ -26,6 +27,7 @@ TOKEN_URL = "/api/v1/auth/token"
 _SUBJECT = re.compile(r"[1-9][0-9]{0,17}")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -74,41 +76,128 @@ def signed_in(
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
     claims = read_token(request.app.state.token_settings, token)
+    with transaction(request.app.state.reader) as session:
+        return admit(session, int(claims["sub"]), claims["role"])
+
+
+def admit(session: Session, user_id: int, role: str, *, party_name: bool = True) -> UserView:
+    """The token's user read in `session`: refused (401) when unknown, disabled, or no longer
+    of the role the token names."""
     try:
-        with transaction(request.app.state.reader) as session:
-            user = get_user(session, int(claims["sub"]))
+        user = get_user(session, user_id, party_name=party_name)
     except NotFound as exc:
         raise AuthError("invalid token: no such user") from exc
-    if not user.active or user.role != claims["role"]:
+    if not user.active or user.role != role:
         raise AuthError("invalid token: the user is disabled or their role changed")
     return user
 
 
-SignedIn = Annotated[UserView, Depends(signed_in)]
+def _signed_in_api(
+    request: Request, token: Annotated[str | None, Depends(oauth2)]
+) -> UserView:
+    """As `signed_in`; on a write, the token's claims only (see `Pending`)."""
+    if request.method not in MUTATING:
+        return signed_in(request, token)
+    if not token:
+        raise AuthError("sign in first: send Authorization: Bearer <token>")
+    claims = read_token(request.app.state.token_settings, token)
+    return Pending.of(int(claims["sub"]), claims["role"], one_time=True)
+
+
+SignedIn = Annotated[UserView, Depends(_signed_in_api)]
 
 
 def current_user(user: SignedIn) -> UserView:
     """The signed-in user, refused (403 `password_change_required`) while the password is a
     one-time one: only `GET /me` and `POST /me/password` admit such a user."""
+    if isinstance(user, Pending):
+        return cast(UserView, Pending.of(user.pending_id, user.pending_role, one_time=False))
+    _refuse_one_time(user)
+    return user
+
+
+def _refuse_one_time(user: UserView) -> None:
     if user.must_change_password:
         raise PermissionDenied("choose a new password first (POST /api/v1/me/password)",
                                code="password_change_required")
-    return user
 
 
 CurrentUser = Annotated[UserView, Depends(current_user)]
 
 
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+class Pending:
+    """A write request's user before it is read: the signed token's subject and role only.
+
+    Writes read (and check) their user inside the write's own transaction (`mutate` calls
+    `load`), so a write opens one transaction, not a reading one before it. Until then every
+    attribute of the user is refused (RuntimeError): nothing can act on an unchecked user.
+    """
+
+    __slots__ = ("_user", "one_time", "pending_id", "pending_role")
+
+    pending_id: int
+    pending_role: str
+    one_time: bool
+    _user: UserView | None
+
+    @classmethod
+    def of(cls, user_id: int, role: str, *, one_time: bool) -> UserView:
+        """A pending user, typed as the user it stands for once `load`ed."""
+        pending = object.__new__(cls)
+        object.__setattr__(pending, "pending_id", user_id)
+        object.__setattr__(pending, "pending_role", role)
+        object.__setattr__(pending, "one_time", one_time)
+        object.__setattr__(pending, "_user", None)
+        return cast(UserView, pending)
+
+    def load(self, session: Session) -> UserView:
+        """Read and check the user in `session`: 401 unknown, disabled or role changed; 403
+        `password_change_required` unless the route admits a one-time password."""
+        # A write does not show the user's party name: not read.
+        user = admit(session, self.pending_id, self.pending_role, party_name=False)
+        if not self.one_time:
+            _refuse_one_time(user)
+        object.__setattr__(self, "_user", user)
+        return user
+
+    def __getattr__(self, name: str) -> Any:
+        user = object.__getattribute__(self, "_user")
+        if user is None:
+            raise RuntimeError(f"user.{name} before the write's transaction read the user")
+        return getattr(user, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a pending user is read-only")
+
+
+def subject(user: UserView) -> int:
+    """The user's id as the signed token names it (a `Pending` user is not read for it)."""
+    return user.pending_id if isinstance(user, Pending) else user.id
+
+
+def loaded(session: Session, user: UserView) -> UserView:
+    """The request's user, read and checked in `session` if it is still `Pending`."""
+    return user.load(session) if isinstance(user, Pending) else user
+
 
 
 def require(*roles: str) -> Callable[[Request, UserView], UserView]:
     """A dependency admitting only users with one of `roles` (403 for the others).
 
-    A refused attempt to change something is written to the operation log.
+    A refused attempt to change something is written to the operation log. On a write the
+    admitted user is `Pending`: the write's transaction reads and checks it.
     """
 
     def check(request: Request, user: CurrentUser) -> UserView:
+        if isinstance(user, Pending):
+            if user.pending_role in roles:
+                return user
+            # Refused: read the user as a read would, so that a disabled user or a changed
+            # role is still 401 and a one-time password 403, before the role's 403.
+            pending = cast(Pending, user)
+            with transaction(request.app.state.reader) as session:
+                user = admit(session, pending.pending_id, pending.pending_role)
+            _refuse_one_time(user)
         if user.role not in roles:
             error = PermissionDenied(f"the {user.role} role may not do this")
             if request.method in MUTATING:

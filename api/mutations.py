@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from api.auth import loaded
 from api.metrics import observe_operation
 from ledger.core import oplog
 from ledger.core.db import transaction
@@ -61,29 +62,35 @@ def mutate(
     key: str | None,
     effect: Callable[[Session], Done],
 ) -> JSONResponse:
-    """Run `effect` once per idempotency key, logging the operation with its outcome."""
+    """Run `effect` once per idempotency key, logging the operation with its outcome.
+
+    A `Pending` user (a write's token, not yet read) is read and checked first, in the same
+    transaction: a user refused there (401, or 403 `password_change_required`) is not logged.
+    """
     sessions = request.app.state.sessions
-    actor = actor_of(user, "api")
-    scope = f"http:{user.id}:{request.method} {request.url.path}"[:160]
     digest = content_hash(content)
+    admitted: UserView | None = None
     try:
-        if key is not None:
-            check_key(key)
         with transaction(sessions) as session:
+            admitted = loaded(session, user)
+            scope = f"http:{admitted.id}:{request.method} {request.url.path}"[:160]
             if key is not None:
+                check_key(key)
                 serialise(session, scope, key)
                 if (stored := recall(session, scope, key, digest)) is not None:
                     return _replay(stored)
             done = effect(session)
-            oplog.record(session, actor, action, object_type, done.object_id or object_id,
-                         idempotency_key=key)
+            oplog.record(session, actor_of(admitted, "api"), action, object_type,
+                         done.object_id or object_id, idempotency_key=key)
             if key is not None:
                 remember(session, scope, key, digest,
                          json.dumps({"status": done.status, "body": done.body},
                                     ensure_ascii=False))
     except DomainError as exc:
+        if admitted is None:
+            raise
         with transaction(sessions) as session:
-            oplog.record(session, actor, action, object_type, object_id,
+            oplog.record(session, actor_of(admitted, "api"), action, object_type, object_id,
                          idempotency_key=_loggable(key),
                          refused_code=exc.code, message=exc.message)
         observe_operation(action, exc.code)

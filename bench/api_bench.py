@@ -1,13 +1,17 @@
 """HTTP benchmark: bookings (sign-in, policy decision, hold, idempotency key) beside /health.
 
-Starts `voucher-ledger serve` (uvicorn, one worker) on 127.0.0.1 on a fresh SQLite file,
-seeds the demo registry, a programme and a voucher with a pool of the firm's authorisations
-for the demo provider (each booking uses one, as a provider must), signs the provider in, runs
-`--clients` concurrent booking clients and `--health-clients` clients of `GET /health` for
-`--seconds`. Each booking is a real one: 2.00 yuan of testing, a 1.00 yuan subsidy held on
-the voucher, a fresh Idempotency-Key. The last line is the summary recorded in
-docs/performance.md: `ratio` is booking_rps / health_rps (the cost of a booking measured
-against the cheapest request the same server answers in the same run).
+Three runs of the same load, each on a real `voucher-ledger serve` subprocess (uvicorn) on
+127.0.0.1: SQLite (a fresh file, one worker), then PostgreSQL with one and with four workers
+(`--pg-url`, an empty database, or a throw-away cluster started as bench/pg_bench.py does).
+Each database gets the demo registry, a programme and a voucher with a pool of the firm's
+authorisations for the demo provider (each booking uses one, as a provider must); the
+provider signs in, and `--clients` concurrent booking clients and `--health-clients` clients
+of `GET /health` run for `--seconds`. Each booking is a real one: 2.00 yuan of testing, a
+1.00 yuan subsidy held on the voucher, a fresh Idempotency-Key. The last line is the summary
+recorded in docs/performance.md: `ratio` is booking_rps / health_rps on SQLite, and
+`pg_ratio` is the four-worker PostgreSQL booking rps / the /health rps measured in that same
+four-worker run (the cost of a booking against the cheapest request the same server answers
+under the same load).
 """
 
 from __future__ import annotations
@@ -15,20 +19,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pg_cluster import database
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-BENCH"
-# The firm's one-time authorisations granted before the run: more than a run books.
-GRANTS = 3000
+# The firm's one-time authorisations granted for each run (`--grants`): more than a 10 s run
+# books on the reference machine; a run that uses them all says so.
+GRANTS = 1500
 
 
 def _free_port() -> int:
@@ -37,9 +47,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prepare(url: str) -> tuple[str, list[str]]:
+def _prepare(url: str, grants: int) -> tuple[str, list[str]]:
     """Migrate, seed the demo, create the programme and one voucher for firm 1, and grant the
-    demo provider GRANTS authorisations on it: the voucher's serial and the codes."""
+    demo provider `grants` authorisations on it: the voucher's serial and the codes."""
     sys.path.insert(0, str(ROOT))
     from demo.seed import seed_demo
     from ledger.core.acting import By
@@ -63,7 +73,7 @@ def _prepare(url: str) -> tuple[str, list[str]]:
         assert provider is not None
         codes = [authorise(s, firm_id=1, voucher=voucher.serial, programme=PROGRAMME,
                            provider_credit_code=provider.credit_code, by=by).code
-                 for _ in range(GRANTS)]
+                 for _ in range(grants)]
     engine.dispose()
     return voucher.serial, codes
 
@@ -98,46 +108,113 @@ async def _run(base: str, token: str, seconds: float, clients: int, health_clien
     return latencies, counts["health"], counts["refused"], len(latencies)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run's figures."""
+
+    bookings: int
+    refused: int
+    health: int
+    p99_ms: float
+    seconds: float
+    exhausted: bool
+
+    @property
+    def booking_rps(self) -> float:
+        return self.bookings / self.seconds
+
+    @property
+    def health_rps(self) -> float:
+        return self.health / self.seconds
+
+
+@contextmanager
+def _serve(url: str, workers: int, var_dir: str) -> Iterator[str]:
+    """`voucher-ledger serve --workers N` as a subprocess on a free port, until it answers."""
+    port = _free_port()
+    env = {**os.environ, "VOUCHER_LEDGER_DATABASE_URL": url, "VOUCHER_LEDGER_VAR_DIR": var_dir,
+           "VOUCHER_LEDGER_SECRET_KEY": "bench-" + "k" * 40}
+    # A session of its own, so that stopping it stops uvicorn's worker processes too.
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
+         "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/api/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"serve exited with {server.returncode}")
+            time.sleep(0.05)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _measure(url: str, workers: int, serial: str, codes: list[str], var_dir: str,
+             args: argparse.Namespace) -> Run:
+    """Serve `url` with `workers` processes and run the booking and /health clients on it."""
+    pool = len(codes)
+    with _serve(url, workers, var_dir) as base:
+        token = httpx.post(f"{base}/api/v1/auth/token", data={
+            "username": "demo-provider", "password": "demo-provider-2026"}
+        ).json()["access_token"]
+        latencies, health, refused, bookings = asyncio.run(
+            _run(base, token, args.seconds, args.clients, args.health_clients, serial, codes))
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    return Run(bookings, refused, health, p99, args.seconds, exhausted=bookings >= pool)
+
+
+def _say(name: str, run: Run, args: argparse.Namespace) -> None:
+    short = "  (the authorisation pool ran out: raise --grants)" if run.exhausted else ""
+    print(f"{name}: bookings {run.bookings} ({run.refused} refused), health {run.health}, "
+          f"in {args.seconds:.0f} s with {args.clients} booking and {args.health_clients} "
+          f"health clients: {run.booking_rps:.0f} bookings/s, p99 {run.p99_ms:.1f} ms, "
+          f"{run.health_rps:.0f} health/s{short}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--health-clients", type=int, default=4)
+    parser.add_argument("--pg-url", help="An empty PostgreSQL database (default: own cluster)")
+    parser.add_argument("--pg-port", type=int, default=54392,
+                        help="Port of the throw-away cluster (without --pg-url)")
+    parser.add_argument("--grants", type=int, default=GRANTS,
+                        help="Authorisations granted per run (each booking uses one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        serial, codes = _prepare(url)
-        port = _free_port()
-        env = {**os.environ, "VOUCHER_LEDGER_DATABASE_URL": url, "VOUCHER_LEDGER_VAR_DIR": tmp,
-               "VOUCHER_LEDGER_SECRET_KEY": "bench-" + "k" * 40}
-        server = subprocess.Popen(
-            [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
-             "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            token = httpx.post(f"{base}/api/v1/auth/token", data={
-                "username": "demo-provider", "password": "demo-provider-2026"}
-            ).json()["access_token"]
-            latencies, health, refused, bookings = asyncio.run(
-                _run(base, token, args.seconds, args.clients, args.health_clients, serial,
-                     codes))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    booking_rps, health_rps = bookings / args.seconds, health / args.seconds
-    print(f"bookings {bookings} ({refused} refused), health {health}, in {args.seconds:.0f} s "
-          f"with {args.clients} booking and {args.health_clients} health clients")
-    print(f"booking_rps={booking_rps:.0f} booking_p99_ms={p99:.1f} health_rps={health_rps:.0f} "
-          f"ratio={booking_rps / max(health_rps, 1e-9):.2f}")
+        serial, codes = _prepare(url, args.grants)
+        sqlite = _measure(url, 1, serial, codes, tmp, args)
+        _say("sqlite 1 worker", sqlite, args)
+        with database(args.pg_url, args.pg_port) as pg_url:
+            # One pool for both runs, split in two: each run books from its own half.
+            serial, codes = _prepare(pg_url, 2 * args.grants)
+            pg = {}
+            for workers, half in ((1, codes[:args.grants]), (4, codes[args.grants:])):
+                pg[workers] = _measure(pg_url, workers, serial, half, tmp, args)
+                _say(f"postgresql {workers} worker{'s' if workers > 1 else ''}", pg[workers],
+                     args)
+    load = os.getloadavg()
+    print(f"load: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"booking_rps={sqlite.booking_rps:.0f} booking_p99_ms={sqlite.p99_ms:.1f} "
+          f"health_rps={sqlite.health_rps:.0f} "
+          f"ratio={sqlite.booking_rps / max(sqlite.health_rps, 1e-9):.2f} "
+          f"pg_1w_rps={pg[1].booking_rps:.0f} pg_4w_rps={pg[4].booking_rps:.0f} "
+          f"pg_ratio={pg[4].booking_rps / max(pg[4].health_rps, 1e-9):.2f}")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,9 @@ import argparse
 import multiprocessing
 import os
 import random
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+
+from pg_cluster import database
 
 ACCOUNTS = 50
 FUNDS = 10**12
@@ -51,34 +47,6 @@ BEGIN
     RETURN new_id;
 END $$;
 """
-
-
-@contextmanager
-def throwaway_cluster(port: int) -> Iterator[str]:
-    """A fresh PostgreSQL cluster as in .ci/run (initdb as the pgci user), removed afterwards."""
-    pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))[-1]
-    if subprocess.run(["id", "-u", "pgci"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", "pgci"], check=True)
-    pgdir = Path(tempfile.mkdtemp(prefix="pgbench."))
-    shutil.chown(pgdir, "pgci")
-    run_as = ["runuser", "-u", "pgci", "--"]
-    subprocess.run([*run_as, str(pgbin / "initdb"), "-D", f"{pgdir}/data", "-U", "app",
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
-                   capture_output=True)
-    options = (f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1 -c max_connections=100 "
-               "-c fsync=off")
-    subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", f"{pgdir}/data", "-l",
-                    f"{pgdir}/server.log", "-w", "-o", options, "start"], check=True,
-                   capture_output=True)
-    try:
-        subprocess.run([str(pgbin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "app",
-                        "bench"], check=True)
-        yield f"postgresql+psycopg://app@127.0.0.1:{port}/bench"
-    finally:
-        subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", f"{pgdir}/data", "-m", "fast",
-                        "-w", "stop"], capture_output=True)
-        shutil.rmtree(pgdir, ignore_errors=True)
 
 
 def prepare(url: str) -> None:
@@ -162,7 +130,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=54391)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    with (throwaway_cluster(args.port) if args.url is None else _given(args.url)) as url:
+    with database(args.url, args.port) as url:
         prepare(url)
         figures = {}
         for kind, workers in (("service", 1), ("service", 4), ("service", 16),
@@ -178,11 +146,6 @@ def main() -> None:
     print(f"pg_1w_tps={one:.0f} pg_16w_tps={sixteen[0]:.0f} baseline_16w_tps={base:.0f} "
           f"ratio_16w={sixteen[0] / base:.3f} scale_16_vs_1={sixteen[0] / one:.2f} "
           f"p99_16w_ms={sixteen[1]:.1f}")
-
-
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url
 
 
 def _check(url: str) -> None:

@@ -93,9 +93,9 @@ def apply_and_keep_refusal(
     documents: list[Any], content: dict[str, Any], key: str | None,
 ) -> JSONResponse:
     """Apply through `mutate`; a policy refusal is also kept as a refused application."""
-    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
+        firm_id = bound(user, "firm_id")
         view = apps.apply_for_voucher(session, program, firm_id=firm_id, amount_fen=amount_fen,
                                       documents=documents, by=by(user),
                                       policy_set=request.app.state.policies)
@@ -107,7 +107,8 @@ def apply_and_keep_refusal(
     except PolicyRefused as exc:
         # Kept in a transaction of its own (the refused change rolled back), like the log.
         with transaction(request.app.state.sessions) as session:
-            kept = apps.record_refusal(session, program, firm_id=firm_id, amount_fen=amount_fen,
+            kept = apps.record_refusal(session, program, firm_id=bound(user, "firm_id"),
+                                       amount_fen=amount_fen,
                                        decision=exc.detail["decision"], by=by(user))
         exc.detail["application_id"] = kept.id
         raise

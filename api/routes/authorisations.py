@@ -48,9 +48,9 @@ def create(request: Request, user: FirmUser, body: AuthorisationIn, key: IdemKey
     """The firm names its voucher (serial) and a registered provider (credit code); the
     provider books with the returned one-time `code` until `expires_on` (the policy file's
     `booking.authorisation_days`)."""
-    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
+        firm_id = bound(user, "firm_id")
         view = authorisations.authorise(session, firm_id=firm_id, voucher=body.voucher,
                                         provider_credit_code=body.provider_credit_code,
                                         programme=body.program, by=by(user))
@@ -91,9 +91,9 @@ def get_authorisation(request: Request, user: CurrentUser, authorisation_id: Id
 def withdraw(request: Request, user: FirmUser, authorisation_id: Id, key: IdemKey = None
              ) -> JSONResponse:
     """The provider can no longer book with it; a used one cannot be withdrawn (409)."""
-    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
+        firm_id = bound(user, "firm_id")
         view = authorisations.withdraw(session, authorisation_id, firm_id=firm_id, by=by(user))
         return Done(200, authorisation_out(view), authorisation_id)
 

@@ -71,12 +71,12 @@ async def file_claim(
 ) -> JSONResponse:
     """Claim payment for a completed, firm-confirmed service with the evidence the policy
     requires; each file is stored by content and its SHA-256 recorded."""
-    provider_id = bound(user, "provider_id")
     uploads = [u for u in [await read_upload("contract", contract),
                            await read_upload("invoice", invoice),
                            await read_upload("service_report", service_report)] if u is not None]
 
     def effect(session: Session) -> Done:
+        provider_id = bound(user, "provider_id")
         view = claims.file_claim(session, redemption_id, provider_id=provider_id,
                                  files=uploads, by=by(user))
         return Done(201, claim_out(view), view.id)

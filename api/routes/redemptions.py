@@ -63,9 +63,9 @@ def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = N
     Without one the voucher is as unknown as one that does not exist (404); a used, withdrawn,
     expired (409) or another provider's (403) authorisation is refused and nothing is held.
     A policy refusal is a problem carrying the decision's code and trace."""
-    provider_id = bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
+        provider_id = bound(user, "provider_id")
         view = redemptions.book(session, voucher=body.voucher,
                                 authorisation=body.authorisation, provider_id=provider_id,
                                 category=body.category, cost_fen=fen(body.cost, "cost"),
@@ -107,9 +107,9 @@ def get_redemption(request: Request, user: CurrentUser, redemption_id: Id) -> di
 def complete(request: Request, user: ProviderUser, redemption_id: Id, body: CompleteIn,
              key: IdemKey = None) -> JSONResponse:
     """Post the hold in full, or `amount` of it; the rest returns to the voucher."""
-    provider_id = bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
+        provider_id = bound(user, "provider_id")
         amount = None if body.amount is None else fen(body.amount)
         view = redemptions.complete(session, redemption_id, provider_id=provider_id,
                                     by=by(user), amount_fen=amount)
@@ -125,9 +125,9 @@ def complete(request: Request, user: ProviderUser, redemption_id: Id, body: Comp
 def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = None
            ) -> JSONResponse:
     """Void the hold (its provider, or an operator)."""
-    provider_id = None if user.role == "operator" else bound(user, "provider_id")
 
     def effect(session: Session) -> Done:
+        provider_id = None if user.role == "operator" else bound(user, "provider_id")
         view = redemptions.cancel(session, redemption_id, by=by(user), provider_id=provider_id)
         return Done(200, redemption_out(view), redemption_id)
 
@@ -140,9 +140,9 @@ def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = 
 def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = None
             ) -> JSONResponse:
     """Both sides agree the service was delivered before a claim may be filed."""
-    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
+        firm_id = bound(user, "firm_id")
         view = redemptions.confirm(session, redemption_id, firm_id=firm_id, by=by(user))
         return Done(200, redemption_out(view), redemption_id)
 
@@ -156,9 +156,9 @@ def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn
             key: IdemKey = None) -> JSONResponse:
     """Instead of confirming: the service was not delivered as booked; no claim until the firm
     confirms."""
-    firm_id = bound(user, "firm_id")
 
     def effect(session: Session) -> Done:
+        firm_id = bound(user, "firm_id")
         view = redemptions.dispute(session, redemption_id, firm_id=firm_id, reason=body.reason,
                                    by=by(user))
         return Done(200, redemption_out(view), redemption_id)

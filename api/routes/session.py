@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.auth import SignedIn, issue_token
+from api.auth import SignedIn, issue_token, subject
 from api.mutations import Done, mutate
 from api.problems import AuthError, problem
 from api.routes.users import UserOut, user_out
@@ -81,7 +81,7 @@ def change_password(request: Request, user: SignedIn, body: PasswordIn) -> JSONR
         return Done(200, user_out(view).model_dump(mode="json"), view.id)
 
     return mutate(request, user, action="users.change_password", object_type="user",
-                  object_id=user.id, content={}, key=None, effect=effect)
+                  object_id=subject(user), content={}, key=None, effect=effect)
 
 
 @router.get("/health", response_model=HealthOut, tags=["health"], summary="Health check")

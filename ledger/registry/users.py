@@ -172,12 +172,15 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
     return _view(row)
 
 
-def get_user(session: Session, user_id: int) -> UserView:
-    """The user with `user_id` (with its firm's or provider's name), or NotFound."""
+def get_user(session: Session, user_id: int, *, party_name: bool = True) -> UserView:
+    """The user with `user_id` (with its firm's or provider's name unless `party_name` is
+    False: one statement less), or NotFound."""
     row = session.get(User, user_id)
     if row is None:
         raise NotFound(f"no user {user_id}", user_id=user_id)
     view = _view(row)
+    if not party_name:
+        return view
     party = (select(Firm.name).where(Firm.id == row.firm_id) if row.firm_id is not None
              else select(Provider.name).where(Provider.id == row.provider_id)
              if row.provider_id is not None else None)
