@@ -264,11 +264,16 @@ def reference_text(ref: str) -> str:
     return " ".join(label_text(part) for part in ref.split(":"))
 
 
-def account_text(code: str) -> str:
-    """An account code in words: `LN-CXQ-2026:budget` reads LN-CXQ-2026 · 可用预算."""
+def account_text(code: str, owner: str | None = None) -> str:
+    """An account code in words: `LN-CXQ-2026:budget` reads LN-CXQ-2026 · 可用预算; with its
+    `owner` (the firm's or provider's name) in place of a party's number."""
     programme, _, rest = code.partition(":")
     kind, _, number = rest.partition(":")
     words = [programme, account_kind_name(kind, _language())] if kind else [programme]
+    if owner and kind == "voucher":
+        return " · ".join([*words, number, owner])  # the serial is what a clerk quotes
+    if owner:
+        return " · ".join([*words, owner])
     return " · ".join([*words, number] if number else words)
 
 

@@ -10,6 +10,7 @@ from review_helpers import applied_award, filed_claim
 from sqlalchemy import select
 
 from ledger.core.db import transaction
+from ledger.core.models import Account, Transfer
 from ledger.registry.firms import Firm
 from ledger.registry.providers import Provider
 from ledger.vouchers.voucher import Voucher
@@ -188,3 +189,22 @@ def test_applications_search_by_firm_and_voucher_serial(client, sessions, world)
     sign_in(client, "demo-firm")
     assert column(client.get(f"/firm/applications?q={serial}").text, "创新券") == [serial]
     assert column(client.get(f"/firm/applications?q={second[:3]}").text, "创新券") == []
+
+
+def test_an_entry_names_the_parties_behind_its_accounts(client, sessions, world):
+    filed_claim(sessions, world.voucher)
+    with transaction(sessions) as s:
+        moved = s.execute(select(Transfer.entry_id)
+                          .join(Account, (Account.id == Transfer.credit_account_id)
+                                | (Account.id == Transfer.debit_account_id))
+                          .where(Account.code.like("%:provider:%"))).first()
+    assert moved is not None
+    sign_in(client, "demo-auditor")
+    page = html.unescape(client.get(f"/auditor/entries/{moved.entry_id}").text)
+    provider = names(sessions, Provider, 1)[0]
+    serial = serial_of(sessions, world.voucher)
+    firm = names(sessions, Firm, 1)[0]
+    # The provider's payable by name (not its number), the voucher by serial and its firm.
+    assert f"服务机构应付 · {provider}<" in page
+    assert f"· {serial} · {firm}<" in page
+    assert not re.search(r"服务机构应付 · \d+<", page)

@@ -28,6 +28,7 @@ from ledger.core.journal import get_entry
 from ledger.core.paging import Cursor, Slice
 from ledger.core.verify import verify
 from ledger.programmes.programme import list_programmes
+from ledger.reading.account_names import account_owners
 from ledger.reading.journal_pages import EntryLine, journal_slice
 from ledger.reading.operation_pages import operations_page
 from ledger.registry.names import actor_names
@@ -99,7 +100,9 @@ def entry_detail(request: Request, user: AuditorUser, entry_id: Id) -> Response:
     with transaction(request.app.state.reader) as session:
         entry = get_entry(session, entry_id)
         actor = actor_names(session, [entry.actor])[entry.actor]
-    return render(request, "auditor/entry.html", entry=entry, actor=actor)
+        codes = {c for t in entry.transfers for c in (t.debit, t.credit)}
+        owners = {code: owner.name for code, owner in account_owners(session, codes).items()}
+    return render(request, "auditor/entry.html", entry=entry, actor=actor, owners=owners)
 
 
 @router.get("/balance")
