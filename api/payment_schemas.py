@@ -49,6 +49,7 @@ class LineOut(BaseModel):
     award_id: int | None
     firm_id: int | None
     payee: str
+    payee_credit_code: str
     amount: str
     bank_name: str | None
     bank_account: str | None
@@ -82,6 +83,7 @@ def batch_out(b: BatchView) -> dict[str, Any]:
         released_at=b.released_at, paid_by=b.paid_by, paid_at=b.paid_at,
         lines=[LineOut(line=x.number, claim_id=x.claim_id, provider_id=x.provider_id,
                        award_id=x.award_id, firm_id=x.firm_id, payee=x.payee,
+                       payee_credit_code=x.payee_credit_code,
                        amount=fen_to_yuan(x.amount_fen), bank_name=x.bank_name,
                        bank_account=x.bank_account, status=x.status, reference=x.reference,
                        value_date=x.value_date, return_reason=x.return_reason)

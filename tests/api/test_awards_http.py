@@ -105,6 +105,9 @@ def test_award_flow_with_each_role(client, world):
         "program": A, "award_ids": [mine["id"]]}), 201)
     assert [(x["line"], x["claim_id"], x["award_id"], x["firm_id"], x["amount"], x["status"])
             for x in batch["lines"]] == [(1, None, mine["id"], 1, "500000.00", "held")]
+    firm_one = _ok(client.get(f"{API}/firms/1", headers=op))
+    assert [(x["payee"], x["payee_credit_code"]) for x in batch["lines"]] == [
+        (firm_one["name"], firm_one["credit_code"])]
     assert _ok(client.get(f"{API}/awards/{mine['id']}", headers=firm))["status"] == "in_payment"
     _problem(client.post(f"{API}/payments", headers=op, json={
         "program": A, "award_ids": [mine["id"]]}), 409, "already_in_batch")
