@@ -102,11 +102,13 @@ LABELS: dict[str, str] = {
     "exceptions": N_("Exceptions"),
     "award-publicity": N_("Award publicity lists"),
     # 公示 lists and objections
-    "scheduled": N_("scheduled"),
-    "ended": N_("ended"),
-    "pending": N_("pending"),
-    "upheld": N_("upheld"),
-    "dismissed": N_("dismissed"),
+    # a 公示 list's period and its objections ("pending" and "open" mean other things above)
+    "publicity_scheduled": N_("publicity not started"),
+    "publicity_open": N_("in publicity"),
+    "publicity_ended": N_("publicity ended"),
+    "objection_pending": N_("objection to decide"),
+    "objection_upheld": N_("upheld"),
+    "objection_dismissed": N_("dismissed"),
     # history directions
     "in": N_("in"),
     "out": N_("out"),

@@ -58,7 +58,11 @@ def test_publish_object_decide_and_the_public_page(client, sessions, world, cloc
     recorded = _post(client, page_url, f"{page_url}/objections", {
         "award_id": str(objected.id), "raised_by": "某同行企业", "text": "认定材料存疑"})
     assert recorded.status_code == 303
-    assert "某同行企业" in client.get(page_url).text
+    shown = client.get(page_url).text
+    assert "某同行企业" in shown
+    # The list's period and the objection in their own words (not a hold's 冻结中).
+    assert '<dd id="publication-state">公示中</dd>' in shown
+    assert '<td class="objection-status">待处理</td>' in shown and "冻结中" not in shown
     # The approver decides it: upheld, the award is rejected.
     client.post("/sign-out", data={"csrf_token": csrf_of(client.get(page_url).text)})
     sign_in(client, "demo-approver")
