@@ -100,9 +100,16 @@ def test_searches_and_pages_are_served_by_indexes(sessions, programme):
             assert plans
             for plan in plans:
                 assert not _scans(plan, tables), plan
-        plans = "\n".join(_plans(s, lambda s: apps.list_applications(s, limit=20, q="V0")))
-        assert "ix_voucher_applications_voucher_id" in plans and "ix_vouchers_serial" in plans
-        assert "ix_firms_name_prefix" in plans, plans
+        serial_plans = _plans(s, lambda s: apps.list_applications(s, limit=20, q="V0"))
+        for plan in serial_plans:
+            assert not _scans(plan, tables), plan
+        plans = "\n".join(serial_plans)
+        if s.get_bind().dialect.name == "sqlite":
+            # SQLite's choice is fixed by the schema; PostgreSQL's index choice among these
+            # follows the statistics the earlier tests left (autovacuum), so there only the
+            # absence of a full scan is asserted.
+            assert "ix_voucher_applications_voucher_id" in plans and "ix_vouchers_serial" in plans
+            assert "ix_firms_name_prefix" in plans, plans
         plans = "\n".join(_plans(s, lambda s: list_vouchers(s, limit=2, offset=2,
                                                             programme=CODE)))
         assert "ix_vouchers_programme" in plans, plans
