@@ -15,7 +15,12 @@ from typing import Any
 
 from babel import Locale
 from babel.lists import format_list
-from babel.numbers import format_decimal
+from babel.numbers import (
+    format_decimal,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+)
 
 from api.console import i18n
 from api.console.i18n import N_
@@ -198,13 +203,10 @@ def babel_locale(language: str) -> Locale:
 
 @cache
 def _yuan_symbols(language: str) -> tuple[str, str, str]:
-    """The locale's grouping, decimal and minus signs, as Babel formats YUAN_PATTERN."""
-    sample = format_decimal(Decimal("-1234.56"), format=YUAN_PATTERN,
-                            locale=babel_locale(language))
-    minus, rest = sample.split("1", 1)
-    group, rest = rest.split("234", 1)
-    decimal = rest[:-2]
-    return group, decimal, minus
+    """The locale's grouping, decimal and minus signs (Babel's number symbols)."""
+    locale = babel_locale(language)
+    return (get_group_symbol(locale), get_decimal_symbol(locale),
+            get_minus_sign_symbol(locale))
 
 
 def yuan_figure(fen: int, language: str) -> str:

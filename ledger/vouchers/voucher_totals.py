@@ -72,8 +72,7 @@ def _add(session: Session, programme_id: int, month: dt.date, **amounts: int) ->
 def record_issue(session: Session, programme_id: int, issued_on: dt.date, amount_fen: int,
                  posted_at: dt.datetime) -> None:
     """Count a voucher just issued: in its issue month, and in the month it was posted."""
-    _add(session, programme_id, issued_on.replace(day=1), issued_count=1, issued_fen=amount_fen)
-    _add(session, programme_id, beijing_month(posted_at), issue_posted_fen=amount_fen)
+    record_issues(session, programme_id, issued_on, [(amount_fen, posted_at)])
 
 
 def record_issues(session: Session, programme_id: int, issued_on: dt.date,
@@ -89,16 +88,6 @@ def record_issues(session: Session, programme_id: int, issued_on: dt.date,
         posted[month] = posted.get(month, 0) + amount
     for month, amount in sorted(posted.items()):
         _add(session, programme_id, month, issue_posted_fen=amount)
-
-
-def record_expiry(session: Session, programme_id: int, expires_on: dt.date, *, first: bool,
-                  returned: int, posted_at: dt.datetime) -> None:
-    """Count what expiry just returned from a voucher (`first`: nothing returned before)."""
-    if returned <= 0:
-        return
-    _add(session, programme_id, expires_on.replace(day=1),
-         expired_count=1 if first else 0, expired_fen=returned)
-    _add(session, programme_id, beijing_month(posted_at), expiry_posted_fen=returned)
 
 
 def record_expiries(session: Session, programme_id: int,
