@@ -110,6 +110,12 @@ def test_searches_and_pages_are_served_by_indexes(sessions, programme):
             # absence of a full scan is asserted.
             assert "ix_voucher_applications_voucher_id" in plans and "ix_vouchers_serial" in plans
             assert "ix_firms_name_prefix" in plans, plans
-        plans = "\n".join(_plans(s, lambda s: list_vouchers(s, limit=2, offset=2,
-                                                            programme=CODE)))
-        assert "ix_vouchers_programme" in plans, plans
+        programme_plans = _plans(s, lambda s: list_vouchers(s, limit=2, offset=2,
+                                                            programme=CODE))
+        for plan in programme_plans:
+            assert not _scans(plan, tables), plan
+        if s.get_bind().dialect.name == "sqlite":
+            # On PostgreSQL, with every voucher in this one programme, walking the primary key
+            # for two rows is as good a plan as the programme index; which it takes follows the
+            # statistics (CI once took the primary key), so only SQLite's choice is named.
+            assert "ix_vouchers_programme" in "\n".join(programme_plans), programme_plans
