@@ -29,6 +29,7 @@ REFUSAL_NAMES = {
     "not_found": N_("No such record"),
     "invalid_input": N_("Invalid input"),
     "conflict": N_("State conflict"),
+    "award_not_published": N_("Award not published"),
     "award_in_publicity": N_("Award in its publicity period"),
     "award_objection_pending": N_("Award has an objection pending"),
     "outside_publicity_period": N_("Outside the publicity period"),

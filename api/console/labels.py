@@ -144,6 +144,8 @@ ERRORS: dict[str, str] = {
     "insufficient_balance": N_("The voucher's balance is not enough."),
     "permission_denied": N_("You may not do this."),
     "self_approval": N_("You may not decide on your own work."),
+    "award_not_published": N_("The award has not been published (公示); it is payable once "
+                              "its publication period has ended."),
     "award_in_publicity": N_("The award is under publication (公示) until its period ends."),
     "award_objection_pending": N_("The award has an objection waiting for a decision."),
     "outside_publicity_period": N_("The day lies outside the publication period."),

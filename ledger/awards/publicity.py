@@ -5,8 +5,10 @@ date follows the award policy's `publicity` rule, calendar or working days). Whi
 runs anyone may object; an operator records the objection (who raised it, what it says) on a
 day inside the period. An approver who did not record it decides it once: dismissed, or
 upheld, which rejects the award by a reversal linked to its approval entry (never an edit).
-An award on a publication is payable only after its period has ended with no pending
-objection (an upheld one has rejected it). Dates default to `today()` of this module, which
+When the award policy in force states a publicity period, an approved award is payable only
+once it is on a publication whose period ended before the payment day, with no pending
+objection (an upheld one has rejected it); without one, only a running period or a pending
+objection holds it back. Dates default to `today()` of this module, which
 tests replace.
 """
 
@@ -369,24 +371,49 @@ def decide_objection(session: Session, objection_id: int, *, decision: str, reas
     return _objection_view(row), award_view(session, award)
 
 
-def held_awards(on: dt.date | None = None) -> ColumnElement[bool]:
-    """SQL condition: the award is on a publication whose period has not ended by `on` (today
-    by default), or has a pending objection; such an award is not payable."""
+def publicity_required(programme: Programme, on: dt.date | None = None,
+                       policy_set: PolicySet | None = None) -> bool:
+    """Whether the award policy in force for `programme` on `on` (today by default) states a
+    publicity period; then an award is payable only after its 公示 has ended."""
+    try:
+        award_publicity(policy_set or policies(), programme.policy, on or today())
+    except NoPolicyInForce:
+        return False
+    return True
+
+
+def held_awards(on: dt.date | None = None, *, required: bool = False) -> ColumnElement[bool]:
+    """SQL condition: the award is not payable on `on` (today by default) — on a publication
+    whose period has not ended, with a pending objection, or (when `required`) unpublished."""
     on = on or today()
-    running = (select(AwardPublicationItem.award_id)
-               .join(AwardPublication, AwardPublication.id == AwardPublicationItem.publication_id)
-               .where(AwardPublication.ends_on >= on))
     pending = select(AwardObjection.award_id).where(AwardObjection.status == "pending")
+    items = select(AwardPublicationItem.award_id).join(
+        AwardPublication, AwardPublication.id == AwardPublicationItem.publication_id)
+    if required:
+        ended = items.where(AwardPublication.ends_on < on)
+        return or_(Award.id.not_in(ended), Award.id.in_(pending))
+    running = items.where(AwardPublication.ends_on >= on)
     return or_(Award.id.in_(running), Award.id.in_(pending))
 
 
-def check_payable(session: Session, award_ids: Sequence[int], on: dt.date | None = None) -> None:
-    """Refuse an award whose 公示 period has not ended by `on` (`award_in_publicity`) or that
-    has a pending objection (`award_objection_pending`)."""
+def check_payable(session: Session, programme: Programme, award_ids: Sequence[int],
+                  on: dt.date | None = None) -> None:
+    """Refuse an award of `programme` that is not on a 公示 list when its policy requires one
+    (`award_not_published`), whose period has not ended by `on` (`award_in_publicity`) or
+    that has a pending objection (`award_objection_pending`)."""
     day = on or today()
     if not award_ids:
         return
     ids = list(award_ids)
+    if publicity_required(programme, day):
+        published = set(session.scalars(select(AwardPublicationItem.award_id)
+                                        .where(AwardPublicationItem.award_id.in_(ids))))
+        unpublished = sorted(set(ids) - published)
+        if unpublished:
+            raise Conflict(f"award {unpublished[0]} has not been published (公示); "
+                           f"{programme.code}'s policy makes an award payable only once its "
+                           "publicity period has ended",
+                           code="award_not_published", award_id=unpublished[0])
     running = session.execute(
         select(AwardPublicationItem.award_id, AwardPublication.id, AwardPublication.ends_on)
         .join(AwardPublication, AwardPublication.id == AwardPublicationItem.publication_id)
@@ -432,6 +459,7 @@ __all__ = [
     "get_publication",
     "held_awards",
     "list_publications",
+    "publicity_required",
     "publish_awards",
     "record_objection",
 ]

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.awards.award import Award, award_account
-from ledger.awards.publicity import check_payable, held_awards
+from ledger.awards.publicity import check_payable, held_awards, publicity_required
 from ledger.core.acting import SHANGHAI, By, now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -310,21 +310,23 @@ def _claims(session: Session, programme: str, programme_id: int,
     return [(c, providers[c.provider_id]) for c in claims]
 
 
-def _awards(session: Session, programme: str, programme_id: int,
+def _awards(session: Session, programme: str, prog: Programme,
             award_ids: Sequence[int] | None) -> list[tuple[Award, Firm]]:
-    """The awards to batch, locked: approved ones, or exactly `award_ids`; each with its firm,
-    whose bank account must be registered (and corrected after a return)."""
-    statement = select(Award).where(Award.programme_id == programme_id)
+    """The awards to batch, locked: approved payable ones, or exactly `award_ids`; each with
+    its firm, whose bank account must be registered (and corrected after a return)."""
+    statement = select(Award).where(Award.programme_id == prog.id)
     if award_ids is None:
-        # An award under 公示 or with a pending objection waits; it is not batched.
-        statement = statement.where(Award.status == "approved", ~held_awards())
+        # An award not yet through its 公示 (unpublished when the policy requires it, period
+        # running, objection pending) waits; it is not batched.
+        statement = statement.where(Award.status == "approved",
+                                    ~held_awards(required=publicity_required(prog)))
     else:
         statement = statement.where(Award.id.in_(list(award_ids)))
     awards = list(session.scalars(statement.order_by(Award.id).with_for_update()))
     if award_ids is not None:
         _check_chosen("award", programme, award_ids, awards,
                       lambda a: a.status == "in_payment")
-        check_payable(session, award_ids)
+        check_payable(session, prog, award_ids)
     firms = _payees(session, "award", awards, Firm, "firm", PaymentLine.award_id)
     return [(a, firms[a.firm_id]) for a in awards]
 
@@ -341,7 +343,7 @@ def create_batch(
     everything = claim_ids is None and award_ids is None
     claims = _claims(session, programme, prog.id, claim_ids) \
         if everything or claim_ids is not None else []
-    awards = _awards(session, programme, prog.id, award_ids) \
+    awards = _awards(session, programme, prog, award_ids) \
         if everything or award_ids is not None else []
     if not claims and not awards:
         raise Conflict(f"{programme} has no approved claim or award to pay",
@@ -472,7 +474,8 @@ def _approved_on(value: object) -> dt.date | None:
 
 def list_payable(session: Session, programme: str, wanted: PayableFilter, *, limit: int,
                  offset: int = 0) -> Page[Payable]:
-    """The programme's approved claims and awards in no open batch, claims first, filtered."""
+    """The programme's approved claims and awards in no open batch, claims first, filtered;
+    an award not yet through its 公示 is not listed (it would be refused when chosen)."""
     check_page(limit, offset)
     if wanted.kind not in (None, "claim", "award"):
         raise InvalidInput("kind must be claim or award", field="kind")
@@ -495,7 +498,7 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
                Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"))
         .join(Firm, Firm.id == Award.firm_id)
         .where(Award.programme_id == prog.id, Award.status == "approved",
-               ~held_awards()))
+               ~held_awards(required=publicity_required(prog))))
     if wanted.payee_q:
         awards = awards.where(party_matches(Firm, wanted.payee_q))
     both = union_all(claims, awards).subquery()

@@ -6,6 +6,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from ledger.awards import publicity
+from ledger.awards.publicity import PublicationView
 from ledger.core.acting import By
 from ledger.registry.credit_code import check_character
 from ledger.registry.firms import FIRMS
@@ -19,6 +21,8 @@ YUAN = 100
 TIER_YUAN = {"gazelle": 200_000, "unicorn": 500_000, "specialised": 1_000_000,
              "little_giant": 1_000_000}
 CITIES = ("沈阳市", "大连市", "鞍山市")
+# Days before today a test's 公示 list starts: its five working days have ended by today.
+ENDED_DAYS = 10
 
 
 def credit_code(n: int) -> str:
@@ -48,3 +52,11 @@ def awards_csv(rows: list[tuple[str, str, str, str, str]], *, chinese: bool = Fa
     header = ("统一社会信用代码,认定类别,认定级别,认定文号,认定日期" if chinese
               else "credit_code,tier,level,document_no,certified_on")
     return "\n".join([header, *(",".join(r) for r in rows)]) + "\n"
+
+
+def publish_ended(session: Session, programme: str = CODE, *, award_ids: list[int] | None = None,
+                  by: By = OPERATOR) -> PublicationView:
+    """Publish approved awards (every unpublished one, or `award_ids`) on a 公示 list whose
+    period ended before today, so that they are payable."""
+    start = publicity.today() - dt.timedelta(days=ENDED_DAYS)
+    return publicity.publish_awards(session, programme, by=by, award_ids=award_ids, on=start)

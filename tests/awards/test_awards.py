@@ -33,6 +33,7 @@ from tests.awards.support import (
     YUAN,
     bank_account,
     credit_code,
+    publish_ended,
 )
 
 
@@ -200,6 +201,7 @@ def test_awards_are_paid_once_through_a_payment_batch(sessions, programme, firms
     assert approved.status == "approved" and approved.decided_by == APPROVER.label
     with transaction(sessions) as s:
         assert balance(s, awards.award_account(CODE, firms[0])).debit_balance == 200_000 * YUAN
+        publish_ended(s)
     batch = _batch(sessions, award.id)
     assert [(x.award_id, x.firm_id, x.claim_id, x.amount_fen) for x in batch.lines] == [
         (award.id, firms[0], None, 200_000 * YUAN)]
@@ -245,6 +247,8 @@ def test_awards_are_paid_once_through_a_payment_batch(sessions, programme, firms
 def test_an_award_to_a_firm_without_a_bank_account_is_not_batched(sessions, programme, firms):
     banked = _approve(sessions, _apply(sessions, firms[0], "gazelle").id)
     unbanked = _approve(sessions, _apply(sessions, firms[-1], "gazelle").id)
+    with transaction(sessions) as s:
+        publish_ended(s)
     before = _entries(sessions)
     for ids in ([unbanked.id], [banked.id, unbanked.id], None):
         with transaction(sessions) as s, pytest.raises(Conflict) as info:
@@ -262,6 +266,8 @@ def test_an_award_to_a_firm_without_a_bank_account_is_not_batched(sessions, prog
 def test_clawback_once_before_and_after_payment(sessions, programme, firms):
     unpaid = _approve(sessions, _apply(sessions, firms[0], "gazelle").id)
     paid = _approve(sessions, _apply(sessions, firms[1], "unicorn").id)
+    with transaction(sessions) as s:
+        publish_ended(s, award_ids=[paid.id])
     _paid(sessions, _batch(sessions, paid.id).id)
     with transaction(sessions) as s:
         with pytest.raises(PermissionDenied):

@@ -32,6 +32,7 @@ from tests.awards.support import (
     awards_csv,
     credit_code,
     make_firms,
+    publish_ended,
 )
 
 # 198 gazelles, 94 unicorns, one 专精特新 and one 小巨人: 294 awards, 88,600,000 yuan.
@@ -101,8 +102,9 @@ def test_294_awards_post_exactly_88_6_million(sessions, big_programme):
         assert totals == {tier: (count, TIER_YUAN[tier] * count * YUAN)
                           for tier, _, count in MIX}
         assert verify(s).ok
-    # One payment batch pays all 294 awards to their firms.
+    # Once their 公示 has ended, one payment batch pays all 294 awards to their firms.
     with transaction(sessions) as s:
+        assert len(publish_ended(s).items) == 294
         batch = payments.create_batch(s, CODE, by=OPERATOR)
         assert (len(batch.lines), batch.total_fen) == (294, TOTAL_YUAN * YUAN)
         assert budget(s, CODE).in_payment == TOTAL_YUAN * YUAN

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger.awards import award as awards
 from ledger.awards import publicity
@@ -229,12 +229,51 @@ def test_a_programme_whose_policy_states_no_period_is_not_published(sessions, pr
     assert refused.code == "no_publicity_rule"
 
 
-def test_an_award_never_listed_is_batched_as_before_while_a_listed_one_waits(sessions, programme,
-                                                                           firms, clock):
+def test_an_unpublished_award_is_not_payable_when_the_policy_states_a_period(
+        sessions, programme, firms, clock):
     listed, unlisted = _approved(sessions, firms[0]), _approved(sessions, firms[1])
     with transaction(sessions) as s:
         publicity.publish_awards(s, CODE, by=OPERATOR, award_ids=[listed.id])
+        before = s.scalar(select(func.count()).select_from(JournalEntry))
+    # Running: neither is listed as payable, each is refused with its own code.
+    with transaction(sessions) as s:
+        assert payments.list_payable(s, CODE, payments.PayableFilter(), limit=10).total == 0
+    unpublished = _error(sessions, Conflict, payments.create_batch, CODE, by=OTHER,
+                         award_ids=[listed.id, unlisted.id])
+    assert (unpublished.code, unpublished.detail) == ("award_not_published",
+                                                      {"award_id": unlisted.id})
+    assert _error(sessions, Conflict, payments.create_batch, CODE, by=OTHER,
+                  award_ids=[listed.id]).code == "award_in_publicity"
+    assert _error(sessions, Conflict, payments.create_batch, CODE,
+                  by=OTHER).code == "nothing_to_pay"
+    # Ended: the listed award is payable; the unlisted one still waits for a list of its own.
+    clock["today"] = END + dt.timedelta(days=1)
+    assert _error(sessions, Conflict, payments.create_batch, CODE, by=OTHER,
+                  award_ids=[unlisted.id]).code == "award_not_published"
+    with transaction(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(JournalEntry)) == before
+        payable = payments.list_payable(s, CODE, payments.PayableFilter(), limit=10)
+        batch = payments.create_batch(s, CODE, by=OTHER)
+    assert [p.id for p in payable.items] == [listed.id]
+    assert [x.award_id for x in batch.lines] == [listed.id]
+
+
+def test_without_a_period_in_the_policy_an_unlisted_award_is_paid_as_before(
+        sessions, programme, firms, clock, monkeypatch, tmp_path):
+    listed, unlisted = _approved(sessions, firms[0]), _approved(sessions, firms[1])
+    with transaction(sessions) as s:
+        publicity.publish_awards(s, CODE, by=OPERATOR, award_ids=[listed.id])
+    data = yaml.safe_load((SHIPPED_POLICIES / "LN-AWARD-2022.yaml").read_text("utf-8"))
+    del data["publicity"]
+    (tmp_path / "LN-AWARD-2022.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
+                                                 encoding="utf-8")
+    bare = load_policies(tmp_path)
+    monkeypatch.setattr(publicity, "policies", lambda: bare)
+    # A list already published still holds its awards until its period ends.
+    with transaction(sessions) as s:
         payable = payments.list_payable(s, CODE, payments.PayableFilter(), limit=10)
         batch = payments.create_batch(s, CODE, by=OTHER)
     assert [p.id for p in payable.items] == [unlisted.id]
     assert [x.award_id for x in batch.lines] == [unlisted.id]
+    assert _error(sessions, Conflict, payments.create_batch, CODE, by=OTHER,
+                  award_ids=[listed.id]).code == "award_in_publicity"
