@@ -17,6 +17,7 @@ from api.downloads import XLSX
 from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.registry.users import User, get_user
+from tests.awards.support import publish_ended
 
 API = "/api/v1"
 A = "LN-AWARD-2026"
@@ -63,7 +64,7 @@ def _budget(client, world):
     return b
 
 
-def test_award_flow_with_each_role(client, world):
+def test_award_flow_with_each_role(client, world, sessions):
     op, appr, aud = world.auth("operator"), world.auth("approver"), world.auth("auditor")
     firm, firm2 = world.auth("firm"), world.auth("firm2")
     _programme(client, world)
@@ -98,6 +99,15 @@ def test_award_flow_with_each_role(client, world):
              "award_approved")
     b = _budget(client, world)
     assert (b["free"], b["awarded"], b["promised"]) == ("1100000.00", "900000.00", "0.00")
+    # Unpublished (公示), an approved award is neither listed as payable nor batched.
+    unpublished = _problem(client.post(f"{API}/payments", headers=op, json={
+        "program": A, "award_ids": [mine["id"]]}), 409, "award_not_published")
+    assert unpublished["award_id"] == mine["id"]
+    payable = {"program": A, "kind": "award"}
+    assert _ok(client.get(f"{API}/payments/payable", headers=op, params=payable))["total"] == 0
+    with transaction(sessions) as s:
+        publish_ended(s, A)
+    assert _ok(client.get(f"{API}/payments/payable", headers=op, params=payable))["total"] == 3
     # Payment: a claim-free batch of firm 1's award; firm 3 has no bank account.
     _problem(client.post(f"{API}/payments", headers=op, json={
         "program": A, "award_ids": [unbanked["id"]]}), 409, "bank_account_missing")

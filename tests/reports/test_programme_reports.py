@@ -231,7 +231,15 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
     from ledger.payments import batches as payments
     from ledger.payments.confirmation import mark_paid
     from ledger.programmes.programme import appropriate, create_programme
-    from tests.awards.support import APPROVER, CERTIFIED, ON, OPERATOR, OTHER, make_firms
+    from tests.awards.support import (
+        APPROVER,
+        CERTIFIED,
+        ON,
+        OPERATOR,
+        OTHER,
+        make_firms,
+        publish_ended,
+    )
 
     code = "LN-AWARD-2022"
     with transaction(sessions) as s:
@@ -249,6 +257,7 @@ def test_audit_of_an_award_programme_breaks_down_by_tier(sessions, policy_set, r
     with transaction(sessions) as s:
         for award_id in ids.values():
             awards.approve_award(s, award_id, by=APPROVER)
+        publish_ended(s, code)
         batch = payments.create_batch(s, code, award_ids=[ids[firms[0]]], by=OTHER)
         payments.release_batch(s, batch.id, by=APPROVER)
         mark_paid(s, batch.id, by=OTHER, reference="BANK0001", value_date="2022-09-01")
