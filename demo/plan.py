@@ -55,6 +55,9 @@ AWARD_TIERS = ("gazelle", "unicorn", "specialised", "little_giant")
 AWARD_FATES = ("applied", "approved", "rejected", "in_payment", "paid", "clawed_back")
 # Paying an award needs the firm's bank account on file.
 PAID_FATES = ("in_payment", "paid")
+# Days from an award's decision to its batch at the least: a 公示 list starts after the
+# decision (PUBLICITY_START days before the batch) and its 5 working days end before it.
+PUBLICITY_LEAD, PUBLICITY_START = 12, 10
 DOCUMENTS = {"gazelle": "辽科发〔{y}〕{n}号", "unicorn": "辽科发〔{y}〕{n}号",
              "specialised": "辽工信发〔{y}〕{n}号", "little_giant": "工信部企业函〔{y}〕{n}号"}
 CLAIM_REJECTIONS = ("发票金额与合同金额不符", "服务报告缺少双方签章",
@@ -513,13 +516,16 @@ class Planner:
         certified = certified or applied - dt.timedelta(days=self.rng.randint(10, 240))
         days = {"apply": applied}
         if fate != "applied":
-            days["award_decide"] = min(end, applied + dt.timedelta(days=self.rng.randint(7, 30)))
+            # An award to be paid is decided early enough for its 公示 list (5 working days)
+            # to end before its batch, at least PUBLICITY_LEAD days later.
+            last = end - dt.timedelta(days=PUBLICITY_LEAD) if fate in PAID_FATES else end
+            days["award_decide"] = min(last, applied + dt.timedelta(days=self.rng.randint(7, 30)))
         if fate == "clawed_back":
             days["award_clawback"] = min(
                 end, days["award_decide"] + dt.timedelta(days=self.rng.randint(20, 60)))
         if fate in PAID_FATES:
-            days["award_batch"] = min(
-                end, days["award_decide"] + dt.timedelta(days=self.rng.randint(5, 20)))
+            days["award_batch"] = min(end, days["award_decide"] + dt.timedelta(
+                days=self.rng.randint(PUBLICITY_LEAD, PUBLICITY_LEAD + 18)))
         if fate == "paid":
             days["award_paid"] = min(end, days["award_batch"] + dt.timedelta(days=5))
         key = len(self.script.awards) + 1

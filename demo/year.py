@@ -23,6 +23,8 @@ from demo.plan import (
     AWARD_REJECTIONS,
     CLAIM_REJECTIONS,
     CLAWBACK_REASONS,
+    PAID_FATES,
+    PUBLICITY_START,
     REJECTED,
     BookingPlan,
     Event,
@@ -157,6 +159,7 @@ class YearRunner:
         self.batches: dict[int, int] = {}
         self.awards: dict[int, int] = {}
         self.award_batches: dict[int, int] = {}
+        self.published: set[int] = set()  # award keys on a 公示 list
         self.firm_of_voucher = {k: v.firm_id for k, v in script.vouchers.items()}
         self.counts: dict[str, int] = {}
         self.supplement_fen = 0
@@ -447,9 +450,25 @@ class YearRunner:
             clawback_award(self.session, award_id, by=self.cast.approver, reason=AWARD_CLAWBACK)
             self.log(self.cast.approver, "approver", "awards.clawback", "award", award_id)
 
+    def _publish_round(self, day: dt.date) -> None:
+        """The 公示 list of the awards to be paid that were decided before `day` and are not
+        yet published: its period ends before the batches that pay them."""
+        keys = sorted(plan.key for plan in self.script.awards.values()
+                      if plan.fate in PAID_FATES and plan.key in self.awards
+                      and plan.key not in self.published
+                      and plan.days.get("award_decide", day) < day)
+        if not keys:
+            return
+        pub = publish_awards(self.session, self.award_code, by=self.cast.operator,
+                             award_ids=[self.awards[k] for k in keys], on=day)
+        self.published.update(keys)
+        self.log(self.cast.operator, "operator", "awards.publish", "award_publication", pub.id)
+
     def _on_award_batch(self, event: Event) -> None:
         award_id = self.awards.get(event.key)
         if award_id is not None:
+            if event.key not in self.published:
+                self._publish_round(event.day - dt.timedelta(days=PUBLICITY_START))
             view = create_batch(self.session, self.award_code, award_ids=[award_id],
                                 by=self.cast.operator)
             self.award_batches[event.key] = view.id
@@ -612,8 +631,9 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     return YearResult(codes[0], codes[1], dict(sorted(runner.counts.items())))
 
 
-# The 公示 list: published three weeks before the year's end (its period has ended), with one
-# objection raised by a competitor, dismissed by the approver, so the awards stay payable.
+# The year's last 公示 list (earlier ones came before each round of award payments): published
+# three weeks before the year's end (its period has ended), with one objection raised by a
+# competitor, dismissed by the approver, so the awards stay payable.
 OBJECTION = ("某同行企业（实名来函）", "该企业研发投入数据与年报不一致，请核实")
 OBJECTION_DISMISSED = "经核对年报及审计报告，研发投入数据一致，异议不成立"
 

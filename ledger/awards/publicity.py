@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    case,
     func,
     or_,
     select,
@@ -435,6 +436,27 @@ def check_payable(session: Session, programme: Programme, award_ids: Sequence[in
                        award_id=pending[0], objection_id=pending[1])
 
 
+def waiting_awards(session: Session, programme: Programme, on: dt.date | None = None
+                   ) -> dict[str, int]:
+    """How many approved awards of `programme` are not payable on `on` (today by default), by
+    the code that refuses them (as `check_payable` would, the first reason that applies)."""
+    on = on or today()
+    published = select(AwardPublicationItem.award_id)
+    running = published.join(
+        AwardPublication, AwardPublication.id == AwardPublicationItem.publication_id
+    ).where(AwardPublication.ends_on >= on)
+    pending = select(AwardObjection.award_id).where(AwardObjection.status == "pending")
+    reasons = [(Award.id.in_(running), "award_in_publicity"),
+               (Award.id.in_(pending), "award_objection_pending")]
+    if publicity_required(programme, on):
+        reasons.insert(0, (Award.id.not_in(published), "award_not_published"))
+    held = select(case(*reasons, else_=None).label("code")).where(
+        Award.programme_id == programme.id, Award.status == "approved").subquery()
+    return {code: count for code, count in session.execute(
+        select(held.c.code, func.count()).where(held.c.code.is_not(None))
+        .group_by(held.c.code).order_by(held.c.code))}
+
+
 def publications_of_award(session: Session, award_id: int) -> list[int]:
     """The publication an award is on (at most one), as a list of ids."""
     return list(session.scalars(select(AwardPublicationItem.publication_id)
@@ -462,4 +484,5 @@ __all__ = [
     "publicity_required",
     "publish_awards",
     "record_objection",
+    "waiting_awards",
 ]

@@ -37,7 +37,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.awards.award import Award, award_account
-from ledger.awards.publicity import check_payable, held_awards, publicity_required
+from ledger.awards.publicity import (
+    check_payable,
+    held_awards,
+    publicity_required,
+    waiting_awards,
+)
 from ledger.core.acting import SHANGHAI, By, now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -527,6 +532,12 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
     items = [Payable(r.kind, r.id, r.payee_id, r.payee, r.category, r.amount_fen,
                      _approved_on(r.decided_at), r.bank) for r in rows]
     return Page(items, total, limit, offset)
+
+
+def awards_waiting(session: Session, programme: str) -> dict[str, int]:
+    """How many approved awards of the programme are not offered as payable, by the code that
+    refuses them (`award_not_published`, `award_in_publicity`, `award_objection_pending`)."""
+    return waiting_awards(session, programme_row(session, programme))
 
 
 # ---------------------------------------------------------------------------- bank file

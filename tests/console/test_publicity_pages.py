@@ -97,6 +97,38 @@ def test_publish_object_decide_and_the_public_page(client, sessions, world, cloc
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
+def test_the_batch_page_offers_an_award_once_its_publicity_has_ended(client, sessions, world,
+                                                                    clock):
+    award = _approved(sessions, "辽科发〔2022〕3号", "gazelle")
+    operator = user_by(sessions, "demo-operator")
+    sign_in(client, "demo-operator")
+    chooser = f"/operator/batches/new?programme={AWARDS}"
+    line = {"programme": AWARDS, "line": f"award:{award.id}"}
+    # Unpublished: not offered; the page says how many wait and why, in the code's sentence.
+    page = client.get(chooser).text
+    assert f'value="award:{award.id}"' not in page
+    assert ('<li data-code="award_not_published">1 · 该奖励尚未公示，公示期满后方可拨付。 '
+            "<code>award_not_published</code></li>") in page
+    refused = _post(client, chooser, "/operator/batches/new", line)
+    assert refused.status_code == 409 and 'data-code="award_not_published"' in refused.text
+    # Published, its period running: still not offered, refused with the period's code.
+    with transaction(sessions) as s:
+        pub = publicity.publish_awards(s, AWARDS, by=operator)
+    page = client.get(chooser).text
+    assert f'value="award:{award.id}"' not in page
+    assert '<li data-code="award_in_publicity">1 · ' in page
+    refused = _post(client, chooser, "/operator/batches/new", line)
+    assert refused.status_code == 409 and 'data-code="award_in_publicity"' in refused.text
+    # The day after the period: offered and batched.
+    clock["today"] = pub.ends_on + dt.timedelta(days=1)
+    page = client.get(chooser).text
+    assert f'value="award:{award.id}"' in page and 'id="awards-waiting"' not in page
+    created = _post(client, chooser, "/operator/batches/new", line)
+    assert created.status_code == 303
+    with transaction(sessions) as s:
+        assert get_award(s, award.id).status == "in_payment"
+
+
 def test_firms_do_not_open_the_operator_pages(client, world):
     sign_in(client, "demo-firm")
     assert client.get(LIST).status_code == 403

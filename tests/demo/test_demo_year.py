@@ -174,19 +174,34 @@ def test_a_second_run_adds_nothing(demo):
     assert before == after
 
 
-def test_a_publicity_list_with_one_objection(demo):
-    from ledger.awards.publicity import AwardObjection, AwardPublication, get_publication
+def test_publicity_lists_end_before_payment_and_one_has_an_objection(demo):
+    from ledger.awards.publicity import (
+        AwardObjection,
+        AwardPublication,
+        AwardPublicationItem,
+        get_publication,
+    )
 
     with transaction(demo.sessions) as s:
-        ids = list(s.scalars(select(AwardPublication.id)))
-        assert len(ids) == 1
-        pub = get_publication(s, ids[0])
+        ids = list(s.scalars(select(AwardPublication.id).order_by(AwardPublication.id)))
+        pubs = [get_publication(s, i) for i in ids]
         objections = list(s.scalars(select(AwardObjection)))
-    assert pub.programme == demo.built.year.award_programme and pub.items
-    assert len(pub.head_hash) == 64 and set(pub.head_hash) != {"0"}  # the approvals sealed
-    assert pub.ends_on < today() and all(i.status == "approved" for i in pub.items)
-    assert [(o.award_id, o.status) for o in objections] == [(pub.items[0].award_id, "dismissed")]
-    assert pub.starts_on <= objections[0].raised_on <= pub.ends_on
+        # Every award paid or in payment was on a list whose period had ended.
+        batched = set(s.scalars(select(Award.id).where(Award.status.in_(("in_payment", "paid")))))
+        ended = set(s.scalars(
+            select(AwardPublicationItem.award_id)
+            .join(AwardPublication, AwardPublication.id == AwardPublicationItem.publication_id)
+            .where(AwardPublication.ends_on < today())))
+    assert batched and batched <= ended and len(pubs) >= 2
+    assert all(p.programme == demo.built.year.award_programme and p.items for p in pubs)
+    assert all(len(p.head_hash) == 64 and set(p.head_hash) != {"0"} for p in pubs)
+    assert all(p.ends_on < today() for p in pubs)
+    # The year's last list: approved awards still to be paid, with one dismissed objection.
+    last = pubs[-1]
+    assert all(i.status == "approved" for i in last.items)
+    assert [(o.publication_id, o.award_id, o.status) for o in objections] == [
+        (last.id, last.items[0].award_id, "dismissed")]
+    assert last.starts_on <= objections[0].raised_on <= last.ends_on
 
 
 def test_the_command_builds_prints_and_rebuilds_nothing(db_url):

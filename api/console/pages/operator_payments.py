@@ -99,22 +99,26 @@ def _selection(request: Request, form: Form, *, status: int = 200,
     code = form.get("programme") or (codes[0] if codes else "")
     form.values["programme"] = code
     offset = request.query_params.get("offset", "0")
-    page = None
+    page, waiting = None, {}
     if code:
         try:
             with transaction(request.app.state.reader) as session:
                 page = payments.list_payable(session, code, _wanted(form), limit=100,
                                              offset=int(offset) if offset.isdigit() else 0)
+                # Awards not yet through their 公示 are not offered; say how many and why.
+                waiting = payments.awards_waiting(session, code) \
+                    if form.get("kind") != "claim" else {}
         except DomainError as exc:
             form.refuse(exc)
     return render(request, "operator/batch_new.html", status=status, form=form, codes=codes,
-                  page=page, chosen=set(chosen), kinds=("claim", "award"),
+                  page=page, waiting=waiting, chosen=set(chosen), kinds=("claim", "award"),
                   categories=(*CATEGORIES, *TIERS))
 
 
 @router.get("/batches/new")
 def batch_new(request: Request, user: OperatorUser) -> Response:
-    """Choose the lines of a new batch: approved claims and awards in no open batch."""
+    """Choose the lines of a new batch: approved claims and awards in no open batch (awards
+    once their 公示 has ended; those still waiting are counted with their reason)."""
     return _selection(request, Form({k: request.query_params.get(k, "")
                                      for k in SELECT_FIELDS}))
 
