@@ -63,9 +63,10 @@ def list_payable(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, object]:
-    """Claims (to providers) and awards (to firms), approved and in no open batch, filtered by
-    kind, payee, category (a claim's service category, an award's tier), amount and approval
-    date; `has_bank_account` false means the line is refused when chosen."""
+    """Claims (to providers) and awards (to firms), approved and in no open batch (an award
+    once its 公示 has ended with no pending objection), filtered by kind, payee, category (a
+    claim's service category, an award's tier), amount and approval date; `has_bank_account`
+    false means the line is refused when chosen."""
     wanted = payments.PayableFilter(
         kind=kind, payee_id=payee_id, category=category,
         min_fen=None if min_amount is None else fen(min_amount, "min_amount"),
@@ -81,8 +82,10 @@ def list_payable(
 def create_batch(request: Request, user: Operator, body: BatchIn, key: IdemKey = None
                  ) -> JSONResponse:
     """Batch the chosen `claim_ids` and `award_ids` (all or none; a payee without a bank
-    account is refused with `bank_account_missing`): their amounts are held `P:paid` ←
-    `P:provider:S` / `P:award:F`. The batch waits for an approver's release."""
+    account is refused with `bank_account_missing`, an award not yet through its 公示 with
+    `award_not_published`, `award_in_publicity` or `award_objection_pending`): their amounts
+    are held `P:paid` ← `P:provider:S` / `P:award:F`. The batch waits for an approver's
+    release."""
 
     def effect(session: Session) -> Done:
         view = payments.create_batch(session, body.program, by=by(user),
