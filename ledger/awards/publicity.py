@@ -8,8 +8,7 @@ upheld, which rejects the award by a reversal linked to its approval entry (neve
 When the award policy in force states a publicity period, an approved award is payable only
 once it is on a publication whose period ended before the payment day, with no pending
 objection (an upheld one has rejected it); without one, only a running period or a pending
-objection holds it back. Dates default to `today()` of this module, which
-tests replace.
+objection holds it back. Dates default to `today()` of this module, which tests replace.
 """
 
 from __future__ import annotations
