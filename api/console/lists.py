@@ -167,12 +167,9 @@ def show_list(request: Request, listing: Listing | Callable[[Session], Listing],
               template: str = "list.html",
               read: Callable[[Session], dict[str, Any]] | None = None,
               **context: Any) -> Response:
-    """The list page (or `?format=xlsx`: the whole list as a workbook).
-
-    `listing` may be built from the page's session (its filters' choices read in the same
-    transaction as the rows), and `read(session)` adds template context read there too: on
-    PostgreSQL each transaction of its own costs a page two more round trips.
-    """
+    """The list page (or `?format=xlsx`: the whole list as a workbook); `listing` may be built
+    from the page's session and `read(session)` add context, both in the rows' transaction."""
+    # One transaction for everything a page reads: on PostgreSQL each more costs two round trips.
     if request.query_params.get("format") == "xlsx":
         if not isinstance(listing, Listing):
             with transaction(request.app.state.reader) as session:
