@@ -163,15 +163,26 @@ def _cells(listing: Listing, item: Any) -> list[Cell]:
                  c.action(item) if c.action else None) for c in listing.columns]
 
 
-def show_list(request: Request, listing: Listing, *, template: str = "list.html",
+def show_list(request: Request, listing: Listing | Callable[[Session], Listing], *,
+              template: str = "list.html",
+              read: Callable[[Session], dict[str, Any]] | None = None,
               **context: Any) -> Response:
-    """The list page (or `?format=xlsx`: the whole list as a workbook)."""
-    filters = read_filters(request, listing)
+    """The list page (or `?format=xlsx`: the whole list as a workbook); `listing` may be built
+    from the page's session and `read(session)` add context, both in the rows' transaction."""
+    # One transaction for everything a page reads: on PostgreSQL each more costs two round trips.
     if request.query_params.get("format") == "xlsx":
-        return export_xlsx(request, listing, filters)
-    limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        if not isinstance(listing, Listing):
+            with transaction(request.app.state.reader) as session:
+                listing = listing(session)
+        return export_xlsx(request, listing, read_filters(request, listing))
     page: Page[Any] | Slice[Any]
     with transaction(request.app.state.reader) as session:
+        if not isinstance(listing, Listing):
+            listing = listing(session)
+        filters = read_filters(request, listing)
+        limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        if read is not None:
+            context.update(read(session))
         if listing.seek is not None:
             cursor = Cursor(_optional_id(request, "after"), _optional_id(request, "before"))
             page = listing.seek(session, limit, cursor, filters)

@@ -136,6 +136,12 @@ def list_programmes(session: Session, *, limit: int, offset: int = 0) -> Page[Pr
     return Page([_view(r) for r in rows], total, limit, offset)
 
 
+def programme_codes(session: Session, *, limit: int = 100) -> list[tuple[str, str]]:
+    """The programmes' codes with their policies, by code (pickers): one statement, no count."""
+    return [(code, policy) for code, policy in session.execute(
+        select(Programme.code, Programme.policy).order_by(Programme.code).limit(limit))]
+
+
 def appropriate(
     session: Session, code: str, amount_fen: int, *, by: By, memo: str = ""
 ) -> PostedEntry:

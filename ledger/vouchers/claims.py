@@ -21,7 +21,6 @@ from sqlalchemy import (
     Select,
     String,
     exists,
-    func,
     or_,
     select,
 )
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ledger.core.paging import Page, check_page
+from ledger.core.paging import Page, check_page, count_of, ids_of_page
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, policies
 from ledger.registry import evidence
@@ -89,7 +88,7 @@ class ClaimView:
     voucher_serial: str = ""
 
 
-def _view(row: Claim, programme: str, files: Sequence[evidence.EvidenceView],
+def _view(row: Any, programme: str, files: Sequence[evidence.EvidenceView],
           names: tuple[str, str, str]) -> ClaimView:
     return ClaimView(row.id, programme, row.redemption_id, row.provider_id, row.amount_fen,
                      row.status, row.filed_on, row.decided_by, row.reason, row.batch_id,
@@ -204,6 +203,13 @@ def get_claim(session: Session, claim_id: int, *, provider_id: int | None = None
     return view(session, claim_row(session, claim_id, provider_id=provider_id))
 
 
+# What a list row reads of a claim (the columns `_view` shows, not the whole mapped row).
+_LISTED = (Claim.id, Claim.redemption_id, Claim.provider_id, Claim.amount_fen, Claim.status,
+           Claim.filed_on, Claim.decided_by, Claim.reason, Claim.batch_id)
+# The claim's redemption probed by a search, aliased once (see redemptions._SERIAL_VOUCHER).
+_CLAIMED = aliased(Redemption, name="claimed_redemption")
+
+
 def list_claims(
     session: Session,
     *,
@@ -224,19 +230,23 @@ def list_claims(
     if q is not None:
         # The claim's redemption probed by its key (the serial by the voucher's key too):
         # `IN (serials matching)` built a list of every voucher for a short prefix.
-        redemption = aliased(Redemption)
+        redemption = _CLAIMED
         condition.append(or_(Claim.provider_id.in_(providers_matching(q)),
                              exists().where(
                                  redemption.id == Claim.redemption_id,
                                  or_(redemption.firm_id.in_(firms_matching(q)),
                                      serial_matching(q, redemption.voucher_id))
                              ).correlate_except(redemption)))
-    total = session.scalar(select(func.count()).select_from(Claim).where(*condition)) or 0
+    # The page's ids from the claims alone, then the names for just those rows: joined
+    # first, the engine paired every claim with every redemption before the filter.
+    ids = select(Claim.id).where(*condition)
+    total = count_of(session, ids)
+    page = ids_of_page(session, ids, limit=limit, offset=offset, total=total)
     rows = session.execute(_named(
-        select(Claim, Programme.code, Provider.name, Firm.name, Voucher.serial)
+        select(*_LISTED, Programme.code, Provider.name, Firm.name, Voucher.serial)
         .join(Programme, Programme.id == Claim.programme_id))
-        .where(*condition).order_by(Claim.id.desc()).limit(limit).offset(offset)).all()
+        .where(Claim.id.in_(page)).order_by(Claim.id.desc())).all() if page else []
     # The page's evidence in one query, not one per claim.
-    files = evidence.attached_to(session, [row[0].id for row in rows])
-    return Page([_view(claim, code, files.get(claim.id, []), tuple(names))  # type: ignore[arg-type]
-                 for claim, code, *names in rows], total, limit, offset)
+    files = evidence.attached_to(session, [row.id for row in rows])
+    return Page([_view(row, row[-4], files.get(row.id, []), tuple(row[-3:]))  # type: ignore[arg-type]
+                 for row in rows], total, limit, offset)

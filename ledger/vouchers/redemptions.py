@@ -25,7 +25,6 @@ from sqlalchemy import (
     Integer,
     String,
     case,
-    exists,
     func,
     insert,
     or_,
@@ -159,15 +158,22 @@ def _view(row: Redemption, code: str, names: tuple[str, str, str]) -> Redemption
                           row.clawback_reason, row.decision, row.dispute_reason, *names)
 
 
+# Built once: a new `aliased()` per search made SQLAlchemy proxy every column of the alias
+# again when the statement was built (about a third of a claim search's time in the service).
+_SERIAL_VOUCHER = aliased(Voucher, name="serial_voucher")
+
+
 def serial_matching(q: str, voucher_id: Any) -> ColumnElement[bool]:
     """The voucher `voucher_id` (a column of the outer query) has a serial starting with `q`.
 
-    An EXISTS probing the voucher by its key, not `voucher_id IN (serials matching)`: a
-    short prefix ("V") names every voucher, and the IN list was built in full each time.
+    The serial is read by the voucher's key for each row tested: not `voucher_id IN
+    (serials matching)`, which built the list of every voucher for a short prefix ("V"), and
+    not an EXISTS, which PostgreSQL may turn into that same list (a hashed subplan: 60–80 ms
+    to hash 100,000 vouchers for one page of the approver's claims).
     """
-    voucher = aliased(Voucher)
-    return exists().where(voucher.id == voucher_id,
-                          starts_with(voucher.serial, q.upper())).correlate_except(voucher)
+    voucher = _SERIAL_VOUCHER
+    serial = select(voucher.serial).where(voucher.id == voucher_id).correlate_except(voucher)
+    return starts_with(serial.scalar_subquery(), q.upper())
 
 
 def matching(q: str) -> ColumnElement[bool]:

@@ -114,7 +114,7 @@ class HistoryLine:
     direction: str  # "in" (debit) or "out" (credit)
 
 
-def _view(session: Session, row: Voucher, programme: str, b: Balance | None = None,
+def _view(session: Session, row: Any, programme: str, b: Balance | None = None,
           firm_name: str | None = None) -> VoucherView:
     b = balance(session, row.account_code) if b is None else b
     spent = b.credits_posted - row.expired_fen
@@ -260,7 +260,7 @@ def list_vouchers(
         total = count_of(session, ids)
     page = ids_of_page(session, ids, limit=limit, offset=offset, total=total, sort=sort)
     rows = session.execute(
-        select(Voucher, Programme.code, Firm.name)
+        select(*_LISTED, Programme.code, Firm.name)
         .join(Programme, Programme.id == Voucher.programme_id)
         .join(Firm, Firm.id == Voucher.firm_id)
         .where(Voucher.id.in_(page)).order_by(Voucher.id.desc())
@@ -269,9 +269,15 @@ def list_vouchers(
     totals = {code: Balance(*t) for code, *t in session.execute(
         select(Account.code, Account.debits_pending, Account.debits_posted,
                Account.credits_pending, Account.credits_posted)
-        .where(Account.code.in_([v.account_code for v, _, _ in rows]))).all()}
-    return Page([_view(session, v, code, totals.get(v.account_code), name)
-                 for v, code, name in rows], total, limit, offset)
+        .where(Account.code.in_([v.account_code for v in rows]))).all()} if rows else {}
+    return Page([_view(session, v, v.code, totals.get(v.account_code), v.name)
+                 for v in rows], total, limit, offset)
+
+
+# What a list row reads of a voucher: the columns `_view` shows, not the whole mapped row.
+_LISTED = (Voucher.id, Voucher.serial, Voucher.account_code, Voucher.firm_id,
+           Voucher.amount_fen, Voucher.issued_on, Voucher.expires_on, Voucher.status,
+           Voucher.expired_fen)
 
 
 # A firm search matching more vouchers than this pages by walking the id order (a page reads
@@ -279,6 +285,11 @@ def list_vouchers(
 # Serial matches are sorted always: serials count up with the ids, so they lie in one run
 # that a walk from either end could take long to reach.
 SORT_AT_MOST = 2_000
+
+
+def _count(ids: Select[Any]) -> Any:
+    """How many rows the id query gives, as a scalar subquery."""
+    return select(func.count()).select_from(ids.subquery()).scalar_subquery()
 
 
 def _searched(session: Session, ids: Select[Any], q: str, *, one_firm: bool = False
@@ -294,7 +305,8 @@ def _searched(session: Session, ids: Select[Any], q: str, *, one_firm: bool = Fa
     serial = ids.where(starts_with(Voucher.serial + "" if one_firm else Voucher.serial,
                                    q.upper()))
     firm = ids.where(Voucher.firm_id.in_(firms_matching(q)))
-    counts = [count_of(session, serial), count_of(session, firm)]
+    # Both counts in one statement (each from its own index): a statement less to build.
+    counts = list(session.execute(select(_count(serial), _count(firm))).one())
     walk = counts[0] == 0 and counts[1] > SORT_AT_MOST
     if walk:
         # `+ 0` keeps the engine off the firm_id index: walk the ids, test each voucher's firm.

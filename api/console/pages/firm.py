@@ -23,7 +23,7 @@ from api.schemas import Id
 from ledger.awards import award as awards
 from ledger.core.db import transaction
 from ledger.core.errors import InvalidInput
-from ledger.programmes.programme import list_programmes
+from ledger.programmes.programme import list_programmes, programme_codes
 from ledger.registry import evidence
 from ledger.registry.users import UserView
 from ledger.vouchers import redemptions
@@ -36,12 +36,6 @@ add_nav(N_("My vouchers"), "/firm", "firm")
 add_nav(N_("Services to confirm"), "/firm/confirmations", "firm")
 add_nav(N_("Award applications"), "/firm/awards", "firm")
 set_home("firm", "/firm")
-
-
-def statement_programmes(request: Request) -> list[str]:
-    """The programmes a statement can be asked for (the console's /reports route)."""
-    with transaction(request.app.state.reader) as session:
-        return [p.code for p in list_programmes(session, limit=100).items]
 
 
 def _firm(user: UserView) -> int:
@@ -75,7 +69,9 @@ def voucher_listing(firm_id: int) -> Listing:
 def my_vouchers(request: Request, user: FirmUser) -> Response:
     """The firm's main page: its vouchers and what each still holds."""
     return show_list(request, voucher_listing(_firm(user)), template="firm/vouchers.html",
-                     programmes=statement_programmes(request))
+                     # The programmes a statement can be asked for (the /reports route).
+                     read=lambda session: {"programmes": [
+                         code for code, _ in programme_codes(session)]})
 
 
 @router.get("/vouchers/{voucher_id}")

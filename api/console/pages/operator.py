@@ -91,11 +91,15 @@ PREVIEW_ROWS = 200
 def programme_codes(request: Request) -> tuple[str, ...]:
     """Every programme's code (a bureau has a handful), for the pickers."""
     with transaction(request.app.state.reader) as session:
-        page = programs.list_programmes(session, limit=100)
+        return codes_in(session)
+
+
+def codes_in(session: Session) -> tuple[str, ...]:
+    """As `programme_codes`, read in a page's own session."""
     # Voucher programmes first: the dashboard and the issue form open on the first one.
-    ordered = sorted(page.items, key=lambda p: (programs.programme_kind(p.policy) != "voucher",
-                                                p.code))
-    return tuple(p.code for p in ordered)
+    ordered = sorted(programs.programme_codes(session),
+                     key=lambda cp: (programs.programme_kind(cp[1]) != "voucher", cp[0]))
+    return tuple(code for code, _ in ordered)
 
 
 def read_upload(request: Request, name: str = "file") -> bytes:
@@ -228,7 +232,7 @@ ACTIONS_VOUCHERS = (("/operator/vouchers/issue", N_("Issue vouchers")),)
 @router.get("/vouchers")
 def voucher_list(request: Request, user: OperatorUser) -> Response:
     """Every voucher with its balance (XLSX with ?format=xlsx)."""
-    return show_list(request, voucher_listing(programme_codes(request)),
+    return show_list(request, lambda session: voucher_listing(codes_in(session)),
                      template="operator/list.html", actions=ACTIONS_VOUCHERS)
 
 
