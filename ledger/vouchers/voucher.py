@@ -254,8 +254,9 @@ def list_vouchers(
         # Every voucher is issued by issue_voucher, which counts it on its programme's row in
         # the same transaction (the serial is that count) and none is ever deleted: the
         # total of a programme, or of all, without counting 100,000 index entries.
-        total = prog.vouchers_issued if prog is not None else session.scalar(
-            select(func.coalesce(func.sum(Programme.vouchers_issued), 0))) or 0
+        # int(): PostgreSQL's sum() of a bigint is numeric (a Decimal to Python).
+        total = prog.vouchers_issued if prog is not None else int(session.scalar(
+            select(func.coalesce(func.sum(Programme.vouchers_issued), 0))) or 0)
     else:
         total = count_of(session, ids)
     page = ids_of_page(session, ids, limit=limit, offset=offset, total=total, sort=sort)
