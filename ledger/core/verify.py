@@ -115,9 +115,19 @@ def verify(
         select(LedgerHead.sealed_entries, LedgerHead.head_hash)
     ).one()
     url = _shareable_url(session) if workers > 1 and sealed >= max(min_parallel, 2) else None
-    if url is None:
-        # The totals' one aggregate query runs on a second connection meanwhile: the database
-        # (SQLite without the GIL, or the PostgreSQL server) sums while this thread hashes.
+    if url is None and session.get_bind().dialect.name == "sqlite":
+        # One read transaction, one snapshot: the totals are added up from the transfer rows
+        # the chain walk reads anyway (SQLite's GROUP BY would sort every transfer twice).
+        sums = Sums()
+        results = [_check_range(session, 1, sealed, bounded=False, progress=progress, sums=sums)]
+        report.mismatches = (
+            _account_mismatches(session) if sums.failed else _compared(session, sums.totals())
+        )
+    elif url is None:
+        # The totals' one aggregate query runs on a second connection meanwhile: the
+        # PostgreSQL server sums while this thread hashes. (Summed here instead, the
+        # transfers and the accounts would be read by different statements, hence
+        # snapshots, at PostgreSQL's default isolation.)
         aside = _mismatches_aside(session) if sealed >= ASIDE_FROM else None
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
         report.mismatches = _account_mismatches(session) if aside is None else aside.result()
@@ -280,8 +290,70 @@ class _Codes(dict[int, str]):
         return ""
 
 
+class Sums:
+    """Each account's four totals added up from transfer rows as the chain walk reads them
+    (SQLite, one process: its one read transaction sees the transfers and the accounts alike).
+
+    Amounts are summed as the rows give them; a value `_totals_from_transfers` would read
+    differently (text where a number belongs) marks the sums `failed`, and the SQL aggregate
+    decides instead.
+    """
+
+    def __init__(self) -> None:
+        self.debits_pending: dict[int, int] = {}
+        self.debits_posted: dict[int, int] = {}
+        self.credits_pending: dict[int, int] = {}
+        self.credits_posted: dict[int, int] = {}
+        self.holds: dict[int, tuple[int, int, int]] = {}  # pending transfer -> its sides
+        self.resolved: set[int] = set()  # transfers some other transfer resolves
+        self.failed = False
+
+    def add(self, batch: list[tuple[int, int, int, int, int, str, object]]) -> None:
+        """Add transfer rows (entry, id, debit, credit, amount, kind, pending id or '')."""
+        if self.failed:
+            return
+        dp, dpo, cp, cpo = (
+            self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted
+        )
+        get = dict.get
+        try:
+            for _, tid, debit, credit, amount, kind, pending in batch:
+                if kind == "normal" or kind == "post_pending":
+                    dpo[debit] = get(dpo, debit, 0) + amount
+                    cpo[credit] = get(cpo, credit, 0) + amount
+                elif kind == "pending":
+                    dp[debit] = get(dp, debit, 0) + amount
+                    cp[credit] = get(cp, credit, 0) + amount
+                    self.holds[tid] = (debit, credit, amount)
+                if pending != "":
+                    self.resolved.add(int(pending))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            self.failed = True
+
+    def totals(self) -> dict[int, tuple[int, int, int, int]]:
+        """Account id -> (debits pending, debits posted, credits pending, credits posted),
+        holds that some transfer resolves no longer pending."""
+        dp, cp = dict(self.debits_pending), dict(self.credits_pending)
+        for hold in self.resolved:
+            sides = self.holds.get(hold)
+            if sides is not None:
+                debit, credit, amount = sides
+                dp[debit] -= amount
+                cp[credit] -= amount
+        accounts = {*dp, *self.debits_posted, *cp, *self.credits_posted}
+        return {
+            a: (dp.get(a, 0), self.debits_posted.get(a, 0), cp.get(a, 0),
+                self.credits_posted.get(a, 0))
+            for a in accounts
+        }
+
+
 def _chunks(
-    session: Session, lo: int, hi: int, bounded: bool
+    session: Session,
+    lo: int,
+    hi: int,
+    bounded: bool,
+    sums: Sums | None = None,
 ) -> Iterator[tuple[list[SealRow], dict[int, str], _Times]]:
     """Seals lo..hi in chunks, each with the transfer lines of (at least) its entries, keyed
     by entry id and joined by LF (the caller pops the lines of the entries it checks), and
@@ -289,13 +361,15 @@ def _chunks(
 
     Seal order follows entry order except among entries committed side by side, so only
     their lines wait in the dict briefly; `bounded` reads only the transfers of the entries
-    those seals name (for a range checked in a worker).
+    those seals name (for a range checked in a worker). Unbounded, `sums` (if given) adds up
+    every transfer, including those after the last seal (entries not sealed yet).
     """
     connection = session.connection()
     dialect = connection.dialect.name
     seals_sql, lines_sql = _STREAMS[dialect]
     where = ""
     if bounded:
+        sums = None
         low, high = session.execute(
             select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
                 JournalSeal.seq.between(lo, hi)
@@ -329,8 +403,13 @@ def _chunks(
                     held = waiting.get(owner)
                     waiting[owner] = line if held is None else f"{held}\n{line}"
                 last_owner = batch[-1][0]
+                if sums is not None:
+                    sums.add(batch)
             yield rows, waiting, times
             times.trim()
+        if sums is not None:  # the transfers of entries after the last seal count too
+            while more and (batch := lines.fetchmany(_STREAM_ROWS)):
+                sums.add(batch)
     finally:
         seals.close()
         lines.close()
@@ -387,15 +466,22 @@ def _last_seq(session: Session) -> int:
 
 
 def _check_range(
-    session: Session, lo: int, hi: int, *, bounded: bool, progress: object | None
+    session: Session,
+    lo: int,
+    hi: int,
+    *,
+    bounded: bool,
+    progress: object | None,
+    sums: Sums | None = None,
 ) -> RangeResult:
-    """Check seals lo..hi: numbering, links within the range and each recomputed hash."""
+    """Check seals lo..hi: numbering, links within the range and each recomputed hash (and,
+    unbounded, add every transfer to `sums` if given)."""
     expected_seq, expected_prev = lo, "" if lo > 1 else GENESIS_HASH
     first_entry = first_prev = last_hash = None
     first_break: ChainBreak | None = None
     sha256 = hashlib.sha256
     count = 0
-    for rows, waiting, times in _chunks(session, lo, hi, bounded):
+    for rows, waiting, times in _chunks(session, lo, hi, bounded, sums):
         if count == 0:
             first_entry, first_prev = rows[0][1], rows[0][2]
             expected_prev = expected_prev or first_prev  # the joint is checked by _join
@@ -488,6 +574,50 @@ def _totals_from_transfers() -> Select:  # type: ignore[type-arg]
 
 
 _TOTAL_NAMES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
+def _compared(
+    session: Session, totals: dict[int, tuple[int, int, int, int]]
+) -> list[AccountMismatch]:
+    """`_account_mismatches` for totals recomputed in Python (Sums): the same findings."""
+    mismatches: list[AccountMismatch] = []
+    none = (0, 0, 0, 0)
+    for account_id, code, *raw in session.execute(_stored_statement()):
+        values = [int(v) for v in raw]
+        recomputed = totals.get(account_id, none)
+        for i, name in enumerate(_TOTAL_NAMES):
+            if values[i] != recomputed[i]:
+                mismatches.append(AccountMismatch(code, name, values[i], int(recomputed[i])))
+            elif values[i] != values[4 + i]:
+                mismatches.append(
+                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[4 + i])
+                )
+    return mismatches
+
+
+@cache
+def _stored_statement() -> Select:  # type: ignore[type-arg]
+    """Every account's id, code, stored totals and its latest history row's, in code order."""
+    latest = (
+        select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
+        .group_by(AccountHistory.account_id)
+        .subquery()
+    )
+    history = aliased(AccountHistory)
+    return (
+        select(
+            Account.id,
+            Account.code,
+            *[getattr(Account, n) for n in _TOTAL_NAMES],
+            *[func.coalesce(getattr(history, n), 0) for n in _TOTAL_NAMES],
+        )
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .outerjoin(
+            history,
+            (history.account_id == latest.c.account_id) & (history.entry_id == latest.c.entry_id),
+        )
+        .order_by(Account.code)
+    )
 
 
 def _account_mismatches(session: Session) -> list[AccountMismatch]:
