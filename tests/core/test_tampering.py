@@ -124,7 +124,7 @@ def test_totals_added_up_in_the_walk_agree_with_the_aggregate(journal, engine):
     with transaction(journal) as s:
         first = create_hold(s, "P:provider:S1", "P:voucher:V1", 500)
         second = create_hold(s, "P:provider:S1", "P:voucher:V1", 700)
-        create_hold(s, "P:provider:S1", "P:voucher:V1", 40)  # stays open
+        still_open = create_hold(s, "P:provider:S1", "P:voucher:V1", 40)
         post_hold(s, first.transfers[0].id, 300)
         void_hold(s, second.transfers[0].id)
         reverse_entry(s, 3)
@@ -137,7 +137,9 @@ def test_totals_added_up_in_the_walk_agree_with_the_aggregate(journal, engine):
     history = "account_history_no_update" if engine.dialect.name == "sqlite" else None
     with engine.begin() as conn:
         conn.execute(text("UPDATE transfers SET amount = 250 WHERE entry_id = 4"))
-        conn.execute(text(f"UPDATE transfers SET amount = amount + 1 WHERE id = {first.transfers[0].id}"))
+        for hold in (first, still_open):
+            conn.execute(text(f"UPDATE transfers SET amount = amount + 1 "
+                              f"WHERE id = {hold.transfers[0].id}"))
         if history:
             conn.execute(text(f"DROP TRIGGER IF EXISTS {history}"))
         else:
@@ -147,14 +149,15 @@ def test_totals_added_up_in_the_walk_agree_with_the_aggregate(journal, engine):
             "(SELECT id FROM accounts WHERE code = 'P:budget') AND entry_id = "
             "(SELECT max(entry_id) FROM account_history WHERE account_id = "
             "(SELECT id FROM accounts WHERE code = 'P:budget'))"))
-        conn.execute(text("UPDATE accounts SET debits_pending = debits_pending + 9 "
-                          "WHERE code = 'P:provider:S1'"))
+        conn.execute(text("UPDATE accounts SET debits_posted = debits_posted + 9 "
+                          "WHERE code = 'P:funding'"))
     with transaction(journal) as s:
         report = checking.verify(s)
         in_sql = checking._account_mismatches(s)
-    assert report.mismatches == in_sql and len(in_sql) >= 4, in_sql
+    assert report.mismatches == in_sql, in_sql
     named = {(m.code, m.total) for m in in_sql}
-    assert ("P:provider:S1", "debits_pending") in named
+    assert {("P:provider:S1", "debits_pending"), ("P:voucher:V1", "credits_pending"),
+            ("P:provider:S1", "debits_posted"), ("P:funding", "debits_posted")} <= named
     assert ("P:budget", "credits_posted (latest history row)") in named
 
 
@@ -179,3 +182,17 @@ def test_verify_spells_every_kind_of_entry_as_the_seal_encoded_it(journal):
         report = verify(s)
     assert len(rows) == 10 and all(body == reference[entry_id] for _, entry_id, _, _, body in rows)
     assert report.ok and report.entries == 10
+
+
+def test_totals_of_unreadable_amounts_are_left_to_the_aggregate():
+    # An amount rewritten as text (SQLite keeps what it is given) is not added up in Python:
+    # the SQL aggregate, which reads it as SQLite does, decides.
+    from ledger.core.verify import Sums
+
+    sums = Sums()
+    sums.add([(1, 1, 1, 2, 5, "normal", ""), (1, 2, 2, 3, 4, "pending", "")])
+    sums.add([(2, 3, 2, 3, 4, "void_pending", 2)])
+    assert not sums.failed and sums.totals() == {1: (0, 5, 0, 0), 2: (0, 0, 0, 5),
+                                                 3: (0, 0, 0, 0)}
+    sums.add([(3, 4, 1, 2, "5", "normal", "")])
+    assert sums.failed
