@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from itertools import pairwise
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -134,17 +136,38 @@ def verify(
     else:
         # This process checks the first range (and sums aside); workers check the others.
         ranges = _split(sealed, workers)
+        parts = _parts(session, ranges)
+        shares: list[Part | None] = list(parts) if parts else [None] * len(ranges)
         context = multiprocessing.get_context("forkserver")
         with context.Pool(len(ranges) - 1) as pool:
-            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges[1:]]
-            aside = _mismatches_aside(session)
+            pending = [
+                pool.apply_async(check_range_at, (url, lo, hi, part))
+                for (lo, hi), part in zip(ranges[1:], shares[1:], strict=True)
+            ]
+            # Without shares the totals' one aggregate statement runs on a second connection.
+            aside = _mismatches_aside(session) if parts is None else None
             lo, hi = ranges[0]
-            results = [_check_range(session, lo, hi, bounded=True, progress=progress)]
+            results = [
+                _check_range(
+                    session, lo, hi, bounded=True, progress=progress,
+                    sums=None if parts is None else Sums(), part=shares[0],
+                )
+            ]
             for job in pending:
                 results.append(job.get())
                 if progress is not None:
                     progress(sum(r.count for r in results))  # type: ignore[operator]
-            report.mismatches = _account_mismatches(session) if aside is None else aside.result()
+            if parts is not None:
+                sums = Sums.merged([r.sums for r in results if r.sums is not None])
+                report.mismatches = (
+                    _account_mismatches(session)
+                    if sums.failed
+                    else _compared(session, sums.totals())
+                )
+            else:
+                report.mismatches = (
+                    _account_mismatches(session) if aside is None else aside.result()
+                )
     report.first_break = _join(results, sealed, head_hash, report)
     report.unsealed = unsealed_entries(session)
     return report
@@ -182,16 +205,52 @@ class RangeResult:
     first_prev: str | None
     last_hash: str | None
     first_break: ChainBreak | None
+    sums: Sums | None = None
 
 
-def check_range_at(url: str, lo: int, hi: int) -> RangeResult:
-    """Check seals lo..hi of the database at `url` (a worker process's entry point)."""
+# A worker's share of the transfers on SQLite: entry ids from (None: no bound), entry ids
+# before (None: no bound), and the last transfer id of the snapshot verify started from.
+Part = tuple[int | None, int | None, int]
+
+
+def check_range_at(url: str, lo: int, hi: int, part: Part | None = None) -> RangeResult:
+    """Check seals lo..hi of the database at `url` (a worker process's entry point); with
+    `part`, add up that share of the transfers too."""
     engine = make_engine(url)
     try:
         with transaction(make_sessionmaker(engine, read_only=True)) as session:
-            return _check_range(session, lo, hi, bounded=True, progress=None)
+            sums = None if part is None else Sums()
+            return _check_range(
+                session, lo, hi, bounded=True, progress=None, sums=sums, part=part
+            )
     finally:
         engine.dispose()
+
+
+def _parts(session: Session, ranges: list[tuple[int, int]]) -> list[Part] | None:
+    """On SQLite, each range's share of the transfers for the totals: the entry ids from its
+    first seal's to the next range's, so that the shares cover every transfer exactly once.
+
+    The workers read later snapshots than this session's; SQLite numbers transfers in
+    commit order (one writer, max + 1), so counting only ids up to this session's last one
+    sums exactly what its accounts' stored totals cover. None on PostgreSQL (ids come from
+    a sequence, not in commit order: the one aggregate statement sums there) or when seal
+    order does not follow entry order at the cuts.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    firsts = [lo for lo, _ in ranges[1:]]
+    starts: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(JournalSeal.seq, JournalSeal.entry_id).where(JournalSeal.seq.in_(firsts))
+        ).all()
+    )
+    cuts = [starts.get(lo) for lo in firsts]
+    if any(c is None for c in cuts) or any(a >= b for a, b in pairwise(cuts)):  # type: ignore[operator]
+        return None
+    top = int(session.scalar(select(func.coalesce(func.max(Transfer.id), 0))) or 0)
+    bounds = [None, *cuts, None]
+    return [(bounds[i], bounds[i + 1], top) for i in range(len(ranges))]
 
 
 def _shareable_url(session: Session) -> str | None:
@@ -300,10 +359,10 @@ class Sums:
     """
 
     def __init__(self) -> None:
-        self.debits_pending: dict[int, int] = {}
-        self.debits_posted: dict[int, int] = {}
-        self.credits_pending: dict[int, int] = {}
-        self.credits_posted: dict[int, int] = {}
+        self.debits_pending: defaultdict[int, int] = defaultdict(int)
+        self.debits_posted: defaultdict[int, int] = defaultdict(int)
+        self.credits_pending: defaultdict[int, int] = defaultdict(int)
+        self.credits_posted: defaultdict[int, int] = defaultdict(int)
         self.holds: dict[int, tuple[int, int, int]] = {}  # pending transfer -> its sides
         self.resolved: set[int] = set()  # transfers some other transfer resolves
         self.failed = False
@@ -315,20 +374,37 @@ class Sums:
         dp, dpo, cp, cpo = (
             self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted
         )
-        get = dict.get
         try:
             for _, tid, debit, credit, amount, kind, pending in batch:
                 if kind == "normal" or kind == "post_pending":
-                    dpo[debit] = get(dpo, debit, 0) + amount
-                    cpo[credit] = get(cpo, credit, 0) + amount
+                    dpo[debit] += amount
+                    cpo[credit] += amount
                 elif kind == "pending":
-                    dp[debit] = get(dp, debit, 0) + amount
-                    cp[credit] = get(cp, credit, 0) + amount
+                    dp[debit] += amount
+                    cp[credit] += amount
                     self.holds[tid] = (debit, credit, amount)
                 if pending != "":
                     self.resolved.add(int(pending))  # type: ignore[call-overload]
         except (TypeError, ValueError):
             self.failed = True
+
+    @classmethod
+    def merged(cls, parts: list[Sums]) -> Sums:
+        """The sums of several disjoint shares of the transfers."""
+        out = cls()
+        for part in parts:
+            out.failed = out.failed or part.failed
+            for mine, theirs in (
+                (out.debits_pending, part.debits_pending),
+                (out.debits_posted, part.debits_posted),
+                (out.credits_pending, part.credits_pending),
+                (out.credits_posted, part.credits_posted),
+            ):
+                for account, amount in theirs.items():
+                    mine[account] += amount
+            out.holds.update(part.holds)
+            out.resolved |= part.resolved
+        return out
 
     def totals(self) -> dict[int, tuple[int, int, int, int]]:
         """Account id -> (debits pending, debits posted, credits pending, credits posted),
@@ -354,6 +430,7 @@ def _chunks(
     hi: int,
     bounded: bool,
     sums: Sums | None = None,
+    part: Part | None = None,
 ) -> Iterator[tuple[list[SealRow], dict[int, str], _Times]]:
     """Seals lo..hi in chunks, each with the transfer lines of (at least) its entries, keyed
     by entry id and joined by LF (the caller pops the lines of the entries it checks), and
@@ -361,14 +438,24 @@ def _chunks(
 
     Seal order follows entry order except among entries committed side by side, so only
     their lines wait in the dict briefly; `bounded` reads only the transfers of the entries
-    those seals name (for a range checked in a worker). Unbounded, `sums` (if given) adds up
-    every transfer, including those after the last seal (entries not sealed yet).
+    those seals name (for a range checked in a worker), or with `part`, that share of the
+    transfers. `sums` (if given, unbounded or with `part`) adds up every transfer read,
+    including those after the last seal (entries not sealed yet).
+
+    Entries whose transfers are not read (outside `part`) are re-encoded one by one by the
+    caller (_explain): only at the cuts, when seal order strays from entry order.
     """
     connection = session.connection()
     dialect = connection.dialect.name
     seals_sql, lines_sql = _STREAMS[dialect]
     where = ""
-    if bounded:
+    if part is not None:
+        first, before, top = part
+        bounds = [f"t.id <= {int(top)}"]
+        bounds += [] if first is None else [f"t.entry_id >= {int(first)}"]
+        bounds += [] if before is None else [f"t.entry_id < {int(before)}"]
+        where = f"WHERE {' AND '.join(bounds)} "
+    elif bounded:
         sums = None
         low, high = session.execute(
             select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
@@ -473,15 +560,16 @@ def _check_range(
     bounded: bool,
     progress: object | None,
     sums: Sums | None = None,
+    part: Part | None = None,
 ) -> RangeResult:
-    """Check seals lo..hi: numbering, links within the range and each recomputed hash (and,
-    unbounded, add every transfer to `sums` if given)."""
+    """Check seals lo..hi: numbering, links within the range and each recomputed hash; add
+    the transfers (all, or bounded: those of `part`) to `sums` if given."""
     expected_seq, expected_prev = lo, "" if lo > 1 else GENESIS_HASH
     first_entry = first_prev = last_hash = None
     first_break: ChainBreak | None = None
     sha256 = hashlib.sha256
     count = 0
-    for rows, waiting, times in _chunks(session, lo, hi, bounded, sums):
+    for rows, waiting, times in _chunks(session, lo, hi, bounded, sums, part):
         if count == 0:
             first_entry, first_prev = rows[0][1], rows[0][2]
             expected_prev = expected_prev or first_prev  # the joint is checked by _join
@@ -506,7 +594,7 @@ def _check_range(
         last_hash = expected_prev
         if progress is not None:
             progress(count)  # type: ignore[operator]
-    return RangeResult(count, first_entry, first_prev, last_hash, first_break)
+    return RangeResult(count, first_entry, first_prev, last_hash, first_break, sums)
 
 
 def _explain(
