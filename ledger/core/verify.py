@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 _STREAM_ROWS = 20_000
 # Below this many sealed entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 200_000
-# Below this many, a second connection for the totals costs more than it overlaps.
+# Below this many, a second connection for the totals (PostgreSQL, or SQLite when the
+# transfers cannot be shared out by entry id) costs more than it overlaps.
 ASIDE_FROM = 20_000
 
 
@@ -103,14 +104,15 @@ def verify(
     workers: int = 1,
     min_parallel: int = PARALLEL_FROM,
 ) -> VerifyReport:
-    """Recompute the chain seal by seal and the totals in SQL; stream, never load it all.
+    """Recompute the chain seal by seal and every account's totals; stream, never load it all.
 
     The chain checked is the one the head names when verify starts (seals appended meanwhile
     are left for the next run). With `workers` > 1 and at least `min_parallel` sealed entries,
     the chain is cut into that many ranges, checked side by side by this process and
     `workers` - 1 others: each seal's hash depends only on its stored predecessor and its own
-    content. The totals are summed on a second connection meanwhile.
-    `progress`, when given, is called with the number of entries checked so far.
+    content. On SQLite the totals are added up from the transfer rows the walk reads (each
+    process its share); on PostgreSQL one aggregate statement sums them on a second
+    connection meanwhile. `progress`, when given, is called with the entries checked so far.
     """
     report = VerifyReport()
     sealed, head_hash = session.execute(
