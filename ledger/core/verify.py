@@ -230,15 +230,13 @@ def check_range_at(url: str, lo: int, hi: int, part: Part | None = None) -> Rang
 
 
 def _parts(session: Session, ranges: list[tuple[int, int]]) -> list[Part] | None:
-    """On SQLite, each range's share of the transfers for the totals: the entry ids from its
-    first seal's to the next range's, so that the shares cover every transfer exactly once.
-
-    The workers read later snapshots than this session's; SQLite numbers transfers in
-    commit order (one writer, max + 1), so counting only ids up to this session's last one
-    sums exactly what its accounts' stored totals cover. None on PostgreSQL (ids come from
-    a sequence, not in commit order: the one aggregate statement sums there) or when seal
-    order does not follow entry order at the cuts.
+    """On SQLite, each range's share of the transfers for the totals (entry ids from its first
+    seal's to the next range's: every transfer exactly once); None where they cannot be shared.
     """
+    # Workers read later snapshots than this session's. SQLite numbers transfers in commit
+    # order (one writer, max + 1), so counting ids up to this session's last one sums exactly
+    # what its accounts' stored totals cover. On PostgreSQL ids come from a sequence, not in
+    # commit order: the one aggregate statement sums there.
     if session.get_bind().dialect.name != "sqlite":
         return None
     firsts = [lo for lo, _ in ranges[1:]]
@@ -352,13 +350,11 @@ class _Codes(dict[int, str]):
 
 
 class Sums:
-    """Each account's four totals added up from transfer rows as the chain walk reads them
-    (SQLite, one process: its one read transaction sees the transfers and the accounts alike).
+    """Each account's four totals added up from the transfer rows the chain walk reads (SQLite:
+    one read transaction sees the transfers and the accounts alike)."""
 
-    Amounts are summed as the rows give them; a value `_totals_from_transfers` would read
-    differently (text where a number belongs) marks the sums `failed`, and the SQL aggregate
-    decides instead.
-    """
+    # An amount Python cannot add (text, which SQLite's SUM would read as a number) marks the
+    # sums `failed`: the SQL aggregate (_account_mismatches) decides instead.
 
     def __init__(self) -> None:
         self.debits_pending: defaultdict[int, int] = defaultdict(int)
