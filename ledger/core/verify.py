@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from itertools import pairwise
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 _STREAM_ROWS = 20_000
 # Below this many sealed entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 200_000
-# Below this many, a second connection for the totals costs more than it overlaps.
+# Below this many, a second connection for the totals (PostgreSQL, or SQLite when the
+# transfers cannot be shared out by entry id) costs more than it overlaps.
 ASIDE_FROM = 20_000
 
 
@@ -101,40 +104,72 @@ def verify(
     workers: int = 1,
     min_parallel: int = PARALLEL_FROM,
 ) -> VerifyReport:
-    """Recompute the chain seal by seal and the totals in SQL; stream, never load it all.
+    """Recompute the chain seal by seal and every account's totals; stream, never load it all.
 
     The chain checked is the one the head names when verify starts (seals appended meanwhile
     are left for the next run). With `workers` > 1 and at least `min_parallel` sealed entries,
     the chain is cut into that many ranges, checked side by side by this process and
     `workers` - 1 others: each seal's hash depends only on its stored predecessor and its own
-    content. The totals are summed on a second connection meanwhile.
-    `progress`, when given, is called with the number of entries checked so far.
+    content. On SQLite the totals are added up from the transfer rows the walk reads (each
+    process its share); on PostgreSQL one aggregate statement sums them on a second
+    connection meanwhile. `progress`, when given, is called with the entries checked so far.
     """
     report = VerifyReport()
     sealed, head_hash = session.execute(
         select(LedgerHead.sealed_entries, LedgerHead.head_hash)
     ).one()
     url = _shareable_url(session) if workers > 1 and sealed >= max(min_parallel, 2) else None
-    if url is None:
-        # The totals' one aggregate query runs on a second connection meanwhile: the database
-        # (SQLite without the GIL, or the PostgreSQL server) sums while this thread hashes.
+    if url is None and session.get_bind().dialect.name == "sqlite":
+        # One read transaction, one snapshot: the totals are added up from the transfer rows
+        # the chain walk reads anyway (SQLite's GROUP BY would sort every transfer twice).
+        sums = Sums()
+        results = [_check_range(session, 1, sealed, bounded=False, progress=progress, sums=sums)]
+        report.mismatches = (
+            _account_mismatches(session) if sums.failed else _compared(session, sums.totals())
+        )
+    elif url is None:
+        # The totals' one aggregate query runs on a second connection meanwhile: the
+        # PostgreSQL server sums while this thread hashes. (Summed here instead, the
+        # transfers and the accounts would be read by different statements, hence
+        # snapshots, at PostgreSQL's default isolation.)
         aside = _mismatches_aside(session) if sealed >= ASIDE_FROM else None
         results = [_check_range(session, 1, sealed, bounded=False, progress=progress)]
         report.mismatches = _account_mismatches(session) if aside is None else aside.result()
     else:
         # This process checks the first range (and sums aside); workers check the others.
         ranges = _split(sealed, workers)
+        parts = _parts(session, ranges)
+        shares: list[Part | None] = list(parts) if parts else [None] * len(ranges)
         context = multiprocessing.get_context("forkserver")
         with context.Pool(len(ranges) - 1) as pool:
-            pending = [pool.apply_async(check_range_at, (url, lo, hi)) for lo, hi in ranges[1:]]
-            aside = _mismatches_aside(session)
+            pending = [
+                pool.apply_async(check_range_at, (url, lo, hi, part))
+                for (lo, hi), part in zip(ranges[1:], shares[1:], strict=True)
+            ]
+            # Without shares the totals' one aggregate statement runs on a second connection.
+            aside = _mismatches_aside(session) if parts is None else None
             lo, hi = ranges[0]
-            results = [_check_range(session, lo, hi, bounded=True, progress=progress)]
+            results = [
+                _check_range(
+                    session, lo, hi, bounded=True, progress=progress,
+                    sums=None if parts is None else Sums(), part=shares[0],
+                )
+            ]
             for job in pending:
                 results.append(job.get())
                 if progress is not None:
                     progress(sum(r.count for r in results))  # type: ignore[operator]
-            report.mismatches = _account_mismatches(session) if aside is None else aside.result()
+            if parts is not None:
+                sums = Sums.merged([r.sums for r in results if r.sums is not None])
+                report.mismatches = (
+                    _account_mismatches(session)
+                    if sums.failed
+                    else _compared(session, sums.totals())
+                )
+            else:
+                report.mismatches = (
+                    _account_mismatches(session) if aside is None else aside.result()
+                )
     report.first_break = _join(results, sealed, head_hash, report)
     report.unsealed = unsealed_entries(session)
     return report
@@ -172,16 +207,50 @@ class RangeResult:
     first_prev: str | None
     last_hash: str | None
     first_break: ChainBreak | None
+    sums: Sums | None = None
 
 
-def check_range_at(url: str, lo: int, hi: int) -> RangeResult:
-    """Check seals lo..hi of the database at `url` (a worker process's entry point)."""
+# A worker's share of the transfers on SQLite: entry ids from (None: no bound), entry ids
+# before (None: no bound), and the last transfer id of the snapshot verify started from.
+Part = tuple[int | None, int | None, int]
+
+
+def check_range_at(url: str, lo: int, hi: int, part: Part | None = None) -> RangeResult:
+    """Check seals lo..hi of the database at `url` (a worker process's entry point); with
+    `part`, add up that share of the transfers too."""
     engine = make_engine(url)
     try:
         with transaction(make_sessionmaker(engine, read_only=True)) as session:
-            return _check_range(session, lo, hi, bounded=True, progress=None)
+            sums = None if part is None else Sums()
+            return _check_range(
+                session, lo, hi, bounded=True, progress=None, sums=sums, part=part
+            )
     finally:
         engine.dispose()
+
+
+def _parts(session: Session, ranges: list[tuple[int, int]]) -> list[Part] | None:
+    """On SQLite, each range's share of the transfers for the totals (entry ids from its first
+    seal's to the next range's: every transfer exactly once); None where they cannot be shared.
+    """
+    # Workers read later snapshots than this session's. SQLite numbers transfers in commit
+    # order (one writer, max + 1), so counting ids up to this session's last one sums exactly
+    # what its accounts' stored totals cover. On PostgreSQL ids come from a sequence, not in
+    # commit order: the one aggregate statement sums there.
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    firsts = [lo for lo, _ in ranges[1:]]
+    starts: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(JournalSeal.seq, JournalSeal.entry_id).where(JournalSeal.seq.in_(firsts))
+        ).all()
+    )
+    cuts = [starts.get(lo) for lo in firsts]
+    if any(c is None for c in cuts) or any(a >= b for a, b in pairwise(cuts)):  # type: ignore[operator]
+        return None
+    top = int(session.scalar(select(func.coalesce(func.max(Transfer.id), 0))) or 0)
+    bounds = [None, *cuts, None]
+    return [(bounds[i], bounds[i + 1], top) for i in range(len(ranges))]
 
 
 def _shareable_url(session: Session) -> str | None:
@@ -280,8 +349,86 @@ class _Codes(dict[int, str]):
         return ""
 
 
+class Sums:
+    """Each account's four totals added up from the transfer rows the chain walk reads (SQLite:
+    one read transaction sees the transfers and the accounts alike)."""
+
+    # An amount Python cannot add (text, which SQLite's SUM would read as a number) marks the
+    # sums `failed`: the SQL aggregate (_account_mismatches) decides instead.
+
+    def __init__(self) -> None:
+        self.debits_pending: defaultdict[int, int] = defaultdict(int)
+        self.debits_posted: defaultdict[int, int] = defaultdict(int)
+        self.credits_pending: defaultdict[int, int] = defaultdict(int)
+        self.credits_posted: defaultdict[int, int] = defaultdict(int)
+        self.holds: dict[int, tuple[int, int, int]] = {}  # pending transfer -> its sides
+        self.resolved: set[int] = set()  # transfers some other transfer resolves
+        self.failed = False
+
+    def add(self, batch: list[tuple[int, int, int, int, int, str, object]]) -> None:
+        """Add transfer rows (entry, id, debit, credit, amount, kind, pending id or '')."""
+        if self.failed:
+            return
+        dp, dpo, cp, cpo = (
+            self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted
+        )
+        try:
+            for _, tid, debit, credit, amount, kind, pending in batch:
+                if kind == "normal" or kind == "post_pending":
+                    dpo[debit] += amount
+                    cpo[credit] += amount
+                elif kind == "pending":
+                    dp[debit] += amount
+                    cp[credit] += amount
+                    self.holds[tid] = (debit, credit, amount)
+                if pending != "":
+                    self.resolved.add(int(pending))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            self.failed = True
+
+    @classmethod
+    def merged(cls, parts: list[Sums]) -> Sums:
+        """The sums of several disjoint shares of the transfers."""
+        out = cls()
+        for part in parts:
+            out.failed = out.failed or part.failed
+            for mine, theirs in (
+                (out.debits_pending, part.debits_pending),
+                (out.debits_posted, part.debits_posted),
+                (out.credits_pending, part.credits_pending),
+                (out.credits_posted, part.credits_posted),
+            ):
+                for account, amount in theirs.items():
+                    mine[account] += amount
+            out.holds.update(part.holds)
+            out.resolved |= part.resolved
+        return out
+
+    def totals(self) -> dict[int, tuple[int, int, int, int]]:
+        """Account id -> (debits pending, debits posted, credits pending, credits posted),
+        holds that some transfer resolves no longer pending."""
+        dp, cp = dict(self.debits_pending), dict(self.credits_pending)
+        for hold in self.resolved:
+            sides = self.holds.get(hold)
+            if sides is not None:
+                debit, credit, amount = sides
+                dp[debit] -= amount
+                cp[credit] -= amount
+        accounts = {*dp, *self.debits_posted, *cp, *self.credits_posted}
+        return {
+            a: (dp.get(a, 0), self.debits_posted.get(a, 0), cp.get(a, 0),
+                self.credits_posted.get(a, 0))
+            for a in accounts
+        }
+
+
 def _chunks(
-    session: Session, lo: int, hi: int, bounded: bool
+    session: Session,
+    lo: int,
+    hi: int,
+    bounded: bool,
+    sums: Sums | None = None,
+    part: Part | None = None,
 ) -> Iterator[tuple[list[SealRow], dict[int, str], _Times]]:
     """Seals lo..hi in chunks, each with the transfer lines of (at least) its entries, keyed
     by entry id and joined by LF (the caller pops the lines of the entries it checks), and
@@ -289,13 +436,25 @@ def _chunks(
 
     Seal order follows entry order except among entries committed side by side, so only
     their lines wait in the dict briefly; `bounded` reads only the transfers of the entries
-    those seals name (for a range checked in a worker).
+    those seals name (for a range checked in a worker), or with `part`, that share of the
+    transfers. `sums` (if given, unbounded or with `part`) adds up every transfer read,
+    including those after the last seal (entries not sealed yet).
+
+    Entries whose transfers are not read (outside `part`) are re-encoded one by one by the
+    caller (_explain): only at the cuts, when seal order strays from entry order.
     """
     connection = session.connection()
     dialect = connection.dialect.name
     seals_sql, lines_sql = _STREAMS[dialect]
     where = ""
-    if bounded:
+    if part is not None:
+        first, before, top = part
+        bounds = [f"t.id <= {int(top)}"]
+        bounds += [] if first is None else [f"t.entry_id >= {int(first)}"]
+        bounds += [] if before is None else [f"t.entry_id < {int(before)}"]
+        where = f"WHERE {' AND '.join(bounds)} "
+    elif bounded:
+        sums = None
         low, high = session.execute(
             select(func.min(JournalSeal.entry_id), func.max(JournalSeal.entry_id)).where(
                 JournalSeal.seq.between(lo, hi)
@@ -329,8 +488,13 @@ def _chunks(
                     held = waiting.get(owner)
                     waiting[owner] = line if held is None else f"{held}\n{line}"
                 last_owner = batch[-1][0]
+                if sums is not None:
+                    sums.add(batch)
             yield rows, waiting, times
             times.trim()
+        if sums is not None:  # the transfers of entries after the last seal count too
+            while more and (batch := lines.fetchmany(_STREAM_ROWS)):
+                sums.add(batch)
     finally:
         seals.close()
         lines.close()
@@ -387,15 +551,23 @@ def _last_seq(session: Session) -> int:
 
 
 def _check_range(
-    session: Session, lo: int, hi: int, *, bounded: bool, progress: object | None
+    session: Session,
+    lo: int,
+    hi: int,
+    *,
+    bounded: bool,
+    progress: object | None,
+    sums: Sums | None = None,
+    part: Part | None = None,
 ) -> RangeResult:
-    """Check seals lo..hi: numbering, links within the range and each recomputed hash."""
+    """Check seals lo..hi: numbering, links within the range and each recomputed hash; add
+    the transfers (all, or bounded: those of `part`) to `sums` if given."""
     expected_seq, expected_prev = lo, "" if lo > 1 else GENESIS_HASH
     first_entry = first_prev = last_hash = None
     first_break: ChainBreak | None = None
     sha256 = hashlib.sha256
     count = 0
-    for rows, waiting, times in _chunks(session, lo, hi, bounded):
+    for rows, waiting, times in _chunks(session, lo, hi, bounded, sums, part):
         if count == 0:
             first_entry, first_prev = rows[0][1], rows[0][2]
             expected_prev = expected_prev or first_prev  # the joint is checked by _join
@@ -420,7 +592,7 @@ def _check_range(
         last_hash = expected_prev
         if progress is not None:
             progress(count)  # type: ignore[operator]
-    return RangeResult(count, first_entry, first_prev, last_hash, first_break)
+    return RangeResult(count, first_entry, first_prev, last_hash, first_break, sums)
 
 
 def _explain(
@@ -488,6 +660,50 @@ def _totals_from_transfers() -> Select:  # type: ignore[type-arg]
 
 
 _TOTAL_NAMES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
+def _compared(
+    session: Session, totals: dict[int, tuple[int, int, int, int]]
+) -> list[AccountMismatch]:
+    """`_account_mismatches` for totals recomputed in Python (Sums): the same findings."""
+    mismatches: list[AccountMismatch] = []
+    none = (0, 0, 0, 0)
+    for account_id, code, *raw in session.execute(_stored_statement()):
+        values = [int(v) for v in raw]
+        recomputed = totals.get(account_id, none)
+        for i, name in enumerate(_TOTAL_NAMES):
+            if values[i] != recomputed[i]:
+                mismatches.append(AccountMismatch(code, name, values[i], int(recomputed[i])))
+            elif values[i] != values[4 + i]:
+                mismatches.append(
+                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[4 + i])
+                )
+    return mismatches
+
+
+@cache
+def _stored_statement() -> Select:  # type: ignore[type-arg]
+    """Every account's id, code, stored totals and its latest history row's, in code order."""
+    latest = (
+        select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
+        .group_by(AccountHistory.account_id)
+        .subquery()
+    )
+    history = aliased(AccountHistory)
+    return (
+        select(
+            Account.id,
+            Account.code,
+            *[getattr(Account, n) for n in _TOTAL_NAMES],
+            *[func.coalesce(getattr(history, n), 0) for n in _TOTAL_NAMES],
+        )
+        .outerjoin(latest, latest.c.account_id == Account.id)
+        .outerjoin(
+            history,
+            (history.account_id == latest.c.account_id) & (history.entry_id == latest.c.entry_id),
+        )
+        .order_by(Account.code)
+    )
 
 
 def _account_mismatches(session: Session) -> list[AccountMismatch]:

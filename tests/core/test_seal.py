@@ -30,7 +30,7 @@ from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
 from ledger.core.models import UnsealedEntry
 from ledger.core.seal import SEAL_BOUND, seal_committed
-from ledger.core.verify import verify
+from ledger.core.verify import _account_mismatches, verify
 from tests.core.scenario import fund_voucher, open_chart
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,12 +259,41 @@ def test_verify_in_worker_processes_agrees_and_names_the_first_break(two_charts,
         "UPDATE transfers SET amount = 21 WHERE entry_id = 6",
         "UPDATE transfers SET amount = 41 WHERE entry_id = 8",
     )
+    with two_charts() as s, s.begin():  # not through transaction(): nothing seals it
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 5))
     with transaction(two_charts) as s:
         report = verify(s, workers=3, min_parallel=1)
+        alone = verify(s)
+        in_sql = _account_mismatches(s)
     assert not report.ok and report.first_break is not None
     assert report.first_break.entry_id == 6
     assert report.first_break.reason.startswith("content hash")
-    assert report.entries == 8
+    assert report.entries == 8 and [u.entry_id for u in report.unsealed] == [9]
+    # The totals, added up by share in each process (SQLite) or summed by the server, agree
+    # with one process's and with the SQL aggregate's.
+    assert report.mismatches == alone.mismatches == in_sql and len(in_sql) == 2
+
+
+def test_a_worker_sums_only_the_transfers_of_the_snapshot_verify_started_from(
+    two_charts, db_url
+):
+    # Workers read later snapshots than verify's own session; on SQLite they count transfer
+    # ids up to the session's last one, so a posting committed meanwhile is not summed.
+    from sqlalchemy import func, select
+
+    from ledger.core.models import Transfer
+    from ledger.core.verify import check_range_at
+
+    with transaction(two_charts) as s:
+        top = s.scalar(select(func.max(Transfer.id)))
+    before = check_range_at(db_url, 1, 4, (None, None, top)).sums
+    with transaction(two_charts) as s:
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+    after = check_range_at(db_url, 1, 4, (None, None, top))
+    assert after.count == 4 and after.first_break is None and after.sums is not None
+    assert before is not None and after.sums.totals() == before.totals()
+    later = check_range_at(db_url, 1, 4, (None, None, top + 1)).sums
+    assert later is not None and later.totals() != before.totals()
 
 
 def test_seals_match_the_reference_encoding_for_any_text_and_time(sessions):
