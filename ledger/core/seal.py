@@ -34,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
@@ -171,6 +172,28 @@ class _SealOwn:
 
     def __call__(self, factory: sessionmaker[Session]) -> int:
         return seal_committed(factory, self.entry_ids)
+
+    def ride_commit(self, connection: Connection) -> bool | None:
+        """PostgreSQL: `COMMIT; SELECT * FROM ledger_seal(…)` as one simple query, one round
+        trip; the seal runs after the commit in a transaction of its own, as if called after.
+        Whether our entries are sealed (else the hook runs again); None on SQLite."""
+        if connection.dialect.name != "postgresql":
+            return None
+        # Only integers go into the text: no parameters, so the simple query protocol, which
+        # runs several statements in one message.
+        mine = ",".join(str(int(entry_id)) for entry_id in self.entry_ids)
+        sql = f"COMMIT; SELECT * FROM ledger_seal({SEAL_BATCH}, false, '{{{mine}}}'::bigint[])"
+        error = connection.dialect.loaded_dbapi.Error
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            cursor.nextset()
+            _sealed, mine_queued = cursor.fetchone()
+        except error as exc:
+            raise DBAPIError.instance(sql, None, exc, error) from exc
+        finally:
+            cursor.close()
+        return not mine_queued
 
 
 def _any_queued(session: Session, entry_ids: Collection[int]) -> bool:
