@@ -34,12 +34,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
 from ledger.core.chain import chain_hash, encode_entry, stored_moment, timestamp_us
-from ledger.core.db import after_commit, transaction
+from ledger.core.db import after_commit, driver_rows, transaction
 from ledger.core.models import (
     Account,
     JournalEntry,
@@ -183,16 +182,7 @@ class _SealOwn:
         # runs several statements in one message.
         mine = ",".join(str(int(entry_id)) for entry_id in self.entry_ids)
         sql = f"COMMIT; SELECT * FROM ledger_seal({SEAL_BATCH}, false, '{{{mine}}}'::bigint[])"
-        error = connection.dialect.loaded_dbapi.Error
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql)
-            cursor.nextset()
-            _sealed, mine_queued = cursor.fetchone()
-        except error as exc:
-            raise DBAPIError.instance(sql, None, exc, error) from exc
-        finally:
-            cursor.close()
+        ((_sealed, mine_queued),) = driver_rows(connection, sql, result=1)
         return not mine_queued
 
 
