@@ -11,8 +11,10 @@ returns: a sealer that finds the head locked leaves if its entries were sealed m
 batch covers every poster that committed before it read the queue), else waits for the head
 and seals what is queued then. A sealer seals one batch and leaves, so none keeps sealing for
 others under steady load. On PostgreSQL a batch is sealed by one statement, ledger_seal()
-(migration 0018), outside any transaction, so the head is never held across a round trip to
-a client. A process killed between commit and seal loses nothing: the entry stays queued for
+(migrations 0018, 0019), outside any transaction, so the head is never held across a round trip
+to a client; a poster's seal rides its commit (`COMMIT; SELECT * FROM ledger_seal(…)`, one round
+trip) and, if the head is taken and its entries still queued, waits for the head in that call.
+A process killed between commit and seal loses nothing: the entry stays queued for
 the next seal. See docs/ledger.md.
 """
 
