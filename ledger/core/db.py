@@ -136,11 +136,14 @@ def _ride_commit(session: Session) -> object:
     (one round trip on PostgreSQL instead of two); that hook, if it needs no second run."""
     for hook in session.info.get(_AFTER_COMMIT, ()):
         ride = getattr(hook, "ride_commit", None)
-        if ride is not None:
-            # What the session's commit would flush first; the commit itself then finds the
-            # connection's transaction already ended and sends nothing.
-            session.flush()
-            return hook if ride(session.connection()) else None
+        if ride is None:
+            continue
+        # What the session's commit would flush first; the commit itself then finds the
+        # connection's transaction already ended and sends nothing.
+        session.flush()
+        rode = ride(session.connection())
+        if rode is not None:
+            return hook if rode else None
     return None
 
 
