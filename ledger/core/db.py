@@ -17,8 +17,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.core.config import database_url
@@ -96,7 +98,17 @@ def _write_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
 AfterCommit = Callable[[sessionmaker[Session]], object]
 
 
-def after_commit(session: Session, hook: AfterCommit) -> None:
+class CommitRider(Protocol):
+    """An after-commit hook that can also do its work in the commit's own round trip."""
+
+    def __call__(self, factory: sessionmaker[Session]) -> object: ...
+
+    def ride_commit(self, connection: Connection) -> bool | None:
+        """Commit `connection`'s transaction and do the hook's work with it, or do nothing
+        and return None (cannot here); False when the hook must still run afterwards."""
+
+
+def after_commit(session: Session, hook: AfterCommit | CommitRider) -> None:
     """Run `hook(factory)` once after this session's `transaction` commits (not on rollback).
 
     The journal uses it to seal what a unit of work posted, in a short transaction of its own.
@@ -113,8 +125,55 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with lock or nullcontext():
         with factory() as session, session.begin():
             yield session
+            done = _ride_commit(session)
         for hook in session.info.pop(_AFTER_COMMIT, ()):
-            hook(factory)
+            if hook is not done:
+                hook(factory)
+
+
+def _ride_commit(session: Session) -> object:
+    """Let the first hook that can commit the transaction itself, together with its own work
+    (one round trip on PostgreSQL instead of two); that hook, if it needs no second run."""
+    for hook in session.info.get(_AFTER_COMMIT, ()):
+        ride = getattr(hook, "ride_commit", None)
+        if ride is None:
+            continue
+        # What the session's commit would flush first; the commit itself then finds the
+        # connection's transaction already ended and sends nothing.
+        session.flush()
+        rode = ride(session.connection())
+        if rode is not None:
+            return hook if rode else None
+    return None
+
+
+def driver_rows(
+    connection: Connection, sql: str, parameters: Sequence[object] | None = None, result: int = 0
+) -> list[tuple[Any, ...]]:
+    """Run `sql` on the driver's own cursor and return the rows of its `result`-th result set.
+
+    For the hot PostgreSQL statements: SQLAlchemy's result set-up for a text statement costs
+    more client CPU than the driver's round trip. Driver errors are raised as SQLAlchemy's
+    (a lost connection is invalidated, as SQLAlchemy's own execution does). Without
+    parameters psycopg sends a simple query, which may hold several statements.
+    """
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        for _ in range(result):
+            cursor.nextset()
+        return list(cursor.fetchall())
+    except dbapi_error as exc:
+        lost = connection.dialect.is_disconnect(exc, connection.connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, parameters, exc, dbapi_error, connection_invalidated=lost,
+            dialect=connection.dialect,
+        ) from exc
+    finally:
+        cursor.close()
 
 
 def insert_rows(

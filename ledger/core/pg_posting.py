@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ledger.core.db import driver_rows
 from ledger.core.errors import (
     Conflict,
     DomainError,
@@ -81,14 +82,15 @@ def ledger_post(session: Session, transfers: ServerTransfers, entry: EntryFields
     posted_at = None if entry.posted_at is None else entry.posted_at.astimezone(UTC)
     # Objects added to the session but not yet flushed must be visible to the function.
     session.flush()
-    row = session.connection().exec_driver_sql(
+    (row,) = driver_rows(
+        session.connection(),
         _CALL,
         (
             transfers.kinds, transfers.debits, transfers.credits, transfers.amounts,
             transfers.pending_ids, entry.flow, entry.ref, entry.actor, entry.memo, posted_at,
             entry.reverses_entry_id, entry.key, entry.key_hash, entry.scope,
         ),
-    ).one()
+    )
     error, args, entry_id, stored_at, replayed, ids, debits, credits, amounts, kinds, holds = row
     if error is not None:
         raise _refusal(error, args or {}, entry)

@@ -11,8 +11,10 @@ returns: a sealer that finds the head locked leaves if its entries were sealed m
 batch covers every poster that committed before it read the queue), else waits for the head
 and seals what is queued then. A sealer seals one batch and leaves, so none keeps sealing for
 others under steady load. On PostgreSQL a batch is sealed by one statement, ledger_seal()
-(migration 0018), outside any transaction, so the head is never held across a round trip to
-a client. A process killed between commit and seal loses nothing: the entry stays queued for
+(migrations 0018, 0019), outside any transaction, so the head is never held across a round trip
+to a client; a poster's seal rides its commit (`COMMIT; SELECT * FROM ledger_seal(…)`, one round
+trip) and, if the head is taken and its entries still queued, waits for the head in that call.
+A process killed between commit and seal loses nothing: the entry stays queued for
 the next seal. See docs/ledger.md.
 """
 
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
 from ledger.core.chain import chain_hash, encode_entry, stored_moment, timestamp_us
-from ledger.core.db import after_commit, transaction
+from ledger.core.db import after_commit, driver_rows, transaction
 from ledger.core.models import (
     Account,
     JournalEntry,
@@ -119,8 +121,9 @@ def _seal_here(
 def _seal_on_server(
     connection: Connection, wait: bool, entry_ids: Collection[int] | None
 ) -> tuple[int | None, bool]:
-    """One batch sealed by ledger_seal() (migration 0018) in one statement, no transaction
-    around it: the head is held only while the server chains the entries."""
+    """One batch sealed by ledger_seal() (migrations 0018, 0019) in one statement, no
+    transaction around it: the head is held only while the server chains the entries. If
+    another sealer holds the head and missed our entries, the call waits for it itself."""
     sealed, mine_queued = connection.exec_driver_sql(
         "SELECT * FROM ledger_seal(%s, %s, %s::bigint[])",
         (SEAL_BATCH, wait, list(entry_ids or ())),
@@ -170,6 +173,19 @@ class _SealOwn:
 
     def __call__(self, factory: sessionmaker[Session]) -> int:
         return seal_committed(factory, self.entry_ids)
+
+    def ride_commit(self, connection: Connection) -> bool | None:
+        """PostgreSQL: `COMMIT; SELECT * FROM ledger_seal(…)` as one simple query, one round
+        trip; the seal runs after the commit in a transaction of its own, as if called after.
+        Whether our entries are sealed (else the hook runs again); None on SQLite."""
+        if connection.dialect.name != "postgresql":
+            return None
+        # Only integers go into the text: no parameters, so the simple query protocol, which
+        # runs several statements in one message.
+        mine = ",".join(str(int(entry_id)) for entry_id in self.entry_ids)
+        sql = f"COMMIT; SELECT * FROM ledger_seal({SEAL_BATCH}, false, '{{{mine}}}'::bigint[])"
+        ((_sealed, mine_queued),) = driver_rows(connection, sql, result=1)
+        return not mine_queued
 
 
 def _any_queued(session: Session, entry_ids: Collection[int]) -> bool:

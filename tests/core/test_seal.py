@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
@@ -28,8 +28,8 @@ from ledger.core.accounts import balance
 from ledger.core.db import transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
-from ledger.core.models import UnsealedEntry
-from ledger.core.seal import SEAL_BOUND, seal_committed
+from ledger.core.models import LedgerHead, UnsealedEntry
+from ledger.core.seal import SEAL_BOUND, seal_batch, seal_committed
 from ledger.core.verify import _account_mismatches, verify
 from tests.core.scenario import fund_voucher, open_chart
 
@@ -175,6 +175,46 @@ def test_concurrent_postings_in_both_directions_never_deadlock_and_all_seal(two_
         assert report.ok and not report.unsealed
         assert report.entries == head(s)[0] == 4 + len(posted)
         assert all(get_entry(s, i).hash is not None for i in posted)
+
+
+@pytest.mark.parametrize("holder_seals", [False, True])
+def test_a_poster_that_finds_the_head_taken_returns_once_its_entry_is_sealed(
+    two_charts, engine, holder_seals
+):
+    """Another sealer holds the head: the poster's seal step waits for it (PostgreSQL: inside
+    the same ledger_seal() call) and seals the entry unless that sealer sealed it meanwhile."""
+    done, errors, posted, checkouts = threading.Event(), [], [], []
+
+    def checkout(*_: object) -> None:
+        checkouts.append(threading.get_ident())
+
+    def poster() -> None:
+        try:
+            with transaction(two_charts) as s:
+                posted.append(post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10)).id)
+            done.set()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=poster)
+    with two_charts() as holder, holder.begin():
+        holder.execute(select(LedgerHead.id).where(LedgerHead.id == 1).with_for_update())
+        event.listen(engine.pool, "checkout", checkout)
+        thread.start()
+        assert not done.wait(1.0)  # committed (PostgreSQL) but not sealed: not returned yet
+        if holder_seals:
+            # PostgreSQL: the holder's seal covers the poster's entry, which then leaves.
+            seal_batch(holder)
+    thread.join(30)
+    event.remove(engine.pool, "checkout", checkout)
+    assert not errors and done.is_set()
+    if engine.dialect.name == "postgresql":
+        # The seal rode the posting's commit and waited in that call: one connection, once.
+        assert checkouts == [thread.ident]
+    with transaction(two_charts) as s:
+        assert get_entry(s, posted[0]).hash is not None
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == head(s)[0] == 5
 
 
 KILLED_POSTER = """
