@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/api_bench.py
 	$(PY) bench/report_bench.py
 	$(PY) bench/console_bench.py
+	$(PY) bench/pg_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
