@@ -409,9 +409,17 @@ def batch_row(session: Session, batch_id: int, *, lock: bool = False
     return found[0], found[1]
 
 
+def refuse_cancelled(row: PaymentBatch) -> None:
+    """A cancelled batch is history: it is not released, paid or sent to the bank."""
+    if row.status == "cancelled":
+        raise Conflict(f"batch {row.id} was cancelled: {row.cancel_reason}",
+                       code="batch_cancelled", batch_id=row.id)
+
+
 def release_batch(session: Session, batch_id: int, *, by: By) -> BatchView:
     """An approver who did not make the batch releases it: its bank file becomes available."""
     row, programme = batch_row(session, batch_id, lock=True)
+    refuse_cancelled(row)
     if row.status != "created":
         raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
                        batch_id=batch_id)
@@ -423,14 +431,21 @@ def release_batch(session: Session, batch_id: int, *, by: By) -> BatchView:
     return _view(session, row, programme)
 
 
+def check_cancel_reason(reason: object) -> str:
+    """The reason a batch is cancelled, stripped (1–500 characters), or InvalidInput."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason.strip()) > 500:
+        raise InvalidInput("reason: say why the batch is cancelled (1–500 characters)",
+                           field="reason")
+    return reason.strip()
+
+
 def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str) -> BatchView:
     """Withdraw a batch not yet released, saying why: its holds are voided in one entry, its
     claims and awards are payable again; the batch and its lines stay as history."""
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
-        raise InvalidInput("reason: say why the batch is cancelled (1–500 characters)",
-                           field="reason")
+    reason = check_cancel_reason(reason)
     # Locked like release_batch: of a cancel and a release racing, the second sees the first.
     row, programme = batch_row(session, batch_id, lock=True)
+    refuse_cancelled(row)
     if row.status != "created":
         raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
                        batch_id=batch_id)
@@ -438,7 +453,7 @@ def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str) -> Bat
                                  .order_by(PaymentLine.id)))
     entry = post_entry(session, EntryRequest(
         tuple(VoidPending(x.transfer_id) for x in lines), flow=FLOW_CANCEL,
-        ref=f"batch:{batch_id}", actor=by.label, memo=reason.strip()))
+        ref=f"batch:{batch_id}", actor=by.label, memo=reason))
     stamp = now()
     claim_ids = [x.claim_id for x in lines if x.claim_id is not None]
     award_ids = [x.award_id for x in lines if x.award_id is not None]
@@ -451,7 +466,7 @@ def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str) -> Bat
                                      .order_by(Award.id).with_for_update()):
             award.status, award.batch_id, award.updated_at = "approved", None, stamp
     row.status, row.cancelled_by, row.cancelled_at = "cancelled", by.label, stamp
-    row.cancel_reason, row.cancel_entry_id = reason.strip(), entry.id
+    row.cancel_reason, row.cancel_entry_id = reason, entry.id
     session.flush()
     return _view(session, row, programme)
 
@@ -596,9 +611,7 @@ def bank_file(session: Session, batch_id: int) -> str:
     """The released batch as a CSV bank file (UTF-8): one payment per line, amounts in yuan;
     the payee and the bank account chosen with the line. Refused before release."""
     row, programme = batch_row(session, batch_id)
-    if row.status == "cancelled":
-        raise Conflict(f"batch {batch_id} was cancelled; it has no bank file",
-                       code="batch_cancelled", batch_id=batch_id)
+    refuse_cancelled(row)
     if row.status == "created":
         raise Conflict(f"batch {batch_id} waits for an approver's release; its bank file is "
                        "not available yet", code="batch_not_released", batch_id=batch_id)
