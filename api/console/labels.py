@@ -221,6 +221,7 @@ ERRORS: dict[str, str] = {
     "batch_not_released": N_("The batch waits for an approver's release."),
     "batch_not_paid": N_("The batch is not paid yet."),
     "batch_cancelled": N_("The batch was cancelled."),
+    "not_batch_maker": N_("Only the batch's maker or an approver may cancel it."),
     "bank_account_missing": N_("The payee has no bank account in the registry."),
     "bank_details_not_corrected": N_("The bank returned this payment: correct the payee's bank "
                                      "account first."),

@@ -138,12 +138,14 @@ def release_batch(request: Request, user: Approver, batch_id: Id, key: IdemKey =
              summary="Cancel a payment batch before release")
 def cancel_batch(request: Request, user: Maker, batch_id: Id, body: CancelIn,
                  key: IdemKey = None) -> JSONResponse:
-    """An operator or an approver withdraws a batch not yet released, saying why: its holds
+    """The batch's maker or an approver withdraws a batch not yet released, saying why (another
+    operator: `not_batch_maker`, 403): its holds
     are voided in one entry, its claims and awards are payable again; the batch stays as
     history (`cancelled`). Once released: `already_released`."""
 
     def effect(session: Session) -> Done:
-        view = payments.cancel_batch(session, batch_id, by=by(user), reason=body.reason)
+        view = payments.cancel_batch(session, batch_id, by=by(user), reason=body.reason,
+                                     approver=user.role == "approver")
         return Done(200, batch_out(view), batch_id)
 
     return mutate(request, user, action="payments.cancel", object_type="batch",

@@ -439,9 +439,11 @@ def check_cancel_reason(reason: object) -> str:
     return reason.strip()
 
 
-def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str) -> BatchView:
-    """Withdraw a batch not yet released, saying why: its holds are voided in one entry, its
-    claims and awards are payable again; the batch and its lines stay as history."""
+def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str,
+                 approver: bool = False) -> BatchView:
+    """Withdraw a batch not yet released, saying why: its maker or (`approver`) an approver
+    does. Its holds are voided in one entry, its claims and awards are payable again; the
+    batch and its lines stay as history."""
     reason = check_cancel_reason(reason)
     # Locked like release_batch: of a cancel and a release racing, the second sees the first.
     row, programme = batch_row(session, batch_id, lock=True)
@@ -449,6 +451,9 @@ def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str) -> Bat
     if row.status != "created":
         raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
                        batch_id=batch_id)
+    if not approver and by.user_id != row.created_by_user and by.label != row.created_by:
+        raise PermissionDenied("only the batch's maker or an approver may cancel it",
+                               code="not_batch_maker", batch_id=batch_id)
     lines = list(session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch_id)
                                  .order_by(PaymentLine.id)))
     entry = post_entry(session, EntryRequest(

@@ -19,7 +19,8 @@ def test_a_cancelled_award_batch_returns_its_awards_to_approved(sessions, progra
     batch = _batch(sessions, award.id)
     assert _budget(sessions).in_payment == 200_000 * YUAN
     with transaction(sessions) as s:
-        cancelled = payments.cancel_batch(s, batch.id, by=APPROVER, reason="审批人不同意放行")
+        cancelled = payments.cancel_batch(s, batch.id, by=APPROVER, reason="审批人不同意放行",
+                                            approver=True)
         back = awards.get_award(s, award.id)
         assert verify(s).ok
     assert (cancelled.status, cancelled.cancelled_by) == ("cancelled", APPROVER.label)

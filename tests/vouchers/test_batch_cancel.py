@@ -9,8 +9,9 @@ from sqlalchemy import select
 from voucher_helpers import APPROVER, CODE, OPERATOR
 
 from ledger.budget import budget
+from ledger.core.acting import By
 from ledger.core.db import transaction
-from ledger.core.errors import InvalidInput
+from ledger.core.errors import InvalidInput, PermissionDenied
 from ledger.core.journal import get_entry
 from ledger.core.models import JournalEntry
 from ledger.core.verify import verify
@@ -18,7 +19,13 @@ from ledger.payments import batches as payments
 from ledger.payments import confirmation, reconciliation
 from ledger.payments.batches import PayableFilter, PaymentBatch
 from ledger.vouchers import claims
-from tests.vouchers.test_payment_batches import DAY, _approved_claims, _race, _refused
+from tests.vouchers.test_payment_batches import (
+    APPROVER2,
+    DAY,
+    _approved_claims,
+    _race,
+    _refused,
+)
 
 
 def test_a_cancelled_batch_voids_its_holds_and_offers_its_lines_again(sessions, programme):
@@ -61,7 +68,7 @@ def test_a_cancelled_batch_voids_its_holds_and_offers_its_lines_again(sessions, 
     for call, kw in ((payments.release_batch, {"by": APPROVER}),
                      (confirmation.mark_paid, {"by": OPERATOR, "reference": "X",
                                                "value_date": DAY}),
-                     (payments.cancel_batch, {"by": APPROVER, "reason": "again"})):
+                     (payments.cancel_batch, {"by": OPERATOR, "reason": "again"})):
         assert _refused(sessions, call, batch.id, **kw).code == "batch_cancelled"
     with transaction(sessions) as s:
         again = payments.create_batch(s, CODE, by=OPERATOR)
@@ -77,8 +84,20 @@ def test_a_released_batch_is_not_cancelled(sessions, programme):
     with transaction(sessions) as s:
         batch = payments.create_batch(s, CODE, by=OPERATOR, claim_ids=ids)
         payments.release_batch(s, batch.id, by=APPROVER)
-    assert _refused(sessions, payments.cancel_batch, batch.id, by=APPROVER,
-                    reason="不放行").code == "already_released"
+    assert _refused(sessions, payments.cancel_batch, batch.id, by=APPROVER, reason="不放行",
+                    approver=True).code == "already_released"
+
+
+def test_only_its_maker_or_an_approver_cancels_a_batch(sessions, programme):
+    ids = _approved_claims(sessions, 1_000_000)
+    with transaction(sessions) as s:
+        batch = payments.create_batch(s, CODE, by=OPERATOR, claim_ids=ids)
+    other = _refused(sessions, payments.cancel_batch, batch.id, by=By(9, "op2"), reason="x")
+    assert isinstance(other, PermissionDenied) and other.code == "not_batch_maker"
+    with transaction(sessions) as s:
+        done = payments.cancel_batch(s, batch.id, by=APPROVER2, reason="不予放行",
+                                     approver=True)
+    assert (done.status, done.cancelled_by) == ("cancelled", APPROVER2.label)
 
 
 def test_a_cancel_racing_a_release_one_wins(sessions, programme):

@@ -33,7 +33,8 @@ def cancel_submit(request: Request, user: UserView, batch_id: int, base: str,
         return page(form, 200, confirming="cancel")
 
     def effect(session: Session) -> Done:
-        view = payments.cancel_batch(session, batch_id, by=by(user), reason=form.get("reason"))
+        view = payments.cancel_batch(session, batch_id, by=by(user), reason=form.get("reason"),
+                                     approver=user.role == "approver")
         return Done(200, None, view.id)
 
     return submit(request, user, form,
