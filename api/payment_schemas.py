@@ -32,6 +32,12 @@ class PaidIn(Strict):
     value_date: dt.date
 
 
+class CancelIn(Strict):
+    """Why the batch is withdrawn before release."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500, examples=["选错了明细"])]
+
+
 class ReturnIn(Strict):
     """A paid line the bank sent back (退票): its number in the bank file, amount, reason."""
 
@@ -60,7 +66,7 @@ class LineOut(BaseModel):
 
 
 class BatchOut(BaseModel):
-    """A payment batch: made, released, paid, and its lines."""
+    """A payment batch: made, released, paid (or cancelled before release), and its lines."""
 
     id: int
     program: str
@@ -72,6 +78,9 @@ class BatchOut(BaseModel):
     released_at: dt.datetime | None
     paid_by: str | None
     paid_at: dt.datetime | None
+    cancelled_by: str | None = None
+    cancelled_at: dt.datetime | None = None
+    cancel_reason: str | None = None
     lines: list[LineOut]
 
 
@@ -81,6 +90,7 @@ def batch_out(b: BatchView) -> dict[str, Any]:
         id=b.id, program=b.programme, status=b.status, total=fen_to_yuan(b.total_fen),
         created_by=b.created_by, created_at=b.created_at, released_by=b.released_by,
         released_at=b.released_at, paid_by=b.paid_by, paid_at=b.paid_at,
+        cancelled_by=b.cancelled_by, cancelled_at=b.cancelled_at, cancel_reason=b.cancel_reason,
         lines=[LineOut(line=x.number, claim_id=x.claim_id, provider_id=x.provider_id,
                        award_id=x.award_id, firm_id=x.firm_id, payee=x.payee,
                        payee_credit_code=x.payee_credit_code,

@@ -21,6 +21,15 @@ from reports.names import (
 )
 from reports.names import operation_name as report_operation_name
 
+
+def batch_status(code: str) -> str:
+    """The label code of a batch's or its line's status: a cancelled batch reads 已撤销."""
+    return "batch_cancelled" if code == "cancelled" else code
+
+
+# How a batch list's status filter names its choices.
+BATCH_WORDS = (("cancelled", "batch_cancelled"),)
+
 LABELS: dict[str, str] = {
     # roles
     "firm": N_("firm"),
@@ -46,6 +55,8 @@ LABELS: dict[str, str] = {
     "held": N_("held"),
     "returned": N_("returned"),
     "in_payment": N_("in payment"),
+    # a batch withdrawn before release (a booking's "cancelled" reads otherwise)
+    "batch_cancelled": N_("Cancelled"),
     "award": N_("Award"),
     # service categories
     "patent_application": N_("patent application"),
@@ -209,6 +220,8 @@ ERRORS: dict[str, str] = {
     "already_released": N_("The batch is already released."),
     "batch_not_released": N_("The batch waits for an approver's release."),
     "batch_not_paid": N_("The batch is not paid yet."),
+    "batch_cancelled": N_("The batch was cancelled."),
+    "not_batch_maker": N_("Only the batch's maker or an approver may cancel it."),
     "bank_account_missing": N_("The payee has no bank account in the registry."),
     "bank_details_not_corrected": N_("The bank returned this payment: correct the payee's bank "
                                      "account first."),

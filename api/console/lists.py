@@ -69,6 +69,8 @@ class Filter:
     choices: tuple[str, ...] = ()
     kind: str = "text"
     default: str = ""
+    # (choice, label code) where a choice reads otherwise than its own code's label
+    words: tuple[tuple[str, str], ...] = ()
 
 
 # The `q` box of a searchable list: a prefix of a name, a credit code or a serial.

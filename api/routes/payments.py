@@ -1,5 +1,6 @@
-"""Payment batches: operators build them from chosen lines, approvers release them, operators
-mark them paid with the bank's reference (or its confirmation file) and record bank returns."""
+"""Payment batches: operators build them from chosen lines, approvers release them (either may
+cancel one before release), operators mark them paid with the bank's reference (or its
+confirmation file) and record bank returns."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api.mutations import Done, mutate
 from api.payment_schemas import (
     BatchIn,
     BatchOut,
+    CancelIn,
     PaidIn,
     PayableOut,
     ReconciliationOut,
@@ -39,6 +41,7 @@ from ledger.registry.users import UserView
 router = APIRouter(tags=["payments"])
 Operator = Annotated[UserView, Depends(require("operator"))]
 Approver = Annotated[UserView, Depends(require("approver"))]
+Maker = Annotated[UserView, Depends(require("operator", "approver"))]
 Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
 ProgrammeQuery = Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
@@ -100,7 +103,7 @@ def create_batch(request: Request, user: Operator, body: BatchIn, key: IdemKey =
 def list_batches(
     request: Request,
     user: Bureau,
-    status: Annotated[str | None, Query(pattern=r"^(created|released|paid)$")] = None,
+    status: Annotated[str | None, Query(pattern=r"^(created|released|paid|cancelled)$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, object]:
@@ -129,6 +132,25 @@ def release_batch(request: Request, user: Approver, batch_id: Id, key: IdemKey =
 
     return mutate(request, user, action="payments.release", object_type="batch",
                   object_id=batch_id, content={}, key=key, effect=effect)
+
+
+@router.post("/payments/{batch_id}/cancel", response_model=BatchOut,
+             summary="Cancel a payment batch before release")
+def cancel_batch(request: Request, user: Maker, batch_id: Id, body: CancelIn,
+                 key: IdemKey = None) -> JSONResponse:
+    """The batch's maker or an approver withdraws a batch not yet released, saying why (another
+    operator: `not_batch_maker`, 403): its holds
+    are voided in one entry, its claims and awards are payable again; the batch stays as
+    history (`cancelled`). Once released: `already_released`."""
+
+    def effect(session: Session) -> Done:
+        view = payments.cancel_batch(session, batch_id, by=by(user), reason=body.reason,
+                                     approver=user.role == "approver")
+        return Done(200, batch_out(view), batch_id)
+
+    return mutate(request, user, action="payments.cancel", object_type="batch",
+                  object_id=batch_id, content=body.model_dump(mode="json"), key=key,
+                  effect=effect)
 
 
 @router.get("/payments/{batch_id}/bank-file.csv", summary="The batch's bank file",

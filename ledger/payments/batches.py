@@ -6,8 +6,10 @@ transfers), and carries the payee's registered bank account as it was when chose
 approver who did not make the batch releases it; only then is the bank file available. The
 bank's confirmation posts each line's hold in an entry of its own (ledger/payments/
 confirmation.py), so that a line the bank sends back can be reversed alone (ledger/payments/
-returns.py). A claim or award is in at most one open batch (its row is locked and names the
-batch); after a return it is paid again in a later batch, once its payee's bank is corrected.
+returns.py). Before release the maker or an approver may cancel the batch: its holds are
+voided in one entry and its lines are payable again. A claim or award is in at most one open
+batch (its row is locked and names the batch); after a return it is paid again in a later
+batch, once its payee's bank is corrected.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +48,7 @@ from ledger.awards.publicity import (
 from ledger.core.acting import SHANGHAI, By, now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ledger.core.journal import EntryRequest, Move, post_entry
+from ledger.core.journal import EntryRequest, Move, VoidPending, post_entry
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import Page, check_page
 from ledger.programmes.programme import Programme, account, programme_row
@@ -56,19 +58,20 @@ from ledger.registry.providers import Provider
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemptions import Redemption
 
-FLOW_BATCH, FLOW_PAID = "payment.batch", "payment.paid"
-STATUSES = ("created", "released", "paid")
-LINE_STATUSES = ("held", "paid", "returned")
+FLOW_BATCH, FLOW_PAID, FLOW_CANCEL = "payment.batch", "payment.paid", "payment.cancel"
+STATUSES = ("created", "released", "paid", "cancelled")
+LINE_STATUSES = ("held", "paid", "returned", "cancelled")
 
 
 class PaymentBatch(Base):
     """A batch of claim and award payments sent to the bank together.
 
-    `created` (made, waiting for an approver) → `released` (bank file available) → `paid`.
+    `created` (made, waiting for an approver) → `released` (bank file available) → `paid`;
+    or `created` → `cancelled` (holds voided, lines payable again; kept as history).
     """
 
     __tablename__ = "payment_batches"
-    __table_args__ = (CheckConstraint("status IN ('created', 'released', 'paid')",
+    __table_args__ = (CheckConstraint("status IN ('created', 'released', 'paid', 'cancelled')",
                                       name="status_known"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -84,6 +87,10 @@ class PaymentBatch(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancel_entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class PaymentLine(Base):
@@ -183,6 +190,9 @@ class BatchView:
     paid_by: str | None
     paid_at: datetime | None
     lines: tuple[LineView, ...]
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
 
     @property
     def returned_fen(self) -> int:
@@ -229,9 +239,11 @@ def _view(session: Session, row: PaymentBatch, programme: str,
           lines: Sequence[LineView] | None = None) -> BatchView:
     if lines is None:
         lines = batch_lines(session, row.id)
+    if row.status == "cancelled":  # its holds were voided: no line is held any more
+        lines = [replace(x, status="cancelled") for x in lines]
     return BatchView(row.id, programme, row.status, row.total_fen, row.created_by,
                      row.created_at, row.released_by, row.released_at, row.paid_by, row.paid_at,
-                     tuple(lines))
+                     tuple(lines), row.cancelled_by, row.cancelled_at, row.cancel_reason)
 
 
 def _ids(name: str, ids: Sequence[int] | None) -> None:
@@ -397,9 +409,17 @@ def batch_row(session: Session, batch_id: int, *, lock: bool = False
     return found[0], found[1]
 
 
+def refuse_cancelled(row: PaymentBatch) -> None:
+    """A cancelled batch is history: it is not released, paid or sent to the bank."""
+    if row.status == "cancelled":
+        raise Conflict(f"batch {row.id} was cancelled: {row.cancel_reason}",
+                       code="batch_cancelled", batch_id=row.id)
+
+
 def release_batch(session: Session, batch_id: int, *, by: By) -> BatchView:
     """An approver who did not make the batch releases it: its bank file becomes available."""
     row, programme = batch_row(session, batch_id, lock=True)
+    refuse_cancelled(row)
     if row.status != "created":
         raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
                        batch_id=batch_id)
@@ -407,6 +427,51 @@ def release_batch(session: Session, batch_id: int, *, by: By) -> BatchView:
         raise PermissionDenied("maker-checker: whoever made the batch may not release it",
                                code="self_approval", batch_id=batch_id)
     row.status, row.released_by, row.released_at = "released", by.label, now()
+    session.flush()
+    return _view(session, row, programme)
+
+
+def check_cancel_reason(reason: object) -> str:
+    """The reason a batch is cancelled, stripped (1–500 characters), or InvalidInput."""
+    if not isinstance(reason, str) or not reason.strip() or len(reason.strip()) > 500:
+        raise InvalidInput("reason: say why the batch is cancelled (1–500 characters)",
+                           field="reason")
+    return reason.strip()
+
+
+def cancel_batch(session: Session, batch_id: int, *, by: By, reason: str,
+                 approver: bool = False) -> BatchView:
+    """Withdraw a batch not yet released, saying why: its maker or (`approver`) an approver
+    does. Its holds are voided in one entry, its claims and awards are payable again; the
+    batch and its lines stay as history."""
+    reason = check_cancel_reason(reason)
+    # Locked like release_batch: of a cancel and a release racing, the second sees the first.
+    row, programme = batch_row(session, batch_id, lock=True)
+    refuse_cancelled(row)
+    if row.status != "created":
+        raise Conflict(f"batch {batch_id} is already {row.status}", code="already_released",
+                       batch_id=batch_id)
+    if not approver and by.user_id != row.created_by_user and by.label != row.created_by:
+        raise PermissionDenied("only the batch's maker or an approver may cancel it",
+                               code="not_batch_maker", batch_id=batch_id)
+    lines = list(session.scalars(select(PaymentLine).where(PaymentLine.batch_id == batch_id)
+                                 .order_by(PaymentLine.id)))
+    entry = post_entry(session, EntryRequest(
+        tuple(VoidPending(x.transfer_id) for x in lines), flow=FLOW_CANCEL,
+        ref=f"batch:{batch_id}", actor=by.label, memo=reason))
+    stamp = now()
+    claim_ids = [x.claim_id for x in lines if x.claim_id is not None]
+    award_ids = [x.award_id for x in lines if x.award_id is not None]
+    if claim_ids:
+        for claim in session.scalars(select(Claim).where(Claim.id.in_(claim_ids))
+                                     .order_by(Claim.id).with_for_update()):
+            claim.batch_id = None
+    if award_ids:
+        for award in session.scalars(select(Award).where(Award.id.in_(award_ids))
+                                     .order_by(Award.id).with_for_update()):
+            award.status, award.batch_id, award.updated_at = "approved", None, stamp
+    row.status, row.cancelled_by, row.cancelled_at = "cancelled", by.label, stamp
+    row.cancel_reason, row.cancel_entry_id = reason, entry.id
     session.flush()
     return _view(session, row, programme)
 
@@ -551,6 +616,7 @@ def bank_file(session: Session, batch_id: int) -> str:
     """The released batch as a CSV bank file (UTF-8): one payment per line, amounts in yuan;
     the payee and the bank account chosen with the line. Refused before release."""
     row, programme = batch_row(session, batch_id)
+    refuse_cancelled(row)
     if row.status == "created":
         raise Conflict(f"batch {batch_id} waits for an approver's release; its bank file is "
                        "not available yet", code="batch_not_released", batch_id=batch_id)

@@ -32,6 +32,7 @@ from ledger.payments.batches import (
     PaymentLine,
     batch_row,
     get_batch,
+    refuse_cancelled,
 )
 from ledger.registry.csv_files import MAX_BYTES, MAX_ROWS, decode
 from ledger.vouchers.claims import Claim
@@ -88,6 +89,7 @@ def _post_lines(session: Session, batch_id: int, confirmed: dict[int, tuple[str,
                 *, source: str, by: By) -> BatchView:
     """Post every line's hold in an entry of its own and record the bank's word for it."""
     row, _ = batch_row(session, batch_id, lock=True)
+    refuse_cancelled(row)
     if row.status == "paid":
         raise Conflict(f"batch {batch_id} is already paid", code="already_paid",
                        batch_id=batch_id)

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
+from api.console.labels import BATCH_WORDS, batch_status
 from api.console.lists import SEARCH, Column, Filter, Listing, search_text, show_list
+from api.console.pages.batch_cancel import cancel_submit
 from api.console.pages.provider import evidence_download
 from api.console.session import signed_in
 from api.console.submit import Action, submit
@@ -211,11 +213,12 @@ def batch_queue() -> Listing:
             Column(N_("Lines"), lambda b: len(b.lines), "int"),
             Column(N_("Total (yuan)"), lambda b: b.total_fen, "yuan"),
             Column(N_("Created"), lambda b: b.created_at, "time"),
-            Column(N_("Status"), lambda b: b.status, "label"),
+            Column(N_("Status"), lambda b: batch_status(b.status), "label"),
         ),
         fetch=lambda s, limit, offset, f: payments.list_batches(
             s, limit=limit, offset=offset, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), payments.STATUSES, default="created"),),
+        filters=(Filter("status", N_("Status"), payments.STATUSES, default="created",
+                        words=BATCH_WORDS),),
         filename="batches",
     )
 
@@ -226,12 +229,14 @@ def batch_list(request: Request, user: ApproverUser) -> Response:
     return show_list(request, batch_queue())
 
 
-def _batch_page(request: Request, batch_id: int, form: Form, status: int = 200) -> Response:
+def _batch_page(request: Request, batch_id: int, form: Form, status: int = 200,
+                **context: object) -> Response:
     with transaction(request.app.state.reader) as session:
         batch = payments.get_batch(session, batch_id)
-        people = actor_names(session, [batch.created_by, batch.released_by, batch.paid_by])
+        people = actor_names(session, [batch.created_by, batch.released_by, batch.paid_by,
+                                       batch.cancelled_by])
     return render(request, "approver/batch.html", status=status, batch=batch, form=form,
-                  people=people)
+                  people=people, **context)
 
 
 @router.get("/batches/{batch_id}")
@@ -249,3 +254,11 @@ def release_batch(request: Request, user: ApproverUser, batch_id: Id) -> Respons
                       session, batch_id, by=by(user)).id),
                   done=f"/approver/batches/{batch_id}",
                   again=lambda form, status: _batch_page(request, batch_id, form, status))
+
+
+@router.post("/batches/{batch_id}/cancel")
+def cancel_batch(request: Request, user: ApproverUser, batch_id: Id) -> Response:
+    """Withdraw a batch this approver will not release, with a reason: asked once more."""
+    return cancel_submit(request, user, batch_id, "/approver/batches",
+                         lambda form, status, **context: _batch_page(
+                             request, batch_id, form, status, **context))

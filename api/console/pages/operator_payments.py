@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from api.console.forms import Form, read_form
 from api.console.i18n import N_
+from api.console.labels import BATCH_WORDS, batch_status
 from api.console.lists import Column, Filter, Listing, show_list
+from api.console.pages.batch_cancel import cancel_submit
 from api.console.pages.operator import OperatorUser, programme_codes, read_upload, refuse_each
 from api.console.submit import Action, submit
 from api.console.web import add_nav, console_router, redirect, render
@@ -54,11 +56,11 @@ def batch_listing() -> Listing:
             Column(N_("Created"), lambda b: b.created_at, "time"),
             Column(N_("Released"), lambda b: b.released_at, "time"),
             Column(N_("Paid"), lambda b: b.paid_at, "time"),
-            Column(N_("Status"), lambda b: b.status, "label"),
+            Column(N_("Status"), lambda b: batch_status(b.status), "label"),
         ),
         fetch=lambda s, limit, offset, f: payments.list_batches(
             s, limit=limit, offset=offset, status=f.get("status")),
-        filters=(Filter("status", N_("Status"), payments.STATUSES),),
+        filters=(Filter("status", N_("Status"), payments.STATUSES, words=BATCH_WORDS),),
         filename="payment-batches",
     )
 
@@ -150,7 +152,8 @@ def create_batch(request: Request, user: OperatorUser) -> Response:
 
 def _people(session: Session, batch: payments.BatchView) -> dict[str, str]:
     """Who created, released and paid the batch, by name."""
-    return actor_names(session, [batch.created_by, batch.released_by, batch.paid_by])
+    return actor_names(session, [batch.created_by, batch.released_by, batch.paid_by,
+                                 batch.cancelled_by])
 
 
 def _batch_page(request: Request, batch_id: int, form: Form, *, status: int = 200,
@@ -241,6 +244,14 @@ def confirm_file(request: Request, user: OperatorUser, batch_id: Id) -> Response
                   effect, done=f"/operator/batches/{batch_id}",
                   again=lambda refused, status: _batch_page(request, batch_id, refused,
                                                             status=status))
+
+
+@router.post("/batches/{batch_id}/cancel")
+def cancel_batch(request: Request, user: OperatorUser, batch_id: Id) -> Response:
+    """Withdraw a batch not yet released, with a reason: asked once more, then cancelled."""
+    return cancel_submit(request, user, batch_id, "/operator/batches",
+                         lambda form, status, **context: _batch_page(
+                             request, batch_id, form, status=status, **context))
 
 
 @router.post("/batches/{batch_id}/returns")
