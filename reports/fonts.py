@@ -91,7 +91,7 @@ def _warn_once() -> None:
 
 def _index_from_env() -> int:
     raw = os.environ.get(FONT_INDEX_ENV, "0").strip() or "0"
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise FontError(f"{FONT_INDEX_ENV}={raw!r}: must be a collection index such as 0")
     return int(raw)
 

@@ -126,7 +126,7 @@ def _pg_tool(name: str) -> str:
 
 
 def _version_key(name: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in name.split(".") if p.isdigit())
+    return tuple(int(p) for p in name.split(".") if p.isdecimal())
 
 
 def _pg_connection(url: URL, flag: str = "--dbname") -> list[str]:

@@ -238,7 +238,7 @@ def read_confirmation(data: bytes) -> tuple[list[Confirmed], set[int]]:
 
         try:
             line_text = _cell_text(cell("line"))
-            if not line_text.isdigit():
+            if not line_text.isdecimal():
                 raise InvalidInput("line: the line's number in the bank file", field="line")
             amount = cell("amount_yuan")
             amount_text = amount if isinstance(amount, int) and not isinstance(amount, bool) \
@@ -250,7 +250,7 @@ def read_confirmation(data: bytes) -> tuple[list[Confirmed], set[int]]:
                                       else _cell_text(cell("value_date")))))
             if "batch" in where and _cell_text(cell("batch")):
                 batch_text = _cell_text(cell("batch"))
-                if not batch_text.isdigit():
+                if not batch_text.isdecimal():
                     raise InvalidInput("batch: the batch's number", field="batch")
                 batches.add(int(batch_text))
         except InvalidInput as exc:

@@ -47,11 +47,11 @@ def account_owners(session: Session, codes: Iterable[str]) -> dict[str, AccountO
         kind, _, key = code.partition(":")[2].partition(":")
         if kind == "voucher":
             vouchers.append(code)
-        elif kind == "award" and key.isdigit():
+        elif kind == "award" and key.isdecimal():
             firms[code] = int(key)
-        elif kind == "receivable" and key.startswith("firm-") and key[5:].isdigit():
+        elif kind == "receivable" and key.startswith("firm-") and key[5:].isdecimal():
             firms[code] = int(key[5:])
-        elif kind in ("provider", "receivable") and key.isdigit():
+        elif kind in ("provider", "receivable") and key.isdecimal():
             providers[code] = int(key)
     firm_names = _names(session, Firm, set(firms.values()))
     provider_names = _names(session, Provider, set(providers.values()))

@@ -31,7 +31,7 @@ def providers_matching(q: str) -> Any:
 def user_id_of(actor: str) -> int | None:
     """The user id in an actor label `user:<id>:<name>`, or None (the CLI, a system job)."""
     parts = actor.split(":", 2)
-    if len(parts) == 3 and parts[0] == "user" and parts[1].isdigit():
+    if len(parts) == 3 and parts[0] == "user" and parts[1].isdecimal():
         return int(parts[1])
     return None
 
@@ -71,6 +71,6 @@ PARTY_TABLES: dict[str, Any] = {"firm": Firm, "provider": Provider}
 def party_of(actor: str, kind: str) -> int | None:
     """The party id in an actor label `<who>:<kind>:<id>` (kind firm or provider), or None."""
     parts = actor.split(":")
-    if len(parts) == 3 and parts[1] == kind and parts[2].isdigit():
+    if len(parts) == 3 and parts[1] == kind and parts[2].isdecimal():
         return int(parts[2])
     return None

@@ -369,7 +369,7 @@ def list_applications(
         ways = [ids.where(VoucherApplication.firm_id.in_(firms_matching(q))),
                 ids.join(Voucher, Voucher.id == VoucherApplication.voucher_id)
                 .where(starts_with(Voucher.serial, q.upper()))]
-        if q.isdigit() and int(q) <= MAX_ID:
+        if q.isdecimal() and int(q) <= MAX_ID:
             ways.append(ids.where(VoucherApplication.id == int(q)))
         found = union(*ways).subquery()
         ids = select(found.c.id)

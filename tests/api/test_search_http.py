@@ -129,3 +129,11 @@ def test_too_long_a_search_is_refused(client, world):
     # A NUL would reach PostgreSQL as text it refuses: a clear 422 on both engines instead.
     response = client.get("/api/v1/firms?q=a%00b", headers=world.auth("operator"))
     assert response.status_code == 422 and response.json()["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("q", ["²", "①", "１２"])
+def test_digits_python_calls_digits_but_int_does_not_are_searched_not_crashed(client, world, q):
+    # '²' and '①' are str.isdigit() yet int() refuses them; '１２' (full width) int() reads.
+    for path in ("/api/v1/applications", "/api/v1/vouchers", "/api/v1/claims"):
+        response = client.get(f"{path}?q={q}", headers=world.auth("operator"))
+        assert response.status_code == 200, (path, response.text)

@@ -56,7 +56,7 @@ def _ids(text: str) -> list[int] | None:
     parts = text.replace(",", " ").replace("，", " ").split()
     if not parts:
         return None
-    if not all(p.isdigit() and 0 < int(p) < 2**53 for p in parts):
+    if not all(p.isdecimal() and 0 < int(p) < 2**53 for p in parts):
         raise InvalidInput("award_ids: award numbers separated by commas", field="award_ids")
     return [int(p) for p in parts]
 
@@ -109,7 +109,7 @@ def record_objection(request: Request, user: OperatorUser, publication_id: Id) -
 
     def effect(session: Session) -> Done:
         award = form.get("award_id")
-        if not award.isdigit():
+        if not award.isdecimal():
             raise InvalidInput("award_id: choose an award of the list", field="award_id")
         view = publicity.record_objection(session, publication_id, award_id=int(award),
                                           raised_by=form.get("raised_by"),

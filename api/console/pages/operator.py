@@ -255,7 +255,7 @@ def issue_page(request: Request, user: OperatorUser, programme: str = "") -> Res
 
 def _firm_id(session: Session, raw: str) -> int:
     """The firm named by its number or its 18-character credit code."""
-    if raw.isdigit() and len(raw) < 18:
+    if raw.isdecimal() and len(raw) < 18:
         return int(raw)
     code = normalise_credit_code(raw)
     found = FIRMS.find_ids(session, [code]).get(code) if code else None

@@ -106,7 +106,7 @@ def _selection(request: Request, form: Form, *, status: int = 200,
         try:
             with transaction(request.app.state.reader) as session:
                 page = payments.list_payable(session, code, _wanted(form), limit=100,
-                                             offset=int(offset) if offset.isdigit() else 0)
+                                             offset=int(offset) if offset.isdecimal() else 0)
                 # Awards not yet through their 公示 are not offered; say how many and why.
                 waiting = payments.awards_waiting(session, code) \
                     if form.get("kind") != "claim" else {}
@@ -134,9 +134,9 @@ def create_batch(request: Request, user: OperatorUser) -> Response:
 
     def effect(session: Session) -> Done:
         claim_ids = [int(v.split(":")[1]) for v in chosen
-                     if v.startswith("claim:") and v[6:].isdigit()]
+                     if v.startswith("claim:") and v[6:].isdecimal()]
         award_ids = [int(v.split(":")[1]) for v in chosen
-                     if v.startswith("award:") and v[6:].isdigit()]
+                     if v.startswith("award:") and v[6:].isdecimal()]
         if not claim_ids and not award_ids:
             raise InvalidInput("line: choose at least one line", field="line")
         view = payments.create_batch(session, code, by=by(user), claim_ids=claim_ids or None,
@@ -261,7 +261,7 @@ def record_return(request: Request, user: OperatorUser, batch_id: Id) -> Respons
 
     def effect(session: Session) -> Done:
         line = form.get("line")
-        if not line.isdigit():
+        if not line.isdecimal():
             raise InvalidInput("line: the line's number", field="line")
         returns.record_return(session, batch_id, int(line),
                               amount_fen=yuan_to_fen(form.get("amount")),
@@ -282,7 +282,7 @@ def correct_bank(request: Request, user: OperatorUser, batch_id: Id) -> Response
 
     def effect(session: Session) -> Done:
         payee = form.get("payee_id")
-        if not payee.isdigit():
+        if not payee.isdecimal():
             raise InvalidInput("payee_id: a number", field="payee_id")
         kind.set_bank_account(session, int(payee), form.get("bank_name"),
                               form.get("bank_account"))

@@ -316,7 +316,7 @@ def file_claim(request: Request, user: ProviderUser) -> Response:
 
     def effect(session: Session) -> Done:
         raw = form.get("redemption_id")
-        if not raw.isdigit() or not 1 <= int(raw) <= 2**63 - 1:
+        if not raw.isdecimal() or not 1 <= int(raw) <= 2**63 - 1:
             raise InvalidInput("redemption_id: the booking's number", field="redemption_id")
         view = claims.file_claim(session, int(raw), provider_id=provider_id,
                                  files=_evidence(files), by=by(user))

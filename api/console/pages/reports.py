@@ -31,7 +31,7 @@ def _party(value: str, name: str) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_ID:
         raise InvalidInput(f"{name}: a record number", field=name)
     return int(text)
 
