@@ -47,6 +47,12 @@ ERROR_STATUSES = {
     "422": "Invalid input; `errors` names each failing field or row",
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Answers only some operations give: sign-in is throttled (api.sign_in).
+OPERATION_STATUSES = {
+    ("post", f"{PREFIX}/auth/token"): {
+        "429": "Too many failed sign-ins for this account or address: wait `Retry-After` seconds",
+    },
+}
 
 
 def create_app(
@@ -102,10 +108,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components[name] = sub
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
-            for status, description in ERROR_STATUSES.items():
+            statuses = ERROR_STATUSES | OPERATION_STATUSES.get((method, path), {})
+            for status, description in statuses.items():
                 responses[status] = {
                     "description": description,
                     "content": {problems.PROBLEM_JSON: {"schema": PROBLEM_REF}},

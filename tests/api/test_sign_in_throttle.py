@@ -33,6 +33,10 @@ def test_ten_wrong_passwords_then_429_even_with_the_right_one(client, world, ses
     assert [op.code for op in logged] == ["not_authenticated"] * 10 + ["too_many_attempts"]
     assert logged[0].actor == "sign-in:demo-firm" and logged[0].role == "anonymous"
     assert logged[9].message == "from testclient: locked for 900 s"
+    # The API's schema says so: sign-in may answer 429 (other operations do not).
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "429" in paths[TOKEN]["post"]["responses"]
+    assert "429" not in paths["/api/v1/me"]["get"]["responses"]
 
 
 def test_the_right_password_works_once_the_window_has_passed(client, world, sessions):
