@@ -10,7 +10,7 @@ import hashlib
 import multiprocessing
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -18,7 +18,18 @@ from itertools import pairwise
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, Select, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Engine,
+    Select,
+    Subquery,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.chain import chain_hash, stored_moment, timestamp_us
@@ -670,25 +681,38 @@ def _compared(
     none = (0, 0, 0, 0)
     for account_id, code, *raw in session.execute(_stored_statement()):
         values = [int(v) for v in raw]
-        recomputed = totals.get(account_id, none)
-        for i, name in enumerate(_TOTAL_NAMES):
-            if values[i] != recomputed[i]:
-                mismatches.append(AccountMismatch(code, name, values[i], int(recomputed[i])))
-            elif values[i] != values[4 + i]:
-                mismatches.append(
-                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[4 + i])
-                )
+        recomputed = [int(v) for v in totals.get(account_id, none)]
+        mismatches += _findings(code, values[:4], recomputed, values[4:])
     return mismatches
+
+
+def _findings(code: str, stored: Sequence[int], recomputed: Sequence[int],
+              latest: Sequence[int]) -> list[AccountMismatch]:
+    """An account's wrong totals: stored against recomputed, else against its latest history
+    row."""
+    found: list[AccountMismatch] = []
+    for name, value, right, snapshot in zip(_TOTAL_NAMES, stored, recomputed, latest,
+                                            strict=True):
+        if value != right:
+            found.append(AccountMismatch(code, name, value, right))
+        elif value != snapshot:
+            found.append(AccountMismatch(code, f"{name} (latest history row)", value, snapshot))
+    return found
+
+
+def _latest_history() -> Subquery:
+    """Each account's latest history row's entry id."""
+    return (
+        select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
+        .group_by(AccountHistory.account_id)
+        .subquery()
+    )
 
 
 @cache
 def _stored_statement() -> Select:  # type: ignore[type-arg]
     """Every account's id, code, stored totals and its latest history row's, in code order."""
-    latest = (
-        select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
-        .group_by(AccountHistory.account_id)
-        .subquery()
-    )
+    latest = _latest_history()
     history = aliased(AccountHistory)
     return (
         select(
@@ -710,13 +734,7 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
     mismatches: list[AccountMismatch] = []
     for code, *raw in session.execute(_mismatch_statement()):
         values = [int(v) for v in raw]  # PostgreSQL's SUM of bigint is numeric
-        for i, name in enumerate(_TOTAL_NAMES):
-            if values[i] != values[4 + i]:
-                mismatches.append(AccountMismatch(code, name, values[i], values[4 + i]))
-            elif values[i] != values[8 + i]:
-                mismatches.append(
-                    AccountMismatch(code, f"{name} (latest history row)", values[i], values[8 + i])
-                )
+        mismatches += _findings(code, values[:4], values[4:8], values[8:])
     return mismatches
 
 
@@ -724,11 +742,7 @@ def _account_mismatches(session: Session) -> list[AccountMismatch]:
 def _mismatch_statement() -> Select:  # type: ignore[type-arg]
     """Accounts whose stored totals differ from the transfers' or their latest history row."""
     totals = _totals_from_transfers().subquery()
-    latest = (
-        select(AccountHistory.account_id, func.max(AccountHistory.entry_id).label("entry_id"))
-        .group_by(AccountHistory.account_id)
-        .subquery()
-    )
+    latest = _latest_history()
     history = aliased(AccountHistory)
     recomputed = [func.coalesce(totals.c[c], 0) for c in ("dp", "dpo", "cp", "cpo")]
     snapshot = [func.coalesce(getattr(history, n), 0) for n in _TOTAL_NAMES]
