@@ -20,17 +20,15 @@ import contextlib
 import datetime as dt
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
+from pg_cluster import throwaway_cluster
 from sqlalchemy import func, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -286,7 +284,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         pg_url = ""
         if "postgresql" in engines:
-            pg_url = args.pg_url or stack.enter_context(throwaway_cluster())
+            pg_url = args.pg_url or stack.enter_context(throwaway_cluster(54339, "console_bench"))
         for engine, url in (("sqlite", f"sqlite:///{path}"), ("postgresql", pg_url)):
             if engine not in engines:
                 continue
@@ -318,34 +316,6 @@ def empty(url: str) -> None:
     with make_engine(url).begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
-
-
-@contextlib.contextmanager
-def throwaway_cluster(port: int = 54339) -> Iterator[str]:
-    """A PostgreSQL cluster in a temporary directory, run by user `pgci` (.ci/run's recipe)."""
-    pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
-                   key=lambda p: int(p.parent.name))[-1]
-    if subprocess.run(["id", "-u", "pgci"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", "pgci"], check=True)
-    home = Path(tempfile.mkdtemp(prefix="pgbench."))
-    shutil.chown(home, "pgci")
-    as_pg = ["runuser", "-u", "pgci", "--"]
-    subprocess.run([*as_pg, str(pgbin / "initdb"), "-D", str(home / "data"), "-U", "app",
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
-                   capture_output=True)
-    subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", str(home / "data"), "-l",
-                    str(home / "server.log"), "-w", "-o",
-                    f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    try:
-        subprocess.run([str(pgbin / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                        "app", "console_bench"], check=True, env={**os.environ})
-        yield f"postgresql+psycopg://app@127.0.0.1:{port}/console_bench"
-    finally:
-        subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", str(home / "data"), "-m", "fast",
-                        "-w", "stop"], capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
