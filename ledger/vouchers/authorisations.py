@@ -4,8 +4,8 @@ The firm names a voucher (by serial) and a registered provider; the authorisatio
 one-time code that the provider quotes with the voucher's serial when it books. It is usable
 once, by that provider, through the last day the policy file allows (`booking.
 authorisation_days` after the grant), until the firm withdraws it. Booking consumes it in the
-same transaction as the hold (`use`, called by `redemptions.book`): without it a provider
-learns nothing of the voucher, not even that it exists.
+same transaction as the hold (`check_usable` and `use`, called by `redemptions.book`): without
+it a provider learns nothing of the voucher, not even that it exists.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -183,41 +184,52 @@ def withdraw(session: Session, authorisation_id: int, *, firm_id: int, by: By
     return _views(session, [row])[0]
 
 
-def use(session: Session, *, code: str, voucher: str, provider_id: int, day: dt.date
-        ) -> Authorisation:
-    """Consume the authorisation `code` for a booking of `voucher` (its serial) by the provider.
+def booking_code(code: str) -> str:
+    """An authorisation's code as stored: spaces dropped, capitals."""
+    return "".join(code.split()).upper()
+
+
+class Quoted(Protocol):
+    """What a booking read of the authorisation it quotes (`redemptions.book`'s first read)."""
+
+    provider_id: int
+    status: str
+    expires_on: dt.date
+    serial: str
+
+
+def check_usable(grant: Quoted | None, *, voucher: str, provider_id: int, day: dt.date) -> None:
+    """Refuse a booking of `voucher` (its serial) by the provider with the quoted authorisation.
 
     An unknown code, or one for another voucher, is the same NotFound as a voucher that does
-    not exist; used, withdrawn, expired or another provider's: refused with its own code. The
-    row is locked and flipped to `used` by a guarded update, so two racing bookings cannot both
-    pass.
+    not exist; used, withdrawn, expired or another provider's: refused with its own code.
     """
-    serial = voucher.strip().upper()
-    cleaned = "".join(code.split()).upper()
-    row = session.execute(
-        select(Authorisation).where(Authorisation.code == cleaned).with_for_update()
-    ).scalar_one_or_none()
-    bound_serial = None if row is None else session.scalar(
-        select(Voucher.serial).where(Voucher.id == row.voucher_id))
-    if row is None or bound_serial != serial:
+    if grant is None or grant.serial != voucher.strip().upper():
         raise NotFound(f"no voucher {voucher}", field="voucher")
-    if row.provider_id != provider_id:
+    if grant.provider_id != provider_id:
         raise PermissionDenied("the authorisation names another provider",
                                code="authorisation_other_provider", field="authorisation")
-    if row.status != "open":
-        raise Conflict(f"the authorisation is {row.status}", code=f"authorisation_{row.status}",
-                       field="authorisation")
-    if day > row.expires_on:
-        raise Conflict(f"the authorisation expired after {row.expires_on.isoformat()}",
+    if grant.status != "open":
+        raise Conflict(f"the authorisation is {grant.status}",
+                       code=f"authorisation_{grant.status}", field="authorisation")
+    if day > grant.expires_on:
+        raise Conflict(f"the authorisation expired after {grant.expires_on.isoformat()}",
                        code="authorisation_expired", field="authorisation")
+
+
+def use(session: Session, authorisation_id: int, *, redemption_id: int) -> None:
+    """Consume the authorisation for the booking `redemption_id`, in the booking's transaction.
+
+    The booking read the row under lock (`FOR UPDATE`) and checked it (`check_usable`); the
+    flip to `used` is still guarded by its status, so two racing bookings cannot both pass.
+    """
     flipped = session.execute(
-        update(Authorisation).where(Authorisation.id == row.id, Authorisation.status == "open")
-        .values(status="used", used_at=now()).execution_options(synchronize_session=False))
+        update(Authorisation)
+        .where(Authorisation.id == authorisation_id, Authorisation.status == "open")
+        .values(status="used", used_at=now(), redemption_id=redemption_id))
     if flipped.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("the authorisation is used", code="authorisation_used",
                        field="authorisation")
-    session.refresh(row)
-    return row
 
 
 def get_authorisation(session: Session, authorisation_id: int, *, firm_id: int | None = None,

@@ -9,6 +9,7 @@ clawback of it does; the services update the totals in the redemption's own tran
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import (
@@ -87,11 +88,24 @@ class Completed(Protocol):
     completed_on: dt.date | None
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A completed redemption's facts, for a caller that holds them without an ORM row."""
+
+    programme_id: int
+    firm_id: int
+    provider_id: int
+    category: str
+    amount_fen: int
+    completed_on: dt.date | None
+
+
 def _record(session: Session, row: Completed, *, completions: int, amount: int,
-            clawed_back: int) -> None:
+            clawed_back: int, city: str | None = None) -> None:
     assert row.completed_on is not None
     month = row.completed_on.replace(day=1)
-    city = session.scalar(select(Firm.city).where(Firm.id == row.firm_id))
+    if city is None:
+        city = session.scalar(select(Firm.city).where(Firm.id == row.firm_id))
     _add(session, RedemptionTotal, {"programme_id": row.programme_id, "month": month,
                                     "category": row.category, "provider_id": row.provider_id},
          completions=completions, amount=amount, clawed_back=clawed_back)
@@ -100,9 +114,10 @@ def _record(session: Session, row: Completed, *, completions: int, amount: int,
          completions=completions, amount=amount, clawed_back=clawed_back)
 
 
-def record_completion(session: Session, row: Completed) -> None:
-    """Count a redemption just completed (its `amount_fen` is what was posted)."""
-    _record(session, row, completions=1, amount=row.amount_fen, clawed_back=0)
+def record_completion(session: Session, row: Completed, *, city: str | None = None) -> None:
+    """Count a redemption just completed (its `amount_fen` is what was posted); `city`, the
+    firm's, when the caller has already read it."""
+    _record(session, row, completions=1, amount=row.amount_fen, clawed_back=0, city=city)
 
 
 def record_clawback(session: Session, row: Completed) -> None:

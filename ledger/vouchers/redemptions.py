@@ -10,7 +10,7 @@ each other's holds and yearly totals.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,32 +29,36 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from ledger.core.accounts import balance, ensure_account
+from ledger.core.accounts import Balance, ensure_account
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import Conflict, InvalidInput, NotFound
 from ledger.core.journal import create_hold, post_hold, void_hold
+from ledger.core.models import Account
 from ledger.core.paging import Page, check_page
 from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies
 from ledger.registry.firms import Firm
 from ledger.registry.names import firms_matching, providers_matching
-from ledger.registry.parties import party_data_of
 from ledger.registry.providers import Provider, ProviderCategory
-from ledger.vouchers import authorisations
+from ledger.vouchers.authorisations import Authorisation, booking_code, check_usable, use
 from ledger.vouchers.redemption_totals import (
     DONE,
+    Completion,
     RedemptionCityTotal,
     RedemptionTotal,
     month_start,
     record_completion,
 )
 from ledger.vouchers.voucher import Voucher
+from rules import BookingFacts, decide_booking
 
 FLOW_BOOK, FLOW_COMPLETE = "redemption.book", "redemption.complete"
 FLOW_CANCEL = "redemption.cancel"
@@ -183,30 +187,79 @@ def matching(q: str) -> ColumnElement[bool]:
                Redemption.provider_id.in_(providers_matching(q)))
 
 
-def used_this_year(
-    session: Session, firm_id: int, year: int, category: str
-) -> tuple[int, int]:
-    """What the firm's counting redemptions of calendar `year` amount to: all, and in `category`."""
-    total, in_category = session.execute(
-        select(
-            func.coalesce(func.sum(Redemption.amount_fen), 0),
-            func.coalesce(func.sum(Redemption.amount_fen).filter(
-                Redemption.category == category), 0),
-        ).where(Redemption.firm_id == firm_id, Redemption.booked_year == year,
-                Redemption.status.in_(COUNTING))
+def _booking_read(session: Session, code: str) -> Row[Any] | None:
+    """The quoted authorisation (locked) with its voucher, programme and named provider."""
+    return session.execute(
+        select(Authorisation.id, Authorisation.provider_id, Authorisation.status,
+               Authorisation.expires_on, Voucher.id.label("voucher_id"), Voucher.serial,
+               Voucher.firm_id, Voucher.account_code, Voucher.programme_id,
+               Programme.code.label("programme"), Programme.policy,
+               Provider.status.label("provider_status"), Provider.name.label("provider_name"),
+               Provider.credit_code.label("provider_credit_code"),
+               Provider.legal_rep.label("provider_legal_rep"),
+               Provider.shareholders.label("provider_shareholders"))
+        .join(Voucher, Voucher.id == Authorisation.voucher_id)
+        .join(Programme, Programme.id == Voucher.programme_id)
+        .join(Provider, Provider.id == Authorisation.provider_id)
+        .where(Authorisation.code == booking_code(code))
+        .with_for_update(of=Authorisation.__table__)
+    ).first()
+
+
+def _locked_firm(session: Session, firm_id: int) -> Row[Any]:
+    """The firm's row, locked: concurrent bookings of one firm queue here, so that each reads
+    the others' holds and yearly totals (taken as late as possible: just before those reads)."""
+    return session.execute(
+        select(Firm.status, Firm.name, Firm.credit_code, Firm.legal_rep, Firm.shareholders)
+        .where(Firm.id == firm_id).with_for_update()
     ).one()
-    return int(total), int(in_category)
 
 
-def _categories_on(session: Session, provider_id: int, on: dt.date) -> tuple[str, ...]:
-    rows = session.scalars(
-        select(ProviderCategory.category).where(
-            ProviderCategory.provider_id == provider_id,
-            ProviderCategory.registered_on <= on,
-            (ProviderCategory.removed_on.is_(None)) | (ProviderCategory.removed_on > on),
-        ).order_by(ProviderCategory.category)
-    ).all()
-    return tuple(rows)
+def _standing(session: Session, grant: Row[Any], *, category: str, day: dt.date,
+              provider_account: str) -> Row[Any]:
+    """In one read after the firm's lock: the firm's yearly totals, the voucher's dates and
+    balance, the provider's categories on `day` and whether its account exists."""
+    used = select(
+        func.coalesce(func.sum(Redemption.amount_fen), 0).label("used"),
+        func.coalesce(func.sum(Redemption.amount_fen).filter(
+            Redemption.category == category), 0).label("used_in_category"),
+    ).where(Redemption.firm_id == grant.firm_id, Redemption.booked_year == day.year,
+            Redemption.status.in_(COUNTING)).subquery()
+    categories = select(func.aggregate_strings(ProviderCategory.category, ",")).where(
+        ProviderCategory.provider_id == grant.provider_id,
+        ProviderCategory.registered_on <= day,
+        (ProviderCategory.removed_on.is_(None)) | (ProviderCategory.removed_on > day),
+    ).scalar_subquery()
+    account_id = select(Account.id).where(Account.code == provider_account).scalar_subquery()
+    return session.execute(
+        select(used.c.used, used.c.used_in_category, Voucher.issued_on, Voucher.expires_on,
+               Account.debits_pending, Account.debits_posted, Account.credits_pending,
+               Account.credits_posted, categories.label("categories"),
+               account_id.label("provider_account_id"))
+        .select_from(used)
+        .join(Voucher, Voucher.id == grant.voucher_id)
+        .join(Account, Account.code == Voucher.account_code)
+    ).one()
+
+
+def _facts(grant: Row[Any], firm: Row[Any], standing: Row[Any], *, category: str,
+           cost_fen: int, day: dt.date) -> BookingFacts:
+    """What the policy decides a booking on."""
+    voucher_balance = Balance(standing.debits_pending, standing.debits_posted,
+                              standing.credits_pending, standing.credits_posted)
+    # One string from the read (no row per category); the policy sees them sorted.
+    categories = tuple(sorted(standing.categories.split(","))) if standing.categories else ()
+    return BookingFacts(
+        programme=grant.policy, on=day, category=category, cost_fen=cost_fen,
+        voucher_balance_fen=max(0, voucher_balance.available),
+        voucher_issued_on=standing.issued_on, voucher_expires_on=standing.expires_on,
+        firm_credit_code=firm.credit_code, provider_credit_code=grant.provider_credit_code,
+        provider_categories=categories,
+        firm_used_this_year_fen=int(standing.used),
+        firm_used_in_category_this_year_fen=int(standing.used_in_category),
+        firm_legal_rep=firm.legal_rep, firm_shareholders=tuple(firm.shareholders or ()),
+        provider_legal_rep=grant.provider_legal_rep,
+        provider_shareholders=tuple(grant.provider_shareholders or ()))
 
 
 def book(
@@ -224,60 +277,48 @@ def book(
     """Book a service against the voucher (its serial) that the firm authorised the provider
     to book (the authorisation's one-time code): the authorisation is used, the policy decides
     the subsidy and the ledger holds it on the voucher, all in this transaction."""
-    from rules import BookingFacts, decide_booking
-
     day = on or today()
     if not isinstance(description, str) or len(description) > 500:
         raise InvalidInput("description: at most 500 characters", field="description")
-    grant = authorisations.use(session, code=authorisation, voucher=voucher,
-                               provider_id=provider_id, day=day)
-    voucher_row = session.get(Voucher, grant.voucher_id)
-    assert voucher_row is not None
-    firm = session.execute(
-        select(Firm).where(Firm.id == voucher_row.firm_id).with_for_update()
-    ).scalar_one()
-    session.refresh(voucher_row)
-    provider = session.get(Provider, provider_id)
-    if provider is None:
-        raise NotFound(f"no provider {provider_id}", provider_id=provider_id)
-    if provider.status != "active":
-        raise Conflict(f"provider {provider_id} is {provider.status}", code="provider_not_active")
+    grant = _booking_read(session, authorisation)
+    check_usable(grant, voucher=voucher, provider_id=provider_id, day=day)
+    assert grant is not None
+    firm = _locked_firm(session, grant.firm_id)
+    if grant.provider_status != "active":
+        raise Conflict(f"provider {provider_id} is {grant.provider_status}",
+                       code="provider_not_active")
     if firm.status != "active":
-        raise Conflict(f"firm {firm.id} is {firm.status}", code="firm_not_active")
-    prog = session.get(Programme, voucher_row.programme_id)
-    assert prog is not None
-    firm_party, provider_party = party_data_of(firm), party_data_of(provider)
-    used, used_in_category = used_this_year(session, firm.id, day.year, category)
-    decision = decide_booking(policies(), BookingFacts(
-        programme=prog.policy, on=day, category=category, cost_fen=cost_fen,
-        voucher_balance_fen=max(0, balance(session, voucher_row.account_code).available),
-        voucher_issued_on=voucher_row.issued_on, voucher_expires_on=voucher_row.expires_on,
-        firm_credit_code=firm_party.credit_code, provider_credit_code=provider_party.credit_code,
-        provider_categories=_categories_on(session, provider_id, day),
-        firm_used_this_year_fen=used, firm_used_in_category_this_year_fen=used_in_category,
-        firm_legal_rep=firm_party.legal_rep, firm_shareholders=firm_party.shareholders,
-        provider_legal_rep=provider_party.legal_rep,
-        provider_shareholders=provider_party.shareholders))
+        raise Conflict(f"firm {grant.firm_id} is {firm.status}", code="firm_not_active")
+    provider_account = account(grant.programme, "provider", provider_id)
+    standing = _standing(session, grant, category=category, day=day,
+                         provider_account=provider_account)
+    decision = decide_booking(policies(), _facts(grant, firm, standing, category=category,
+                                                 cost_fen=cost_fen, day=day))
     if not decision.allowed:
         raise refused(decision)
     stamp = now()
-    row = Redemption(programme_id=prog.id, voucher_id=voucher_row.id, firm_id=firm.id,
-                     provider_id=provider_id, category=category, cost_fen=cost_fen,
-                     subsidy_fen=decision.amount_fen, amount_fen=decision.amount_fen,
-                     description=description, status="booked", booked_on=day,
-                     booked_year=day.year, booked_by_user=by.user_id,
-                     decision=decision.to_dict(), created_at=stamp, updated_at=stamp)
-    session.add(row)
-    session.flush()
-    provider_account = account(prog.code, "provider", provider_id)
-    ensure_account(session, provider_account, prog.code, limited=True)
-    entry = create_hold(session, provider_account, voucher_row.account_code, decision.amount_fen,
-                        flow=FLOW_BOOK, ref=f"redemption:{row.id}", actor=by.label,
-                        memo=f"{category} for firm {firm.id}")
-    row.hold_transfer_id = entry.transfers[0].id
-    grant.redemption_id = row.id
-    session.flush()
-    return view(session, row)
+    booked = RedemptionView(0, grant.programme, grant.voucher_id, grant.firm_id, provider_id,
+                            category, cost_fen, decision.amount_fen, decision.amount_fen,
+                            description, "booked", day, None, False, None, None,
+                            decision.to_dict(), None, grant.serial, firm.name,
+                            grant.provider_name)
+    redemption_id = session.execute(insert(Redemption).values(
+        programme_id=grant.programme_id, voucher_id=grant.voucher_id, firm_id=grant.firm_id,
+        provider_id=provider_id, category=category, cost_fen=cost_fen,
+        subsidy_fen=decision.amount_fen, amount_fen=decision.amount_fen,
+        description=description, status="booked", booked_on=day, booked_year=day.year,
+        booked_by_user=by.user_id, decision=booked.decision, created_at=stamp,
+        updated_at=stamp).returning(Redemption.id)).scalar_one()
+    if standing.provider_account_id is None:
+        ensure_account(session, provider_account, grant.programme, limited=True)
+    entry = create_hold(session, provider_account, grant.account_code, decision.amount_fen,
+                        flow=FLOW_BOOK, ref=f"redemption:{redemption_id}", actor=by.label,
+                        memo=f"{category} for firm {grant.firm_id}")
+    hold_id = entry.transfers[0].id
+    session.execute(update(Redemption).where(Redemption.id == redemption_id)
+                    .values(hold_transfer_id=hold_id))
+    use(session, grant.id, redemption_id=redemption_id)
+    return replace(booked, id=redemption_id, hold_transfer_id=hold_id)
 
 
 def redemption_row(
@@ -308,6 +349,46 @@ def _expect(row: Redemption, *statuses: str) -> None:
                        code=f"redemption_{row.status}")
 
 
+def _locked_for_provider(session: Session, redemption_id: int, provider_id: int | None
+                         ) -> Row[Any]:
+    """The redemption (locked) with its programme's code, its voucher's serial, the firm's
+    name and city and the provider's name; NotFound also when it is not the provider's."""
+    row = session.execute(
+        select(*Redemption.__table__.c, Programme.code.label("programme"), Voucher.serial,
+               Firm.name.label("firm_name"), Firm.city.label("firm_city"),
+               Provider.name.label("provider_name"))
+        .join(Programme, Programme.id == Redemption.programme_id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .join(Firm, Firm.id == Redemption.firm_id)
+        .join(Provider, Provider.id == Redemption.provider_id)
+        .where(Redemption.id == redemption_id)
+        .with_for_update(of=Redemption.__table__)
+    ).first()
+    if row is None or (provider_id is not None and row.provider_id != provider_id):
+        raise NotFound(f"no redemption {redemption_id}", redemption_id=redemption_id)
+    return row
+
+
+def _shown(row: Row[Any], **changed: Any) -> RedemptionView:
+    """The view of a redemption read by `_locked_for_provider`, with the values just written."""
+    r = {**row._mapping, **changed}
+    return RedemptionView(r["id"], r["programme"], r["voucher_id"], r["firm_id"],
+                          r["provider_id"], r["category"], r["cost_fen"], r["subsidy_fen"],
+                          r["amount_fen"], r["description"], r["status"], r["booked_on"],
+                          r["completed_on"], r["confirmed_at"] is not None,
+                          r["hold_transfer_id"], r["clawback_reason"], r["decision"],
+                          r["dispute_reason"], r["serial"], r["firm_name"], r["provider_name"])
+
+
+def _expect_booked(row: Row[Any]) -> int:
+    """The hold of a booked redemption; Conflict for any other status."""
+    if row.status != "booked":
+        raise Conflict(f"redemption {row.id} is {row.status}, not booked",
+                       code=f"redemption_{row.status}")
+    assert row.hold_transfer_id is not None
+    return int(row.hold_transfer_id)
+
+
 def complete(
     session: Session,
     redemption_id: int,
@@ -318,38 +399,33 @@ def complete(
     on: dt.date | None = None,
 ) -> RedemptionView:
     """Post the hold in full, or `amount_fen` of it (the rest goes back to the voucher)."""
-    row = redemption_row(session, redemption_id, provider_id=provider_id, lock=True)
-    _expect(row, "booked")
-    assert row.hold_transfer_id is not None
+    row = _locked_for_provider(session, redemption_id, provider_id)
+    hold_id = _expect_booked(row)
     if amount_fen is not None and amount_fen > row.subsidy_fen:
         raise InvalidInput(f"amount: at most the booked subsidy ({row.subsidy_fen} fen)",
                            field="amount")
-    entry = post_hold(session, row.hold_transfer_id, amount_fen, flow=FLOW_COMPLETE,
+    entry = post_hold(session, hold_id, amount_fen, flow=FLOW_COMPLETE,
                       ref=f"redemption:{row.id}", actor=by.label)
-    row.status = "completed"
-    row.amount_fen = entry.transfers[0].amount
-    row.complete_entry_id = entry.id
-    row.completed_on = on or today()
-    row.updated_at = now()
-    session.flush()
-
-    record_completion(session, row)
-    return view(session, row)
+    done = {"status": "completed", "amount_fen": entry.transfers[0].amount,
+            "complete_entry_id": entry.id, "completed_on": on or today(), "updated_at": now()}
+    session.execute(update(Redemption).where(Redemption.id == row.id).values(done))
+    shown = _shown(row, **done)
+    record_completion(session, Completion(row.programme_id, row.firm_id, row.provider_id,
+                                          row.category, shown.amount_fen, shown.completed_on),
+                      city=row.firm_city)
+    return shown
 
 
 def cancel(
     session: Session, redemption_id: int, *, by: By, provider_id: int | None = None
 ) -> RedemptionView:
     """Void the hold of a booked service (its provider, or bureau staff with no provider)."""
-    row = redemption_row(session, redemption_id, provider_id=provider_id, lock=True)
-    _expect(row, "booked")
-    assert row.hold_transfer_id is not None
-    void_hold(session, row.hold_transfer_id, flow=FLOW_CANCEL, ref=f"redemption:{row.id}",
-              actor=by.label)
-    row.status = "cancelled"
-    row.updated_at = now()
-    session.flush()
-    return view(session, row)
+    row = _locked_for_provider(session, redemption_id, provider_id)
+    hold_id = _expect_booked(row)
+    void_hold(session, hold_id, flow=FLOW_CANCEL, ref=f"redemption:{row.id}", actor=by.label)
+    done = {"status": "cancelled", "updated_at": now()}
+    session.execute(update(Redemption).where(Redemption.id == row.id).values(done))
+    return _shown(row, **done)
 
 
 def confirm(session: Session, redemption_id: int, *, firm_id: int, by: By) -> RedemptionView:

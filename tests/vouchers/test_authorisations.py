@@ -193,3 +193,35 @@ def test_providers_racing_on_one_authorisation_one_wins(sessions, programme):
     assert sorted(outcomes) == sorted(["booked"] + ["authorisation_used"] * 3
                                       + ["authorisation_other_provider"] * 2)
     assert _held(sessions, voucher.id) == 500_000 and _bookings(sessions) == 1
+
+
+def test_concurrent_bookings_of_one_firm_keep_its_yearly_cap(sessions, programme):
+    """Eight bookings at once, on two vouchers of one firm, each worth the per-order cap of
+    testing (30,000 yuan): the firm's yearly testing cap (150,000 yuan) lets exactly five
+    through, though the vouchers hold 300,000. Each booking reads the others' holds: the
+    firm's lock makes them queue for that read."""
+    with transaction(sessions) as s:
+        first, second = (vouchers.issue_voucher(s, CODE, 1, 15_000_000, by=OPERATOR)
+                         for _ in range(2))
+        racers = [(v.serial, grant(s, v.id, 1).code) for v in (first, second) * 4]
+    start = threading.Barrier(len(racers))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def race(serial: str, code: str) -> None:
+        start.wait()
+        try:
+            _book(sessions, serial, code, cost=6_000_000)
+            outcome = "booked"
+        except DomainError as exc:
+            outcome = exc.code
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=race, args=racer) for racer in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes) == ["booked"] * 5 + ["cap_exceeded"] * 3
+    assert _held(sessions, first.id) + _held(sessions, second.id) == 15_000_000

@@ -317,3 +317,23 @@ def test_a_disputed_completion_cannot_be_claimed_until_the_firm_confirms(session
     with transaction(sessions) as s, pytest.raises(Conflict) as late:
         redemptions.dispute(s, r.id, firm_id=1, reason="晚了", by=FIRM)
     assert late.value.code == "already_confirmed"
+
+
+def test_the_views_booking_completing_and_cancelling_return_are_what_is_stored(sessions,
+                                                                               programme):
+    """The services build their answer from the values they wrote: it is the row read back."""
+    v = _issue(sessions)
+    booked = _book(sessions, v.id, cost=1_000_001)
+    with transaction(sessions) as s:
+        assert redemptions.get_redemption(s, booked.id) == booked
+        done = redemptions.complete(s, booked.id, provider_id=1, by=PROVIDER, amount_fen=300_000)
+    with transaction(sessions) as s:
+        assert redemptions.get_redemption(s, booked.id) == done
+    assert (done.status, done.amount_fen, done.subsidy_fen) == ("completed", 300_000, 500_000)
+    other = _book(sessions, v.id)
+    with transaction(sessions) as s:
+        cancelled = redemptions.cancel(s, other.id, by=OPERATOR)
+    with transaction(sessions) as s:
+        assert redemptions.get_redemption(s, other.id) == cancelled
+    assert (booked.voucher_serial, booked.firm_name) == (v.serial, cancelled.firm_name)
+    assert booked.provider_name and booked.firm_name and cancelled.status == "cancelled"
