@@ -6,8 +6,10 @@ authorisations for the demo provider, then calls the services as the API does, e
 `transaction`: `book()` `--warmup` + `--n` times, `complete()` on the measured bookings and
 `cancel()` on `--cancels` more. Per operation it prints the SQL statements sent (a
 `before_cursor_execute` listener, plus the engine's statements on the driver's own cursor,
-`driver_rows`, which SQLAlchemy does not see; the after-commit seal included) and the wall ms
-(median and mean). `--root` imports the project from another checkout (the code before a change).
+`driver_rows`, which SQLAlchemy does not see; the after-commit seal included), the wall ms
+(median and mean) and this process's CPU ms (mean: the client's share, less sensitive to the
+load of a shared machine than the wall time; PostgreSQL's own work is not in it). `--root`
+imports the project from another checkout (the code before a change).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ class Figures:
     name: str
     statements: list[int]
     ms: list[float]
+    cpu_ms: list[float]
 
     def line(self) -> str:
         per_op = statistics.mean(self.statements)
         return (f"{self.name}: n={len(self.ms)} statements/op={per_op:.1f} "
                 f"median_ms={statistics.median(self.ms):.2f} "
-                f"mean_ms={statistics.mean(self.ms):.2f}")
+                f"mean_ms={statistics.mean(self.ms):.2f} "
+                f"cpu_ms={statistics.mean(self.cpu_ms):.2f}")
 
 
 def _prepare(url: str, grants: int) -> tuple[Any, Any, str, list[str]]:
@@ -93,14 +97,15 @@ def _timed(engine: Any, sessions: Any, name: str, calls: list[Callable[[Any], An
     for module in _DRIVER_USERS:
         module.driver_rows = _counted(_REAL_DRIVER_ROWS)
     event.listen(engine, "before_cursor_execute", _count)
-    figures, results = Figures(name, [], []), []
+    figures, results = Figures(name, [], [], []), []
     try:
         for call in calls:
             count[0] = 0
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             with transaction(sessions) as s:
                 results.append(call(s))
             figures.ms.append((time.perf_counter() - start) * 1000)
+            figures.cpu_ms.append((time.process_time() - cpu) * 1000)
             figures.statements.append(count[0])
     finally:
         event.remove(engine, "before_cursor_execute", _count)

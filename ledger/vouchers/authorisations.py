@@ -22,6 +22,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     String,
+    bindparam,
     func,
     select,
     update,
@@ -217,19 +218,28 @@ def check_usable(grant: Quoted | None, *, voucher: str, provider_id: int, day: d
                        code="authorisation_expired", field="authorisation")
 
 
+# The flip to `used`, built once: a plain-table statement (no ORM execution layer).
+_USE = (update(Authorisation.__table__)
+        .where(Authorisation.__table__.c.id == bindparam("grant"),
+               Authorisation.__table__.c.status == "open")
+        .values(status="used", used_at=bindparam("stamp"), redemption_id=bindparam("booking")))
+
+
 def use(session: Session, authorisation_id: int, *, redemption_id: int) -> None:
     """Consume the authorisation for the booking `redemption_id`, in the booking's transaction.
 
     The booking read the row under lock (`FOR UPDATE`) and checked it (`check_usable`); the
     flip to `used` is still guarded by its status, so two racing bookings cannot both pass.
     """
-    flipped = session.execute(
-        update(Authorisation)
-        .where(Authorisation.id == authorisation_id, Authorisation.status == "open")
-        .values(status="used", used_at=now(), redemption_id=redemption_id))
+    flipped = session.execute(_USE, {"grant": authorisation_id, "stamp": now(),
+                                     "booking": redemption_id})
     if flipped.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("the authorisation is used", code="authorisation_used",
                        field="authorisation")
+    # A copy of the row this session holds (the firm granted it in this transaction) is stale.
+    held = session.identity_map.get(session.identity_key(Authorisation, authorisation_id))
+    if held is not None:
+        session.expire(held)
 
 
 def get_authorisation(session: Session, authorisation_id: int, *, firm_id: int | None = None,

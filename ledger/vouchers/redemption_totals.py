@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from sqlalchemy import (
@@ -18,12 +19,14 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     String,
+    Table,
     cast,
     func,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from ledger.core.base import Base
 from ledger.registry.firms import Firm
@@ -61,20 +64,26 @@ class RedemptionCityTotal(Base):
 TotalsModel = type[RedemptionTotal] | type[RedemptionCityTotal]
 
 
+@cache
+def _upsert(dialect: str, table: Table) -> Insert:
+    """Add the bound values to the row of the same key, or insert it (one statement, built
+    once per dialect and table; the caller binds the values)."""
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key],
+        set_={name: table.c[name] + stmt.excluded[name]
+              for name in ("completions", "amount_fen", "clawed_back_fen")})
+
+
 def _add(
     session: Session, model: TotalsModel, key: dict[str, object], *,
     completions: int, amount: int, clawed_back: int,
 ) -> None:
     """Add to the row under `key`, creating it if it is the first (one upsert)."""
     dialect = session.get_bind().dialect.name
-    values = {**key, "completions": completions, "amount_fen": amount,
-              "clawed_back_fen": clawed_back}
-    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(model).values(values)
-    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={
-        "completions": model.completions + stmt.excluded.completions,
-        "amount_fen": model.amount_fen + stmt.excluded.amount_fen,
-        "clawed_back_fen": model.clawed_back_fen + stmt.excluded.clawed_back_fen,
-    }))
+    session.execute(_upsert(dialect, model.__table__), {  # type: ignore[arg-type]
+        **key, "completions": completions, "amount_fen": amount,
+        "clawed_back_fen": clawed_back})
 
 
 class Completed(Protocol):

@@ -4,7 +4,8 @@ Booking asks the policy for the subsidy and places a hold `P:provider:S` ← `P:
 Completing posts the hold in full or in part (the rest is released); cancelling voids it.
 The firm then confirms the completion: both sides agree before a claim can be filed. The
 firm's row is locked while a booking is decided, so that concurrent bookings of one firm see
-each other's holds and yearly totals.
+each other's holds and yearly totals. Booking, completing and cancelling read their facts with
+a few statements built once, and answer with the values they wrote (no re-read).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
+    bindparam,
     case,
     func,
     insert,
@@ -187,59 +190,64 @@ def matching(q: str) -> ColumnElement[bool]:
                Redemption.provider_id.in_(providers_matching(q)))
 
 
-def _booking_read(session: Session, code: str) -> Row[Any] | None:
-    """The quoted authorisation (locked) with its voucher, programme and named provider."""
-    return session.execute(
-        select(Authorisation.id, Authorisation.provider_id, Authorisation.status,
-               Authorisation.expires_on, Voucher.id.label("voucher_id"), Voucher.serial,
-               Voucher.firm_id, Voucher.account_code, Voucher.programme_id,
-               Programme.code.label("programme"), Programme.policy,
-               Provider.status.label("provider_status"), Provider.name.label("provider_name"),
-               Provider.credit_code.label("provider_credit_code"),
-               Provider.legal_rep.label("provider_legal_rep"),
-               Provider.shareholders.label("provider_shareholders"))
-        .join(Voucher, Voucher.id == Authorisation.voucher_id)
-        .join(Programme, Programme.id == Voucher.programme_id)
-        .join(Provider, Provider.id == Authorisation.provider_id)
-        .where(Authorisation.code == booking_code(code))
-        .with_for_update(of=Authorisation.__table__)
-    ).first()
+# The write paths' statements, built once with bound parameters ("prepared"): on plain tables,
+# so that they skip the ORM's execution layer; each call only binds its values.
+_R, _A = Redemption.__table__, Authorisation.__table__
+_V, _P, _F, _S = Voucher.__table__, Programme.__table__, Firm.__table__, Provider.__table__
+_C, _ACCOUNT = ProviderCategory.__table__, Account.__table__
+
+# The quoted authorisation (locked) with its voucher, programme and named provider.
+_BOOKING_READ = (
+    select(_A.c.id, _A.c.provider_id, _A.c.status, _A.c.expires_on,
+           _V.c.id.label("voucher_id"), _V.c.serial, _V.c.firm_id, _V.c.account_code,
+           _V.c.programme_id, _P.c.code.label("programme"), _P.c.policy,
+           _S.c.status.label("provider_status"), _S.c.name.label("provider_name"),
+           _S.c.credit_code.label("provider_credit_code"),
+           _S.c.legal_rep.label("provider_legal_rep"),
+           _S.c.shareholders.label("provider_shareholders"))
+    .select_from(_A.join(_V, _V.c.id == _A.c.voucher_id)
+                 .join(_P, _P.c.id == _V.c.programme_id)
+                 .join(_S, _S.c.id == _A.c.provider_id))
+    .where(_A.c.code == bindparam("code"))
+    .with_for_update(of=_A))
+
+# The firm, locked: concurrent bookings of one firm queue here, so that each reads the
+# others' holds and yearly totals (taken as late as possible: just before those reads).
+_FIRM_LOCK = (
+    select(_F.c.status, _F.c.name, _F.c.credit_code, _F.c.legal_rep, _F.c.shareholders)
+    .where(_F.c.id == bindparam("firm_id")).with_for_update())
 
 
-def _locked_firm(session: Session, firm_id: int) -> Row[Any]:
-    """The firm's row, locked: concurrent bookings of one firm queue here, so that each reads
-    the others' holds and yearly totals (taken as late as possible: just before those reads)."""
-    return session.execute(
-        select(Firm.status, Firm.name, Firm.credit_code, Firm.legal_rep, Firm.shareholders)
-        .where(Firm.id == firm_id).with_for_update()
-    ).one()
-
-
-def _standing(session: Session, grant: Row[Any], *, category: str, day: dt.date,
-              provider_account: str) -> Row[Any]:
-    """In one read after the firm's lock: the firm's yearly totals, the voucher's dates and
-    balance, the provider's categories on `day` and whether its account exists."""
+def _standing_read() -> Select[Any]:
+    """After the firm's lock, in one read: the firm's yearly totals, the voucher's dates and
+    balance, the provider's categories on the day and whether its account exists."""
+    day = bindparam("day", type_=Date)
     used = select(
-        func.coalesce(func.sum(Redemption.amount_fen), 0).label("used"),
-        func.coalesce(func.sum(Redemption.amount_fen).filter(
-            Redemption.category == category), 0).label("used_in_category"),
-    ).where(Redemption.firm_id == grant.firm_id, Redemption.booked_year == day.year,
-            Redemption.status.in_(COUNTING)).subquery()
-    categories = select(func.aggregate_strings(ProviderCategory.category, ",")).where(
-        ProviderCategory.provider_id == grant.provider_id,
-        ProviderCategory.registered_on <= day,
-        (ProviderCategory.removed_on.is_(None)) | (ProviderCategory.removed_on > day),
-    ).scalar_subquery()
-    account_id = select(Account.id).where(Account.code == provider_account).scalar_subquery()
-    return session.execute(
-        select(used.c.used, used.c.used_in_category, Voucher.issued_on, Voucher.expires_on,
-               Account.debits_pending, Account.debits_posted, Account.credits_pending,
-               Account.credits_posted, categories.label("categories"),
-               account_id.label("provider_account_id"))
-        .select_from(used)
-        .join(Voucher, Voucher.id == grant.voucher_id)
-        .join(Account, Account.code == Voucher.account_code)
-    ).one()
+        func.coalesce(func.sum(_R.c.amount_fen), 0).label("used"),
+        func.coalesce(func.sum(_R.c.amount_fen).filter(
+            _R.c.category == bindparam("category")), 0).label("used_in_category"),
+    ).where(_R.c.firm_id == bindparam("firm_id"), _R.c.booked_year == bindparam("year"),
+            _R.c.status.in_(COUNTING)).subquery()
+    # One string (no row per category); the policy gets them sorted.
+    categories = select(func.aggregate_strings(_C.c.category, ",")).where(
+        _C.c.provider_id == bindparam("provider_id"), _C.c.registered_on <= day,
+        _C.c.removed_on.is_(None) | (_C.c.removed_on > day)).scalar_subquery()
+    provider_account = select(_ACCOUNT.c.id).where(
+        _ACCOUNT.c.code == bindparam("provider_account")).scalar_subquery()
+    voucher_account = _ACCOUNT.alias("voucher_account")
+    return (
+        select(used.c.used, used.c.used_in_category, _V.c.issued_on, _V.c.expires_on,
+               voucher_account.c.debits_pending, voucher_account.c.debits_posted,
+               voucher_account.c.credits_pending, voucher_account.c.credits_posted,
+               categories.label("categories"), provider_account.label("provider_account_id"))
+        .select_from(used.join(_V, _V.c.id == bindparam("voucher_id"))
+                     .join(voucher_account, voucher_account.c.code == _V.c.account_code)))
+
+
+_STANDING = _standing_read()
+_NEW_REDEMPTION = insert(_R).returning(_R.c.id)
+_HOLD_KEPT = (update(_R).where(_R.c.id == bindparam("redemption"))
+              .values(hold_transfer_id=bindparam("hold")))
 
 
 def _facts(grant: Row[Any], firm: Row[Any], standing: Row[Any], *, category: str,
@@ -247,7 +255,6 @@ def _facts(grant: Row[Any], firm: Row[Any], standing: Row[Any], *, category: str
     """What the policy decides a booking on."""
     voucher_balance = Balance(standing.debits_pending, standing.debits_posted,
                               standing.credits_pending, standing.credits_posted)
-    # One string from the read (no row per category); the policy sees them sorted.
     categories = tuple(sorted(standing.categories.split(","))) if standing.categories else ()
     return BookingFacts(
         programme=grant.policy, on=day, category=category, cost_fen=cost_fen,
@@ -280,18 +287,20 @@ def book(
     day = on or today()
     if not isinstance(description, str) or len(description) > 500:
         raise InvalidInput("description: at most 500 characters", field="description")
-    grant = _booking_read(session, authorisation)
+    grant = session.execute(_BOOKING_READ, {"code": booking_code(authorisation)}).first()
     check_usable(grant, voucher=voucher, provider_id=provider_id, day=day)
     assert grant is not None
-    firm = _locked_firm(session, grant.firm_id)
+    firm = session.execute(_FIRM_LOCK, {"firm_id": grant.firm_id}).one()
     if grant.provider_status != "active":
         raise Conflict(f"provider {provider_id} is {grant.provider_status}",
                        code="provider_not_active")
     if firm.status != "active":
         raise Conflict(f"firm {grant.firm_id} is {firm.status}", code="firm_not_active")
     provider_account = account(grant.programme, "provider", provider_id)
-    standing = _standing(session, grant, category=category, day=day,
-                         provider_account=provider_account)
+    standing = session.execute(_STANDING, {
+        "firm_id": grant.firm_id, "year": day.year, "category": category, "day": day,
+        "provider_id": provider_id, "provider_account": provider_account,
+        "voucher_id": grant.voucher_id}).one()
     decision = decide_booking(policies(), _facts(grant, firm, standing, category=category,
                                                  cost_fen=cost_fen, day=day))
     if not decision.allowed:
@@ -302,21 +311,20 @@ def book(
                             description, "booked", day, None, False, None, None,
                             decision.to_dict(), None, grant.serial, firm.name,
                             grant.provider_name)
-    redemption_id = session.execute(insert(Redemption).values(
-        programme_id=grant.programme_id, voucher_id=grant.voucher_id, firm_id=grant.firm_id,
-        provider_id=provider_id, category=category, cost_fen=cost_fen,
-        subsidy_fen=decision.amount_fen, amount_fen=decision.amount_fen,
-        description=description, status="booked", booked_on=day, booked_year=day.year,
-        booked_by_user=by.user_id, decision=booked.decision, created_at=stamp,
-        updated_at=stamp).returning(Redemption.id)).scalar_one()
+    redemption_id = session.execute(_NEW_REDEMPTION, {
+        "programme_id": grant.programme_id, "voucher_id": grant.voucher_id,
+        "firm_id": grant.firm_id, "provider_id": provider_id, "category": category,
+        "cost_fen": cost_fen, "subsidy_fen": decision.amount_fen,
+        "amount_fen": decision.amount_fen, "description": description, "status": "booked",
+        "booked_on": day, "booked_year": day.year, "booked_by_user": by.user_id,
+        "decision": booked.decision, "created_at": stamp, "updated_at": stamp}).scalar_one()
     if standing.provider_account_id is None:
         ensure_account(session, provider_account, grant.programme, limited=True)
     entry = create_hold(session, provider_account, grant.account_code, decision.amount_fen,
                         flow=FLOW_BOOK, ref=f"redemption:{redemption_id}", actor=by.label,
                         memo=f"{category} for firm {grant.firm_id}")
     hold_id = entry.transfers[0].id
-    session.execute(update(Redemption).where(Redemption.id == redemption_id)
-                    .values(hold_transfer_id=hold_id))
+    session.execute(_HOLD_KEPT, {"redemption": redemption_id, "hold": hold_id})
     use(session, grant.id, redemption_id=redemption_id)
     return replace(booked, id=redemption_id, hold_transfer_id=hold_id)
 
@@ -349,24 +357,40 @@ def _expect(row: Redemption, *statuses: str) -> None:
                        code=f"redemption_{row.status}")
 
 
+# The redemption (locked) with its programme's code, its voucher's serial, the firm's name
+# and city and the provider's name: all that completing or cancelling it reads.
+_REDEMPTION_READ = (
+    select(*_R.c, _P.c.code.label("programme"), _V.c.serial, _F.c.name.label("firm_name"),
+           _F.c.city.label("firm_city"), _S.c.name.label("provider_name"))
+    .select_from(_R.join(_P, _P.c.id == _R.c.programme_id)
+                 .join(_V, _V.c.id == _R.c.voucher_id)
+                 .join(_F, _F.c.id == _R.c.firm_id)
+                 .join(_S, _S.c.id == _R.c.provider_id))
+    .where(_R.c.id == bindparam("redemption"))
+    .with_for_update(of=_R))
+_COMPLETED = (update(_R).where(_R.c.id == bindparam("redemption")).values(
+    status="completed", amount_fen=bindparam("amount"), complete_entry_id=bindparam("entry"),
+    completed_on=bindparam("day"), updated_at=bindparam("stamp")))
+_CANCELLED = (update(_R).where(_R.c.id == bindparam("redemption"))
+              .values(status="cancelled", updated_at=bindparam("stamp")))
+
+
 def _locked_for_provider(session: Session, redemption_id: int, provider_id: int | None
                          ) -> Row[Any]:
-    """The redemption (locked) with its programme's code, its voucher's serial, the firm's
-    name and city and the provider's name; NotFound also when it is not the provider's."""
-    row = session.execute(
-        select(*Redemption.__table__.c, Programme.code.label("programme"), Voucher.serial,
-               Firm.name.label("firm_name"), Firm.city.label("firm_city"),
-               Provider.name.label("provider_name"))
-        .join(Programme, Programme.id == Redemption.programme_id)
-        .join(Voucher, Voucher.id == Redemption.voucher_id)
-        .join(Firm, Firm.id == Redemption.firm_id)
-        .join(Provider, Provider.id == Redemption.provider_id)
-        .where(Redemption.id == redemption_id)
-        .with_for_update(of=Redemption.__table__)
-    ).first()
+    """The redemption as `_REDEMPTION_READ` reads it; NotFound also when it is not the
+    provider's."""
+    row = session.execute(_REDEMPTION_READ, {"redemption": redemption_id}).first()
     if row is None or (provider_id is not None and row.provider_id != provider_id):
         raise NotFound(f"no redemption {redemption_id}", redemption_id=redemption_id)
     return row
+
+
+def _written(session: Session, redemption_id: int) -> None:
+    """Expire the session's copy of the redemption (if it holds one) that a plain-table
+    statement has just changed, so that a later read in this session sees the new values."""
+    held = session.identity_map.get(session.identity_key(Redemption, redemption_id))
+    if held is not None:
+        session.expire(held)
 
 
 def _shown(row: Row[Any], **changed: Any) -> RedemptionView:
@@ -406,10 +430,11 @@ def complete(
                            field="amount")
     entry = post_hold(session, hold_id, amount_fen, flow=FLOW_COMPLETE,
                       ref=f"redemption:{row.id}", actor=by.label)
-    done = {"status": "completed", "amount_fen": entry.transfers[0].amount,
-            "complete_entry_id": entry.id, "completed_on": on or today(), "updated_at": now()}
-    session.execute(update(Redemption).where(Redemption.id == row.id).values(done))
-    shown = _shown(row, **done)
+    amount, day = entry.transfers[0].amount, on or today()
+    session.execute(_COMPLETED, {"redemption": row.id, "amount": amount, "entry": entry.id,
+                                 "day": day, "stamp": now()})
+    _written(session, row.id)
+    shown = _shown(row, status="completed", amount_fen=amount, completed_on=day)
     record_completion(session, Completion(row.programme_id, row.firm_id, row.provider_id,
                                           row.category, shown.amount_fen, shown.completed_on),
                       city=row.firm_city)
@@ -423,9 +448,10 @@ def cancel(
     row = _locked_for_provider(session, redemption_id, provider_id)
     hold_id = _expect_booked(row)
     void_hold(session, hold_id, flow=FLOW_CANCEL, ref=f"redemption:{row.id}", actor=by.label)
-    done = {"status": "cancelled", "updated_at": now()}
-    session.execute(update(Redemption).where(Redemption.id == row.id).values(done))
-    return _shown(row, **done)
+    stamp = now()
+    session.execute(_CANCELLED, {"redemption": row.id, "stamp": stamp})
+    _written(session, row.id)
+    return _shown(row, status="cancelled", updated_at=stamp)
 
 
 def confirm(session: Session, redemption_id: int, *, firm_id: int, by: By) -> RedemptionView:
