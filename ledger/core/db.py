@@ -76,7 +76,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         deferred = connection.get_execution_options().get(_DEFERRED, False)
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        # On the driver's cursor: SQLAlchemy's execution set-up cost a posting ~8 %.
+        driver_rows(connection, "BEGIN" if deferred else "BEGIN IMMEDIATE", ())
 
 
 def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:

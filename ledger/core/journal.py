@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Connection, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from ledger.core.accounts import check_account_code
@@ -160,6 +160,8 @@ class _Batch:
     accounts: dict[int, _AccountState] = field(default_factory=dict)
     by_code: dict[str, _AccountState] = field(default_factory=dict)
     holds: dict[int, _Hold] = field(default_factory=dict)
+    # SQLite: the session's connection, looked up once per posting (the ORM's lookup costs).
+    connection: Connection | None = None
 
     def snapshot(self) -> Callable[[], None]:
         """A function that puts every total, time and hold back as they are now."""
@@ -542,7 +544,7 @@ def _load_batch_sqlite(session: Session, codes: set[str], hold_ids: set[int]) ->
     lock, so there is no row lock to order; plain statements on the driver's cursor (a
     compiled SQLAlchemy statement cost more than SQLite's work for a single posting)."""
     connection = session.connection()
-    batch = _Batch()
+    batch = _Batch(connection=connection)
     holds: list[tuple[int, int, int, int]] = []
     for chunk in _chunks(sorted(hold_ids)):
         holds += driver_rows(
@@ -692,7 +694,7 @@ def _apply_here(
     """`_apply` on SQLite: ids follow the largest taken (one writer), rows are written with
     the driver's own statements, and inside a `transaction` the entries are sealed right
     before it commits from the bytes encoded here (ledger.core.seal.seal_before_commit)."""
-    connection = session.connection()
+    connection = batch.connection or session.connection()
     ((first_entry, first_transfer),) = driver_rows(connection, _NEXT_IDS, ())
     entry_ids = list(range(first_entry, first_entry + len(requests)))
     transfer_ids = list(range(first_transfer, first_transfer + n_transfers))
