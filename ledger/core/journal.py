@@ -13,7 +13,9 @@ reversing entry that names the entry it reverses, at most once. See docs/ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -249,7 +251,8 @@ def _post(
         batch = _load_batch(session, [requests[i] for i in todo])
         if check_locked is not None:
             check_locked(session)
-        written = _apply(session, batch, [requests[i] for i in todo])
+        with _no_cycle_collection(len(todo)):
+            written = _apply(session, batch, [requests[i] for i in todo])
         for index, entry in zip(todo, written, strict=True):
             results[index] = entry
             key = requests[index].idempotency_key
@@ -258,6 +261,24 @@ def _post(
     for index, first in same_as.items():
         results[index] = _as_replay(results[first])
     return [entry for entry in results if entry is not None]
+
+
+@contextmanager
+def _no_cycle_collection(size: int) -> Iterator[None]:
+    """Hold off Python's cycle collector while a large batch builds its rows: they hold no
+    cycles, yet their allocations set off collections that cost ~15 % of a 10,000-entry
+    batch (every object is still freed by its reference count)."""
+    if size < _GC_PAUSE_FROM or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+_GC_PAUSE_FROM = 1000
 
 
 def create_hold(
@@ -783,34 +804,42 @@ def _number_and_check(
     """Apply the requests to the locked accounts in memory under the given ids."""
     rows = _Rows()
     next_transfer = iter(transfer_ids)
+    transfer_rows, entry_rows, history, posted = (
+        rows.transfers, rows.entries, rows.history, rows.posted
+    )
+    # No loaded account was posted to after `now` (the usual case): an entry without a
+    # requested time is stamped `now` without looking at its accounts (times only grow to
+    # `now`: a requested time may not lie in the future).
+    now_is_latest = all(s.last_at is None or s.last_at <= now for s in batch.accounts.values())
+    stored_now = stored_time(now)
     for request, entry_id in zip(requests, entry_ids, strict=True):
-        posted_at = _stamp(request.posted_at, now, _accounts_of(batch, request))
+        if request.posted_at is None and now_is_latest:
+            posted_at, stored_at = now, stored_now
+        else:
+            posted_at = _stamp(request.posted_at, now, _accounts_of(batch, request))
+            stored_at = stored_time(posted_at)
         transfers: list[PostedTransfer] = []
         touched: list[_AccountState] = []
         for t in request.transfers:
-            x = _apply_transfer(batch, next(next_transfer), t, touched)
+            x, debit, credit = _apply_transfer(batch, next(next_transfer), t)
             transfers.append(x)
-            rows.transfers.append(
-                (
-                    x.id,
-                    entry_id,
-                    batch.by_code[x.debit].id,
-                    batch.by_code[x.credit].id,
-                    x.amount,
-                    x.kind,
-                    x.pending_id,
-                )
+            transfer_rows.append(
+                (x.id, entry_id, debit.id, credit.id, x.amount, x.kind, x.pending_id)
             )
+            if debit not in touched:
+                touched.append(debit)
+            if credit not in touched:
+                touched.append(credit)
         reverses = request.reverses_entry_id
-        stored_at = stored_time(posted_at)
-        rows.entries.append(
+        entry_rows.append(
             (entry_id, stored_at, request.flow, request.ref, request.actor, request.memo, reverses)
         )
         for state in touched:
             state.last_at = posted_at
+            state.changed = True
             # One history row per account and posting time: as_of cannot tell them apart.
-            rows.history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
-        rows.posted.append(
+            history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
+        posted.append(
             PostedEntry(
                 entry_id,
                 posted_at,
@@ -928,8 +957,9 @@ def _stamp(requested: datetime | None, now: datetime, accounts: list[_AccountSta
 
 
 def _apply_transfer(
-    batch: _Batch, transfer_id: int, t: TransferRequest, touched: list[_AccountState]
-) -> PostedTransfer:
+    batch: _Batch, transfer_id: int, t: TransferRequest
+) -> tuple[PostedTransfer, _AccountState, _AccountState]:
+    """Apply one transfer to the accounts in memory: the transfer as written, its accounts."""
     if isinstance(t, Move):
         debit, credit = batch.by_code[t.debit], batch.by_code[t.credit]
         if debit.ledger != credit.ledger:
@@ -937,17 +967,20 @@ def _apply_transfer(
                 f"accounts {debit.code} and {credit.code} belong to different ledgers "
                 f"({debit.ledger}, {credit.ledger})"
             )
+        amount = t.amount
         offset = 0 if t.pending else 1
-        debit.totals[offset] += t.amount
-        credit.totals[2 + offset] += t.amount
-        _mark(touched, debit, credit)
-        _check_limit(debit, t.amount)
-        _check_limit(credit, t.amount)
+        debit.totals[offset] += amount
+        credit.totals[2 + offset] += amount
+        if debit.limit_credits or debit.limit_debits:
+            _check_limit(debit, amount)
+        if credit.limit_credits or credit.limit_debits:
+            _check_limit(credit, amount)
         if t.pending:
-            batch.holds[transfer_id] = _Hold(transfer_id, debit.id, credit.id, t.amount, False)
-        return PostedTransfer(
-            transfer_id, debit.code, credit.code, t.amount, "pending" if t.pending else "normal"
-        )
+            batch.holds[transfer_id] = _Hold(transfer_id, debit.id, credit.id, amount, False)
+            return PostedTransfer(transfer_id, debit.code, credit.code, amount, "pending"), \
+                debit, credit
+        return PostedTransfer(transfer_id, debit.code, credit.code, amount, "normal"), \
+            debit, credit
     hold = batch.holds.get(t.pending_id)
     if hold is None:
         raise NotFound(f"no pending transfer {t.pending_id}")
@@ -957,11 +990,10 @@ def _apply_transfer(
     debit.totals[0] -= hold.amount
     credit.totals[2] -= hold.amount
     hold.resolved = True
-    _mark(touched, debit, credit)
     if isinstance(t, VoidPending):
         return PostedTransfer(
             transfer_id, debit.code, credit.code, hold.amount, "void_pending", hold.id
-        )
+        ), debit, credit
     amount = hold.amount if t.amount is None else t.amount
     if amount > hold.amount:
         raise InvalidInput(
@@ -970,14 +1002,9 @@ def _apply_transfer(
         )
     debit.totals[1] += amount
     credit.totals[3] += amount
-    return PostedTransfer(transfer_id, debit.code, credit.code, amount, "post_pending", hold.id)
-
-
-def _mark(touched: list[_AccountState], *states: _AccountState) -> None:
-    for state in states:
-        state.changed = True
-        if state not in touched:
-            touched.append(state)
+    return PostedTransfer(
+        transfer_id, debit.code, credit.code, amount, "post_pending", hold.id
+    ), debit, credit
 
 
 def _check_limit(state: _AccountState, amount: int) -> None:
