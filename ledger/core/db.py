@@ -145,7 +145,8 @@ def before_commit(session: Session, hook: Callable[[Session], object]) -> bool:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error; then the after-commit hooks."""
+    """One unit of work: the before-commit hooks, commit on success, roll back on any error;
+    then the after-commit hooks."""
     lock = _write_lock(factory)
     with lock or nullcontext():
         with factory() as session, session.begin():

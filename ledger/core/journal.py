@@ -7,8 +7,9 @@ A journal entry groups transfers that post together or not at all. A transfer is
 the posting transaction, after the accounts it touches have been locked (in id order, so
 postings never deadlock and postings on other accounts never wait), so two concurrent
 postings can never spend the same fen. The entry is queued for the seal step, which chains it
-by hash after commit (ledger.core.seal). Posted rows are never changed: a correction is a
-reversing entry that names the entry it reverses, at most once. See docs/ledger.md.
+by hash after commit (ledger.core.seal; on SQLite, just before its unit of work commits).
+Posted rows are never changed: a correction is a reversing entry that names the entry it
+reverses, at most once. See docs/ledger.md.
 """
 
 from __future__ import annotations
@@ -564,6 +565,9 @@ def _load_batch_sqlite(session: Session, codes: set[str], hold_ids: set[int]) ->
     """`_load_batch` on SQLite: the transaction's BEGIN IMMEDIATE already holds the one write
     lock, so there is no row lock to order; plain statements on the driver's cursor (a
     compiled SQLAlchemy statement cost more than SQLite's work for a single posting)."""
+    # What the ORM holds unwritten (an account opened in this unit of work, say) must be
+    # visible to the driver's statements, as autoflush made it to the ORM's.
+    session.flush()
     connection = session.connection()
     batch = _Batch(connection=connection)
     holds: list[tuple[int, int, int, int]] = []

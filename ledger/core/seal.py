@@ -15,7 +15,8 @@ others under steady load. On PostgreSQL a batch is sealed by one statement, ledg
 to a client; a poster's seal rides its commit (`COMMIT; SELECT * FROM ledger_seal(…)`, one round
 trip) and, if the head is taken and its entries still queued, waits for the head in that call.
 A process killed between commit and seal loses nothing: the entry stays queued for
-the next seal. See docs/ledger.md.
+the next seal. On SQLite, with its single writer, a unit of work seals its own entries inside
+its transaction just before commit instead (`seal_before_commit`). See docs/ledger.md.
 """
 
 from __future__ import annotations
