@@ -738,7 +738,7 @@ def _apply_here(
         _insert_sql(UnsealedEntry.__tablename__, ("entry_id", "queued_at")),
         [(entry.id, queued_at) for entry in rows.posted],
     )
-    if not seal_before_commit(session, _bodies(rows.posted)):
+    if not seal_before_commit(session, _bodies(rows.posted), connection):
         after_commit(session, seal_committed)
     return rows.posted
 

@@ -91,7 +91,11 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH, wait: bool = False) ->
     return len(ids)
 
 
-def seal_before_commit(session: Session, entries: Sequence[tuple[int, datetime, bytes]]) -> bool:
+def seal_before_commit(
+    session: Session,
+    entries: Sequence[tuple[int, datetime, bytes]],
+    connection: Connection | None = None,
+) -> bool:
     """SQLite: seal `entries` (id, posted_at, canonical bytes), just written and queued by
     `session`'s unit of work, inside its transaction right before it commits, from these
     bytes; False (nothing done) when the session is not one `ledger.core.db.transaction`
@@ -103,10 +107,13 @@ def seal_before_commit(session: Session, entries: Sequence[tuple[int, datetime, 
     if not before_commit(session, _seal_own):
         return False
     session.info.setdefault(_HELD, []).extend(entries)
+    if connection is not None:  # the session's own: saves the ORM's lookup at commit
+        session.info[_HELD_ON] = connection
     return True
 
 
 _HELD = "voucher_ledger_seal_held"
+_HELD_ON = "voucher_ledger_seal_connection"
 # The head and the queue in one statement (the head's columns repeat on each queued row).
 _HEAD_AND_QUEUE = (
     "SELECT h.sealed_entries, h.head_hash, h.last_posted_at, q.entry_id FROM ledger_head AS h "
@@ -118,7 +125,7 @@ def _seal_own(session: Session) -> int:
     """Before commit (SQLite): seal what is queued, the entries held by `seal_before_commit`
     from their bytes in memory, any other (older: posted outside `transaction`) by
     `seal_batch`; how many. Four statements when only the unit's own entries are queued."""
-    connection = session.connection()
+    connection = session.info.pop(_HELD_ON, None) or session.connection()
     # An entry rolled back with a savepoint has no queue row; SQLite numbers from max(id) + 1,
     # so a later entry may have taken its id again: the last one held with an id is the one.
     held = {entry[0]: entry for entry in session.info.pop(_HELD, ())}
