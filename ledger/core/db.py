@@ -95,12 +95,11 @@ def _write_lock(factory: sessionmaker[Session]) -> threading.RLock | None:
         return _LOCK_OF_BIND[bind]
     except KeyError:
         pass
-    lock = None
-    if is_sqlite(bind) and not bind.get_execution_options().get(_DEFERRED, False):
-        with _WRITE_LOCKS_GUARD:
-            lock = _WRITE_LOCKS.setdefault(str(bind.url), threading.RLock())
-    # Looked up once per engine: rendering the URL on every transaction cost a posting ~3 %.
-    _LOCK_OF_BIND[bind] = lock
+    writes = is_sqlite(bind) and not bind.get_execution_options().get(_DEFERRED, False)
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.setdefault(str(bind.url), threading.RLock()) if writes else None
+        # Looked up once per engine: rendering the URL each transaction cost a posting ~3 %.
+        _LOCK_OF_BIND[bind] = lock
     return lock
 
 
