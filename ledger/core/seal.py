@@ -15,7 +15,8 @@ others under steady load. On PostgreSQL a batch is sealed by one statement, ledg
 to a client; a poster's seal rides its commit (`COMMIT; SELECT * FROM ledger_seal(…)`, one round
 trip) and, if the head is taken and its entries still queued, waits for the head in that call.
 A process killed between commit and seal loses nothing: the entry stays queued for
-the next seal. See docs/ledger.md.
+the next seal. On SQLite, with its single writer, a unit of work seals its own entries inside
+its transaction just before commit instead (`seal_before_commit`). See docs/ledger.md.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.types import NullType
 
 from ledger.core.chain import chain_hash, encode_entry, stored_moment, timestamp_us
-from ledger.core.db import after_commit, driver_rows, transaction
+from ledger.core.db import after_commit, before_commit, driver_many, driver_rows, transaction
 from ledger.core.models import (
     Account,
     JournalEntry,
@@ -88,6 +89,84 @@ def seal_batch(session: Session, limit: int = SEAL_BATCH, wait: bool = False) ->
     connection.execute(_dequeue(), {"ids": ids})
     connection.execute(_move_head(), {"n": seq, "h": prev_hash, "at": last_at})
     return len(ids)
+
+
+def seal_before_commit(
+    session: Session,
+    entries: Sequence[tuple[int, datetime, bytes]],
+    connection: Connection | None = None,
+) -> bool:
+    """SQLite: seal `entries` (id, posted_at, canonical bytes), just written and queued by
+    `session`'s unit of work, inside its transaction right before it commits, from these
+    bytes; False (nothing done) when the session is not one `ledger.core.db.transaction`
+    opened: the seal step then runs after commit as on PostgreSQL.
+
+    SQLite has one writer (BEGIN IMMEDIATE and the process's write lock), so the chain order
+    is the commit order and an entry posted here is never committed unsealed. Its queue row
+    lives only inside the transaction: readers in it (`verify`) see it queued, as before."""
+    if not before_commit(session, _seal_own):
+        return False
+    session.info.setdefault(_HELD, []).extend(entries)
+    if connection is not None:  # the session's own: saves the ORM's lookup at commit
+        session.info[_HELD_ON] = connection
+    return True
+
+
+_HELD = "voucher_ledger_seal_held"
+_HELD_ON = "voucher_ledger_seal_connection"
+# The head and the queue in one statement (the head's columns repeat on each queued row).
+_HEAD_AND_QUEUE = (
+    "SELECT h.sealed_entries, h.head_hash, h.last_posted_at, q.entry_id FROM ledger_head AS h "
+    "LEFT JOIN journal_unsealed AS q WHERE h.id = 1 ORDER BY q.entry_id"
+)
+
+
+def _seal_own(session: Session) -> int:
+    """Before commit (SQLite): seal what is queued, the entries held by `seal_before_commit`
+    from their bytes in memory, any other (older: posted outside `transaction`) by
+    `seal_batch`; how many. Four statements when only the unit's own entries are queued."""
+    connection = session.info.pop(_HELD_ON, None) or session.connection()
+    # An entry rolled back with a savepoint has no queue row; SQLite numbers from max(id) + 1,
+    # so a later entry may have taken its id again: the last one held with an id is the one.
+    held = {entry[0]: entry for entry in session.info.pop(_HELD, ())}
+    sealed = 0
+    while True:
+        rows = driver_rows(connection, _HEAD_AND_QUEUE, ())
+        queued = [row[3] for row in rows if row[3] is not None]
+        if not queued:
+            return sealed
+        if all(entry_id in held for entry_id in queued):
+            break
+        # Something this unit did not write is queued (it is older): the reference path.
+        sealed += seal_batch(session, wait=True) or 0
+    seq, prev_hash, last_raw, _ = rows[0]
+    last_at = None if last_raw is None else stored_moment(last_raw)
+    now = _driver_time(connection, datetime.now(UTC))
+    seals: list[tuple[object, ...]] = []
+    for entry_id in queued:
+        _, posted_at, body = held[entry_id]
+        seq += 1
+        entry_hash = chain_hash(prev_hash, body)
+        seals.append((seq, entry_id, prev_hash, entry_hash, now))
+        prev_hash = entry_hash
+        if last_at is None or posted_at > last_at:
+            last_at = posted_at
+    assert last_at is not None
+    driver_many(
+        connection,
+        "INSERT INTO journal_seals (seq, entry_id, prev_hash, hash, sealed_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        seals,
+    )
+    # The queue held only these (read above, under the one write lock).
+    driver_rows(connection, "DELETE FROM journal_unsealed", ())
+    driver_rows(
+        connection,
+        "UPDATE ledger_head SET sealed_entries = ?, head_hash = ?, last_posted_at = ? "
+        "WHERE id = 1",
+        (seq, prev_hash, _driver_time(connection, last_at)),
+    )
+    return sealed + len(seals)
 
 
 def seal_committed(
@@ -224,12 +303,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _driver_time(connection: Connection, moment: datetime) -> object:
-    """`moment` as the driver stores it in a UTCDateTime column (converted once per batch)."""
-    dialect = connection.dialect
-    column_type = JournalSeal.__table__.c.sealed_at.type
-    value: object = column_type.process_bind_param(moment, dialect)
-    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    """`moment` as the driver stores it in a UTCDateTime column."""
+    typed, process = _time_processors(connection.dialect)
+    value = typed(moment, connection.dialect)
     return value if process is None else process(value)
+
+
+@cache
+def _time_processors(dialect: Any) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    column_type = JournalSeal.__table__.c.sealed_at.type
+    return column_type.process_bind_param, column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
 # The statements are built once: the seal runs after every posting.

@@ -348,3 +348,19 @@ def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(f
     with transaction(funded) as s:
         assert balance(s, "P:budget").debits_posted == 1000 + 1 + len(cases)
         assert verify(s).ok
+
+
+def test_a_posting_sees_an_account_the_session_has_not_written_yet(sessions):
+    # The SQLite path reads with the driver's own statements: what the ORM holds unflushed
+    # must be written first, as autoflush does for the ORM's reads.
+    from ledger.core.models import Account
+
+    with transaction(sessions) as s:
+        open_chart(s)
+        s.add(Account(code="P:voucher:V2", ledger="P", credits_must_not_exceed_debits=True,
+                      debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0,
+                      opened_at=datetime.now(UTC)))
+        post_entry(s, EntryRequest((Move("P:voucher:V2", "P:funding", 10),), flow="manual"))
+    with transaction(sessions) as s:
+        assert balance(s, "P:voucher:V2").debits_posted == 10
+        assert verify(s).ok

@@ -358,3 +358,51 @@ def test_seals_match_the_reference_encoding_for_any_text_and_time(sessions):
         assert get_entry(s, 1).posted_at == before_1970
         report = verify(s)
         assert report.ok and not report.unsealed, report
+
+
+def test_a_unit_of_work_commits_once_and_seals_what_was_queued_before_its_own(
+    two_charts, engine
+):
+    """SQLite seals a unit's entries inside its own transaction (one writer: no window
+    between commit and seal); an entry left queued by a plain session is chained first."""
+    with two_charts() as s, s.begin():  # not through transaction(): stays queued
+        older = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", count)
+    with transaction(two_charts) as s:
+        mine = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
+        assert [u.entry_id for u in verify(s).unsealed] == [older.id, mine.id]  # queued here
+    event.remove(engine, "commit", count)
+    if engine.dialect.name == "sqlite":
+        assert len(commits) == 1  # the seal ran before the posting's commit, not after it
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == head(s)[0] == 6
+        seqs = dict(s.execute(text("SELECT entry_id, seq FROM journal_seals")).all())
+        assert seqs[older.id] == 5 and seqs[mine.id] == 6
+
+
+def test_entries_rolled_back_with_a_savepoint_are_not_sealed(two_charts):
+    with transaction(two_charts) as s:
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+        nested = s.begin_nested()
+        dropped = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
+        nested.rollback()
+        # SQLite numbers it from the largest id: the rolled-back entry's id again.
+        again = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 30))
+        nested = s.begin_nested()
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 40))
+        nested.rollback()
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == head(s)[0] == 6
+        entry = get_entry(s, again.id)
+        assert entry.hash is not None and [t.amount for t in entry.transfers] == [30]
+        assert balance(s, "P:voucher:V1").credits_posted == 40
+        if again.id != dropped.id:  # PostgreSQL: sequences do not give ids back
+            with pytest.raises(Exception, match="no journal entry"):
+                get_entry(s, dropped.id)
