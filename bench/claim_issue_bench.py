@@ -1,4 +1,4 @@
-"""In-process timings of the issue and claim paths (issue 15 item 2); not in CI, not in `make bench`.
+"""In-process timings of the issue and claim paths (issue 15 item 2); not in CI or `make bench`.
 
 Each call runs in its own `transaction` as the API's writes do (the seal step after commit
 included): `issue_voucher`, `file_claim` (three new evidence files each) and the claim's
