@@ -54,8 +54,9 @@ class ClaimEvidence(Base):
     attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# Built once. ON CONFLICT DO NOTHING, not a savepoint per file: the same bytes inserted at
-# once by another transaction are the same row.
+# Built once. ON CONFLICT DO NOTHING, not a read and a savepoint per file: bytes already
+# stored, or inserted at once by another transaction, are the same row. (A file stored before
+# is sent again and skipped: files are seldom given twice, a round trip is saved each time.)
 _STORE = {
     "sqlite": sqlite.insert(EvidenceFile.__table__).on_conflict_do_nothing(
         index_elements=["sha256"]),
@@ -126,20 +127,15 @@ def keep(session: Session, upload: Upload, kinds: tuple[str, ...] = KINDS) -> Ev
 
 
 def keep_all(session: Session, files: Sequence[tuple[Upload, EvidenceView]]) -> None:
-    """Store the bytes of described files not stored yet: one read of which are, one insert of
-    the others (a file stored meanwhile by another transaction is no error)."""
+    """Store the bytes of described files under their SHA-256, once: one statement, which
+    skips those already stored (by this or a concurrent transaction)."""
     wanted = {view.sha256: (upload, view) for upload, view in files}
     if not wanted:
-        return
-    stored = set(session.scalars(select(EvidenceFile.sha256).where(
-        EvidenceFile.sha256.in_(wanted))))
-    new = [(upload, view) for digest, (upload, view) in wanted.items() if digest not in stored]
-    if not new:
         return
     stamp = now()
     session.execute(_STORE[session.get_bind().dialect.name], [
         {"sha256": view.sha256, "size": view.size, "content_type": view.content_type,
-         "data": upload.data, "stored_at": stamp} for upload, view in new])
+         "data": upload.data, "stored_at": stamp} for upload, view in wanted.values()])
 
 
 def file_bytes(session: Session, sha256: str) -> bytes:
