@@ -7,11 +7,12 @@ show (the declared type is not trusted). Both tables are append-only (database t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.acting import now
@@ -51,6 +52,18 @@ class ClaimEvidence(Base):
     filename: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(ForeignKey("evidence_files.sha256"))
     attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Built once. ON CONFLICT DO NOTHING, not a read and a savepoint per file: bytes already
+# stored, or inserted at once by another transaction, are the same row. (A file stored before
+# is sent again and skipped: files are seldom given twice, a round trip is saved each time.)
+_STORE = {
+    "sqlite": sqlite.insert(EvidenceFile.__table__).on_conflict_do_nothing(
+        index_elements=["sha256"]),
+    "postgresql": postgresql.insert(EvidenceFile.__table__).on_conflict_do_nothing(
+        index_elements=["sha256"]),
+}
+_ATTACH = insert(ClaimEvidence.__table__)
 
 
 @dataclass(frozen=True)
@@ -94,25 +107,35 @@ def check_upload(upload: Upload, kinds: tuple[str, ...] = KINDS) -> str:
     return sniff(upload.data)
 
 
+def described(upload: Upload, kinds: tuple[str, ...] = KINDS) -> EvidenceView:
+    """Check the file and describe it (name, type, size, SHA-256); nothing is stored."""
+    content_type = check_upload(upload, kinds)
+    name = (upload.filename or upload.kind)[-200:]
+    return EvidenceView(upload.kind, name, content_type, len(upload.data),
+                        hashlib.sha256(upload.data).hexdigest())
+
+
 def keep(session: Session, upload: Upload, kinds: tuple[str, ...] = KINDS) -> EvidenceView:
     """Check the file and store its bytes under their SHA-256 (once); attach nothing.
 
     Other rooms (voucher applications, awards) attach the returned digest in tables of
     their own.
     """
-    content_type = check_upload(upload, kinds)
-    digest = hashlib.sha256(upload.data).hexdigest()
-    if session.get(EvidenceFile, digest) is None:
-        try:
-            # A savepoint: the same file stored at once by another transaction is no error.
-            with session.begin_nested():
-                session.execute(insert(EvidenceFile).values(
-                    sha256=digest, size=len(upload.data), content_type=content_type,
-                    data=upload.data, stored_at=now()))
-        except IntegrityError:
-            pass
-    name = (upload.filename or upload.kind)[-200:]
-    return EvidenceView(upload.kind, name, content_type, len(upload.data), digest)
+    view = described(upload, kinds)
+    keep_all(session, [(upload, view)])
+    return view
+
+
+def keep_all(session: Session, files: Sequence[tuple[Upload, EvidenceView]]) -> None:
+    """Store the bytes of described files under their SHA-256, once: one statement, which
+    skips those already stored (by this or a concurrent transaction)."""
+    wanted = {view.sha256: (upload, view) for upload, view in files}
+    if not wanted:
+        return
+    stamp = now()
+    session.execute(_STORE[session.get_bind().dialect.name], [
+        {"sha256": view.sha256, "size": view.size, "content_type": view.content_type,
+         "data": upload.data, "stored_at": stamp} for upload, view in wanted.values()])
 
 
 def file_bytes(session: Session, sha256: str) -> bytes:
@@ -123,13 +146,14 @@ def file_bytes(session: Session, sha256: str) -> bytes:
     return row.data
 
 
-def store(session: Session, claim_id: int, upload: Upload) -> EvidenceView:
-    """Store the file under its SHA-256 (once) and attach it to the claim."""
-    view = keep(session, upload)
-    session.add(ClaimEvidence(claim_id=claim_id, kind=upload.kind, filename=view.filename,
-                              sha256=view.sha256, attached_at=now()))
-    session.flush()
-    return view
+def attach(session: Session, claim_id: int, files: Sequence[EvidenceView]) -> None:
+    """Attach files already kept (`keep_all`) to the claim, in their order: one insert."""
+    if not files:
+        return
+    stamp = now()
+    session.execute(_ATTACH, [
+        {"claim_id": claim_id, "kind": view.kind, "filename": view.filename,
+         "sha256": view.sha256, "attached_at": stamp} for view in files])
 
 
 def attached(session: Session, claim_id: int) -> list[EvidenceView]:

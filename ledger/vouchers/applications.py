@@ -43,7 +43,7 @@ from ledger.programmes.programme import Programme, policies, programme_row
 from ledger.registry.evidence import EvidenceView, Upload, file_bytes, keep
 from ledger.registry.firms import Firm
 from ledger.registry.names import firms_matching
-from ledger.vouchers.voucher import Voucher, firm_facts, issue_voucher
+from ledger.vouchers.voucher import Voucher, firm_facts, issue_in_programme
 from rules import ApplicationFacts, Decision, PolicySet, application_window, decide_application
 from rules.schema import APPLICATION_DOCUMENTS
 
@@ -307,8 +307,8 @@ def approve_application(session: Session, application_id: int, *, by: By, reason
     firm's status), so a refusal there leaves the application applied.
     """
     row = _reviewable(session, application_id, by, reason)
-    code = session.scalar(select(Programme.code).where(Programme.id == row.programme_id)) or ""
-    voucher = issue_voucher(session, code, row.firm_id, row.amount_fen, by=by, issued_on=on)
+    voucher = issue_in_programme(session, row.programme_id, row.firm_id, row.amount_fen, by=by,
+                                 issued_on=on)
     row.status = "approved"
     row.voucher_id = voucher.id
     row.reviewed_by = by.label

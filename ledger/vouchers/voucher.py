@@ -22,14 +22,19 @@ from sqlalchemy import (
     Select,
     String,
     UniqueConstraint,
+    bindparam,
     false,
     func,
+    insert,
+    literal_column,
     select,
     union,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
-from ledger.core.accounts import Balance, balance, open_account
+from ledger.core.accounts import Balance, balance, open_accounts
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.errors import InvalidInput, NotFound
@@ -38,8 +43,8 @@ from ledger.core.models import Account, JournalEntry, Transfer
 from ledger.core.paging import Page, check_page, count_of, ids_of_page
 from ledger.core.search import starts_with
 from ledger.programmes.decisions import refused
-from ledger.programmes.programme import account, policies, programme_row
-from ledger.registry.firms import Firm, get_firm
+from ledger.programmes.programme import Programme, account, policies, programme_row
+from ledger.registry.firms import Firm, FirmCertification
 from ledger.registry.names import firms_matching
 from ledger.vouchers.voucher_totals import record_issue
 from rules import IssueFacts, decide_issue, voucher_expiry
@@ -79,6 +84,10 @@ class Voucher(Base):
     issue_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
     issued_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The table itself, for the issue's Core INSERT (no ORM unit of work on the hot path).
+_VOUCHERS = Voucher.__table__
 
 
 @dataclass(frozen=True)
@@ -127,8 +136,87 @@ def _view(session: Session, row: Any, programme: str, b: Balance | None = None,
 
 def firm_facts(session: Session, firm_id: int) -> tuple[str, tuple[tuple[str, int], ...]]:
     """The firm's status and (kind, year) certifications, or NotFound."""
-    firm = get_firm(session, firm_id)
-    return firm.status, tuple((c.kind, c.year) for c in firm.certifications)
+    facts = _firm(session, _FIRM, firm_id)
+    return facts.status, facts.certifications
+
+
+@dataclass(frozen=True)
+class _FirmFacts:
+    status: str
+    name: str
+    certifications: tuple[tuple[str, int], ...]
+    issued_fen: int
+
+
+def _firm(session: Session, statement: Select[Any], firm_id: int,
+          **values: object) -> _FirmFacts:
+    """The firm's facts as `statement` (`_FIRM` or `_ISSUE_FIRM`) reads them, or NotFound."""
+    rows = session.execute(statement, {"firm_id": firm_id, **values}).all()
+    if not rows:
+        raise NotFound(f"no firm {firm_id}", firm_id=firm_id)
+    first = rows[0]
+    return _FirmFacts(first.status, first.name,
+                      tuple((r.kind, r.year) for r in rows if r.kind is not None),
+                      int(first.issued or 0))
+
+
+def _firm_statement(issued: Any) -> Select[Any]:
+    return (select(Firm.status, Firm.name, FirmCertification.kind, FirmCertification.year,
+                   issued.label("issued"))
+            .outerjoin(FirmCertification, FirmCertification.firm_id == Firm.id)
+            .where(Firm.id == bindparam("firm_id"))
+            .order_by(FirmCertification.year, FirmCertification.kind))
+
+
+# The statements of an issue, built once (bound values named): a call binds and runs them.
+_FIRM = _firm_statement(literal_column("0"))
+"""The firm's status, name and certifications (a row each, by year and kind)."""
+_ISSUE_FIRM = _firm_statement(
+    select(func.coalesce(func.sum(Voucher.amount_fen), 0)).where(
+        Voucher.firm_id == bindparam("firm_id"), Voucher.programme_id == bindparam("programme_id"),
+        Voucher.issued_year == bindparam("year")).scalar_subquery()
+).with_for_update(of=Firm)
+"""`_FIRM` with the firm's row locked and what the programme issued it in the year."""
+
+
+def _programme_statement(where: ColumnElement[bool]) -> Select[Any]:
+    budget = aliased(Account, name="budget")
+    return (select(Programme.id, Programme.code, Programme.policy, Programme.vouchers_issued,
+                   budget.code.label("budget"), budget.debits_posted, budget.credits_posted,
+                   budget.credits_pending)
+            .outerjoin(budget, budget.code == Programme.code + ":budget")
+            .where(where).with_for_update(of=Programme))
+
+
+_PROGRAMME_BY_CODE = _programme_statement(Programme.code == bindparam("programme"))
+"""The programme's row, locked while the serial is drawn, with its budget's totals."""
+_PROGRAMME_BY_ID = _programme_statement(Programme.id == bindparam("programme"))
+_COUNTED = (update(Programme.__table__)
+            .where(Programme.__table__.c.id == bindparam("programme_id"))
+            .values(vouchers_issued=bindparam("vouchers_issued")))
+_INSERT = insert(_VOUCHERS).returning(_VOUCHERS.c.id)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The locked programme an issue draws its serial from, and its free budget."""
+
+    id: int
+    code: str
+    policy: str
+    vouchers_issued: int
+    budget_free_fen: int | None  # None: the budget account is missing
+
+
+def _locked_programme(session: Session, statement: Select[Any], programme: str | int
+                      ) -> _Drawn:
+    """The programme as `statement` (one of the two above) reads it, or NotFound."""
+    row = session.execute(statement, {"programme": programme}).first()
+    if row is None:
+        raise NotFound(f"no programme {programme}", programme=programme)
+    free = (None if row.budget is None
+            else row.debits_posted - row.credits_posted - row.credits_pending)
+    return _Drawn(row.id, row.code, row.policy, row.vouchers_issued, free)
 
 
 def issue_voucher(
@@ -141,40 +229,71 @@ def issue_voucher(
     issued_on: dt.date | None = None,
 ) -> VoucherView:
     """Issue a voucher to a firm if the policy allows it: `P:voucher:V` ← `P:budget`."""
+    day = _issue_day(issued_on)
+    prog = _locked_programme(session, _PROGRAMME_BY_CODE, programme)
+    return _issue(session, prog, firm_id, amount_fen, by, day)
+
+
+def issue_in_programme(
+    session: Session,
+    programme_id: int,
+    firm_id: int,
+    amount_fen: int,
+    *,
+    by: By,
+    issued_on: dt.date | None = None,
+) -> VoucherView:
+    """`issue_voucher` in the programme named by its id (an approved application's)."""
+    day = _issue_day(issued_on)
+    prog = _locked_programme(session, _PROGRAMME_BY_ID, programme_id)
+    return _issue(session, prog, firm_id, amount_fen, by, day)
+
+
+def _issue_day(issued_on: dt.date | None) -> dt.date:
     day = issued_on or today()
     if day > today():
         raise InvalidInput("issued_on lies in the future", field="issued_on")
-    prog = programme_row(session, programme, lock=True)
-    session.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update()).first()
-    status, certs = firm_facts(session, firm_id)
-    issued_this_year = session.scalar(
-        select(func.coalesce(func.sum(Voucher.amount_fen), 0)).where(
-            Voucher.firm_id == firm_id, Voucher.programme_id == prog.id,
-            Voucher.issued_year == day.year)
-    ) or 0
-    free = balance(session, account(programme, "budget")).available
+    return day
+
+
+def _issue(session: Session, prog: _Drawn, firm_id: int, amount_fen: int, by: By,
+           day: dt.date) -> VoucherView:
+    """Decide on the firm's facts (its row locked after the programme's), then post, count
+    and insert the voucher; the view is built from the values written, not read back."""
+    firm = _firm(session, _ISSUE_FIRM, firm_id, programme_id=prog.id, year=day.year)
+    if prog.budget_free_fen is None:
+        raise NotFound(f"no account {account(prog.code, 'budget')}",
+                       code_value=account(prog.code, "budget"))
     decision = decide_issue(policies(), IssueFacts(
-        programme=prog.policy, on=day, amount_fen=amount_fen, firm_status=status,
-        firm_certifications=certs, firm_issued_this_year_fen=int(issued_this_year),
-        budget_free_fen=max(0, free)))
+        programme=prog.policy, on=day, amount_fen=amount_fen, firm_status=firm.status,
+        firm_certifications=firm.certifications,
+        firm_issued_this_year_fen=firm.issued_fen,
+        budget_free_fen=max(0, prog.budget_free_fen)))
     if not decision.allowed:
         raise refused(decision)
-    prog.vouchers_issued += 1
-    serial = f"V{prog.vouchers_issued:06d}"
-    code = account(programme, "voucher", serial)
-    open_account(session, code, programme, credits_must_not_exceed_debits=True)
+    number = prog.vouchers_issued + 1
+    serial = f"V{number:06d}"
+    code = account(prog.code, "voucher", serial)
+    session.execute(_COUNTED, {"programme_id": prog.id, "vouchers_issued": number})
+    # A programme the session holds as an object reads the new count on its next use.
+    held = session.identity_map.get(session.identity_key(Programme, prog.id))
+    if held is not None:
+        session.expire(held, ["vouchers_issued"])
+    open_accounts(session, [code], prog.code, credits_must_not_exceed_debits=True)
     entry = post_entry(session, EntryRequest(
-        (Move(code, account(programme, "budget"), amount_fen),),
-        flow=FLOW_ISSUE, ref=f"voucher:{programme}:{serial}", actor=by.label,
+        (Move(code, account(prog.code, "budget"), amount_fen),),
+        flow=FLOW_ISSUE, ref=f"voucher:{prog.code}:{serial}", actor=by.label,
         memo=f"firm {firm_id}"))
-    row = Voucher(programme_id=prog.id, serial=serial, account_code=code, firm_id=firm_id,
-                  amount_fen=amount_fen, issued_on=day, issued_year=day.year,
-                  expires_on=voucher_expiry(policies(), prog.policy, day), status="active",
-                  expired_fen=0, issue_entry_id=entry.id, issued_by=by.label, created_at=now())
-    session.add(row)
-    session.flush()
+    expires_on = voucher_expiry(policies(), prog.policy, day)
+    voucher_id = session.scalar(_INSERT, {
+        "programme_id": prog.id, "serial": serial, "account_code": code, "firm_id": firm_id,
+        "amount_fen": amount_fen, "issued_on": day, "issued_year": day.year,
+        "expires_on": expires_on, "status": "active", "expired_fen": 0,
+        "issue_entry_id": entry.id, "issued_by": by.label, "created_at": now()})
     record_issue(session, prog.id, day, amount_fen, entry.posted_at)
-    return _view(session, row, programme)
+    # A new account holds the issue alone: available = amount, nothing held, spent or expired.
+    return VoucherView(int(voucher_id), prog.code, serial, code, firm_id, amount_fen, day,
+                       expires_on, "active", amount_fen, 0, 0, 0, firm.name)
 
 
 def voucher_row(session: Session, voucher_id: int, *, firm_id: int | None = None) -> Voucher:
@@ -190,8 +309,6 @@ def voucher_by_serial(session: Session, serial: str, *, firm_id: int | None = No
     """The voucher a person names by its serial (V000262), or NotFound (also when `firm_id` is
     given and it is another's). A serial is unique within a programme: when it names vouchers
     of several programmes, `programme` must say which."""
-    from ledger.programmes.programme import Programme
-
     cleaned = serial.strip().upper() if isinstance(serial, str) else ""
     statement = select(Voucher).where(Voucher.serial == cleaned)
     if firm_id is not None:
@@ -209,8 +326,6 @@ def voucher_by_serial(session: Session, serial: str, *, firm_id: int | None = No
 
 
 def _programme_code(session: Session, programme_id: int) -> str:
-    from ledger.programmes.programme import Programme
-
     return session.scalar(select(Programme.code).where(Programme.id == programme_id)) or ""
 
 
@@ -233,8 +348,6 @@ def list_vouchers(
 ) -> Page[VoucherView]:
     """Vouchers newest first, filtered by programme, firm, status, the firm's city and `q`
     (a prefix of the serial, or of the firm's name or credit code)."""
-    from ledger.programmes.programme import Programme
-
     check_page(limit, offset)
     condition = []
     prog = programme_row(session, programme) if programme is not None else None

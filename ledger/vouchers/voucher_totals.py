@@ -10,12 +10,14 @@ as of a moment counts, exactly as the ledger saw it then).
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 from sqlalchemy import (
     BigInteger,
     Connection,
     Date,
     ForeignKey,
+    Insert,
     func,
     insert,
     literal_column,
@@ -60,13 +62,19 @@ def _add(session: Session, programme_id: int, month: dt.date, **amounts: int) ->
     """Add `amounts` to the month's row, creating it if it is the first (one upsert)."""
     values = {"programme_id": programme_id, "month": month,
               **{name: amounts.get(name, 0) for name in COUNTS}}
-    dialect = session.get_bind().dialect.name
-    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(
-        VoucherMonthTotal).values(values)
-    t = VoucherMonthTotal.__table__.c
-    session.execute(stmt.on_conflict_do_update(
+    upsert = _upsert(session.get_bind().dialect.name, tuple(sorted(amounts)))
+    session.execute(upsert, values)
+
+
+@cache
+def _upsert(dialect: str, names: tuple[str, ...]) -> Insert:
+    """The month row's upsert adding `names`, built once per engine and set of names (its
+    values bound at each call: the compiled form is cached, not rebuilt)."""
+    table = VoucherMonthTotal.__table__
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    return stmt.on_conflict_do_update(
         index_elements=["programme_id", "month"],
-        set_={name: t[name] + stmt.excluded[name] for name in amounts}))
+        set_={name: table.c[name] + stmt.excluded[name] for name in names})
 
 
 def record_issue(session: Session, programme_id: int, issued_on: dt.date, amount_fen: int,
@@ -77,17 +85,17 @@ def record_issue(session: Session, programme_id: int, issued_on: dt.date, amount
 
 def record_issues(session: Session, programme_id: int, issued_on: dt.date,
                   issued: list[tuple[int, dt.datetime]]) -> None:
-    """Count many vouchers issued on one day at once: (amount_fen, posted_at) each."""
+    """Count many vouchers issued on one day at once: (amount_fen, posted_at) each, one upsert
+    per month touched (one in all when they were posted in their issue month)."""
     if not issued:
         return
-    _add(session, programme_id, issued_on.replace(day=1), issued_count=len(issued),
-         issued_fen=sum(amount for amount, _ in issued))
-    posted: dict[dt.date, int] = {}
+    by_month: dict[dt.date, dict[str, int]] = {issued_on.replace(day=1): {
+        "issued_count": len(issued), "issued_fen": sum(amount for amount, _ in issued)}}
     for amount, posted_at in issued:
-        month = beijing_month(posted_at)
-        posted[month] = posted.get(month, 0) + amount
-    for month, amount in sorted(posted.items()):
-        _add(session, programme_id, month, issue_posted_fen=amount)
+        posted = by_month.setdefault(beijing_month(posted_at), {})
+        posted["issue_posted_fen"] = posted.get("issue_posted_fen", 0) + amount
+    for month, amounts in sorted(by_month.items()):
+        _add(session, programme_id, month, **amounts)
 
 
 def record_expiries(session: Session, programme_id: int,

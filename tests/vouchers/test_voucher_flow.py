@@ -337,3 +337,60 @@ def test_the_views_booking_completing_and_cancelling_return_are_what_is_stored(s
         assert redemptions.get_redemption(s, other.id) == cancelled
     assert (booked.voucher_serial, booked.firm_name) == (v.serial, cancelled.firm_name)
     assert booked.provider_name and booked.firm_name and cancelled.status == "cancelled"
+
+
+def test_a_claim_refuses_the_redemption_before_its_files(sessions, programme):
+    """The files are checked before the redemption is read; its refusals still come first."""
+    v = _issue(sessions)
+    r = _book(sessions, v.id)
+    bad = (*EVIDENCE[:2], Upload("service_report", "r.exe", b"MZ\x90"))
+    with transaction(sessions) as s, pytest.raises(Conflict) as booked:
+        claims.file_claim(s, r.id, provider_id=1, files=bad, by=PROVIDER)
+    assert booked.value.code == "not_completed"
+    with transaction(sessions) as s, pytest.raises(NotFound):
+        claims.file_claim(s, r.id, provider_id=2, files=bad, by=PROVIDER)
+    _complete_confirm(sessions, r.id)
+    with transaction(sessions) as s, pytest.raises(InvalidInput) as twice:
+        claims.file_claim(s, r.id, provider_id=1, by=PROVIDER,
+                          files=(*EVIDENCE, Upload("invoice", "again.pdf", PDF)))
+    assert twice.value.detail == {"field": "files"}
+
+
+def test_one_file_given_as_two_kinds_is_stored_once_and_attached_twice(sessions, programme):
+    from sqlalchemy import func, select
+
+    from ledger.registry.evidence import EvidenceFile
+
+    v = _issue(sessions)
+    r = _book(sessions, v.id)
+    _complete_confirm(sessions, r.id)
+    same = (Upload("contract", "c.pdf", PDF), Upload("invoice", "i.pdf", PDF),
+            Upload("service_report", "r.pdf", PDF))
+    with transaction(sessions) as s:
+        filed = claims.file_claim(s, r.id, provider_id=1, files=same, by=PROVIDER)
+        assert s.scalar(select(func.count()).select_from(EvidenceFile)) == 1
+        assert claims.get_claim(s, filed.id) == filed
+    assert [(e.kind, e.filename) for e in filed.evidence] == [
+        ("contract", "c.pdf"), ("invoice", "i.pdf"), ("service_report", "r.pdf")]
+
+
+def test_objects_the_session_holds_see_the_issue_and_the_decision(sessions, programme):
+    """Issue and decision write with Core statements; a programme or claim already loaded as
+    an object in the same session must not keep the old values."""
+    from ledger.programmes.programme import programme_row
+
+    with transaction(sessions) as s:
+        held = programme_row(s, CODE)
+        assert held.vouchers_issued == 0
+        v = vouchers.issue_voucher(s, CODE, 1, 5_000_000, by=OPERATOR)
+        assert held.vouchers_issued == 1
+        assert vouchers.list_vouchers(s, limit=10, programme=CODE).total == 1
+        assert vouchers.get_voucher(s, v.id) == v
+    r = _book(sessions, v.id)
+    _complete_confirm(sessions, r.id)
+    with transaction(sessions) as s:
+        c = claims.file_claim(s, r.id, provider_id=1, files=EVIDENCE, by=PROVIDER)
+        row = claims.claim_row(s, c.id)
+        approved = claims.approve(s, c.id, by=APPROVER, reason="齐全")
+        assert (row.status, row.decided_by, row.reason) == ("approved", APPROVER.label, "齐全")
+        assert claims.get_claim(s, c.id) == approved
