@@ -42,23 +42,32 @@ from ledger.registry.users import User, create_user, find_user
 
 DEMO_PREFIX = "demo-"
 
+# The hand-written firms are certified tech SMEs for 2026 (what the tests' explicit dates use)
+# and for the current year, so that the demo's firms stay eligible on any day they are seeded.
+_TECH_SME_YEARS = sorted({2026, today().year})
+
+
+def _tech_sme(month: int, day: int) -> tuple[Certification, ...]:
+    return tuple(Certification("tech_sme", y, date(y, month, day)) for y in _TECH_SME_YEARS)
+
+
 # Credit codes carry Liaoning's division codes (2101 沈阳, 2102 大连 …) and valid check characters.
 FIRMS: tuple[tuple[PartyData, tuple[Certification, ...]], ...] = (
     (PartyData("91210100MA0Y7K3N5H", "沈阳新松智联机器人科技有限公司", "沈阳市", "浑南区", "small",
                "刘志远", ("刘志远", "沈阳创新投资有限公司"), "中国工商银行沈阳浑南支行",
                "3301020109200154321"),
-     (Certification("tech_sme", 2026, date(2026, 3, 18)),
+     (*_tech_sme(3, 18),
       Certification("gazelle", 2025, date(2025, 11, 6)))),
     (PartyData("91210200MA0QF8LX24", "大连海创精密仪器有限公司", "大连市", "甘井子区", "medium",
                "王海燕", ("王海燕", "李建国"), "中国银行大连高新园区支行", "6217856000012345678"),
-     (Certification("tech_sme", 2026, date(2026, 4, 2)),
+     (*_tech_sme(4, 2),
       Certification("specialised", 2025, date(2025, 9, 12)))),
     (PartyData("91210300MA10A6TG7G", "鞍山钢研新材料科技有限公司", "鞍山市", "铁东区", "small",
                "赵明", ("赵明", "孙丽"), None, None),
-     (Certification("tech_sme", 2026, date(2026, 3, 30)),)),
+     _tech_sme(3, 30)),
     (PartyData("91210800MA0XR2DB4X", "营口港智能装备有限公司", "营口市", "鲅鱼圈区", "micro",
                "陈晓东", ("陈晓东",), "中国建设银行营口分行", "21050163830800001234"),
-     (Certification("tech_sme", 2026, date(2026, 5, 8)),
+     (*_tech_sme(5, 8),
       Certification("chuying", 2026, date(2026, 6, 1)))),
     (PartyData("91210600MA0U9HJC13", "丹东北方光电技术有限公司", "丹东市", "振兴区", "small",
                "周静", ("周静", "丹东光电产业基金"), None, None),
