@@ -148,19 +148,28 @@ def _ride_commit(session: Session) -> object:
 
 
 def driver_rows(
-    connection: Connection, sql: str, parameters: Sequence[object] | None = None, result: int = 0
+    connection: Connection,
+    sql: str,
+    parameters: Sequence[object] | None = None,
+    result: int = 0,
+    begin: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Run `sql` on the driver's own cursor and return the rows of its `result`-th result set.
 
     For the hot PostgreSQL statements: SQLAlchemy's result set-up for a text statement costs
     more client CPU than the driver's round trip. Driver errors are raised as SQLAlchemy's
     (a lost connection is invalidated, as SQLAlchemy's own execution does). Without
-    parameters psycopg sends a simple query, which may hold several statements.
+    parameters psycopg sends a simple query, which may hold several statements. With `begin`,
+    when `sql` would be the transaction's first statement, the `BEGIN` goes in its round trip.
     """
     dbapi_error = connection.dialect.loaded_dbapi.Error
+    driver = connection.connection.dbapi_connection
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(sql, parameters)
+        if begin and _begin_with(driver):
+            _execute_begun(driver, cursor, sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
         for _ in range(result):
             cursor.nextset()
         return list(cursor.fetchall())
@@ -174,6 +183,35 @@ def driver_rows(
         ) from exc
     finally:
         cursor.close()
+
+
+def _begin_with(driver: Any) -> bool:
+    """Whether psycopg would open a transaction (a round trip of its own) before the next
+    statement: not in autocommit, no transaction open yet, pipelines supported."""
+    info = getattr(driver, "info", None)
+    pipeline = getattr(driver, "pipeline", None)
+    if info is None or pipeline is None or driver.autocommit:
+        return False
+    # psycopg's own BEGIN would name these; only the plain one is sent here.
+    if (driver.isolation_level, driver.read_only, driver.deferrable) != (None, None, None):
+        return False
+    from psycopg import Pipeline, pq
+
+    return bool(info.transaction_status == pq.TransactionStatus.IDLE and Pipeline.is_supported())
+
+
+def _execute_begun(driver: Any, cursor: Any, sql: str, parameters: object) -> None:
+    """PostgreSQL: `BEGIN` and `sql` in one pipeline, one round trip (psycopg would send its
+    own `BEGIN` and wait for the reply first). psycopg leaves a pipeline's `BEGIN` alone only
+    in autocommit; once it is sent the connection is, as psycopg itself would leave it, in a
+    transaction and not in autocommit (its setter refuses to say so inside a transaction)."""
+    driver.autocommit = True  # allowed: no transaction is open
+    try:
+        with driver.pipeline():
+            cursor.execute("BEGIN")
+            cursor.execute(sql, parameters)
+    finally:
+        driver._autocommit = False
 
 
 def insert_rows(
