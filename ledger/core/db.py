@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
@@ -166,8 +167,10 @@ def driver_rows(
     driver = connection.connection.dbapi_connection
     cursor = connection.connection.cursor()
     try:
-        if begin and _begin_with(driver):
-            _execute_begun(driver, cursor, sql, parameters)
+        literal = _literal_sql(sql, parameters) if begin and _begin_with(driver) else None
+        if literal is not None:
+            _execute_begun(driver, cursor, literal)
+            cursor.nextset()  # past BEGIN's result
         else:
             cursor.execute(sql, parameters)
         for _ in range(result):
@@ -187,29 +190,50 @@ def driver_rows(
 
 def _begin_with(driver: Any) -> bool:
     """Whether psycopg would open a transaction (a round trip of its own) before the next
-    statement: not in autocommit, no transaction open yet, pipelines supported."""
+    statement, and that transaction is the plain `BEGIN` sent here instead."""
     info = getattr(driver, "info", None)
-    pipeline = getattr(driver, "pipeline", None)
-    if info is None or pipeline is None or driver.autocommit:
+    if info is None or driver.autocommit:
         return False
     # psycopg's own BEGIN would name these; only the plain one is sent here.
     if (driver.isolation_level, driver.read_only, driver.deferrable) != (None, None, None):
         return False
-    from psycopg import Pipeline, pq
+    from psycopg import pq
 
-    return bool(info.transaction_status == pq.TransactionStatus.IDLE and Pipeline.is_supported())
+    return bool(
+        info.transaction_status == pq.TransactionStatus.IDLE
+        # What makes `'…'` with doubled quotes an exact string literal.
+        and info.parameter_status("standard_conforming_strings") == "on"
+    )
 
 
-def _execute_begun(driver: Any, cursor: Any, sql: str, parameters: object) -> None:
-    """PostgreSQL: `BEGIN` and `sql` in one pipeline, one round trip (psycopg would send its
-    own `BEGIN` and wait for the reply first). psycopg leaves a pipeline's `BEGIN` alone only
-    in autocommit; once it is sent the connection is, as psycopg itself would leave it, in a
+def _literal_sql(sql: str, parameters: Sequence[object] | None) -> str | None:
+    """`sql` with its `%s` parameters written in as SQL literals, for a simple query; None
+    when a parameter is of a kind not written here (then it goes as a parameter)."""
+    literals: list[str] = []
+    for value in parameters or ():
+        if value is None:
+            literals.append("NULL")
+        elif isinstance(value, bool):
+            literals.append("true" if value else "false")
+        elif isinstance(value, int):
+            literals.append(str(int(value)))
+        elif isinstance(value, str):
+            literals.append("'" + value.replace("'", "''") + "'")
+        elif isinstance(value, datetime) and value.utcoffset() is not None:
+            literals.append(f"'{value.isoformat()}'")
+        else:
+            return None
+    return sql % tuple(literals)
+
+
+def _execute_begun(driver: Any, cursor: Any, sql: str) -> None:
+    """PostgreSQL: `BEGIN; <sql>` as one simple query, one round trip (psycopg would send its
+    own `BEGIN` and wait for the reply first). psycopg sends no `BEGIN` of its own only in
+    autocommit; once ours is sent the connection is, as psycopg would leave it, in a
     transaction and not in autocommit (its setter refuses to say so inside a transaction)."""
     driver.autocommit = True  # allowed: no transaction is open
     try:
-        with driver.pipeline():
-            cursor.execute("BEGIN")
-            cursor.execute(sql, parameters)
+        cursor.execute("BEGIN; " + sql)
     finally:
         driver._autocommit = False
 
