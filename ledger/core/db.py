@@ -171,6 +171,10 @@ def driver_rows(
         if literal is not None:
             _execute_begun(driver, cursor, literal)
             cursor.nextset()  # past BEGIN's result
+        elif parameters is None:
+            # A simple query (its text differs call by call): psycopg's prepared-statement
+            # bookkeeping would only count it.
+            cursor.execute(sql, prepare=False)
         else:
             cursor.execute(sql, parameters)
         for _ in range(result):
@@ -233,7 +237,7 @@ def _execute_begun(driver: Any, cursor: Any, sql: str) -> None:
     transaction and not in autocommit (its setter refuses to say so inside a transaction)."""
     driver.autocommit = True  # allowed: no transaction is open
     try:
-        cursor.execute("BEGIN; " + sql)
+        cursor.execute("BEGIN; " + sql, prepare=False)
     finally:
         driver._autocommit = False
 
