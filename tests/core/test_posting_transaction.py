@@ -100,3 +100,22 @@ def test_on_postgresql_a_posting_and_its_seal_take_two_round_trips(chart, engine
         assert round_trips > 2, sent  # the Python path's statements
     with transaction(chart) as s:
         assert get_entry(s, posted.id).hash is not None  # sealed
+
+
+def test_text_reaches_the_journal_exactly_when_the_posting_opens_the_transaction(
+    chart, posting_path
+):
+    """On PostgreSQL such a posting's values are written into the statement as literals."""
+    memo = "100% 'quoted' \\ \"double\" %s {braces,} 创新券 NULL"
+    request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),), flow="redeem",
+                           ref="R'1\\", actor="o'brien", memo=memo,
+                           idempotency_key="k'e\\y%s")
+    with transaction(chart) as s:
+        posted = post_entry(s, request)
+    with transaction(chart) as s:
+        stored = get_entry(s, posted.id)
+        assert (stored.ref, stored.actor, stored.memo) == ("R'1\\", "o'brien", memo)
+        assert stored.hash is not None
+    with transaction(chart) as s:  # the key was stored as given: the same request replays
+        replayed = post_entry(s, request)
+    assert replayed.replayed and replayed.id == posted.id
