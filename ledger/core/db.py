@@ -201,10 +201,8 @@ def _begin_with(driver: Any) -> bool:
     # psycopg's own BEGIN would name these; only the plain one is sent here.
     if (driver.isolation_level, driver.read_only, driver.deferrable) != (None, None, None):
         return False
-    from psycopg import pq
-
     return bool(
-        info.transaction_status == pq.TransactionStatus.IDLE
+        info.transaction_status == 0  # psycopg.pq.TransactionStatus.IDLE
         # What makes `'…'` with doubled quotes an exact string literal.
         and info.parameter_status("standard_conforming_strings") == "on"
     )
@@ -239,6 +237,8 @@ def _execute_begun(driver: Any, cursor: Any, sql: str) -> None:
     try:
         cursor.execute("BEGIN; " + sql, prepare=False)
     finally:
+        # psycopg's public setter refuses inside a transaction; the private flag is what it
+        # sets (tests/core/test_posting_transaction.py checks the connection afterwards).
         driver._autocommit = False
 
 
