@@ -1,9 +1,9 @@
 """One journal entry posted by one statement on PostgreSQL: `SELECT * FROM ledger_post(...)`.
 
-The server function (migration 0018) locks, checks and writes exactly as the Python path in
-ledger.core.journal does; a refusal comes back as a tag and arguments, turned here into the
-same domain error with the same message. ledger.core.journal checks requests (pure checks),
-builds the arguments and turns the result into a PostedEntry.
+The server function (migration 0018; current version 0021) locks, checks and writes exactly
+as the Python path in ledger.core.journal does; a refusal comes back as a tag and arguments,
+turned here into the same domain error with the same message. ledger.core.journal checks
+requests (pure checks), builds the arguments and turns the result into a PostedEntry.
 """
 
 from __future__ import annotations
