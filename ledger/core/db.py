@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
@@ -153,25 +152,18 @@ def driver_rows(
     sql: str,
     parameters: Sequence[object] | None = None,
     result: int = 0,
-    begin: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Run `sql` on the driver's own cursor and return the rows of its `result`-th result set.
 
     For the hot PostgreSQL statements: SQLAlchemy's result set-up for a text statement costs
     more client CPU than the driver's round trip. Driver errors are raised as SQLAlchemy's
     (a lost connection is invalidated, as SQLAlchemy's own execution does). Without
-    parameters psycopg sends a simple query, which may hold several statements. With `begin`,
-    when `sql` would be the transaction's first statement, the `BEGIN` goes in its round trip.
+    parameters psycopg sends a simple query, which may hold several statements.
     """
     dbapi_error = connection.dialect.loaded_dbapi.Error
-    driver = connection.connection.dbapi_connection
     cursor = connection.connection.cursor()
     try:
-        literal = _literal_sql(sql, parameters) if begin and _begin_with(driver) else None
-        if literal is not None:
-            _execute_begun(driver, cursor, literal)
-            cursor.nextset()  # past BEGIN's result
-        elif parameters is None:
+        if parameters is None:
             # A simple query (its text differs call by call): psycopg's prepared-statement
             # bookkeeping would only count it.
             cursor.execute(sql, prepare=False)
@@ -190,56 +182,6 @@ def driver_rows(
         ) from exc
     finally:
         cursor.close()
-
-
-def _begin_with(driver: Any) -> bool:
-    """Whether psycopg would open a transaction (a round trip of its own) before the next
-    statement, and that transaction is the plain `BEGIN` sent here instead."""
-    info = getattr(driver, "info", None)
-    if info is None or driver.autocommit:
-        return False
-    # psycopg's own BEGIN would name these; only the plain one is sent here.
-    if (driver.isolation_level, driver.read_only, driver.deferrable) != (None, None, None):
-        return False
-    return bool(
-        info.transaction_status == 0  # psycopg.pq.TransactionStatus.IDLE
-        # What makes `'…'` with doubled quotes an exact string literal.
-        and info.parameter_status("standard_conforming_strings") == "on"
-    )
-
-
-def _literal_sql(sql: str, parameters: Sequence[object] | None) -> str | None:
-    """`sql` with its `%s` parameters written in as SQL literals, for a simple query; None
-    when a parameter is of a kind not written here (then it goes as a parameter)."""
-    literals: list[str] = []
-    for value in parameters or ():
-        if value is None:
-            literals.append("NULL")
-        elif isinstance(value, bool):
-            literals.append("true" if value else "false")
-        elif isinstance(value, int):
-            literals.append(str(int(value)))
-        elif isinstance(value, str):
-            literals.append("'" + value.replace("'", "''") + "'")
-        elif isinstance(value, datetime) and value.utcoffset() is not None:
-            literals.append(f"'{value.isoformat()}'")
-        else:
-            return None
-    return sql % tuple(literals)
-
-
-def _execute_begun(driver: Any, cursor: Any, sql: str) -> None:
-    """PostgreSQL: `BEGIN; <sql>` as one simple query, one round trip (psycopg would send its
-    own `BEGIN` and wait for the reply first). psycopg sends no `BEGIN` of its own only in
-    autocommit; once ours is sent the connection is, as psycopg would leave it, in a
-    transaction and not in autocommit (its setter refuses to say so inside a transaction)."""
-    driver.autocommit = True  # allowed: no transaction is open
-    try:
-        cursor.execute("BEGIN; " + sql, prepare=False)
-    finally:
-        # psycopg's public setter refuses inside a transaction; the private flag is what it
-        # sets (tests/core/test_posting_transaction.py checks the connection afterwards).
-        driver._autocommit = False
 
 
 def insert_rows(

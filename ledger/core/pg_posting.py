@@ -81,7 +81,6 @@ def ledger_post(session: Session, transfers: ServerTransfers, entry: EntryFields
         check_key(entry.key)
     posted_at = None if entry.posted_at is None else entry.posted_at.astimezone(UTC)
     # Objects added to the session but not yet flushed must be visible to the function.
-    # When the posting is the transaction's first statement, its BEGIN rides along.
     session.flush()
     (row,) = driver_rows(
         session.connection(),
@@ -92,7 +91,6 @@ def ledger_post(session: Session, transfers: ServerTransfers, entry: EntryFields
             entry.actor, entry.memo, posted_at, entry.reverses_entry_id, entry.key,
             entry.key_hash, entry.scope,
         ),
-        begin=True,
     )
     error, args, entry_id, stored_at, replayed, ids, debits, credits, amounts, kinds, holds = row
     if error is not None:

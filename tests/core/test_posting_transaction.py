@@ -1,7 +1,7 @@
-"""A posting that opens its unit of work: all or nothing, and on PostgreSQL two round trips.
+"""A posting that opens its unit of work: all or nothing, and on PostgreSQL three round trips.
 
-On PostgreSQL the `BEGIN` rides the posting's own round trip (`db.driver_rows(begin=True)`)
-and the seal rides the commit's; the transaction stays one transaction either way.
+On PostgreSQL psycopg's `BEGIN`, the posting's one statement, and the commit with the seal
+riding it (`COMMIT; SELECT * FROM ledger_seal(…)`); the transaction stays one transaction.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def test_a_unit_of_work_opened_by_a_posting_rolls_back_whole(chart, engine, post
     assert _entries(chart) == before + 1
 
 
-def test_on_postgresql_a_posting_and_its_seal_take_two_round_trips(chart, engine, posting_path):
-    """`BEGIN` with `ledger_post(…)`, then `COMMIT; SELECT * FROM ledger_seal(…)`; the
+def test_on_postgresql_a_posting_and_its_seal_take_three_round_trips(chart, engine, posting_path):
+    """`BEGIN`, `ledger_post(…)`, then `COMMIT; SELECT * FROM ledger_seal(…)`; the
     Python path (or SQLite) sends what it needs, and the entry is sealed either way."""
     if engine.dialect.name != "postgresql":
         with transaction(chart) as s:
@@ -95,17 +95,15 @@ def test_on_postgresql_a_posting_and_its_seal_take_two_round_trips(chart, engine
     # A round trip ends with a simple Query or an extended-protocol Sync.
     round_trips = sum(1 for message in sent if message in ("Query", "Sync"))
     if posting_path == "server":
-        assert round_trips == 2, sent
+        assert round_trips == 3, sent
     else:
-        assert round_trips > 2, sent  # the Python path's statements
+        assert round_trips > 3, sent  # the Python path's statements
     with transaction(chart) as s:
         assert get_entry(s, posted.id).hash is not None  # sealed
 
 
-def test_text_reaches_the_journal_exactly_when_the_posting_opens_the_transaction(
-    chart, posting_path
-):
-    """On PostgreSQL such a posting's values are written into the statement as literals."""
+def test_text_reaches_the_journal_exactly(chart, posting_path):
+    """On PostgreSQL the transfers' account codes go to the server as array literals."""
     memo = "100% 'quoted' \\ \"double\" %s {braces,} 创新券 NULL"
     request = EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),), flow="redeem",
                            ref="R'1\\", actor="o'brien", memo=memo,
