@@ -74,7 +74,18 @@ def prepare(url: str) -> None:
     engine.dispose()
 
 
-def _service_worker(url: str, seconds: float, seed: int) -> list[float]:
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds of the server process `pid` (None when /proc does not show it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _service_worker(url: str, seconds: float, seed: int) -> tuple[list[float], float | None]:
+    """Latencies, and this process's CPU plus its backend's over the timed loop (or None)."""
     from ledger.core.db import make_engine, make_sessionmaker, transaction
     from ledger.core.journal import EntryRequest, Move, post_entry
 
@@ -90,16 +101,23 @@ def _service_worker(url: str, seconds: float, seed: int) -> list[float]:
     # Not timed, as the baseline's connect is not: the connection and SQLAlchemy's first
     # compilation of each statement.
     post()
+    with engine.connect() as conn:  # the pool's one connection, which every posting uses
+        backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    server_before, client_before = _backend_cpu(backend), time.process_time()
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     while (start := time.perf_counter()) < deadline:
         post()
         latencies.append(time.perf_counter() - start)
+    client = time.process_time() - client_before
+    server_after = _backend_cpu(backend)
     engine.dispose()
-    return latencies
+    if server_before is None or server_after is None:
+        return latencies, None
+    return latencies, client + (server_after - server_before)
 
 
-def _baseline_worker(url: str, seconds: float, seed: int) -> list[float]:
+def _baseline_worker(url: str, seconds: float, seed: int) -> tuple[list[float], None]:
     import psycopg
 
     rng = random.Random(seed)
@@ -110,18 +128,31 @@ def _baseline_worker(url: str, seconds: float, seed: int) -> list[float]:
             a, b = rng.sample(range(1, ACCOUNTS + 1), 2)
             c.execute("SELECT bench_baseline.transfer(%s, %s, 1)", (a, b))
             latencies.append(time.perf_counter() - start)
-    return latencies
+    return latencies, None
 
 
 def measure(kind: str, url: str, workers: int, seconds: float) -> tuple[float, float]:
     """Postings per second over all worker processes, and the p99 latency in ms."""
+    tps, p99, _cpu = measure_cpu(kind, url, workers, seconds)
+    return tps, p99
+
+
+def measure_cpu(
+    kind: str, url: str, workers: int, seconds: float
+) -> tuple[float, float, float | None]:
+    """As `measure`, and the service's CPU per posting in ms, client and server together
+    (None for the baseline, or when the server's processes are not in this /proc)."""
     target = _service_worker if kind == "service" else _baseline_worker
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
         results = pool.starmap(target, [(url, seconds, n) for n in range(workers)])
-    latencies = sorted(x for r in results for x in r)
+    latencies = sorted(x for r in results for x in r[0])
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
-    return len(latencies) / seconds, p99 * 1000
+    cpus = [r[1] for r in results]
+    cpu = None
+    if latencies and all(c is not None for c in cpus):
+        cpu = sum(c for c in cpus if c is not None) / len(latencies) * 1000
+    return len(latencies) / seconds, p99 * 1000, cpu
 
 
 def main() -> None:
@@ -135,9 +166,12 @@ def main() -> None:
         figures = {}
         for kind, workers in (("service", 1), ("service", 4), ("service", 16),
                               ("baseline", 1), ("baseline", 16)):
-            tps, p99 = measure(kind, url, workers, args.seconds)
+            tps, p99, cpu = measure_cpu(kind, url, workers, args.seconds)
             figures[(kind, workers)] = (tps, p99)
-            print(f"{kind} {workers:>2} workers: {tps:8.0f} postings/s  p99 {p99:7.1f} ms",
+            # CPU per posting, the client's and its backend's: on two shared cores what
+            # bounds throughput, and steadier than it when other work loads the machine.
+            per = "" if cpu is None else f"  cpu {cpu:5.2f} ms/posting"
+            print(f"{kind} {workers:>2} workers: {tps:8.0f} postings/s  p99 {p99:7.1f} ms{per}",
                   flush=True)
         _check(url)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")

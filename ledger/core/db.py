@@ -179,7 +179,10 @@ def _ride_commit(session: Session) -> object:
 
 
 def driver_rows(
-    connection: Connection, sql: str, parameters: Sequence[object] | None = None, result: int = 0
+    connection: Connection,
+    sql: str,
+    parameters: Sequence[object] | None = None,
+    result: int = 0,
 ) -> list[tuple[Any, ...]]:
     """Run `sql` on the driver's own cursor and return the rows of its `result`-th result set.
 
@@ -191,7 +194,12 @@ def driver_rows(
     dbapi_error = connection.dialect.loaded_dbapi.Error
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(sql, parameters)
+        if parameters is None:
+            # A simple query (its text differs call by call): psycopg's prepared-statement
+            # bookkeeping would only count it.
+            cursor.execute(sql, prepare=False)
+        else:
+            cursor.execute(sql, parameters)
         for _ in range(result):
             cursor.nextset()
         return list(cursor.fetchall())

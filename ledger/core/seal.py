@@ -200,9 +200,10 @@ def _seal_here(
 def _seal_on_server(
     connection: Connection, wait: bool, entry_ids: Collection[int] | None
 ) -> tuple[int | None, bool]:
-    """One batch sealed by ledger_seal() (migrations 0018, 0019) in one statement, no
+    """One batch sealed by ledger_seal() (migrations 0018, 0019, 0021) in one statement, no
     transaction around it: the head is held only while the server chains the entries. If
-    another sealer holds the head and missed our entries, the call waits for it itself."""
+    another sealer holds the head and missed our entries, the call waits for it itself
+    (without taking the head, so that waiters whose entries it sealed all leave at once)."""
     sealed, mine_queued = connection.exec_driver_sql(
         "SELECT * FROM ledger_seal(%s, %s, %s::bigint[])",
         (SEAL_BATCH, wait, list(entry_ids or ())),
