@@ -194,10 +194,12 @@ def driver_rows(
     dbapi_error = connection.dialect.loaded_dbapi.Error
     cursor = connection.connection.cursor()
     try:
-        if parameters is None:
+        if parameters is None and connection.dialect.name == "postgresql":
             # A simple query (its text differs call by call): psycopg's prepared-statement
             # bookkeeping would only count it.
             cursor.execute(sql, prepare=False)
+        elif parameters is None:
+            cursor.execute(sql)
         else:
             cursor.execute(sql, parameters)
         for _ in range(result):
