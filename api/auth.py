@@ -11,13 +11,14 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from jose import JWTError, jwt
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.problems import AuthError
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import NotFound, PermissionDenied
-from ledger.registry.users import UserView, get_user
+from ledger.registry.users import User, UserView, get_user
 
 # One pinned algorithm: a token naming any other (`none`, RS256, ES256 …) is refused.
 ALGORITHM = "HS256"
@@ -28,6 +29,14 @@ _SUBJECT = re.compile(r"[1-9][0-9]{0,17}")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# A write's user, read in the write's transaction by a statement built once (`USER_COLUMNS`
+# first: `mutate` reads them with the idempotency key's row in one statement).
+_USERS = User.__table__
+USER_COLUMNS = tuple(_USERS.c[name] for name in (
+    "id", "username", "display_name", "role", "firm_id", "provider_id", "active", "created_at",
+    "must_change_password"))
+READ_USER = select(*USER_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,17 @@ class Pending:
         """Read and check the user in `session`: 401 unknown, disabled or role changed; 403
         `password_change_required` unless the route admits a one-time password."""
         # A write does not show the user's party name: not read.
-        user = admit(session, self.pending_id, self.pending_role, party_name=False)
+        return self.admit_row(
+            session.execute(READ_USER, {"user_id": self.pending_id}).first())
+
+    def admit_row(self, row: Row[Any] | None) -> UserView:
+        """As `load`, from a row already read (`USER_COLUMNS` first; None: no such user)."""
+        if row is None or row[0] is None:
+            raise AuthError("invalid token: no such user")
+        user = UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
+                        bool(row[8]))
+        if not user.active or user.role != self.pending_role:
+            raise AuthError("invalid token: the user is disabled or their role changed")
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)
