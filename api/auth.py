@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,8 +60,29 @@ def issue_token(settings: TokenSettings, user: UserView, now: datetime | None = 
     return jwt.encode(claims, settings.key, algorithm=ALGORITHM)
 
 
+# Tokens already verified, by (key, token): a client sends its token with every request,
+# and its signature and claims do not change; only the expiry is checked again at each use.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 1024
+
+
 def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
     """The token's claims once its signature, algorithm, expiry and required claims check out."""
+    known = _VERIFIED.get((settings.key, token))
+    if known is not None:
+        # As jose's own check (its message too): expired once `exp` is in the past.
+        if int(known["exp"]) < int(time.time()):
+            raise AuthError("invalid token: Signature has expired.")
+        return dict(known)
+    claims = _verify(settings, token)
+    if "nbf" not in claims:  # a not-before time is checked by jose at each use
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[(settings.key, token)] = dict(claims)
+    return claims
+
+
+def _verify(settings: TokenSettings, token: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
