@@ -71,7 +71,7 @@ def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
     known = _VERIFIED.get((settings.key, token))
     if known is not None:
         # As jose's own check (its message too): expired once `exp` is in the past.
-        if int(known["exp"]) < int(time.time()):
+        if int(known["exp"]) < _now():
             raise AuthError("invalid token: Signature has expired.")
         return dict(known)
     claims = _verify(settings, token)
@@ -80,6 +80,10 @@ def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
             _VERIFIED.clear()
         _VERIFIED[(settings.key, token)] = dict(claims)
     return claims
+
+
+def _now() -> int:
+    return int(time.time())
 
 
 def _verify(settings: TokenSettings, token: str) -> dict[str, Any]:
