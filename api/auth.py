@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,14 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from jose import JWTError, jwt
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.problems import AuthError
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import NotFound, PermissionDenied
-from ledger.registry.users import UserView, get_user
+from ledger.registry.users import User, UserView, get_user
 
 # One pinned algorithm: a token naming any other (`none`, RS256, ES256 …) is refused.
 ALGORITHM = "HS256"
@@ -28,6 +30,14 @@ _SUBJECT = re.compile(r"[1-9][0-9]{0,17}")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# A write's user, read in the write's transaction by a statement built once (`USER_COLUMNS`
+# first: `mutate` reads them with the idempotency key's row in one statement).
+_USERS = User.__table__
+USER_COLUMNS = tuple(_USERS.c[name] for name in (
+    "id", "username", "display_name", "role", "firm_id", "provider_id", "active", "created_at",
+    "must_change_password"))
+READ_USER = select(*USER_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,33 @@ def issue_token(settings: TokenSettings, user: UserView, now: datetime | None = 
     return jwt.encode(claims, settings.key, algorithm=ALGORITHM)
 
 
+# Tokens already verified, by (key, token): a client sends its token with every request,
+# and its signature and claims do not change; only the expiry is checked again at each use.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 1024
+
+
 def read_token(settings: TokenSettings, token: str) -> dict[str, Any]:
     """The token's claims once its signature, algorithm, expiry and required claims check out."""
+    known = _VERIFIED.get((settings.key, token))
+    if known is not None:
+        # As jose's own check (its message too): expired once `exp` is in the past.
+        if int(known["exp"]) < _now():
+            raise AuthError("invalid token: Signature has expired.")
+        return dict(known)
+    claims = _verify(settings, token)
+    if "nbf" not in claims:  # a not-before time is checked by jose at each use
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[(settings.key, token)] = dict(claims)
+    return claims
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _verify(settings: TokenSettings, token: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
@@ -154,7 +189,17 @@ class Pending:
         """Read and check the user in `session`: 401 unknown, disabled or role changed; 403
         `password_change_required` unless the route admits a one-time password."""
         # A write does not show the user's party name: not read.
-        user = admit(session, self.pending_id, self.pending_role, party_name=False)
+        return self.admit_row(
+            session.execute(READ_USER, {"user_id": self.pending_id}).first())
+
+    def admit_row(self, row: Row[Any] | None) -> UserView:
+        """As `load`, from a row already read (`USER_COLUMNS` first; None: no such user)."""
+        if row is None or row[0] is None:
+            raise AuthError("invalid token: no such user")
+        user = UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
+                        bool(row[8]))
+        if not user.active or user.role != self.pending_role:
+            raise AuthError("invalid token: the user is disabled or their role changed")
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)

@@ -15,17 +15,39 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import and_, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from api.auth import loaded
+from api.auth import USER_COLUMNS, Pending, subject
 from api.metrics import observe_operation
-from ledger.core import oplog
+from ledger.core import idempotency, oplog
+from ledger.core.base import UTCDateTime
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError
-from ledger.core.idempotency import check_key, content_hash, recall, remember, serialise
+from ledger.core.idempotency import check_key, content_hash, remember, stored_result
 from ledger.registry.users import UserView
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+# A write's statements, built once with bound parameters (nothing compiled per request).
+_KEYS = idempotency.REMEMBER.table
+_USERS = USER_COLUMNS[0].table
+# The write's user and the key's stored row (if any) in one statement.
+_USER_AND_KEY = select(*USER_COLUMNS, _KEYS.c.request_hash, _KEYS.c.result).select_from(
+    _USERS.outerjoin(_KEYS, and_(_KEYS.c.scope == bindparam("scope"),
+                                 _KEYS.c.key == bindparam("key")))
+).where(_USERS.c.id == bindparam("user_id"))
+# PostgreSQL: the operation's row and the key's row in one statement (a data-modifying WITH
+# runs whether or not the outer statement reads it).
+_LOG_AND_REMEMBER = text(
+    "WITH op AS (INSERT INTO operations (at, channel, actor, role, action, object_type, "
+    "object_id, idempotency_key, outcome, code, message, request_id) VALUES (:at, :channel, "
+    ":actor, :role, :action, :object_type, :object_id, :idempotency_key, :outcome, :code, "
+    ":message, :request_id)) "
+    "INSERT INTO idempotency_keys (scope, key, request_hash, result, created_at) "
+    "VALUES (:scope, :key, :request_hash, :result, :created_at)"
+).bindparams(bindparam("at", type_=UTCDateTime()),
+             bindparam("created_at", type_=UTCDateTime()))
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,45 @@ def _loggable(key: str | None) -> str | None:
         return None if key is None else check_key(key)
     except DomainError:
         return None
+
+
+def _valid(key: str) -> bool:
+    try:
+        check_key(key)
+    except DomainError:
+        return False
+    return True
+
+
+def _render(body: Any) -> str:
+    """The body as JSONResponse renders it, so it is rendered once for the reply and the key."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":"))
+
+
+def _admit(session: Session, user: UserView, scope: str, key: str | None
+           ) -> tuple[UserView, tuple[str | None, str | None]]:
+    """The write's user read and checked (if `Pending`), and the key's stored request hash
+    and result (None, None if unseen): one statement where there were two."""
+    if isinstance(user, Pending):
+        if key is None:
+            return user.load(session), (None, None)
+        row = session.execute(_USER_AND_KEY, {"user_id": user.pending_id, "scope": scope,
+                                              "key": key}).first()
+        admitted = user.admit_row(row)
+        assert row is not None
+        return admitted, (row[-2], row[-1])
+    if key is None:
+        return user, (None, None)
+    row = session.execute(idempotency.RECALL, {"scope": scope, "key": key}).first()
+    return user, (None, None) if row is None else (row[0], row[1])
+
+
+class _Rendered(JSONResponse):
+    """A JSON response whose body is already rendered (`_render`'s bytes)."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)
 
 
 def _replay(stored: str) -> JSONResponse:
@@ -70,22 +131,36 @@ def mutate(
     sessions = request.app.state.sessions
     digest = content_hash(content)
     admitted: UserView | None = None
+    scope = f"http:{subject(user)}:{request.method} {request.url.path}"[:160]
+    # A malformed key: the user is still read first, and the key's refusal logged.
+    valid = key if key is not None and _valid(key) else None
     try:
         with transaction(sessions) as session:
-            admitted = loaded(session, user)
-            scope = f"http:{admitted.id}:{request.method} {request.url.path}"[:160]
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            if valid is not None and postgresql:
+                # Before the reads: the second of two concurrent requests then reads the key
+                # the first wrote (PostgreSQL's statement snapshot starts after the lock).
+                session.execute(idempotency.SERIALISE,
+                                {"name": idempotency.lock_name(scope, valid)})
+            admitted, (stored_hash, result) = _admit(session, user, scope, valid)
             if key is not None:
                 check_key(key)
-                serialise(session, scope, key)
-                if (stored := recall(session, scope, key, digest)) is not None:
+                if (stored := stored_result(key, digest, stored_hash, result)) is not None:
                     return _replay(stored)
             done = effect(session)
-            oplog.record(session, actor_of(admitted, "api"), action, object_type,
-                         done.object_id or object_id, idempotency_key=key)
-            if key is not None:
-                remember(session, scope, key, digest,
-                         json.dumps({"status": done.status, "body": done.body},
-                                    ensure_ascii=False))
+            body = _render(done.body)
+            operation = oplog.row(actor_of(admitted, "api"), action, object_type,
+                                  done.object_id or object_id, idempotency_key=key)
+            first = f'{{"status":{done.status},"body":{body}}}'
+            session.flush()  # the effect's pending ORM changes first, as before
+            if key is not None and postgresql:
+                session.execute(_LOG_AND_REMEMBER, {
+                    **operation, "scope": scope, "key": key, "request_hash": digest,
+                    "result": first, "created_at": operation["at"]})
+            else:
+                session.execute(oplog.RECORD, operation)
+                if key is not None:
+                    remember(session, scope, key, digest, first)
     except DomainError as exc:
         if admitted is None:
             raise
@@ -96,7 +171,7 @@ def mutate(
         observe_operation(action, exc.code)
         raise
     observe_operation(action, None)
-    return JSONResponse(done.body, status_code=done.status)
+    return _Rendered(body.encode(), status_code=done.status)
 
 
 def actor_of(user: UserView, channel: str) -> oplog.Actor:

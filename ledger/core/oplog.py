@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, select
+from sqlalchemy import CheckConstraint, Index, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.base import Base, BigIntPK, UTCDateTime
@@ -77,9 +77,42 @@ class OperationView:
     request_id: str | None = None
 
 
+# Built once: a request compiles nothing, and the row is written when `record` is called.
+RECORD = insert(Operation.__table__)
+
+
 def _printable(text: str, limit: int) -> str:
     """Control characters escaped, so any refusal can be logged on any engine."""
+    if text.isprintable():
+        return text[:limit]
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)[:limit]
+
+
+def row(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int | None = None,
+    *,
+    idempotency_key: str | None = None,
+    refused_code: str | None = None,
+    message: str = "",
+) -> dict[str, object]:
+    """The parameters of `RECORD` for one operation (see `record`)."""
+    return {
+        "at": datetime.now(UTC),
+        "channel": actor.channel,
+        "actor": _printable(actor.name, 160),
+        "role": actor.role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else _printable(str(object_id), 64),
+        "idempotency_key": idempotency_key,
+        "outcome": "done" if refused_code is None else "refused",
+        "code": refused_code,
+        "message": _printable(message, 500),
+        "request_id": REQUEST_ID.get(),
+    }
 
 
 def record(
@@ -94,23 +127,11 @@ def record(
     message: str = "",
 ) -> None:
     """Append one operation: done, or refused with `refused_code`."""
-    session.add(
-        Operation(
-            at=datetime.now(UTC),
-            channel=actor.channel,
-            actor=_printable(actor.name, 160),
-            role=actor.role,
-            action=action,
-            object_type=object_type,
-            object_id=None if object_id is None else _printable(str(object_id), 64),
-            idempotency_key=idempotency_key,
-            outcome="done" if refused_code is None else "refused",
-            code=refused_code,
-            message=_printable(message, 500),
-            request_id=REQUEST_ID.get(),
-        )
-    )
+    # The effect's pending ORM changes first, as when the log row was an ORM object.
     session.flush()
+    session.execute(RECORD, row(actor, action, object_type, object_id,
+                                idempotency_key=idempotency_key, refused_code=refused_code,
+                                message=message))
 
 
 def list_operations(

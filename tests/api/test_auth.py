@@ -6,6 +6,7 @@ import pytest
 from api_helpers import SETTINGS, bad_tokens
 from jose import jwt
 
+from api import auth
 from api.auth import issue_token
 
 
@@ -46,6 +47,18 @@ def test_a_token_outlives_nothing_past_its_exp(client, world):
     issued = datetime.now(UTC) - timedelta(minutes=31)
     token = issue_token(SETTINGS, world.users["auditor"], now=issued)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_token_verified_before_still_expires(client, world, monkeypatch):
+    """A token's verified claims are kept, but its expiry is checked again at each use."""
+    token = issue_token(SETTINGS, world.users["auditor"])
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    later = int(datetime.now(UTC).timestamp()) + 31 * 60
+    monkeypatch.setattr(auth, "_now", lambda: later)
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
 
 
 def test_no_token_is_401(client, world):
