@@ -201,7 +201,7 @@ _BOOKING_READ = (
     select(_A.c.id, _A.c.provider_id, _A.c.status, _A.c.expires_on,
            _V.c.id.label("voucher_id"), _V.c.serial, _V.c.firm_id, _V.c.account_code,
            _V.c.programme_id, _P.c.code.label("programme"), _P.c.policy,
-           _S.c.status.label("provider_status"), _S.c.name.label("provider_name"),
+           _S.c.name.label("provider_name"),
            _S.c.credit_code.label("provider_credit_code"),
            _S.c.legal_rep.label("provider_legal_rep"),
            _S.c.shareholders.label("provider_shareholders"))
@@ -220,7 +220,9 @@ _FIRM_LOCK = (
 
 def _standing_read() -> Select[Any]:
     """After the firm's lock, in one read: the firm's yearly totals, the voucher's dates and
-    balance, the provider's categories on the day and whether its account exists."""
+    balance, the provider's status, its categories on the day and whether its account exists
+    (read here, not with the authorisation: a booking that waited for the authorisation's
+    lock would otherwise decide on the provider's status from before the wait)."""
     day = bindparam("day", type_=Date)
     used = select(
         func.coalesce(func.sum(_R.c.amount_fen), 0).label("used"),
@@ -234,12 +236,15 @@ def _standing_read() -> Select[Any]:
         _C.c.removed_on.is_(None) | (_C.c.removed_on > day)).scalar_subquery()
     provider_account = select(_ACCOUNT.c.id).where(
         _ACCOUNT.c.code == bindparam("provider_account")).scalar_subquery()
+    provider_status = select(_S.c.status).where(
+        _S.c.id == bindparam("provider_id")).scalar_subquery()
     voucher_account = _ACCOUNT.alias("voucher_account")
     return (
         select(used.c.used, used.c.used_in_category, _V.c.issued_on, _V.c.expires_on,
                voucher_account.c.debits_pending, voucher_account.c.debits_posted,
                voucher_account.c.credits_pending, voucher_account.c.credits_posted,
-               categories.label("categories"), provider_account.label("provider_account_id"))
+               categories.label("categories"), provider_account.label("provider_account_id"),
+               provider_status.label("provider_status"))
         .select_from(used.join(_V, _V.c.id == bindparam("voucher_id"))
                      .join(voucher_account, voucher_account.c.code == _V.c.account_code)))
 
@@ -291,16 +296,16 @@ def book(
     check_usable(grant, voucher=voucher, provider_id=provider_id, day=day)
     assert grant is not None
     firm = session.execute(_FIRM_LOCK, {"firm_id": grant.firm_id}).one()
-    if grant.provider_status != "active":
-        raise Conflict(f"provider {provider_id} is {grant.provider_status}",
-                       code="provider_not_active")
-    if firm.status != "active":
-        raise Conflict(f"firm {grant.firm_id} is {firm.status}", code="firm_not_active")
     provider_account = account(grant.programme, "provider", provider_id)
     standing = session.execute(_STANDING, {
         "firm_id": grant.firm_id, "year": day.year, "category": category, "day": day,
         "provider_id": provider_id, "provider_account": provider_account,
         "voucher_id": grant.voucher_id}).one()
+    if standing.provider_status != "active":
+        raise Conflict(f"provider {provider_id} is {standing.provider_status}",
+                       code="provider_not_active")
+    if firm.status != "active":
+        raise Conflict(f"firm {grant.firm_id} is {firm.status}", code="firm_not_active")
     decision = decide_booking(policies(), _facts(grant, firm, standing, category=category,
                                                  cost_fen=cost_fen, day=day))
     if not decision.allowed:

@@ -180,17 +180,18 @@ _ISSUE_FIRM = _firm_statement(
 
 
 def _programme_statement(where: ColumnElement[bool]) -> Select[Any]:
-    budget = aliased(Account, name="budget")
-    return (select(Programme.id, Programme.code, Programme.policy, Programme.vouchers_issued,
-                   budget.code.label("budget"), budget.debits_posted, budget.credits_posted,
-                   budget.credits_pending)
-            .outerjoin(budget, budget.code == Programme.code + ":budget")
-            .where(where).with_for_update(of=Programme))
+    return (select(Programme.id, Programme.code, Programme.policy, Programme.vouchers_issued)
+            .where(where).with_for_update())
 
 
 _PROGRAMME_BY_CODE = _programme_statement(Programme.code == bindparam("programme"))
-"""The programme's row, locked while the serial is drawn, with its budget's totals."""
+"""The programme's row, locked while the serial is drawn."""
 _PROGRAMME_BY_ID = _programme_statement(Programme.id == bindparam("programme"))
+# The budget's totals in a statement of their own, after the programme's lock: on PostgreSQL
+# a statement that waits for a row lock re-reads only the locked row, so totals joined to it
+# would be those from before the wait (a concurrent issue's posting missing).
+_BUDGET = select(Account.debits_posted, Account.credits_posted, Account.credits_pending).where(
+    Account.code == bindparam("budget"))
 _COUNTED = (update(Programme.__table__)
             .where(Programme.__table__.c.id == bindparam("programme_id"))
             .values(vouchers_issued=bindparam("vouchers_issued")))
@@ -214,8 +215,9 @@ def _locked_programme(session: Session, statement: Select[Any], programme: str |
     row = session.execute(statement, {"programme": programme}).first()
     if row is None:
         raise NotFound(f"no programme {programme}", programme=programme)
-    free = (None if row.budget is None
-            else row.debits_posted - row.credits_posted - row.credits_pending)
+    budget = session.execute(_BUDGET, {"budget": account(row.code, "budget")}).first()
+    free = (None if budget is None
+            else budget.debits_posted - budget.credits_posted - budget.credits_pending)
     return _Drawn(row.id, row.code, row.policy, row.vouchers_issued, free)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
@@ -394,3 +395,32 @@ def test_objects_the_session_holds_see_the_issue_and_the_decision(sessions, prog
         approved = claims.approve(s, c.id, by=APPROVER, reason="齐全")
         assert (row.status, row.decided_by, row.reason) == ("approved", APPROVER.label, "齐全")
         assert claims.get_claim(s, c.id) == approved
+
+
+def test_racing_issues_decide_on_the_budget_left_by_the_issue_before(sessions, programme):
+    """Six issues at once from a budget that covers two: two issued, four refused by the
+    policy (`budget_exhausted`, with its trace) — each decides on the budget as the issue it
+    waited for left it, not as it was before the wait."""
+    with transaction(sessions) as s:
+        create_programme(s, code="RACE", name="竞", fiscal_year=2026, policy="LN-CXQ",
+                         by=OPERATOR)
+        from ledger.programmes.programme import appropriate
+        appropriate(s, "RACE", 25_000, by=OPERATOR)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def issue(firm_id: int) -> None:
+        start.wait()
+        try:
+            with transaction(sessions) as s:
+                vouchers.issue_voucher(s, "RACE", firm_id, 10_000, by=OPERATOR)
+            outcomes.append("issued")
+        except PolicyRefused as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=issue, args=(1 + n % 4,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["budget_exhausted"] * 4 + ["issued"] * 2
