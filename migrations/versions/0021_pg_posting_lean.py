@@ -367,26 +367,24 @@ BEGIN
             IF NOT EXISTS (SELECT 1 FROM journal_unsealed WHERE entry_id = ANY(p_mine)) THEN
                 RETURN;
             END IF;
-            LOOP
-                -- Wait until the holder ends without taking the head: a share lock that
-                -- conflicts only with the holder's, taken in a subtransaction that is then
-                -- rolled back (so no lock stays). Every poster waiting so wakes at once.
-                BEGIN
-                    PERFORM 1 FROM ledger_head WHERE id = 1 FOR KEY SHARE;
-                    RAISE SQLSTATE 'VLW01';
-                EXCEPTION WHEN SQLSTATE 'VLW01' THEN
-                    NULL;
-                END;
-                -- A new statement, a new snapshot: it sees what the holder committed.
-                IF NOT EXISTS (SELECT 1 FROM journal_unsealed WHERE entry_id = ANY(p_mine))
-                THEN
-                    o_sealed := 0;
-                    RETURN;
-                END IF;
-                SELECT sealed_entries, head_hash, last_posted_at INTO head
-                    FROM ledger_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
-                EXIT WHEN FOUND;
-            END LOOP;
+            -- Wait until the holder ends without taking the head: a share lock that
+            -- conflicts only with the holder's, taken in a subtransaction that is then
+            -- rolled back (so no lock stays). Every poster waiting so wakes at once.
+            BEGIN
+                PERFORM 1 FROM ledger_head WHERE id = 1 FOR KEY SHARE;
+                RAISE SQLSTATE 'VLW01';
+            EXCEPTION WHEN SQLSTATE 'VLW01' THEN
+                NULL;
+            END;
+            -- A new statement, a new snapshot: it sees what the holder committed.
+            IF NOT EXISTS (SELECT 1 FROM journal_unsealed WHERE entry_id = ANY(p_mine)) THEN
+                o_sealed := 0;
+                RETURN;
+            END IF;
+            -- Still queued: someone must seal them; take the head, waiting for it (not
+            -- SKIP LOCKED, which another waiter's brief share lock could make spin).
+            SELECT sealed_entries, head_hash, last_posted_at INTO head
+                FROM ledger_head WHERE id = 1 FOR UPDATE;
         END IF;
     END IF;
     -- Each statement below sees what the previous sealer committed before we had the head.
