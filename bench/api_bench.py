@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from booking_fixture import prepare_bookings
 from pg_cluster import database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,34 +49,11 @@ def _free_port() -> int:
 
 
 def _prepare(url: str, grants: int) -> tuple[str, list[str]]:
-    """Migrate, seed the demo, create the programme and one voucher for firm 1, and grant the
-    demo provider `grants` authorisations on it: the voucher's serial and the codes."""
+    """The booking fixture (bench/booking_fixture.py) on `url`: the serial and the codes."""
     sys.path.insert(0, str(ROOT))
-    from demo.seed import seed_demo
-    from ledger.core.acting import By
-    from ledger.core.db import make_engine, make_sessionmaker, transaction
-    from ledger.core.migrations import upgrade
-    from ledger.programmes.programme import appropriate, create_programme
-    from ledger.registry.providers import Provider
-    from ledger.vouchers.authorisations import authorise
-    from ledger.vouchers.voucher import issue_voucher
-
-    upgrade(url)
-    engine = make_engine(url)
-    by = By(0, "bench")
-    with transaction(make_sessionmaker(engine)) as s:
-        seed_demo(s)
-        create_programme(s, code=PROGRAMME, name="bench", fiscal_year=2026, policy="LN-CXQ",
-                         by=by)
-        appropriate(s, PROGRAMME, 100_000_000, by=by)
-        voucher = issue_voucher(s, PROGRAMME, 1, 15_000_000, by=by)
-        provider = s.get(Provider, 1)
-        assert provider is not None
-        codes = [authorise(s, firm_id=1, voucher=voucher.serial, programme=PROGRAMME,
-                           provider_credit_code=provider.credit_code, by=by).code
-                 for _ in range(grants)]
+    engine, serial, codes = prepare_bookings(url, PROGRAMME, grants)
     engine.dispose()
-    return voucher.serial, codes
+    return serial, codes
 
 
 async def _run(base: str, token: str, seconds: float, clients: int, health_clients: int,

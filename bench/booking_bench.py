@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from booking_fixture import prepare_bookings
+
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-BOOK"
 
@@ -47,33 +49,12 @@ class Figures:
 
 
 def _prepare(url: str, grants: int) -> tuple[Any, Any, str, list[str]]:
-    """Migrate, seed, create the programme and a voucher for firm 1, and grant `grants`
-    authorisations to provider 1: the engine, the session factory, the serial and the codes."""
-    from demo.seed import seed_demo
-    from ledger.core.acting import By
-    from ledger.core.db import make_engine, make_sessionmaker, transaction
-    from ledger.core.migrations import upgrade
-    from ledger.programmes.programme import appropriate, create_programme
-    from ledger.registry.providers import Provider
-    from ledger.vouchers.authorisations import authorise
-    from ledger.vouchers.voucher import issue_voucher
+    """The booking fixture (bench/booking_fixture.py) on `url`: the engine, a session factory,
+    the serial and the codes."""
+    from ledger.core.db import make_sessionmaker
 
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    by = By(0, "bench")
-    with transaction(sessions) as s:
-        seed_demo(s)
-        create_programme(s, code=PROGRAMME, name="bench", fiscal_year=2026, policy="LN-CXQ",
-                         by=by)
-        appropriate(s, PROGRAMME, 100_000_000, by=by)
-        voucher = issue_voucher(s, PROGRAMME, 1, 15_000_000, by=by)
-        provider = s.get(Provider, 1)
-        assert provider is not None
-        codes = [authorise(s, firm_id=1, voucher=voucher.serial, programme=PROGRAMME,
-                           provider_credit_code=provider.credit_code, by=by).code
-                 for _ in range(grants)]
-    return engine, sessions, voucher.serial, codes
+    engine, serial, codes = prepare_bookings(url, PROGRAMME, grants)
+    return engine, make_sessionmaker(engine), serial, codes
 
 
 def _timed(engine: Any, sessions: Any, name: str, calls: list[Callable[[Any], Any]]

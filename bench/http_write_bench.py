@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from booking_fixture import prepare_bookings
+
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-HTTP"
 KEY = "bench-" + "k" * 40
@@ -56,32 +58,9 @@ class Figures:
 
 
 def _prepare(url: str, grants: int) -> tuple[Any, str, list[str]]:
-    """Migrate, seed, create the programme and a voucher for firm 1, and grant `grants`
-    authorisations to provider 1: the engine, the voucher's serial and the codes."""
-    from demo.seed import seed_demo
-    from ledger.core.acting import By
-    from ledger.core.db import make_engine, make_sessionmaker, transaction
-    from ledger.core.migrations import upgrade
-    from ledger.programmes.programme import appropriate, create_programme
-    from ledger.registry.providers import Provider
-    from ledger.vouchers.authorisations import authorise
-    from ledger.vouchers.voucher import issue_voucher
-
-    upgrade(url)
-    engine = make_engine(url)
-    by = By(0, "bench")
-    with transaction(make_sessionmaker(engine)) as s:
-        seed_demo(s)
-        create_programme(s, code=PROGRAMME, name="bench", fiscal_year=2026, policy="LN-CXQ",
-                         by=by)
-        appropriate(s, PROGRAMME, 100_000_000, by=by)
-        voucher = issue_voucher(s, PROGRAMME, 1, 15_000_000, by=by)
-        provider = s.get(Provider, 1)
-        assert provider is not None
-        codes = [authorise(s, firm_id=1, voucher=voucher.serial, programme=PROGRAMME,
-                           provider_credit_code=provider.credit_code, by=by).code
-                 for _ in range(grants)]
-    return engine, voucher.serial, codes
+    """The booking fixture (bench/booking_fixture.py) on `url`: the engine, the serial and the
+    codes."""
+    return prepare_bookings(url, PROGRAMME, grants)
 
 
 class Counter:

@@ -166,6 +166,20 @@ class _Batch:
     # SQLite: the session's connection, looked up once per posting (the ORM's lookup costs).
     connection: Connection | None = None
 
+    def add(self, state: _AccountState) -> None:
+        """Keep a locked account, by id and by code."""
+        self.accounts[state.id] = state
+        self.by_code[state.code] = state
+
+    def complete(self, codes: set[str], holds: list[tuple[int, int, int, int]],
+                 resolved: set[int]) -> None:
+        """Refuse an account code not loaded; keep the holds, each open unless `resolved`."""
+        missing = sorted(codes - self.by_code.keys())
+        if missing:
+            raise NotFound(f"no account {missing[0]}", code_value=missing[0])
+        for tid, debit_id, credit_id, amount in holds:
+            self.holds[tid] = _Hold(tid, debit_id, credit_id, amount, tid in resolved)
+
     def snapshot(self) -> Callable[[], None]:
         """A function that puts every total, time and hold back as they are now."""
         states = [(s, list(s.totals), s.last_at, s.changed) for s in self.accounts.values()]
@@ -544,20 +558,15 @@ def _load_batch(session: Session, requests: list[EntryRequest]) -> _Batch:
             select(*_ACCOUNT_COLUMNS).where(condition).order_by(Account.id).with_for_update()
         ).all()
         for aid, code, ledger, limit_credits, limit_debits, *totals, last_at in rows:
-            state = _AccountState(aid, code, ledger, limit_credits, limit_debits, totals, last_at)
-            batch.accounts[aid] = state
-            batch.by_code[code] = state
-    missing = sorted(codes - batch.by_code.keys())
-    if missing:
-        raise NotFound(f"no account {missing[0]}", code_value=missing[0])
+            batch.add(_AccountState(aid, code, ledger, limit_credits, limit_debits, totals,
+                                    last_at))
     # Whether a hold is still open is read under the locks: resolving it locks its accounts.
     resolved: set[int] = set()
     for chunk in _chunks([h[0] for h in holds]):
         resolved.update(
             session.scalars(select(Transfer.pending_id).where(Transfer.pending_id.in_(chunk)))
         )
-    for tid, debit_id, credit_id, amount in holds:
-        batch.holds[tid] = _Hold(tid, debit_id, credit_id, amount, tid in resolved)
+    batch.complete(codes, holds, resolved)
     return batch
 
 
@@ -589,14 +598,9 @@ def _load_batch_sqlite(session: Session, codes: set[str], hold_ids: set[int]) ->
             if aid in batch.accounts:
                 continue
             last_at = None if last_raw is None else stored_moment(last_raw)
-            state = _AccountState(
+            batch.add(_AccountState(
                 aid, code, ledger, bool(limit_credits), bool(limit_debits), totals, last_at
-            )
-            batch.accounts[aid] = state
-            batch.by_code[code] = state
-    missing = sorted(codes - batch.by_code.keys())
-    if missing:
-        raise NotFound(f"no account {missing[0]}", code_value=missing[0])
+            ))
     resolved: set[int] = set()
     for chunk in _chunks([h[0] for h in holds]):
         resolved.update(
@@ -607,8 +611,7 @@ def _load_batch_sqlite(session: Session, codes: set[str], hold_ids: set[int]) ->
                 chunk,
             )
         )
-    for tid, debit_id, credit_id, amount in holds:
-        batch.holds[tid] = _Hold(tid, debit_id, credit_id, amount, tid in resolved)
+    batch.complete(codes, holds, resolved)
     return batch
 
 
