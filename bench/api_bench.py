@@ -57,8 +57,9 @@ def _prepare(url: str, grants: int) -> tuple[str, list[str]]:
 
 
 async def _run(base: str, token: str, seconds: float, clients: int, health_clients: int,
-               serial: str, codes: list[str]) -> tuple[list[float], int, int, int]:
+               serial: str, codes: list[str]) -> tuple[list[float], list[float], int, int]:
     latencies: list[float] = []
+    health_latencies: list[float] = []
     counts = {"health": 0, "refused": 0}
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients + health_clients)
@@ -76,14 +77,14 @@ async def _run(base: str, token: str, seconds: float, clients: int, health_clien
                     counts["refused"] += 1
 
         async def prober() -> None:
-            while time.perf_counter() < deadline:
+            while (start := time.perf_counter()) < deadline:
                 r = await client.get("/api/v1/health")
                 r.raise_for_status()
-                counts["health"] += 1
+                health_latencies.append(time.perf_counter() - start)
 
         await asyncio.gather(*(booker() for _ in range(clients)),
                              *(prober() for _ in range(health_clients)))
-    return latencies, counts["health"], counts["refused"], len(latencies)
+    return latencies, health_latencies, counts["refused"], len(latencies)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Run:
     p99_ms: float
     seconds: float
     exhausted: bool
+    mean_ms: float
+    health_p99_ms: float
 
     @property
     def booking_rps(self) -> float:
@@ -149,17 +152,23 @@ def _measure(url: str, workers: int, serial: str, codes: list[str], var_dir: str
         ).json()["access_token"]
         latencies, health, refused, bookings = asyncio.run(
             _run(base, token, args.seconds, args.clients, args.health_clients, serial, codes))
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return Run(bookings, refused, health, p99, args.seconds, exhausted=bookings >= pool)
+    mean = sum(latencies) / max(len(latencies), 1) * 1000
+    return Run(bookings, refused, len(health), _p99_ms(latencies), args.seconds,
+               exhausted=bookings >= pool, mean_ms=mean, health_p99_ms=_p99_ms(health))
+
+
+def _p99_ms(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000 if ordered else 0.0
 
 
 def _say(name: str, run: Run, args: argparse.Namespace) -> None:
     short = "  (the authorisation pool ran out: raise --grants)" if run.exhausted else ""
     print(f"{name}: bookings {run.bookings} ({run.refused} refused), health {run.health}, "
           f"in {args.seconds:.0f} s with {args.clients} booking and {args.health_clients} "
-          f"health clients: {run.booking_rps:.0f} bookings/s, p99 {run.p99_ms:.1f} ms, "
-          f"{run.health_rps:.0f} health/s{short}", flush=True)
+          f"health clients: {run.booking_rps:.0f} bookings/s, mean {run.mean_ms:.1f} ms, "
+          f"p99 {run.p99_ms:.1f} ms, {run.health_rps:.0f} health/s (p99 "
+          f"{run.health_p99_ms:.1f} ms){short}", flush=True)
 
 
 def main() -> None:
@@ -186,6 +195,11 @@ def main() -> None:
                 pg[workers] = _measure(pg_url, workers, serial, half, tmp, args)
                 _say(f"postgresql {workers} worker{'s' if workers > 1 else ''}", pg[workers],
                      args)
+    # Each booking client waits for its answer before the next: the mean latency is
+    # clients / throughput (Little's law), so a p99 within 100 ms needs at least this rate.
+    print(f"bound: {args.clients} closed-loop clients with p99 <= 100 ms need more than "
+          f"{args.clients / 0.1:.0f} bookings/s (measured {sqlite.booking_rps:.0f}, mean "
+          f"{sqlite.mean_ms:.1f} ms = {args.clients} / rate)")
     load = os.getloadavg()
     print(f"load: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"booking_rps={sqlite.booking_rps:.0f} booking_p99_ms={sqlite.p99_ms:.1f} "

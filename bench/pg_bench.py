@@ -117,18 +117,24 @@ def _service_worker(url: str, seconds: float, seed: int) -> tuple[list[float], f
     return latencies, client + (server_after - server_before)
 
 
-def _baseline_worker(url: str, seconds: float, seed: int) -> tuple[list[float], None]:
+def _baseline_worker(url: str, seconds: float, seed: int) -> tuple[list[float], float | None]:
     import psycopg
 
     rng = random.Random(seed)
     latencies: list[float] = []
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        backend = c.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        server_before, client_before = _backend_cpu(backend), time.process_time()
         deadline = time.perf_counter() + seconds
         while (start := time.perf_counter()) < deadline:
             a, b = rng.sample(range(1, ACCOUNTS + 1), 2)
             c.execute("SELECT bench_baseline.transfer(%s, %s, 1)", (a, b))
             latencies.append(time.perf_counter() - start)
-    return latencies, None
+        client = time.process_time() - client_before
+        server_after = _backend_cpu(backend)
+    if server_before is None or server_after is None:
+        return latencies, None
+    return latencies, client + (server_after - server_before)
 
 
 def measure(kind: str, url: str, workers: int, seconds: float) -> tuple[float, float]:
@@ -140,8 +146,8 @@ def measure(kind: str, url: str, workers: int, seconds: float) -> tuple[float, f
 def measure_cpu(
     kind: str, url: str, workers: int, seconds: float
 ) -> tuple[float, float, float | None]:
-    """As `measure`, and the service's CPU per posting in ms, client and server together
-    (None for the baseline, or when the server's processes are not in this /proc)."""
+    """As `measure`, and the CPU per posting in ms, client and server together (None when
+    the server's processes are not in this /proc)."""
     target = _service_worker if kind == "service" else _baseline_worker
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
@@ -167,19 +173,39 @@ def main() -> None:
         for kind, workers in (("service", 1), ("service", 4), ("service", 16),
                               ("baseline", 1), ("baseline", 16)):
             tps, p99, cpu = measure_cpu(kind, url, workers, args.seconds)
-            figures[(kind, workers)] = (tps, p99)
+            figures[(kind, workers)] = (tps, p99, cpu)
             # CPU per posting, the client's and its backend's: on two shared cores what
             # bounds throughput, and steadier than it when other work loads the machine.
             per = "" if cpu is None else f"  cpu {cpu:5.2f} ms/posting"
             print(f"{kind} {workers:>2} workers: {tps:8.0f} postings/s  p99 {p99:7.1f} ms{per}",
                   flush=True)
         _check(url)
+    _bounds(figures)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     one, sixteen = figures[("service", 1)][0], figures[("service", 16)]
     base = figures[("baseline", 16)][0]
     print(f"pg_1w_tps={one:.0f} pg_16w_tps={sixteen[0]:.0f} baseline_16w_tps={base:.0f} "
           f"ratio_16w={sixteen[0] / base:.3f} scale_16_vs_1={sixteen[0] / one:.2f} "
           f"p99_16w_ms={sixteen[1]:.1f}")
+
+
+def _bounds(figures: dict[tuple[str, int], tuple[float, float, float | None]]) -> None:
+    """What this machine allows, from the same run: how far the baseline itself scales, how
+    busy one service worker keeps a core (client and server take turns, so 16 workers can
+    gain at most cores / that), and the CPU a posting costs on each side."""
+    cores = os.cpu_count() or 1
+    service_1, base_1, base_16 = (figures[("service", 1)], figures[("baseline", 1)],
+                                  figures[("baseline", 16)])
+    print(f"bounds on {cores} cores: baseline scale_16_vs_1={base_16[0] / base_1[0]:.2f}",
+          end="")
+    if service_1[2] is not None:
+        busy = service_1[2] / 1000 * service_1[0]  # CPU seconds per second of one worker
+        print(f"; one service worker keeps {busy:.2f} of a core busy, so at most "
+              f"{cores / busy:.2f}x with more", end="")
+    if service_1[2] is not None and base_1[2] is not None:
+        print(f"; cpu per posting: service {service_1[2]:.2f} ms, baseline {base_1[2]:.2f} ms "
+              f"(ratio at most {base_1[2] / service_1[2]:.2f} when both are CPU-bound)", end="")
+    print(flush=True)
 
 
 def _check(url: str) -> None:

@@ -37,6 +37,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.doctemplate import FrameBreak
 
 from ledger.core.money import format_yuan
 from reports.fonts import ReportFont
@@ -182,14 +183,46 @@ def build_pdf(
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    closing = [*story, signature_block(meta, font)]
+    closing = signed_ending(story, signature_block(meta, font), doc.height)
     doc.build(closing, canvasmaker=_numbered_canvas(meta, font.name))
+
+
+def signed_ending(story: list[Flowable], signature: list[Flowable],
+                  frame_height: float) -> list[Flowable]:
+    """The story with the signature block that never stands on a page of its own: it stays
+    with what follows the story's last data table, and that table hands its last rows over to
+    their page when they would not fit under it (a signed page that shows none of the report
+    could be swapped)."""
+    if not story:
+        return [KeepTogether(signature)]
+    last_table = next((i for i in range(len(story) - 1, -1, -1)
+                       if isinstance(story[i], StreamingTable)), None)
+    if last_table is None:
+        return [*story[:-1], KeepTogether([story[-1], *signature])]
+    after = story[last_table + 1:]
+    ending = KeepTogether([*after, *signature])
+    needed = _stacked_height([*after, *signature])
+    table = story[last_table]
+    assert isinstance(table, StreamingTable)
+    # An ending taller than half a page carries enough of the report by itself.
+    if needed <= frame_height / 2:
+        table.ending_height = needed
+    return [*story[:last_table], table, ending]
+
+
+def _stacked_height(flowables: Sequence[Flowable]) -> float:
+    """The height of `flowables` one under the other across the page, with their spacing."""
+    height = 0.0
+    for flowable in flowables:
+        _, h = flowable.wrap(CONTENT_WIDTH, PAGE_HEIGHT)
+        height += h + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+    return height
 
 
 SIGNATURE_ROLES = (N_("Prepared by"), N_("Reviewed by"), N_("Audited by"))
 
 
-def signature_block(meta: ReportMeta, font: ReportFont) -> Flowable:
+def signature_block(meta: ReportMeta, font: ReportFont) -> list[Flowable]:
     """The closing block every report ends with: who made it, who reviews and who audits it,
     each with a line to sign and a date; the maker is named, with the day it was made."""
     size = 9.5
@@ -217,7 +250,7 @@ def signature_block(meta: ReportMeta, font: ReportFont) -> Flowable:
         ]),
         hAlign="LEFT",
     )
-    return KeepTogether([Spacer(1, 8 * mm), table])
+    return [Spacer(1, 8 * mm), table]
 
 
 @dataclass(frozen=True)
@@ -356,18 +389,21 @@ class StreamingTable(Flowable):
     Only the rows of the page being laid out are held, so a report of 50,000 accounts
     neither loads them all nor pays reportlab's cost of re-splitting one huge Table on
     every page. Rows are as tall as their wrapped text. The total row never stands alone:
-    it takes the last row with it.
+    it takes the last row with it. What must follow the table (`ending_height`: the report's
+    signature block) takes the last row with it too, when the table's last page holds two
+    rows or more.
     """
 
     def __init__(
         self, spec: _TableSpec, rows: Iterator[Sequence[str]],
-        carried: list[_Row] | None = None, first_row: int = 0,
+        carried: list[_Row] | None = None, first_row: int = 0, ending_height: float = 0.0,
     ) -> None:
         super().__init__()
         self.spec = spec
         self.rows = rows
         self.carried = carried or []
         self.first_row = first_row
+        self.ending_height = ending_height
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         # Its height is unknown until the rows are read; claiming more than the space left
@@ -391,16 +427,21 @@ class StreamingTable(Flowable):
             if used + row.height > room and page:
                 return [
                     spec.table(page, first_row=self.first_row, with_total=False),
-                    StreamingTable(spec, self.rows, [row], self.first_row + len(page)),
+                    StreamingTable(spec, self.rows, [row], self.first_row + len(page),
+                                   self.ending_height),
                 ]
             page.append(row)
             used += row.height
-        # Every row is read: the table ends on this page if its total fits too.
-        if spec.total is None or used + total <= room or len(page) < 2:
+        # Every row is read: the table ends on this page if its total, and what must follow
+        # it, fit too; else its last row goes over with them.
+        if used + total + self.ending_height <= room or len(page) < 2:
             return [spec.table(page, first_row=self.first_row, with_total=True)]
+        # On the next page: the space left here would take the row but not what follows.
         return [
             spec.table(page[:-1], first_row=self.first_row, with_total=False),
-            StreamingTable(spec, iter(()), page[-1:], self.first_row + len(page) - 1),
+            FrameBreak(),
+            StreamingTable(spec, iter(()), page[-1:], self.first_row + len(page) - 1,
+                           self.ending_height),
         ]
 
     def draw(self) -> None:

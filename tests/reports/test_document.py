@@ -3,6 +3,10 @@
 import io
 from datetime import UTC, datetime
 
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, Spacer
+
 from reports.document import CONTENT_WIDTH, ReportMeta, build_pdf, data_table, policy_line
 from reports.fonts import report_font
 from rules.decision import PolicyRef
@@ -32,15 +36,43 @@ def test_every_row_once_header_on_every_page_total_with_the_last_row(read_pdf):
         for i in range(n):
             assert everything.count(f"R{i:04d}\n") == 1, (n, i)
         for number, page in enumerate(pages, start=1):
-            # Every page the table reaches shows its header; the signature block may stand
-            # on a page of its own after the table.
+            # Every page the table reaches shows its header.
             if number == 1 or "R0" in page or "合计" in page:
                 assert "名称\n金额" in page, (n, number)
             assert f"第 {number} 页 / 共 {len(pages)} 页" in page
         with_total = next(page for page in pages if "合计\nT" in page)
         if n:
             assert f"R{n - 1:04d}\n{n - 1}.00\n合计" in with_total, n
+        # The signature block is never alone: its page shows the table's last rows.
         assert "编制人" in pages[-1] and "审计人" in pages[-1]
+        assert with_total is pages[-1], n
+
+
+def test_the_signature_block_keeps_what_follows_the_last_table(read_pdf):
+    # The statements end with a line after their table: it, the table's last rows and the
+    # signature block share the last page, wherever the table ends.
+    font = report_font("")
+    for n in range(30, 50):
+        rows = ([f"R{i:04d}", f"{i}.00"] for i in range(n))
+        table = data_table(["名称", "金额"], rows, [CONTENT_WIDTH / 2] * 2, font)
+        style = ParagraphStyle("p", fontName=font.name)
+        closing_line = Paragraph("对账单位（盖章）：________", style)
+        pdf = io.BytesIO()
+        build_pdf(pdf, META, [table, Spacer(1, 10 * mm), closing_line], font)
+        last = read_pdf(pdf.getvalue())[-1]
+        assert "编制人" in last and "对账单位" in last, n
+        assert f"R{n - 1:04d}" in last, n
+
+
+def test_a_story_without_a_table_keeps_its_last_paragraph_with_the_signature(read_pdf):
+    font = report_font("")
+    style = ParagraphStyle("p", fontName=font.name, fontSize=10, leading=14)
+    for n in range(40, 56):
+        story = [Paragraph(f"第{i:03d}段", style) for i in range(n)]
+        pdf = io.BytesIO()
+        build_pdf(pdf, META, story, font)
+        last = read_pdf(pdf.getvalue())[-1]
+        assert "编制人" in last and f"第{n - 1:03d}段" in last, n
 
 
 def test_long_cells_wrap_and_every_row_still_prints_once(read_pdf):

@@ -36,8 +36,10 @@ def test_trial_balance_prints_every_account_and_equal_totals(sessions, year, pol
     result, pdf = render(sessions, policy_set, year.ledger, date(2025, 12, 31))
     pages = read_pdf(pdf)
     assert len(pages) == 2  # the signature block closes on page 2
-    text = pages[0]
+    text = "\n".join(pages)
+    # ...with the end of the last table and what follows it, never on a page of its own.
     assert "编制人\n审计员 李四" in pages[1]
+    assert "合计\n5,000.00\n5,000.00" in pages[1]
     for heading in ("试算平衡表（LN-CXQ-2025）", "一、科目余额", "二、未结冻结", "试算结果"):
         assert heading in text
     # Code (without the ledger's prefix), the account's name, debits, credits, then the
