@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Strict
+from api.schemas import JsonInt, Strict
 from api.voucher_schemas import Yuan
 from ledger.awards.award import AwardView, TierTotal
 from ledger.awards.publicity import ObjectionView, PublicationView
@@ -24,7 +24,7 @@ class AwardIn(Strict):
 
     program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
                                   examples=["LN-AWARD-2022"])]
-    firm_id: Annotated[int | None, Field(
+    firm_id: Annotated[JsonInt | None, Field(
         ge=1, le=MAX_ID, description="The firm applying; a firm user may leave it out (itself)"
     )] = None
     tier: Tier
@@ -118,7 +118,7 @@ class PublishIn(Strict):
 
     program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
                                   examples=["LN-AWARD-2022"])]
-    award_ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Field(
+    award_ids: Annotated[list[Annotated[JsonInt, Field(ge=1, le=MAX_ID)]] | None, Field(
         min_length=1, max_length=1000,
         description="Exactly these approved awards; default: every approved, unpublished one"
     )] = None
@@ -127,7 +127,7 @@ class PublishIn(Strict):
 class ObjectionIn(Strict):
     """An objection raised during the period: who raised it and what it says."""
 
-    award_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    award_id: Annotated[JsonInt, Field(ge=1, le=MAX_ID)]
     raised_by: Annotated[str, Field(min_length=1, max_length=200,
                                     description="Who raised it: a name or an organisation")]
     text: Annotated[str, Field(min_length=1, max_length=2000,

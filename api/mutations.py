@@ -52,11 +52,13 @@ _LOG_AND_REMEMBER = text(
 
 @dataclass(frozen=True)
 class Done:
-    """What an effect produced: the status, the JSON body and the object it touched."""
+    """What an effect produced: the status, the JSON body, the object it touched and what
+    the operation log says of it (e.g. the reason a request gave)."""
 
     status: int
     body: Any
     object_id: str | int | None = None
+    message: str = ""
 
 
 def _loggable(key: str | None) -> str | None:
@@ -150,7 +152,8 @@ def mutate(
             done = effect(session)
             body = _render(done.body)
             operation = oplog.row(actor_of(admitted, "api"), action, object_type,
-                                  done.object_id or object_id, idempotency_key=key)
+                                  done.object_id or object_id, idempotency_key=key,
+                                  message=done.message)
             first = f'{{"status":{done.status},"body":{body}}}'
             session.flush()  # the effect's pending ORM changes first, as before
             if key is not None and postgresql:
@@ -195,7 +198,8 @@ def perform(
     try:
         with transaction(sessions) as session:
             done = effect(session)
-            oplog.record(session, actor, action, object_type, done.object_id or object_id)
+            oplog.record(session, actor, action, object_type, done.object_id or object_id,
+                         message=done.message)
     except DomainError as exc:
         with transaction(sessions) as session:
             oplog.record(session, actor, action, object_type, object_id,

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Strict
+from api.schemas import JsonInt, Strict
 from api.voucher_schemas import Yuan
 from ledger.core.money import fen_to_yuan
 from ledger.payments.batches import BatchView, Payable
 from ledger.payments.reconciliation import BatchReconciliation
 
-Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None, Field(max_length=1000)]
+Ids = Annotated[list[Annotated[JsonInt, Field(ge=1, le=2**63 - 1)]] | None, Field(max_length=1000)]
 
 
 class BatchIn(Strict):
@@ -41,7 +41,7 @@ class CancelIn(Strict):
 class ReturnIn(Strict):
     """A paid line the bank sent back (退票): its number in the bank file, amount, reason."""
 
-    line: Annotated[int, Field(ge=1, le=100_000)]
+    line: Annotated[JsonInt, Field(ge=1, le=100_000)]
     amount: Yuan
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 

@@ -138,10 +138,24 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field(tuple(e.get("loc", ()))), "reason": e.get("msg", "invalid"),
-               "type": e.get("type", "")} for e in exc.errors()]
+    errors = [_validation_item(e) for e in exc.errors()]
     first = errors[0] if errors else {"field": "body", "reason": "invalid"}
-    return problem(422, "validation_failed", f"{first['field']}: {first['reason']}", errors=errors)
+    # `field` names the first, as a domain error's does; `errors` lists them all.
+    return problem(422, "validation_failed", f"{first['field']}: {first['reason']}",
+                   field=first["field"], errors=errors)
+
+
+def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
+    """One refused value: its field, the reason and pydantic's type."""
+    loc, kind = tuple(error.get("loc", ())), error.get("type", "")
+    if kind == "json_invalid":
+        # FastAPI puts the character offset where the field would be: the body is at fault.
+        where = loc[-1] if loc and isinstance(loc[-1], int) else None
+        cause = (error.get("ctx") or {}).get("error", "")
+        reason = "malformed JSON" + ("" if where is None else f" at character {where}")
+        return {"field": "body", "reason": f"{reason}: {cause}" if cause else reason,
+                "type": kind}
+    return {"field": _field(loc), "reason": error.get("msg", "invalid"), "type": kind}
 
 
 def _auth_error(_request: Request, exc: Exception) -> JSONResponse:

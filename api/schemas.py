@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Generic, Literal, TypeVar
+import re
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from ledger.core.paging import MAX_ID, Page
 from ledger.core.search import MAX_QUERY
@@ -22,6 +23,9 @@ CertificationKind = Literal["tech_sme", "chuying", "gazelle", "unicorn", "specia
 Category = Literal["patent_application", "instrument_sharing", "testing", "rd_design",
                    "technology_transfer"]
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
+# An integer in a JSON body: a JSON integer only. Lax validation would take true, 1.0, 5e2
+# and "1" as well (an amount of true was posted as one yuan, a firm id of true was firm 1).
+JsonInt = StrictInt
 Search = Annotated[str | None, Query(max_length=MAX_QUERY, description=(
     "Prefix of a name, a credit code or a voucher serial (what the list names)"))]
 IdempotencyKeyDoc = (
@@ -31,9 +35,22 @@ IdempotencyKeyDoc = (
 
 
 class Strict(BaseModel):
-    """Input bodies refuse unknown fields, so that a typo is an error, not a silent no-op."""
+    """Input bodies refuse unknown fields, so that a typo is an error, not a silent no-op,
+    and text with control characters (line breaks and tabs aside), in any field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
+            raise ValueError("contains control characters")
+        return value
+
+
+# PostgreSQL cannot store NUL, and the rest would reach reports and exports unseen.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -89,7 +106,7 @@ class CertificationIn(Strict):
     """A certification granted to a firm."""
 
     kind: CertificationKind
-    year: Annotated[int, Field(ge=2000, le=2100)]
+    year: Annotated[JsonInt, Field(ge=2000, le=2100)]
     certified_on: dt.date
     valid_until: dt.date | None = None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from api.schemas import Category, Strict
+from api.schemas import Category, JsonInt, Strict
 from ledger.budget import Budget
 from ledger.core.journal import PostedEntry
 from ledger.core.money import fen_to_yuan, yuan_to_fen
@@ -19,7 +19,7 @@ from ledger.vouchers.expiry import ExpiryResult
 from ledger.vouchers.redemptions import RedemptionView
 from ledger.vouchers.voucher import HistoryLine, VoucherView
 
-Yuan = Annotated[str | int, Field(description="Yuan, at most two decimals, as a string or an "
+Yuan = Annotated[str | JsonInt, Field(description="Yuan, at most two decimals, as a string or an "
                                               "integer (never a float)", examples=["5000.00"])]
 ProgrammeCode = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
                                     description="The programme's code, e.g. LN-CXQ-2026")]
@@ -36,7 +36,7 @@ class ProgrammeIn(Strict):
 
     code: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$", examples=["LN-CXQ-2026"])]
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
+    fiscal_year: Annotated[JsonInt, Field(ge=2000, le=2100)]
     policy: Annotated[str, Field(min_length=1, max_length=64, examples=["LN-CXQ"])]
 
 
@@ -156,7 +156,7 @@ class VoucherIn(Strict):
     """A voucher to issue."""
 
     program: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
-    firm_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    firm_id: Annotated[JsonInt, Field(ge=1, le=2**63 - 1)]
     amount: Yuan
     issued_on: Annotated[dt.date | None, Field(
         description="Default today; an earlier day records a voucher issued on paper")] = None

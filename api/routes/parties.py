@@ -147,7 +147,7 @@ def add_party_routes(router: APIRouter, kind: PartyRoutes) -> None:
                    key: IdemKey = None) -> JSONResponse:
         def effect(session: Session) -> Done:
             return Done(200, out(kind.set_status(session, party_id, body.status), user),
-                        party_id)
+                        party_id, message=body.reason)
 
         return mutate(request, user, action=f"{kind.plural}.status.{body.status}",
                       object_type=kind.noun, object_id=party_id,

@@ -33,6 +33,7 @@ from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, page_out
 from api.voucher_schemas import fen
 from ledger.core.db import transaction
+from ledger.core.money import yuan_to_fen
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.payments import batches as payments
 from ledger.payments import confirmation, reconciliation, returns
@@ -46,8 +47,8 @@ Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
 ProgrammeQuery = Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$",
                                       description="The programme's code")]
-YuanQuery = Annotated[str | None, Query(pattern=r"^[0-9]{1,13}(\.[0-9]{1,2})?$",
-                                        description="Yuan, at most two decimals")]
+# Parsed as every amount a person writes is (ledger.core.money: 12,345.67 and full-width too).
+YuanQuery = Annotated[str | None, Query(max_length=40, description="Yuan, at most two decimals")]
 
 
 @router.get("/payments/payable", response_model=PageOut[PayableOut],
@@ -72,12 +73,17 @@ def list_payable(
     false means the line is refused when chosen."""
     wanted = payments.PayableFilter(
         kind=kind, payee_id=payee_id, category=category,
-        min_fen=None if min_amount is None else fen(min_amount, "min_amount"),
-        max_fen=None if max_amount is None else fen(max_amount, "max_amount"),
+        min_fen=None if min_amount is None else _bound(min_amount, "min_amount"),
+        max_fen=None if max_amount is None else _bound(max_amount, "max_amount"),
         approved_from=approved_from, approved_to=approved_to)
     with transaction(request.app.state.reader) as session:
         page = payments.list_payable(session, program, wanted, limit=limit, offset=offset)
     return page_out(page, [payable_out(p) for p in page.items])
+
+
+def _bound(value: str, field: str) -> int:
+    """A filter's bound in fen: zero is a bound too."""
+    return yuan_to_fen(value, field=field, allow_zero=True)
 
 
 @router.post("/payments", status_code=201, response_model=BatchOut,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.auth import SignedIn, issue_token, subject
 from api.mutations import Done, mutate
 from api.problems import AuthError, problem
-from api.routes.users import UserOut, user_out
+from api.routes.users import NoKey, UserOut, refuse_key, user_out
 from api.schemas import Strict
 from api.sign_in import check_sign_in
 from ledger.core.db import transaction
@@ -71,9 +71,11 @@ class PasswordIn(Strict):
 
 @router.post("/me/password", response_model=UserOut, tags=["auth"],
              summary="Change your password")
-def change_password(request: Request, user: SignedIn, body: PasswordIn) -> JSONResponse:
+def change_password(request: Request, user: SignedIn, body: PasswordIn,
+                    key: NoKey = None) -> JSONResponse:
     """Every user changes its own password, naming the current one (also a one-time one,
     which this ends). No idempotency key: the request holds passwords, kept nowhere."""
+    refuse_key(key)
 
     def effect(session: Session) -> Done:
         view = users.change_password(session, user.id, current=body.current_password,

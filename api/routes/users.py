@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.mutations import Done, mutate
-from api.schemas import Id, IdempotencyKeyDoc, PageOut, Strict, page_out
+from api.schemas import Id, IdempotencyKeyDoc, JsonInt, PageOut, Strict, page_out
 from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET
 from ledger.registry import users
 from ledger.registry.users import UserView
@@ -27,6 +28,16 @@ router = APIRouter(tags=["users"])
 Bureau = Annotated[UserView, Depends(require("operator", "approver", "auditor"))]
 Operator = Annotated[UserView, Depends(require("operator"))]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=IdempotencyKeyDoc)]
+NoKey = Annotated[str | None, Header(alias="Idempotency-Key", description=(
+    "Refused (422): a replay would have to store a password"))]
+
+
+def refuse_key(key: str | None) -> None:
+    """A request that makes or holds a password takes no idempotency key: refused rather
+    than ignored, since a client sending one counts on a replay."""
+    if key is not None:
+        raise InvalidInput("this request takes no idempotency key: a replay would have to "
+                           "store a password", field="Idempotency-Key")
 Role = Literal["firm", "provider", "operator", "approver", "auditor"]
 
 
@@ -37,8 +48,8 @@ class UserIn(Strict):
     password: Annotated[str, Field(min_length=10, max_length=256)]
     role: Literal["firm", "provider"]
     display_name: Annotated[str, Field(max_length=100)] = ""
-    firm_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
-    provider_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+    firm_id: Annotated[JsonInt | None, Field(ge=1, le=MAX_ID)] = None
+    provider_id: Annotated[JsonInt | None, Field(ge=1, le=MAX_ID)] = None
 
 
 class UserOut(BaseModel):
@@ -106,10 +117,12 @@ def create_user(
 
 @router.post("/users/{user_id}/reset-password", response_model=ResetOut,
              summary="Reset a firm's or provider's password")
-def reset_password(request: Request, user: Operator, user_id: Id) -> JSONResponse:
+def reset_password(request: Request, user: Operator, user_id: Id,
+                   key: NoKey = None) -> JSONResponse:
     """Give a firm or provider user a one-time password (operators); the user must change it
     at the next sign-in. A staff password is reset only at the command line (403
     `staff_reset_refused`). No idempotency key: a replay would have to store the password."""
+    refuse_key(key)
 
     def effect(session: Session) -> Done:
         target = users.get_user(session, user_id)

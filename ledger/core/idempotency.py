@@ -35,7 +35,8 @@ def content_hash(content: Any) -> str:
 def check_key(key: str) -> str:
     """Refuse an empty or over-long key."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidInput(f"idempotency key must be 1–{MAX_KEY_LENGTH} printable characters")
+        raise InvalidInput(f"idempotency key must be 1–{MAX_KEY_LENGTH} printable characters",
+                           field="Idempotency-Key")
     return key
 
 

@@ -86,12 +86,14 @@ class EvidenceView:
     sha256: str
 
 
-def sniff(data: bytes) -> str:
-    """The content type the bytes show, or InvalidInput."""
+def sniff(data: bytes, field: str | None = None) -> str:
+    """The content type the bytes show, or InvalidInput (naming `field`, the file's kind)."""
     for magic, content_type in SIGNATURES:
         if data.startswith(magic):
             return content_type
-    raise InvalidInput("evidence must be a PDF, JPEG or PNG file", code="evidence_type")
+    prefix = "" if field is None else f"{field}: "
+    raise InvalidInput(f"{prefix}evidence must be a PDF, JPEG or PNG file", code="evidence_type",
+                       field=field)
 
 
 def check_upload(upload: Upload, kinds: tuple[str, ...] = KINDS) -> str:
@@ -104,7 +106,7 @@ def check_upload(upload: Upload, kinds: tuple[str, ...] = KINDS) -> str:
     if len(upload.data) > MAX_BYTES:
         raise InvalidInput(f"{upload.kind}: larger than {MAX_BYTES} bytes",
                            code="evidence_too_large", field=upload.kind)
-    return sniff(upload.data)
+    return sniff(upload.data, upload.kind)
 
 
 def described(upload: Upload, kinds: tuple[str, ...] = KINDS) -> EvidenceView:

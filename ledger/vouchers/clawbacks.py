@@ -7,7 +7,7 @@ whose credit balance is what the provider owes the programme and shows in the bu
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core.accounts import ensure_account
@@ -17,7 +17,7 @@ from ledger.core.journal import EntryRequest, Move, post_entry, reverse_entry
 from ledger.programmes.programme import Programme, account
 from ledger.vouchers.claims import Claim
 from ledger.vouchers.redemption_totals import record_clawback
-from ledger.vouchers.redemptions import RedemptionView, redemption_row, view
+from ledger.vouchers.redemptions import Redemption, RedemptionView, redemption_row, view
 
 FLOW_CLAWBACK, FLOW_RECEIVABLE = "redemption.clawback", "clawback.receivable"
 
@@ -62,3 +62,15 @@ def clawback(session: Session, redemption_id: int, *, by: By, reason: str) -> Re
     session.flush()
     record_clawback(session, row)
     return view(session, row)
+
+
+def clawed_back_by_programme(session: Session, provider_id: int,
+                             programme_ids: list[int]) -> dict[int, int]:
+    """Fen clawed back from the provider's completions, by programme id (one aggregate): the
+    reversals credit its account again, beside what it was paid."""
+    rows = session.execute(
+        select(Redemption.programme_id, func.sum(Redemption.amount_fen))
+        .where(Redemption.provider_id == provider_id, Redemption.status == "clawed_back",
+               Redemption.programme_id.in_(programme_ids))
+        .group_by(Redemption.programme_id))
+    return {programme_id: int(total) for programme_id, total in rows}

@@ -11,6 +11,7 @@ a few statements built once, and answer with the values they wrote (no re-read).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -250,6 +251,9 @@ def _standing_read() -> Select[Any]:
 
 
 _STANDING = _standing_read()
+# Line breaks and tabs may stay in a description; other control characters may not (NUL
+# cannot be stored by PostgreSQL; the rest would reach statements and exports unseen).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEW_REDEMPTION = insert(_R).returning(_R.c.id)
 _HOLD_KEPT = (update(_R).where(_R.c.id == bindparam("redemption"))
               .values(hold_transfer_id=bindparam("hold")))
@@ -292,6 +296,9 @@ def book(
     day = on or today()
     if not isinstance(description, str) or len(description) > 500:
         raise InvalidInput("description: at most 500 characters", field="description")
+    if _CONTROL.search(description):
+        raise InvalidInput("description: may not contain control characters",
+                           field="description")
     grant = session.execute(_BOOKING_READ, {"code": booking_code(authorisation)}).first()
     check_usable(grant, voucher=voucher, provider_id=provider_id, day=day)
     assert grant is not None

@@ -126,7 +126,9 @@ class HistoryLine:
 def _view(session: Session, row: Any, programme: str, b: Balance | None = None,
           firm_name: str | None = None) -> VoucherView:
     b = balance(session, row.account_code) if b is None else b
-    spent = b.credits_posted - row.expired_fen
+    # Out of the account: redeemed and expired; back in beyond the issued amount: what
+    # clawbacks returned (a clawed-back redemption is no longer spent).
+    spent = b.credits_posted - row.expired_fen - (b.debits_posted - row.amount_fen)
     if firm_name is None:
         firm_name = session.scalar(select(Firm.name).where(Firm.id == row.firm_id)) or ""
     return VoucherView(row.id, programme, row.serial, row.account_code, row.firm_id,

@@ -77,6 +77,7 @@ def test_refusals_are_coded_traced_and_kept(client, world, app, tmp_path):
                           data={"program": P, "amount": "50000"},
                           files={"business_licence": ("x.txt", b"hello", "text/plain")})
     assert (not_pdf.status_code, not_pdf.json()["code"]) == (422, "evidence_type")
+    assert not_pdf.json()["field"] == "business_licence"
     with transaction(app.state.reader) as s:
         refused = [o.code for o in s.query(Operation).filter(Operation.outcome == "refused")]
     assert refused == ["amount_not_allowed", "documents_missing", "already_applied",

@@ -73,7 +73,8 @@ def test_a_malformed_key_is_422(client, world):
     headers = {**world.auth("operator"), "Idempotency-Key": "x" * 300}
     response = client.post("/api/v1/firms", json=firm_body(47), headers=headers)
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_input"
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_input",
+                                                                   "Idempotency-Key")
 
 
 def test_every_mutation_is_logged_with_its_outcome(client, world, sessions):
@@ -129,3 +130,25 @@ def test_concurrent_requests_with_one_key_write_once(app, world, sessions):
     assert [status for status, _ in results] == [201] * 4
     assert len({body["id"] for _, body in results}) == 1
     assert count(sessions) == before + 1
+
+
+def test_a_status_change_logs_the_reason_it_gave(client, world):
+    op = world.auth("operator")
+    done = client.post("/api/v1/firms/1/status", headers=op,
+                       json={"status": "suspended", "reason": "审计发现虚假材料"})
+    assert done.status_code == 200, done.text
+    log = client.get("/api/v1/operations", headers=world.auth("auditor"),
+                     params={"object_type": "firm", "object_id": "1"}).json()["items"]
+    assert [(o["action"], o["message"]) for o in log if o["action"].startswith("firms.status")
+            ] == [("firms.status.suspended", "审计发现虚假材料")]
+
+
+def test_password_requests_refuse_a_key_rather_than_ignore_it(client, world):
+    key = {"Idempotency-Key": "pw-1"}
+    reset = client.post("/api/v1/users/4/reset-password", headers=world.auth("operator") | key)
+    change = client.post("/api/v1/me/password", headers=world.auth("firm") | key,
+                         json={"current_password": "x", "new_password": "y" * 12})
+    for response in (reset, change):
+        assert response.status_code == 422, response.text
+        assert (response.json()["code"], response.json()["field"]) == ("invalid_input",
+                                                                       "Idempotency-Key")

@@ -85,3 +85,14 @@ def test_nul_bytes_anywhere_are_4xx_never_5xx(client, world):
     assert created.status_code == 422 and created.json()["field"] == "legal_rep"
     token = client.post("/api/v1/auth/token", data={"username": "\x00", "password": "\x00"})
     assert token.status_code == 401
+
+
+def test_malformed_json_is_the_bodys_fault_not_a_numbered_field(client, world):
+    headers = {**world.auth("operator"), "Content-Type": "application/json"}
+    for raw in (b'{"program": "LN-CXQ-2026", "firm_id": 1, "amount": "1.00"', b'{"a": 1} x'):
+        response = client.post("/api/v1/vouchers", headers=headers, content=raw)
+        assert response.status_code == 422, (raw, response.text)
+        problem = response.json()
+        assert problem["code"] == "validation_failed"
+        assert [e["field"] for e in problem["errors"]] == ["body"]
+        assert problem["detail"].startswith("body: malformed JSON")

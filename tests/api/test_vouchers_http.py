@@ -45,11 +45,11 @@ def _grant(client, world, serial, who="provider"):
 
 
 def _book(client, world, serial, cost="10000.00", category="testing", who="provider",
-          key=None, code=None):
+          key=None, code=None, description="材料检测"):
     headers = world.auth(who) | ({"Idempotency-Key": key} if key else {})
     return client.post(f"{API}/redemptions", headers=headers, json={
         "voucher": serial, "authorisation": code or _grant(client, world, serial, who),
-        "category": category, "cost": cost, "description": "材料检测"})
+        "category": category, "cost": cost, "description": description})
 
 
 def _files(*kinds):
@@ -234,6 +234,48 @@ def test_yuan_strings_may_be_grouped_or_full_width(client, world):
     assert "misplaced thousands separator" in bad.json()["detail"]
 
 
+def test_amounts_and_ids_in_json_are_json_integers_or_yuan_strings(client, world):
+    # Booleans, floats (1.0, 5e2) and numeric strings for ids were taken as numbers: an
+    # amount of true was one yuan, a firm id of true was firm 1. Nothing is written.
+    _programme(client, world)
+    op = world.auth("operator")
+    before = client.get(f"{API}/vouchers", headers=op).json()["total"]
+    for body, field in [
+        ({"program": P, "firm_id": 1, "amount": True}, "amount"),
+        ({"program": P, "firm_id": 1, "amount": 1.0}, "amount"),
+        ({"program": P, "firm_id": 1, "amount": 5e2}, "amount"),
+        ({"program": P, "firm_id": True, "amount": "10.00"}, "firm_id"),
+        ({"program": P, "firm_id": "1", "amount": "10.00"}, "firm_id"),
+        ({"program": P, "firm_id": 1.0, "amount": "10.00"}, "firm_id"),
+    ]:
+        response = client.post(f"{API}/vouchers", headers=op, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert {e["field"] for e in response.json()["errors"]} == {field}, body
+    refused = client.post(f"{API}/programs/{P}/appropriations", headers=op,
+                          json={"amount": True})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "amount"
+    assert client.get(f"{API}/vouchers", headers=op).json()["total"] == before
+    voucher = _voucher(client, world, amount=500)  # a JSON integer is whole yuan
+    assert voucher["amount"] == "500.00"
+    assert _book(client, world, voucher["serial"], cost=True).status_code == 422
+
+
+def test_text_with_control_characters_is_refused_in_every_body(client, world):
+    _programme(client, world)
+    voucher = _voucher(client, world)
+    refused = _book(client, world, voucher["serial"], description="a\u0000b")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "description"
+    for text in ("a\u0007b", "x\u007f"):
+        response = client.post(f"{API}/programs/{P}/appropriations",
+                               headers=world.auth("operator"),
+                               json={"amount": "1.00", "memo": text})
+        assert response.status_code == 422, text
+        assert response.json()["errors"][0]["field"] == "memo"
+    # Line breaks and tabs are text.
+    booked = _ok(_book(client, world, voucher["serial"], description="第一行\n第二行\t完"), 201)
+    assert booked["description"] == "第一行\n第二行\t完"
+
+
 def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client, world):
     op = world.auth("operator")
     _programme(client, world)
@@ -279,6 +321,16 @@ def test_payable_lines_confirmation_file_return_and_reconciliation(client, world
                              params={"program": P, "min_amount": "6000"}))
     assert [(p["kind"], p["id"], p["amount"], p["has_bank_account"]) for p in payable["items"]] \
         == [("claim", second["id"], "10000.00", True)]
+    # The bounds are read as any amount a person writes: grouped, full-width, zero.
+    for low, high in (("6,000.00", "10,000"), ("６０００", "１００００.００")):
+        grouped = _ok(client.get(f"{API}/payments/payable", headers=aud, params={
+            "program": P, "min_amount": low, "max_amount": high}))
+        assert [p["id"] for p in grouped["items"]] == [second["id"]]
+    assert _ok(client.get(f"{API}/payments/payable", headers=aud,
+                          params={"program": P, "min_amount": "0"}))["total"] == 2
+    bad = client.get(f"{API}/payments/payable", headers=aud,
+                     params={"program": P, "min_amount": "1.001"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "min_amount")
     batch = _ok(client.post(f"{API}/payments", headers=op, json={
         "program": P, "claim_ids": [first["id"], second["id"]]}), 201)
     url = f"{API}/payments/{batch['id']}"

@@ -22,7 +22,7 @@ from ledger.core.errors import (
 from ledger.core.verify import verify
 from ledger.payments import batches as payments
 from ledger.payments.confirmation import mark_paid
-from ledger.programmes.programme import create_programme
+from ledger.programmes.programme import create_programme, get_programme
 from ledger.registry.evidence import Upload
 from ledger.registry.firms import Certification, add_certification
 from ledger.vouchers import claims, clawbacks, expiry, redemptions
@@ -224,13 +224,27 @@ def test_clawback_before_and_after_payment(sessions, programme):
         mark_paid(s, batch.id, by=OPERATOR, reference="BANK0001", value_date="2026-03-01")
         with pytest.raises(PermissionDenied):
             clawbacks.clawback(s, r1.id, by=PROVIDER, reason="x")
+        assert vouchers.get_voucher(s, v.id).spent_fen == 600_000
         clawbacks.clawback(s, r1.id, by=APPROVER, reason="虚假服务")
+        # A clawed-back redemption is no longer spent: its money is back on the voucher.
+        seen = vouchers.get_voucher(s, v.id)
+        assert (seen.spent_fen, seen.available_fen, seen.held_fen) == (100_000, 4_900_000, 0)
         clawbacks.clawback(s, r2.id, by=APPROVER, reason="重复开票")
+        for seen in (vouchers.get_voucher(s, v.id),
+                     *vouchers.list_vouchers(s, limit=10, firm_id=1).items):
+            assert (seen.spent_fen, seen.available_fen) == (0, 5_000_000)
+            assert seen.amount_fen == (seen.available_fen + seen.held_fen + seen.spent_fen
+                                       + seen.expired_fen)
         with pytest.raises(Conflict) as twice:
             clawbacks.clawback(s, r1.id, by=APPROVER, reason="again")
         assert twice.value.code == "already_clawed_back"
         b = budget(s, CODE)
         assert (b.paid, b.receivable, b.redeemed, b.unspent) == (500_000, 500_000, 0, 5_000_000)
+        # What the provider's money page takes off its credits (the reversals).
+        programme_id = get_programme(s, CODE).id
+        assert clawbacks.clawed_back_by_programme(s, 1, [programme_id]) == {
+            programme_id: 600_000}
+        assert clawbacks.clawed_back_by_programme(s, 2, [programme_id]) == {}
         assert b.balanced and verify(s).ok
 
 
@@ -424,3 +438,16 @@ def test_racing_issues_decide_on_the_budget_left_by_the_issue_before(sessions, p
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["budget_exhausted"] * 4 + ["issued"] * 2
+
+
+def test_a_description_with_control_characters_is_refused_and_nothing_is_held(
+        sessions, programme):
+    v = _issue(sessions, amount=600_000)
+    for text in ("a\x00b", "bell\x07", "del\x7f"):
+        with transaction(sessions) as s, pytest.raises(InvalidInput) as refused:
+            authorised_book(s, voucher_id=v.id, provider_id=1, category="testing",
+                            cost_fen=100_000, description=text, by=PROVIDER)
+        assert refused.value.detail["field"] == "description"
+    assert _state(sessions).unspent == 600_000
+    booked = _book(sessions, v.id, cost=100_000)
+    assert booked.description == "检测"

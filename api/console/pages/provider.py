@@ -32,6 +32,7 @@ from ledger.registry import evidence
 from ledger.registry.providers import get_provider
 from ledger.registry.users import UserView
 from ledger.vouchers import authorisations, claims, redemptions
+from ledger.vouchers.clawbacks import clawed_back_by_programme
 
 router = console_router("/provider")
 ProviderUser = Annotated[UserView, Depends(signed_in("provider"))]
@@ -386,15 +387,18 @@ class MoneyLine:
     owed_back: int
 
 
-def _money_line(programme: str, b: Balance | None, owed: Balance | None) -> MoneyLine:
-    """The line of one programme from its provider account `b` and receivable `owed`."""
+def _money_line(programme: str, b: Balance | None, owed: Balance | None,
+                clawed_back: int) -> MoneyLine:
+    """The line of one programme from its provider account `b`, receivable `owed` and the
+    completions clawed back from it."""
     if b is None:
         return MoneyLine(programme, 0, 0, 0, 0, 0)
-    owed_back = owed.debit_balance if owed is not None else 0
+    # P:receivable:S is credited with what a clawback of a paid claim asks back.
+    owed_back = -owed.debit_balance if owed is not None else 0
     # P:provider:S: holds are pending debits, completions posted debits, batches pending
-    # credits and payments posted credits.
+    # credits, payments posted credits, and so are clawbacks (reversed completions).
     return MoneyLine(programme, b.debits_pending, b.debit_balance - b.credits_pending,
-                     b.credits_pending, b.credits_posted, owed_back)
+                     b.credits_pending, b.credits_posted - clawed_back, owed_back)
 
 
 def money_listing(provider_id: int) -> Listing:
@@ -404,8 +408,10 @@ def money_listing(provider_id: int) -> Listing:
         # The page's provider and receivable accounts in one query, not two per programme.
         found = balances_of(session, [account(p.code, kind, provider_id)
                                       for p in page.items for kind in ("provider", "receivable")])
+        clawed = clawed_back_by_programme(session, provider_id, [p.id for p in page.items])
         lines = [_money_line(p.code, found.get(account(p.code, "provider", provider_id)),
-                             found.get(account(p.code, "receivable", provider_id)))
+                             found.get(account(p.code, "receivable", provider_id)),
+                             clawed.get(p.id, 0))
                  for p in page.items]
         return Page(lines, page.total, page.limit, page.offset)
 
