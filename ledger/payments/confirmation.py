@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.awards.award import Award
-from ledger.core.acting import By, now
+from ledger.core.acting import By, now, today
 from ledger.core.errors import Conflict, ImportRejected, InvalidInput
 from ledger.core.journal import EntryRequest, PostPending, post_entries
 from ledger.core.money import fen_to_yuan, yuan_to_fen
@@ -71,7 +71,16 @@ def check_reference(reference: object, field: str = "reference") -> str:
 
 
 def check_value_date(value: object, field: str = "value_date") -> dt.date:
-    """A value date: a date, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`."""
+    """A value date: a date, `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`, not after today (the
+    bank has booked the money: a later day is a typing error)."""
+    day = _parse_day(value, field)
+    if day > today():
+        raise InvalidInput(f"{field}: {day.isoformat()} lies in the future (today is "
+                           f"{today().isoformat()})", field=field)
+    return day
+
+
+def _parse_day(value: object, field: str) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

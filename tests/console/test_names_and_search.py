@@ -123,6 +123,8 @@ def test_award_queue_names_the_firm_and_searches_it(client, sessions, world):
     sign_in(client, "demo-approver")
     queue = client.get("/approver/awards").text
     assert column(queue, "企业") == [firm]
+    # The level is a word, as on the detail page, not its code.
+    assert column(queue, "级别") in (["省级"], ["国家级"]), column(queue, "级别")
     assert column(client.get(f"/approver/awards?q={firm[:2]}").text, "企业") == [firm]
     assert column(client.get("/approver/awards?q=无此企业").text, "企业") == []
     award_id = re.search(r'href="/approver/awards/(\d+)"', queue).group(1)

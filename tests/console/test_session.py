@@ -82,6 +82,15 @@ def test_a_firm_opening_another_firms_voucher_gets_404(client, world):
         assert response.status_code == 404, url
         assert 'data-code="not_found"' in response.text or 'data-code="invalid_input"' in \
             response.text
+    # An id past 64 bits is a page that says so, never a crash.
+    for url in ("/firm/vouchers/9223372036854775808", "/firm/awards/9223372036854775808"):
+        response = client.get(url)
+        assert 400 <= response.status_code < 500, url
+        assert response.headers["content-type"].startswith("text/html"), url
+    csrf = csrf_of(client.get(f"/firm/vouchers/{world.voucher}").text)
+    posted = client.post("/firm/redemptions/9223372036854775808/confirm",
+                         data={"csrf_token": csrf})
+    assert 400 <= posted.status_code < 500
 
 
 def test_a_role_opening_another_roles_pages_gets_403(client, world):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from voucher_helpers import APPROVER, CODE, FIRM, OPERATOR, PDF, PNG, PROVIDER
 
 from ledger.budget import budget
-from ledger.core.acting import By
+from ledger.core.acting import By, today
 from ledger.core.db import transaction
 from ledger.core.errors import Conflict, DomainError, ImportRejected, PermissionDenied
 from ledger.core.models import JournalEntry
@@ -132,6 +132,12 @@ def test_a_line_without_a_bank_account_is_refused_when_chosen(sessions, programm
 def test_paid_with_one_reference_per_batch_and_never_twice(sessions, programme):
     ids = _approved_claims(sessions, 1_000_000, 2_000_000)
     batch_id = _released(sessions, ids)
+    # The bank has booked the money: a value date after today is a typing error.
+    tomorrow = today() + dt.timedelta(days=1)
+    late = _refused(sessions, confirmation.mark_paid, batch_id, by=OPERATOR, reference="CMB1",
+                    value_date=tomorrow.isoformat())
+    assert (late.code, late.detail["field"]) == ("invalid_input", "value_date")
+    assert "lies in the future" in late.message
     with transaction(sessions) as s:
         paid = confirmation.mark_paid(s, batch_id, by=OPERATOR, reference="CMB20260601",
                                       value_date="2026-06-01")

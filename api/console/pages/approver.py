@@ -136,7 +136,7 @@ def award_queue() -> Listing:
             Column(N_("Programme"), lambda a: a.programme),
             Column(N_("Firm"), lambda a: a.firm_name),
             Column(N_("Tier"), lambda a: a.tier, "label"),
-            Column(N_("Level"), lambda a: a.level),
+            Column(N_("Level"), lambda a: a.level, "label"),
             Column(N_("Certificate"), lambda a: a.document_no),
             Column(N_("Applied on"), lambda a: a.applied_on, "date"),
             Column(N_("Amount (yuan)"), lambda a: a.amount_fen, "yuan"),

@@ -75,7 +75,7 @@ def my_vouchers(request: Request, user: FirmUser) -> Response:
 
 
 @router.get("/vouchers/{voucher_id}")
-def voucher_detail(request: Request, user: FirmUser, voucher_id: int) -> Response:
+def voucher_detail(request: Request, user: FirmUser, voucher_id: Id) -> Response:
     """One voucher (only the firm's own, else 404) with every movement on it."""
     with transaction(request.app.state.reader) as session:
         voucher = vouchers.get_voucher(session, voucher_id, firm_id=_firm(user))
@@ -120,7 +120,7 @@ def confirmations(request: Request, user: FirmUser) -> Response:
 
 
 @router.post("/redemptions/{redemption_id}/confirm")
-def confirm(request: Request, user: FirmUser, redemption_id: int) -> Response:
+def confirm(request: Request, user: FirmUser, redemption_id: Id) -> Response:
     """Confirm that a completed service was delivered (the API's `confirm`)."""
     firm_id = _firm(user)
 
@@ -171,7 +171,7 @@ def award_listing(firm_id: int) -> Listing:
             Column(N_("Application"), lambda a: a.id, link=lambda a: f"/firm/awards/{a.id}"),
             Column(N_("Programme"), lambda a: a.programme),
             Column(N_("Tier"), lambda a: a.tier, "label"),
-            Column(N_("Level"), lambda a: a.level),
+            Column(N_("Level"), lambda a: a.level, "label"),
             Column(N_("Certificate"), lambda a: a.document_no),
             Column(N_("Applied on"), lambda a: a.applied_on, "date"),
             Column(N_("Amount (yuan)"), lambda a: a.amount_fen, "yuan"),
@@ -246,7 +246,7 @@ def apply_award(request: Request, user: FirmUser) -> Response:
 
 
 @router.get("/awards/{award_id}")
-def award_detail(request: Request, user: FirmUser, award_id: int) -> Response:
+def award_detail(request: Request, user: FirmUser, award_id: Id) -> Response:
     """One application (only the firm's own) with the policy's decision trace and its scan."""
     with transaction(request.app.state.reader) as session:
         award = awards.get_award(session, award_id, firm_id=_firm(user))
