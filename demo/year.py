@@ -43,7 +43,7 @@ from ledger.awards.award import (
 )
 from ledger.awards.publicity import decide_objection, publish_awards, record_objection
 from ledger.core import oplog
-from ledger.core.acting import By
+from ledger.core.acting import SHANGHAI, By, business_clock
 from ledger.core.errors import Conflict, DomainError, PolicyRefused
 from ledger.core.money import fen_to_yuan
 from ledger.payments.batches import batch_row, create_batch, get_batch, release_batch
@@ -214,7 +214,9 @@ class YearRunner:
         """Perform every event in order."""
         events = self.script.ordered()
         for done, event in enumerate(events, start=1):
-            getattr(self, f"_on_{event.kind}")(event)
+            # Each event happens on its day, a second after the one before it.
+            with business_clock(_at(event.day, done)):
+                getattr(self, f"_on_{event.kind}")(event)
             if progress is not None and (done % 25 == 0 or done == len(events)):
                 progress("year", done, len(events))
 
@@ -512,6 +514,12 @@ def play_applications(runner: YearRunner, firms: list[FirmFacts], line: Timeline
     day = _application_day(line)
     if day is None:
         return
+    # In the afternoon: after that day's events of the year.
+    with business_clock(_at(day, 6 * 3600)):
+        _play_applications(runner, firms, day)
+
+
+def _play_applications(runner: YearRunner, firms: list[FirmFacts], day: dt.date) -> None:
     window = application_window(policies(), POLICY, day)
     assert window is not None
     amount = min(window.amounts)
@@ -607,21 +615,22 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     codes = programme_codes(line.year)
     operator = cast.operator
     runner = YearRunner(session, cast, script, codes)
-    create_programme(session, code=codes[0], name=f"辽宁省科技创新券（{line.year}年度）",
-                     fiscal_year=line.year, policy=POLICY, by=operator)
-    create_programme(session, code=codes[1], by=operator, policy=AWARD_POLICY,
-                     name=f"辽宁省瞪羚、独角兽、专精特新企业奖励（{line.year}年度）",
-                     fiscal_year=line.year)
-    for code in codes:
-        runner.log(operator, "operator", "programs.create", "programme", code)
-    # The budget: what the first half-year issues, then a supplement in mid-year.
-    midyear = line.at(0.45)
-    early = sum(v.amount_fen for v in script.vouchers.values() if v.issued_on < midyear)
-    late = sum(v.amount_fen for v in script.vouchers.values() if v.issued_on >= midyear)
-    for code, amount, memo in ((codes[0], _millions(early * 11 // 10), "年初预算"),
-                               (codes[1], _award_funds(script), "年度奖励资金")):
-        appropriate(session, code, amount, by=operator, memo=memo)
-        runner.log(operator, "operator", "programs.appropriate", "programme", code)
+    with business_clock(_at(line.start)):  # the programmes and their budgets open the year
+        create_programme(session, code=codes[0], name=f"辽宁省科技创新券（{line.year}年度）",
+                         fiscal_year=line.year, policy=POLICY, by=operator)
+        create_programme(session, code=codes[1], by=operator, policy=AWARD_POLICY,
+                         name=f"辽宁省瞪羚、独角兽、专精特新企业奖励（{line.year}年度）",
+                         fiscal_year=line.year)
+        for code in codes:
+            runner.log(operator, "operator", "programs.create", "programme", code)
+        # The budget: what the first half-year issues, then a supplement in mid-year.
+        midyear = line.at(0.45)
+        early = sum(v.amount_fen for v in script.vouchers.values() if v.issued_on < midyear)
+        late = sum(v.amount_fen for v in script.vouchers.values() if v.issued_on >= midyear)
+        for code, amount, memo in ((codes[0], _millions(early * 11 // 10), "年初预算"),
+                                   (codes[1], _award_funds(script), "年度奖励资金")):
+            appropriate(session, code, amount, by=operator, memo=memo)
+            runner.log(operator, "operator", "programs.appropriate", "programme", code)
     runner.supplement_fen = _millions(late * 12 // 10)
     script.add(midyear, "appropriate", 0)
     runner.run(progress)
@@ -647,17 +656,28 @@ def publish_list(runner: YearRunner, line: Timeline) -> None:
     if not award_ids:
         return
     cast = runner.cast
-    pub = publish_awards(runner.session, runner.award_code, by=cast.operator,
-                         award_ids=award_ids, on=day)
-    runner.log(cast.operator, "operator", "awards.publish", "award_publication", pub.id)
-    objection = record_objection(runner.session, pub.id, award_id=award_ids[0],
-                                 raised_by=OBJECTION[0], text=OBJECTION[1], by=cast.operator,
-                                 on=min(pub.ends_on, day + dt.timedelta(days=2)))
-    runner.log(cast.operator, "operator", "awards.object", "award_objection", objection.id)
-    decide_objection(runner.session, objection.id, decision="dismissed",
-                     reason=OBJECTION_DISMISSED, by=cast.approver)
-    runner.log(cast.approver, "approver", "awards.decide_objection", "award_objection",
-               objection.id)
+    # Each step in the afternoon of its own day, after that day's events of the year.
+    with business_clock(_at(day, 7 * 3600)):
+        pub = publish_awards(runner.session, runner.award_code, by=cast.operator,
+                             award_ids=award_ids, on=day)
+        runner.log(cast.operator, "operator", "awards.publish", "award_publication", pub.id)
+    raised_on = min(pub.ends_on, day + dt.timedelta(days=2))
+    with business_clock(_at(raised_on, 7 * 3600)):
+        objection = record_objection(runner.session, pub.id, award_id=award_ids[0],
+                                     raised_by=OBJECTION[0], text=OBJECTION[1],
+                                     by=cast.operator, on=raised_on)
+        runner.log(cast.operator, "operator", "awards.object", "award_objection",
+                   objection.id)
+    with business_clock(_at(raised_on, 8 * 3600)):
+        decide_objection(runner.session, objection.id, decision="dismissed",
+                         reason=OBJECTION_DISMISSED, by=cast.approver)
+        runner.log(cast.approver, "approver", "awards.decide_objection", "award_objection",
+                   objection.id)
+
+
+def _at(day: dt.date, second: int = 0) -> dt.datetime:
+    """A moment of the working day `day` (from 09:00 Beijing time): the business clock's."""
+    return dt.datetime.combine(day, dt.time(9), tzinfo=SHANGHAI) + dt.timedelta(seconds=second)
 
 
 def _millions(fen: int) -> int:

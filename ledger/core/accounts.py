@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledger.core.acting import now
 from ledger.core.db import insert_rows
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
 from ledger.core.models import Account, AccountHistory
@@ -98,7 +99,7 @@ def open_account(
                     debits_posted=0,
                     credits_pending=0,
                     credits_posted=0,
-                    opened_at=datetime.now(UTC),
+                    opened_at=now(),
                 )
                 .returning(Account.id)
             ).scalar_one()
@@ -136,7 +137,7 @@ def open_accounts(
             Account.code.in_(codes[start:start + _OPEN_CHUNK])).limit(1))
         if taken is not None:
             raise AlreadyExists(f"account {taken} already exists", code_value=taken)
-    opened = datetime.now(UTC)
+    opened = now()
     insert_rows(session.connection(), Account.__table__, _OPEN_COLUMNS, (
         (code, ledger, credits_must_not_exceed_debits, False, 0, 0, 0, 0, opened)
         for code in codes))

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from ledger.core import acting
 from ledger.core.accounts import check_account_code
 from ledger.core.chain import check_text, encode_entry, stored_moment, timestamp_us
 from ledger.core.db import after_commit, driver_many, driver_rows
@@ -671,7 +672,7 @@ def _apply(session: Session, batch: _Batch, requests: list[EntryRequest]) -> lis
     (a refused posting uses up no id); the checks run on the ids the sequences would give next
     and run again in the rare case that a concurrent posting drew those first.
     """
-    now = datetime.now(UTC)
+    now = acting.now()
     n_transfers = sum(len(r.transfers) for r in requests)
     stored_time = _StoredTime(session)
     if session.get_bind().dialect.name != "postgresql":

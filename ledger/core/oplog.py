@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Index, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ledger.core.acting import now
 from ledger.core.base import Base, BigIntPK, UTCDateTime
 from ledger.core.paging import Page, check_page, count_of, ids_of_page
 
@@ -100,7 +101,7 @@ def row(
 ) -> dict[str, object]:
     """The parameters of `RECORD` for one operation (see `record`)."""
     return {
-        "at": datetime.now(UTC),
+        "at": now(),
         "channel": actor.channel,
         "actor": _printable(actor.name, 160),
         "role": actor.role,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ledger.core.acting import business_clock_set
 from ledger.core.db import driver_rows
 from ledger.core.errors import (
     Conflict,
@@ -71,8 +72,11 @@ class EntryFields:
 
 
 def on_server(session: Session) -> bool:
-    """True when this session posts single entries through the server function."""
-    return ENABLED and session.get_bind().dialect.name == "postgresql"
+    """True when this session posts single entries through the server function; not while a
+    dated history is replayed (the function stamps entries with the server's clock, the
+    Python path with the business clock)."""
+    return (ENABLED and not business_clock_set()
+            and session.get_bind().dialect.name == "postgresql")
 
 
 def ledger_post(session: Session, transfers: ServerTransfers, entry: EntryFields) -> ServerEntry:

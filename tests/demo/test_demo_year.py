@@ -10,7 +10,7 @@ from api.cli import app
 from demo.seed import build_demo
 from ledger.awards.award import Award
 from ledger.budget import award_budget, budget
-from ledger.core.acting import today
+from ledger.core.acting import SHANGHAI, today
 from ledger.core.db import make_engine, make_sessionmaker, transaction
 from ledger.core.errors import Conflict
 from ledger.core.models import Account, JournalEntry
@@ -149,6 +149,31 @@ def test_the_books_balance_and_verify_is_ok(demo):
                figures.paid, figures.receivable, figures.free) > 0
     assert min(awards.awarded, awards.promised, awards.in_payment, awards.paid) > 0
     assert report.ok and report.entries > 0
+
+
+def test_the_year_is_posted_and_decided_on_its_own_days(demo):
+    # Built in seconds, the year still happened on its days: each voucher's issue entry is
+    # posted on its issue day (Beijing time), claims are decided on the days they were,
+    # so a report for the first half-year sees the first half-year's money.
+    code = demo.built.year.voucher_programme
+    with transaction(demo.sessions) as s:
+        issue_days = {f"voucher:{code}:{serial}": day for serial, day in
+                      s.execute(select(Voucher.serial, Voucher.issued_on))}
+        issued = [(issue_days[ref], at) for ref, at in s.execute(
+            select(JournalEntry.ref, JournalEntry.posted_at)
+            .where(JournalEntry.flow == "voucher.issue")) if ref in issue_days]
+        decided = s.execute(select(Claim.filed_on, Claim.decided_at)
+                            .where(Claim.decided_at.is_not(None))).all()
+        first_post = s.scalar(select(func.min(JournalEntry.posted_at)))
+        opened = s.scalar(select(func.min(Account.opened_at)).where(
+            Account.code.like(f"{code}:%")))
+    assert issued and decided
+    on_day = [i for i, p in issued if p.astimezone(SHANGHAI).date() == i]
+    assert len(on_day) >= 0.9 * len(issued), (len(on_day), len(issued))
+    assert all(d.astimezone(SHANGHAI).date() >= f for f, d in decided)
+    assert all(d.astimezone(SHANGHAI).date() < today() for f, d in decided[: len(decided) // 2])
+    assert first_post.astimezone(SHANGHAI).date() < today()
+    assert opened.astimezone(SHANGHAI).date() <= first_post.astimezone(SHANGHAI).date()
 
 
 def test_the_firm_and_provider_sign_ins_have_work_waiting(demo):
