@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from ledger.core.errors import InvalidInput, NotFound
+from ledger.core.errors import InvalidInput, NotFound, PermissionDenied
 from ledger.reading.ledger_queries import journal_summary, ledger_exists
 from ledger.registry.users import UserView, find_user
 from reports.audit import render_audit
@@ -57,12 +57,34 @@ def maker_name(user: UserView) -> str:
     return user.username
 
 
-def report_maker(session: Session, username: str) -> str:
-    """The active user `username` as a report's maker, or InvalidInput naming the user."""
+def report_maker(session: Session, username: str) -> UserView:
+    """The active user `username`, who makes a report, or InvalidInput naming the user."""
     user = find_user(session, username)
     if user is None or not user.active:
         raise InvalidInput(f"no active user {username!r}", field="user")
-    return maker_name(user)
+    return user
+
+
+def party_scope(user: UserView, kind: str, firm_id: int | None,
+                provider_id: int | None) -> int | None:
+    """The party id the report is about, as `user` may see it.
+
+    Bureau staff read any report of any party. A firm reads only its own firm statement and
+    a provider only its own provider statement (their id is the default); another party's
+    statement is 404, as for any record that is not theirs; other kinds are 403.
+    """
+    party = PARTY_KINDS.get(kind)
+    given = {"firm": firm_id, "provider": provider_id}
+    if user.is_bureau:
+        return None if party is None else given[party]
+    own = {"firm": user.firm_id, "provider": user.provider_id}.get(user.role)
+    if party != user.role or own is None:
+        raise PermissionDenied(f"the {user.role} role may not read the {kind} report")
+    asked = given[party]
+    other = given["provider" if party == "firm" else "firm"]
+    if (asked is not None and asked != own) or other is not None:
+        raise NotFound(f"no {party} {asked}", **{f"{party}_id": asked})
+    return own
 
 
 def today_in_beijing() -> dt.date:

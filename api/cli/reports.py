@@ -14,7 +14,15 @@ from sqlalchemy import Engine
 from ledger.core.config import database_url
 from ledger.core.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from ledger.core.errors import DomainError, InvalidInput
-from reports.catalogue import KINDS, PARTY_KINDS, render_report, report_maker, resolve_period
+from reports.catalogue import (
+    KINDS,
+    PARTY_KINDS,
+    maker_name,
+    party_scope,
+    render_report,
+    report_maker,
+    resolve_period,
+)
 from reports.fonts import FontError, report_font
 from rules.loader import PolicyErrors, PolicySet, load_policies
 
@@ -79,10 +87,15 @@ def report_command(
     try:
         with transaction(make_sessionmaker(engine, read_only=True)) as session:
             try:
-                made_by = report_maker(session, user)
+                maker = report_maker(session, user)
                 period = resolve_period(session, kind, start, end, day)
             except InvalidInput as exc:
                 raise _fail(exc.message, 2) from exc
+            # The maker reads what the console and the API would show them, no more: a firm
+            # or provider user only its own statement.
+            party_id = party_scope(maker, kind, party_id if kind == "firm-statement" else None,
+                                   party_id if kind == "provider-statement" else None)
+            made_by = maker_name(maker)
             pdf = io.BytesIO()
             outcome = render_report(
                 session, pdf, kind, programme=program, period=period,

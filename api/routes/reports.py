@@ -11,14 +11,13 @@ from fastapi.responses import Response
 
 from api.auth import CurrentUser
 from ledger.core.db import is_sqlite, transaction
-from ledger.core.errors import NotFound, PermissionDenied
 from ledger.core.paging import MAX_ID
 from ledger.core.seal import seal_committed
 from ledger.registry.users import UserView
 from reports.catalogue import (
-    PARTY_KINDS,
     check_kind,
     maker_name,
+    party_scope,
     render_report,
     resolve_period,
 )
@@ -27,28 +26,6 @@ from reports.fonts import report_font
 router = APIRouter(tags=["reports"])
 PartyId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PDF = {200: {"content": {"application/pdf": {}}, "description": "The report as a PDF"}}
-
-
-def party_scope(user: UserView, kind: str, firm_id: int | None,
-                provider_id: int | None) -> int | None:
-    """The party id the report is about, as `user` may see it.
-
-    Bureau staff read any report of any party. A firm reads only its own firm statement and
-    a provider only its own provider statement (their id is the default); another party's
-    statement is 404, as for any record that is not theirs; other kinds are 403.
-    """
-    party = PARTY_KINDS.get(kind)
-    given = {"firm": firm_id, "provider": provider_id}
-    if user.is_bureau:
-        return None if party is None else given[party]
-    own = {"firm": user.firm_id, "provider": user.provider_id}.get(user.role)
-    if party != user.role or own is None:
-        raise PermissionDenied(f"the {user.role} role may not read the {kind} report")
-    asked = given[party]
-    other = given["provider" if party == "firm" else "firm"]
-    if (asked is not None and asked != own) or other is not None:
-        raise NotFound(f"no {party} {asked}", **{f"{party}_id": asked})
-    return own
 
 
 @router.get("/reports/{kind}.pdf", response_class=Response, responses=PDF,

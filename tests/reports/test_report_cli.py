@@ -155,3 +155,25 @@ def test_firm_statement_and_audit_from_the_command_line(db_url, sessions, tmp_pa
                                  "--url", db_url, "--user", MAKER])
     assert result.exit_code == 0, result.output
     assert "appropriated=1,000,000.00 paid=5,000.00 budget balanced" in result.output
+
+
+def test_a_firm_user_makes_only_its_own_statement(db_url, sessions, tmp_path):
+    # The command line reads for --user what the API and console would show them.
+    from programme_year import CODE, build_year
+
+    build_year(sessions)
+    with transaction(sessions) as s:
+        create_user(s, username="firm-one", password="firm-one-2026-pw", role="firm",
+                    firm_id=1)
+
+    def run(*args):
+        return runner.invoke(app, ["report", *args, "--program", CODE, "--from", "2025-01-01",
+                                   "--out", str(tmp_path / "r.pdf"), "--url", db_url,
+                                   "--user", "firm-one"])
+
+    assert run("firm-statement", "--firm", "1").exit_code == 0
+    other = run("firm-statement", "--firm", "2")
+    assert other.exit_code == 1 and "no firm 2" in other.output
+    audit = run("audit")
+    assert audit.exit_code == 1
+    assert "the firm role may not read the audit report" in audit.output
