@@ -75,16 +75,22 @@ def _list(pub: PublicationView, font: ReportFont, number: int) -> list[Flowable]
     ]
 
 
-def publicity_story(pubs: list[PublicationView], period_text: str, font: ReportFont
-                    ) -> list[Flowable]:
-    """The flowables of the report: an introduction, then each list."""
+def publicity_story(pubs: list[PublicationView], period_text: str, font: ReportFont,
+                    *, one_list: bool = False) -> list[Flowable]:
+    """The flowables of the report: an introduction, then each list; `period_text` is the
+    list's own period (`one_list`) or the days the lists' periods start within."""
     s = styles(font)
+    lead = (N_("Publicity period: {period} (Beijing time). Amounts in yuan. Objections to the "
+               "list may be made in writing to the competent department within its publicity "
+               "period; an award is paid only once its period has ended with no objection "
+               "upheld.") if one_list else
+            N_("Publicity starting: {period} (Beijing time). Amounts in yuan. Objections "
+               "to a list may be made in writing to the competent department within its "
+               "publicity period; an award is paid only once its period has ended with "
+               "no objection upheld."))
     story: list[Flowable] = [
         Paragraph(tr(TITLE), s.title),
-        Paragraph(tr("Publicity starting: {period} (Beijing time). Amounts in yuan. Objections "
-                     "to a list may be made in writing to the competent department within its "
-                     "publicity period; an award is paid only once its period has ended with "
-                     "no objection upheld.", period=period_text), s.body),
+        Paragraph(tr(lead, period=period_text), s.body),
     ]
     if not pubs:
         story.append(Paragraph(tr(NONE_ROW), s.body))
@@ -100,12 +106,13 @@ def publicity_story(pubs: list[PublicationView], period_text: str, font: ReportF
 
 def _render(session: Session, out: str | Path | IO[bytes], pubs: list[PublicationView], *,
             programme: str, period: Period, period_text: str, policy_set: PolicySet,
-            made_by: str, made_at: dt.datetime | None, font: ReportFont | None) -> Publicity:
+            made_by: str, made_at: dt.datetime | None, font: ReportFont | None,
+            one_list: bool = False) -> Publicity:
     font = font or report_font()
     meta = report_meta(session, title=tr(TITLE), programme=programme, period=period,
                        policy_set=policy_set, made_by=made_by, made_at=made_at,
                        period_text=period_text)
-    build_pdf(out, meta, publicity_story(pubs, period_text, font), font)
+    build_pdf(out, meta, publicity_story(pubs, period_text, font, one_list=one_list), font)
     return Publicity(tuple(p.id for p in pubs), sum(len(p.items) for p in pubs),
                      sum(p.total_fen for p in pubs), meta.head_hash)
 
@@ -149,4 +156,4 @@ def render_publication(
     with speaking(language):
         return _render(session, out, [pub], programme=pub.programme, period=period,
                        period_text=period_rule(pub), policy_set=policy_set, made_by=made_by,
-                       made_at=made_at, font=font)
+                       made_at=made_at, font=font, one_list=True)

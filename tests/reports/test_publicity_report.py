@@ -75,7 +75,7 @@ def test_one_list_as_the_public_downloads_it(sessions, published, policy_set, mo
                                     font=report_font())
     text = _check_archival(out.getvalue())
     flat = text.replace("\n", "")
-    assert "奖励公示" in text and "2022-12-02 至 2022-12-08（5 个工作日）" in flat
+    assert "奖励公示" in text and "公示期：2022-12-02 至 2022-12-08（5 个工作日）" in flat
     assert published.head_hash in flat
     for n in range(3):
         assert credit_code(n) in text and f"测试企业{n}有限公司" in text
@@ -98,3 +98,4 @@ def test_the_report_kind_lists_the_lists_started_in_the_period(sessions, publish
         text = _check_archival(out.getvalue())
         assert outcome.ok and f"lists={count}" in outcome.summary
         assert ("本期无公示" in text) == (count == 0)
+        assert "公示开始日期在" in text.replace("\n", "")
