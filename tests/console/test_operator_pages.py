@@ -344,6 +344,12 @@ def test_award_import_shows_bad_rows(client, sessions, world):
     with transaction(sessions) as s:
         create_programme(s, code="LN-AWARD-2026", name="奖励2026", fiscal_year=2026,
                          policy="LN-AWARD", by=OPERATOR)
+    # Each form offers only the programmes it takes.
+    options = re.compile(r'<option value="(LN-[A-Z]+-\d+)"')
+    assert options.findall(client.get("/operator/awards/import").text) == ["LN-AWARD-2026"]
+    for url in ("/operator/vouchers/issue", "/operator/expiry"):
+        assert "LN-AWARD-2026" not in options.findall(client.get(url).text), url
+        assert CODE in options.findall(client.get(url).text), url
     unknown = _post(client, "/operator/awards/import", {"programme": "LN-AWARD-2026"},
                     files={"file": ("a.csv", data, "text/csv")})
     assert unknown.status_code == 422 and 'data-code="import_rejected"' in unknown.text

@@ -15,6 +15,7 @@ from api.console.forms import Form
 from api.console.i18n import N_
 from api.console.labels import Shown, operation_name, reference_text, refusal_html, refusal_text
 from api.console.lists import Column, Filter, Listing, show_list
+from api.console.pages.operator import codes_in
 from api.console.session import signed_in
 from api.console.web import add_nav, console_router, render, set_home
 from api.problems import status_of
@@ -27,7 +28,6 @@ from ledger.core.errors import DomainError, InvalidInput
 from ledger.core.journal import get_entry
 from ledger.core.paging import Cursor, Slice
 from ledger.core.verify import verify
-from ledger.programmes.programme import list_programmes
 from ledger.reading.account_names import account_owners
 from ledger.reading.journal_pages import EntryLine, journal_slice
 from ledger.reading.operation_pages import operations_page
@@ -176,6 +176,9 @@ def operations(request: Request, user: AuditorUser) -> Response:
 def reports(request: Request, user: AuditorUser) -> Response:
     """Every report kind, each with a form for its programme and period."""
     with transaction(request.app.state.reader) as session:
-        programmes = [p.code for p in list_programmes(session, limit=100).items]
+        programmes = codes_in(session)  # voucher programmes first
+        awards = codes_in(session, "award")
+    # The award publicity concerns award programmes only.
+    choices = {kind: awards if kind == "award-publicity" else programmes for kind in KINDS}
     return render(request, "auditor/reports.html", kinds=KINDS, party_kinds=PARTY_KINDS,
-                  programmes=programmes)
+                  choices=choices)

@@ -38,7 +38,7 @@ add_nav(N_("Award publicity"), "/operator/awards/publications", "operator", "app
 
 
 def _list_page(request: Request, form: Form, *, status: int = 200) -> Response:
-    codes = programme_codes(request)
+    codes = programme_codes(request, "award")
     with transaction(request.app.state.reader) as session:
         page = publicity.list_publications(session, limit=50)
     return render(request, "operator/publications.html", status=status, form=form,

@@ -88,18 +88,20 @@ PREVIEW_ROWS = 200
 # ------------------------------------------------------------------------------ helpers
 
 
-def programme_codes(request: Request) -> tuple[str, ...]:
-    """Every programme's code (a bureau has a handful), for the pickers."""
+def programme_codes(request: Request, kind: str | None = None) -> tuple[str, ...]:
+    """Every programme's code (a bureau has a handful), or those of one `kind` (voucher,
+    award) for a form that takes only those, for the pickers."""
     with transaction(request.app.state.reader) as session:
-        return codes_in(session)
+        return codes_in(session, kind)
 
 
-def codes_in(session: Session) -> tuple[str, ...]:
+def codes_in(session: Session, kind: str | None = None) -> tuple[str, ...]:
     """As `programme_codes`, read in a page's own session."""
     # Voucher programmes first: the dashboard and the issue form open on the first one.
     ordered = sorted(programs.programme_codes(session),
                      key=lambda cp: (programs.programme_kind(cp[1]) != "voucher", cp[0]))
-    return tuple(code for code, _ in ordered)
+    return tuple(code for code, policy in ordered
+                 if kind is None or programs.programme_kind(policy) == kind)
 
 
 def read_upload(request: Request, name: str = "file") -> bytes:
@@ -240,7 +242,8 @@ def _issue_page(request: Request, form: Form, upload: Form, *, status: int = 200
                 decision: dict[str, object] | None = None,
                 rows: list[dict[str, Any]] | None = None) -> Response:
     return render(request, "operator/issue.html", status=status, form=form, upload=upload,
-                  codes=programme_codes(request), decision=decision, rows=rows or [])
+                  codes=programme_codes(request, "voucher"), decision=decision,
+                  rows=rows or [])
 
 
 def _blank_issue(programme: str = "") -> Form:
@@ -340,7 +343,7 @@ def _expire(session: Session, code: str, day: dt.date, user: UserView
 
 def _expiry_page(request: Request, form: Form, *, status: int = 200, **context: Any) -> Response:
     return render(request, "operator/expiry.html", status=status, form=form,
-                  codes=programme_codes(request), **context)
+                  codes=programme_codes(request, "voucher"), **context)
 
 
 @router.get("/expiry")

@@ -301,7 +301,7 @@ def correct_bank(request: Request, user: OperatorUser, batch_id: Id) -> Response
 def _awards_page(request: Request, form: Form, *, status: int = 200, **context: object
                  ) -> Response:
     return render(request, "operator/award_import.html", status=status, form=form,
-                  codes=programme_codes(request), columns=AWARD_COLUMNS, **context)
+                  codes=programme_codes(request, "award"), columns=AWARD_COLUMNS, **context)
 
 
 @router.get("/awards/import")
