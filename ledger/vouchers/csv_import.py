@@ -191,15 +191,16 @@ def import_vouchers(
     for line, code, _ in rows:
         if code not in known:
             errors.append({"line": line, "column": "credit_code", "reason": f"no firm {code}"})
-    if errors:
-        _refuse(errors)
+    # The policy decides every row it can, bad rows or not, so that one refusal lists them all.
     day = today()
     budget_code = account(programme, "budget")
     status, certs, issued = _firm_facts(session, sorted(set(known.values())), prog.id, day.year)
     free = balance(session, budget_code).available
     policy_set = policies()
     for line, code, amount in rows:
-        firm_id = known[code]
+        firm_id = known.get(code)
+        if firm_id is None:
+            continue
         decision = decide_issue(policy_set, IssueFacts(
             programme=prog.policy, on=day, amount_fen=amount, firm_status=status[firm_id],
             firm_certifications=tuple(certs[firm_id]),

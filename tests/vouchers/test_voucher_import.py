@@ -58,11 +58,15 @@ def test_the_firm_yearly_cap_counts_the_rows_before_and_refuses_everything(sessi
 
 
 def test_bad_cells_and_unknown_firms_are_named_by_line_and_column(sessions, programme):
-    data = _csv((A, "100"), (A, "1.234"), ("91210000000000000X", "5"), (B, "-1"))
+    # A row over the per-voucher cap is listed with the bad cells and the unknown firm, in one
+    # refusal (it was found only once they had been fixed).
+    data = _csv((A, "100"), (A, "1.234"), ("91210000000000000X", "5"), (B, "-1"),
+                (B, "9000000"))
     with transaction(sessions) as s, pytest.raises(ImportRejected) as refused:
         import_vouchers(s, CODE, data, by=OPERATOR)
     assert [(e["line"], e["column"]) for e in refused.value.detail["errors"]] == [
-        (3, "amount"), (4, "credit_code"), (5, "amount")]
+        (3, "amount"), (4, "credit_code"), (5, "amount"), (6, "amount")]
+    assert refused.value.detail["errors"][-1]["code"] == "cap_exceeded"
     with transaction(sessions) as s:
         assert list_vouchers(s, limit=10).total == 0
 
