@@ -201,7 +201,8 @@ class ConsoleRoute(APIRoute):
             except PermissionDenied as exc:
                 return error_page(request, 403, exc.code)
             except DomainError as exc:
-                return error_page(request, status_of(exc), exc.code, exc.message)
+                return error_page(request, status_of(exc), exc.code,
+                                  i18n.said(i18n.for_request(request), exc))
 
         return handler
 

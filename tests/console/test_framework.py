@@ -215,7 +215,11 @@ def test_lists_are_paginated_on_the_server(client, sessions, world):
     assert "V000004" not in page and "V000003" in page  # V000002 is firm 2's
     refused = client.get("/firm?limit=1000")
     assert refused.status_code == 422 and 'data-code="invalid_input"' in refused.text
-    assert client.get("/firm/confirmations?status=nonsense").status_code == 422
+    # What is wrong, in the page's language.
+    assert "limit：须为 1 到 100 之间的整数" in refused.text
+    assert "whole number" not in refused.text
+    status = client.get("/firm/confirmations?status=nonsense")
+    assert status.status_code == 422 and "status：须为以下之一：" in status.text
 
 
 def test_a_list_exports_to_xlsx_with_chinese_headers_and_yuan_numbers(client, sessions, world):

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from api.console import i18n
 from api.console.forms import Form
 from api.console.i18n import N_
 from api.console.labels import Shown, operation_name, reference_text, refusal_html, refusal_text
@@ -24,7 +25,7 @@ from ledger.core import oplog
 from ledger.core.accounts import Balance, balance, balance_as_of
 from ledger.core.acting import SHANGHAI
 from ledger.core.db import transaction
-from ledger.core.errors import DomainError, InvalidInput
+from ledger.core.errors import DomainError
 from ledger.core.journal import get_entry
 from ledger.core.paging import Cursor, Slice
 from ledger.core.verify import verify
@@ -51,7 +52,7 @@ def parse_day(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name}: a date as YYYY-MM-DD", field=name) from None
+        raise i18n.refusal(N_("%(field)s: a date as YYYY-MM-DD"), name) from None
 
 
 def day_start(day: dt.date) -> dt.datetime:
