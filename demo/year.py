@@ -213,9 +213,12 @@ class YearRunner:
     def run(self, progress: Progress | None) -> None:
         """Perform every event in order."""
         events = self.script.ordered()
+        second, day = 0, None
         for done, event in enumerate(events, start=1):
-            # Each event happens on its day, a second after the one before it.
-            with business_clock(_at(event.day, done)):
+            # Each event happens on its day, a second after the one before it that day.
+            second = second + 1 if event.day == day else 1
+            day = event.day
+            with business_clock(_at(event.day, second)):
                 getattr(self, f"_on_{event.kind}")(event)
             if progress is not None and (done % 25 == 0 or done == len(events)):
                 progress("year", done, len(events))
@@ -615,7 +618,10 @@ def build_year(session: Session, cast: Cast, line: Timeline,
     codes = programme_codes(line.year)
     operator = cast.operator
     runner = YearRunner(session, cast, script, codes)
-    with business_clock(_at(line.start)):  # the programmes and their budgets open the year
+    # The programmes and their budgets open the year: before its first event (last year's
+    # round of vouchers is issued in December).
+    opening = min([line.start, *(event.day for event in script.events)])
+    with business_clock(_at(opening)):
         create_programme(session, code=codes[0], name=f"辽宁省科技创新券（{line.year}年度）",
                          fiscal_year=line.year, policy=POLICY, by=operator)
         create_programme(session, code=codes[1], by=operator, policy=AWARD_POLICY,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -198,8 +199,9 @@ def signed_ending(story: list[Flowable], signature: list[Flowable],
     last_table = next((i for i in range(len(story) - 1, -1, -1)
                        if isinstance(story[i], StreamingTable)), None)
     if last_table is None:
-        return [*story[:-1], KeepTogether([story[-1], *signature])]
-    after = story[last_table + 1:]
+        return [*story[:-1], KeepTogether([*_flat(story[-1:]), *signature])]
+    # Kept together as one (a KeepTogether inside another would read as endless).
+    after = _flat(story[last_table + 1:])
     ending = KeepTogether([*after, *signature])
     needed = _stacked_height([*after, *signature])
     table = story[last_table]
@@ -210,11 +212,21 @@ def signed_ending(story: list[Flowable], signature: list[Flowable],
     return [*story[:last_table], table, ending]
 
 
-def _stacked_height(flowables: Sequence[Flowable]) -> float:
-    """The height of `flowables` one under the other across the page, with their spacing."""
-    height = 0.0
+def _flat(flowables: Sequence[Flowable]) -> list[Flowable]:
+    """`flowables` with every KeepTogether replaced by its content."""
+    out: list[Flowable] = []
     for flowable in flowables:
-        _, h = flowable.wrap(CONTENT_WIDTH, PAGE_HEIGHT)
+        out += _flat(flowable._content) if isinstance(flowable, KeepTogether) else [flowable]
+    return out
+
+
+def _stacked_height(flowables: Sequence[Flowable]) -> float:
+    """The height of `flowables` one under the other across the page, with their spacing
+    (containers such as KeepTogether measured by their content)."""
+    scratch = Canvas(io.BytesIO())  # some flowables measure themselves on a canvas
+    height = 0.0
+    for flowable in _flat(flowables):
+        _, h = flowable.wrapOn(scratch, CONTENT_WIDTH, PAGE_HEIGHT)
         height += h + flowable.getSpaceBefore() + flowable.getSpaceAfter()
     return height
 
@@ -434,7 +446,13 @@ class StreamingTable(Flowable):
             used += row.height
         # Every row is read: the table ends on this page if its total, and what must follow
         # it, fit too; else its last row goes over with them.
-        if used + total + self.ending_height <= room or len(page) < 2:
+        if used + total + self.ending_height <= room:
+            return [spec.table(page, first_row=self.first_row, with_total=True)]
+        if len(page) < 2:
+            if self.ending_height and self.first_row == 0 and not self.carried:
+                # A one-row table near the page's foot: it goes over whole, with the ending.
+                return [FrameBreak(), StreamingTable(spec, iter(()), page, 0,
+                                                     self.ending_height)]
             return [spec.table(page, first_row=self.first_row, with_total=True)]
         # On the next page: the space left here would take the row but not what follows.
         return [

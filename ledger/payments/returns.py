@@ -8,7 +8,7 @@ returns a payment whole: the amount must be the line's.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from ledger.core.journal import reverse_entry
 from ledger.core.money import fen_to_yuan
 from ledger.payments.batches import (
     BatchView,
+    PaymentBatch,
     PaymentConfirmation,
     PaymentLine,
     PaymentReturn,
@@ -84,3 +85,17 @@ def record_return(session: Session, batch_id: int, line: int, *, amount_fen: int
             "approved", None, None, now()
     session.flush()
     return get_batch(session, batch_id)
+
+
+def returned_to_provider_by_programme(session: Session, provider_id: int,
+                                      programme_ids: list[int]) -> dict[int, int]:
+    """Fen the bank returned of the provider's payments, by programme id (one aggregate):
+    a return reverses the payment, so its credit to the provider's account was not paid."""
+    rows = session.execute(
+        select(PaymentBatch.programme_id, func.sum(PaymentReturn.amount_fen))
+        .join(PaymentLine, PaymentLine.id == PaymentReturn.line_id)
+        .join(PaymentBatch, PaymentBatch.id == PaymentReturn.batch_id)
+        .where(PaymentLine.provider_id == provider_id, PaymentLine.claim_id.is_not(None),
+               PaymentBatch.programme_id.in_(programme_ids))
+        .group_by(PaymentBatch.programme_id))
+    return {programme_id: int(total) for programme_id, total in rows}

@@ -253,7 +253,7 @@ def _standing_read() -> Select[Any]:
 _STANDING = _standing_read()
 # Line breaks and tabs may stay in a description; other control characters may not (NUL
 # cannot be stored by PostgreSQL; the rest would reach statements and exports unseen).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _NEW_REDEMPTION = insert(_R).returning(_R.c.id)
 _HOLD_KEPT = (update(_R).where(_R.c.id == bindparam("redemption"))
               .values(hold_transfer_id=bindparam("hold")))

@@ -265,7 +265,7 @@ def test_text_with_control_characters_is_refused_in_every_body(client, world):
     voucher = _voucher(client, world)
     refused = _book(client, world, voucher["serial"], description="a\u0000b")
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "description"
-    for text in ("a\u0007b", "x\u007f"):
+    for text in ("a\u0007b", "x\u007fy", "c\u0085d", "e\u2028f"):
         response = client.post(f"{API}/programs/{P}/appropriations",
                                headers=world.auth("operator"),
                                json={"amount": "1.00", "memo": text})
@@ -274,6 +274,10 @@ def test_text_with_control_characters_is_refused_in_every_body(client, world):
     # Line breaks and tabs are text.
     booked = _ok(_book(client, world, voucher["serial"], description="第一行\n第二行\t完"), 201)
     assert booked["description"] == "第一行\n第二行\t完"
+    # A password is compared, never shown: it is not refused for what it holds.
+    wrong = client.post(f"{API}/me/password", headers=world.auth("firm"),
+                        json={"current_password": "bad\u0007pw", "new_password": "x" * 12})
+    assert (wrong.status_code, wrong.json()["code"]) == (403, "wrong_password")
 
 
 def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client, world):

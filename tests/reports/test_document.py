@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, Spacer
+from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from reports.document import CONTENT_WIDTH, ReportMeta, build_pdf, data_table, policy_line
 from reports.fonts import report_font
@@ -93,3 +93,28 @@ def test_the_frame_states_provenance_in_beijing_time(read_pdf):
     assert policy_line(POLICY) == f"LN-CXQ 2024.12（LN-CXQ-2024.yaml）SHA-256 {'ab' * 32}"
     assert f"账簿头哈希：{'cd' * 32}（分录 7 条）" in page
     assert "生成时间：2026-01-01 00:00:01（北京时间）　生成人：tester" in page
+
+
+def test_a_one_row_table_at_the_foot_of_a_page_goes_over_with_the_signature(read_pdf):
+    font = report_font("")
+    style = ParagraphStyle("p", fontName=font.name, fontSize=10, leading=14)
+    for n in range(36, 50):
+        table = data_table(["名称", "金额"], iter([["R0000", "1.00"]]),
+                           [CONTENT_WIDTH / 2] * 2, font, total=["合计", "T"])
+        story = [*(Paragraph(f"第{i:03d}段", style) for i in range(n)), table]
+        pdf = io.BytesIO()
+        build_pdf(pdf, META, story, font)
+        pages = read_pdf(pdf.getvalue())
+        assert "编制人" in pages[-1] and "R0000" in pages[-1], n
+        assert "".join(pages).count("R0000") == 1, n
+
+
+def test_what_follows_the_last_table_may_be_a_container(read_pdf):
+    font = report_font("")
+    style = ParagraphStyle("p", fontName=font.name, fontSize=10, leading=14)
+    table = data_table(["名称", "金额"], iter([["R0000", "1.00"]]), [CONTENT_WIDTH / 2] * 2,
+                       font)
+    pdf = io.BytesIO()
+    build_pdf(pdf, META, [table, KeepTogether([Paragraph("附注", style)])], font)
+    last = read_pdf(pdf.getvalue())[-1]
+    assert "附注" in last and "编制人" in last and "R0000" in last

@@ -237,6 +237,10 @@ def test_a_returned_line_is_owed_again_and_paid_once_the_bank_is_corrected(sessi
         programme_id = payments.batch_row(s, batch_id)[0].programme_id
         assert audit_queries.returned_in(s, programme_id, year) == audit_queries.CountAmount(
             1, 500_000)
+        # What the provider's money page takes off the credits to its account.
+        assert returns.returned_to_provider_by_programme(s, 1, [programme_id]) == {
+            programme_id: 500_000}
+        assert returns.returned_to_provider_by_programme(s, 2, [programme_id]) == {}
     assert (entry.flow, entry.reverses_entry_id) == ("payment.return", paid_entry)
     assert (b.paid, b.balanced) == (1_000_000, True)
     assert _refused(sessions, returns.record_return, batch_id, 1, amount_fen=500_000,

@@ -26,6 +26,7 @@ from ledger.core.accounts import Balance
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError, InvalidInput, NotFound
 from ledger.core.paging import Page
+from ledger.payments.returns import returned_to_provider_by_programme
 from ledger.programmes.programme import account, list_programmes
 from ledger.reading.ledger_queries import balances_of
 from ledger.registry import evidence
@@ -388,17 +389,18 @@ class MoneyLine:
 
 
 def _money_line(programme: str, b: Balance | None, owed: Balance | None,
-                clawed_back: int) -> MoneyLine:
-    """The line of one programme from its provider account `b`, receivable `owed` and the
-    completions clawed back from it."""
+                not_paid: int) -> MoneyLine:
+    """The line of one programme from its provider account `b`, receivable `owed`, and the
+    credits to it that paid nothing (clawed-back completions, payments the bank returned)."""
     if b is None:
         return MoneyLine(programme, 0, 0, 0, 0, 0)
     # P:receivable:S is credited with what a clawback of a paid claim asks back.
     owed_back = -owed.debit_balance if owed is not None else 0
     # P:provider:S: holds are pending debits, completions posted debits, batches pending
-    # credits, payments posted credits, and so are clawbacks (reversed completions).
+    # credits, payments posted credits; so are clawbacks (reversed completions), and a bank
+    # return debits back what its payment credited.
     return MoneyLine(programme, b.debits_pending, b.debit_balance - b.credits_pending,
-                     b.credits_pending, b.credits_posted - clawed_back, owed_back)
+                     b.credits_pending, b.credits_posted - not_paid, owed_back)
 
 
 def money_listing(provider_id: int) -> Listing:
@@ -408,10 +410,12 @@ def money_listing(provider_id: int) -> Listing:
         # The page's provider and receivable accounts in one query, not two per programme.
         found = balances_of(session, [account(p.code, kind, provider_id)
                                       for p in page.items for kind in ("provider", "receivable")])
-        clawed = clawed_back_by_programme(session, provider_id, [p.id for p in page.items])
+        ids = [p.id for p in page.items]
+        clawed = clawed_back_by_programme(session, provider_id, ids)
+        returned = returned_to_provider_by_programme(session, provider_id, ids)
         lines = [_money_line(p.code, found.get(account(p.code, "provider", provider_id)),
                              found.get(account(p.code, "receivable", provider_id)),
-                             clawed.get(p.id, 0))
+                             clawed.get(p.id, 0) + returned.get(p.id, 0))
                  for p in page.items]
         return Page(lines, page.total, page.limit, page.offset)
 
