@@ -642,14 +642,15 @@ def party_balance(session: Session, account_ids: Sequence[int], at: dt.datetime)
 def movements(
     session: Session, account_ids: Sequence[int], window: Window, *, chunk: int = STREAM_CHUNK
 ) -> Iterator[Movement]:
-    """Every transfer of the period on `account_ids`, in journal order, streamed."""
+    """Every transfer of the period on `account_ids`, in journal order, streamed; one between
+    two of them (a provider's payable and its receivable) is two movements, one per side."""
     if not account_ids:
         return
     ids = list(account_ids)
     debit, credit = aliased(Account), aliased(Account)
     stmt = (
         select(Transfer.id, JournalEntry.id, JournalEntry.posted_at, JournalEntry.flow,
-               JournalEntry.ref, Transfer.kind, debit.id, debit.code, credit.code,
+               JournalEntry.ref, Transfer.kind, debit.id, debit.code, credit.id, credit.code,
                Transfer.amount)
         .join(JournalEntry, JournalEntry.id == Transfer.entry_id)
         .join(debit, debit.id == Transfer.debit_account_id)
@@ -659,18 +660,20 @@ def movements(
         .order_by(Transfer.id)
     )
     mine = set(ids)
-    for tid, eid, at, flow, ref, kind, debit_id, debit_code, credit_code, amount in (
+    for tid, eid, at, flow, ref, kind, debit_id, debit_code, credit_id, credit_code, amount in (
         session.execute(stmt.execution_options(yield_per=chunk))
     ):
-        is_debit = debit_id in mine
-        yield Movement(tid, eid, at, flow, ref, kind,
-                       debit_code if is_debit else credit_code,
-                       credit_code if is_debit else debit_code, is_debit, int(amount))
+        if debit_id in mine:
+            yield Movement(tid, eid, at, flow, ref, kind, debit_code, credit_code, True,
+                           int(amount))
+        if credit_id in mine:
+            yield Movement(tid, eid, at, flow, ref, kind, credit_code, debit_code, False,
+                           int(amount))
 
 
 @dataclass(frozen=True)
 class MovementTotals:
-    """A party's posted debits and credits over the period, and how many transfers it had."""
+    """A party's posted debits and credits over the period, and how many movements it had."""
 
     debits: int
     credits: int
@@ -680,7 +683,7 @@ class MovementTotals:
 def movement_totals(
     session: Session, account_ids: Sequence[int], window: Window
 ) -> MovementTotals:
-    """The sums of `movements`: posted amounts on each side, and the number of transfers."""
+    """The sums of `movements`: posted amounts on each side, and how many movements."""
     if not account_ids:
         return MovementTotals(0, 0, 0)
     ids = list(account_ids)
@@ -689,7 +692,7 @@ def movement_totals(
     row = session.execute(
         select(_sum(case((and_(posted, on_debit), Transfer.amount), else_=0)),
                _sum(case((and_(posted, on_credit), Transfer.amount), else_=0)),
-               func.count())
+               _sum(case((on_debit, 1), else_=0)) + _sum(case((on_credit, 1), else_=0)))
         .select_from(Transfer).join(JournalEntry, JournalEntry.id == Transfer.entry_id)
         .where(or_(on_debit, on_credit),
                JournalEntry.posted_at.between(window.start_at, window.end_at))

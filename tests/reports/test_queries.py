@@ -157,3 +157,33 @@ def test_an_empty_journal_has_no_first_hash(sessions):
 def test_a_moment_without_time_zone_is_refused(sessions, year):
     with pytest.raises(InvalidInput), transaction(sessions) as s:
         list(trial_balance_rows(s, year.ledger, datetime(2025, 12, 31)))
+
+
+def test_a_transfer_between_two_of_a_partys_accounts_moves_both(sessions):
+    # A clawback of a paid claim moves money from the provider's receivable to its payable:
+    # its statement lists both sides, so the running balance ends at the closing balance.
+    from sqlalchemy import select
+
+    from ledger.core.journal import EntryRequest, Move, post_entry
+    from ledger.core.models import Account
+    from ledger.reading import audit_queries as aq
+
+    with transaction(sessions) as s:
+        for code in ("Q:funding", "Q:provider:1", "Q:receivable:1"):
+            open_account(s, code, "Q")
+        post_entry(s, EntryRequest((Move("Q:provider:1", "Q:funding", 500),), flow="complete"))
+        post_entry(s, EntryRequest((Move("Q:provider:1", "Q:receivable:1", 200),),
+                                   flow="clawback.receivable"))
+    window = aq.Window(datetime(2000, 1, 1).date(), datetime(2999, 1, 1).date(),
+                       datetime(2000, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC))
+    with transaction(sessions) as s:
+        ids = [s.scalar(select(Account.id).where(Account.code == code))
+               for code in ("Q:provider:1", "Q:receivable:1")]
+        moves = list(aq.movements(s, ids, window))
+        totals = aq.movement_totals(s, ids, window)
+    net = sum(m.amount if m.debit else -m.amount for m in moves)
+    assert [(m.account, m.debit, m.amount) for m in moves] == [
+        ("Q:provider:1", True, 500), ("Q:provider:1", True, 200),
+        ("Q:receivable:1", False, 200)]
+    assert (totals.debits, totals.credits, totals.count) == (700, 200, 3)
+    assert net == totals.debits - totals.credits == 500
