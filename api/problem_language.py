@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 
 from api.console import i18n
-from api.console.labels import ERRORS
+from api.console.labels import ERRORS, invalid_input_sentence
 from api.console.traces import trace_sentence
 
 
@@ -40,6 +40,10 @@ def localized_detail(request: Request, code: str, message: str,
     line = refusing_line(detail)
     if line is not None:
         return trace_sentence(line, language, page.gettext)
+    if code == "invalid_input":
+        known = invalid_input_sentence(message, page.gettext)
+        if known is not None:
+            return known
     if code in ERRORS:
         return page.gettext(ERRORS[code])
     return message

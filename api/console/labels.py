@@ -3,6 +3,7 @@ translation: a page shows `code|label`, and an unknown code shows as itself."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from markupsafe import Markup, escape
 
 from api.console import i18n
 from api.console.i18n import N_
+from ledger.core.money import format_yuan
 from reports.names import (
     FLOW_NAMES,
     KIND_NAMES,
@@ -243,6 +245,32 @@ ERRORS: dict[str, str] = {
 }
 
 
+# The commonest `invalid_input` refusals, known by the service's English message, in words
+# a clerk reads (the code alone says only that a value was refused).
+_INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^reason: (say why|1–500 characters)"), N_("Say why, in 1 to 500 characters.")),
+    (re.compile(r"lies in the future"), N_("The date may not lie after today.")),
+    (re.compile(r"^amount: at most the booked subsidy \((?P<fen>\d+) fen\)$"),
+     N_("The amount may not exceed the booked subsidy of %(fen)s.")),
+    (re.compile(r"at least one"), N_("Choose at least one, each once.")),
+    (re.compile(r"is not a yuan amount|must not be negative|at most two decimals|"
+                r"misplaced thousands separator|must be positive|write yuan as"),
+     N_("Write an amount in yuan such as 12,345.67: not negative, at most two decimals.")),
+)
+
+
+def invalid_input_sentence(message: str, gettext: Callable[[str], str]) -> str | None:
+    """The words for an `invalid_input` refusal whose message is a known one, else None."""
+    for pattern, msgid in _INVALID_INPUT:
+        found = pattern.search(message)
+        if found is not None:
+            # Both languages group thousands with "," and mark decimals with ".".
+            values = {name: gettext("%(amount)s yuan") % {"amount": format_yuan(int(fen))}
+                      for name, fen in found.groupdict().items()}
+            return gettext(msgid) % values if values else gettext(msgid)
+    return None
+
+
 def _gettext(msgid: str) -> str:
     """Translate with the page's catalogue; outside a page (the XLSX export) in Chinese."""
     page = i18n.current.get(None) or i18n.catalogue(i18n.DEFAULT_LANGUAGE)
@@ -295,6 +323,10 @@ def account_text(code: str, owner: str | None = None) -> str:
 
 
 def _refusal_sentence(code: str | None, message: str | None) -> str:
+    if code == "invalid_input" and message:
+        known = invalid_input_sentence(message, _gettext)
+        if known is not None:
+            return known
     if code in ERRORS:
         return _gettext(ERRORS[code])
     if code in REFUSAL_NAMES:

@@ -25,6 +25,7 @@ from api.console import i18n, session
 from api.console.labels import (
     ERRORS,
     account_text,
+    invalid_input_sentence,
     operation_name,
     reference_text,
     tier_or_label,
@@ -101,8 +102,14 @@ def as_code(text: object) -> Markup:
     return Markup("<code>{}</code>").format(text)
 
 
-def error_text(code: str) -> str:
-    """The sentence for a stable error code in the page language (unknown: empty)."""
+def error_text(code: str, message: str = "") -> str:
+    """The sentence for a stable error code in the page language (unknown: empty); for a
+    known `invalid_input` message, what is wrong."""
+    if code == "invalid_input" and message:
+        page = i18n.current.get()
+        known = invalid_input_sentence(message, page.gettext)
+        if known is not None:
+            return known
     return i18n.gettext(ERRORS[code]) if code in ERRORS else ""
 
 

@@ -300,7 +300,8 @@ def test_a_problem_detail_speaks_the_callers_language_and_keeps_its_code(client,
     bad = client.post(f"{API}/programs/{P}/appropriations",
                       headers=op | {"Accept-Language": "zh-CN"}, json={"amount": "12.345"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
-    assert bad.json()["field"] == "amount" and bad.json()["detail"] == "该值无效。"
+    assert bad.json()["field"] == "amount"
+    assert bad.json()["detail"] == "金额请以元填写，如 12,345.67：不能为负，最多两位小数。"
 
 
 def _approved_claim(client, world, cost="10000.00") -> dict:

@@ -3,7 +3,7 @@ the services and the operation log, and maker-checker refusals shown with their 
 
 from __future__ import annotations
 
-from console_helpers import PDF, csrf_of, sign_in
+from console_helpers import PASSWORDS, PDF, csrf_of, sign_in
 from review_helpers import applied_award, filed_claim, user_by
 
 from ledger.awards.award import award_account, get_award
@@ -54,6 +54,16 @@ def test_a_rejection_needs_a_reason_shown_by_its_field(client, sessions, world):
     refused = _post(client, f"/approver/claims/{claim.id}/reject", "")
     assert refused.status_code == 422 and 'data-code="invalid_input"' in refused.text
     assert 'class="field has-error">\n  <label for="f-reason">' in refused.text
+    # What is wrong, in words (the code alone says only that the value was refused).
+    assert "请说明理由（1 至 500 字）。" in refused.text
+    # The API says the same to a caller asking for Chinese; the code stays.
+    token = client.post("/api/v1/auth/token", data={
+        "username": "demo-approver", "password": PASSWORDS["demo-approver"]}).json()
+    api = client.post(f"/api/v1/claims/{claim.id}/reject", json={"reason": " "},
+                      headers={"Authorization": f"Bearer {token['access_token']}",
+                               "Accept-Language": "zh-CN"})
+    assert (api.status_code, api.json()["code"]) == (422, "invalid_input")
+    assert api.json()["detail"] == "请说明理由（1 至 500 字）。"
     assert _post(client, f"/approver/claims/{claim.id}/reject", "发票不符").status_code == 303
     with transaction(sessions) as s:
         assert get_claim(s, claim.id).status == "rejected"

@@ -50,3 +50,20 @@ def test_codes_read_in_the_pages_language(page):
 def test_outside_a_page_cells_read_in_chinese():
     assert str(Shown(operation_name, "claims.file")) == "提交申领"
     assert refusal_text("some_new_code", "what the log says") == "what the log says (some_new_code)"
+
+
+def test_the_commonest_invalid_input_messages_read_as_what_is_wrong():
+    from api.console.labels import invalid_input_sentence
+
+    zh = i18n.catalogue("zh_CN").gettext
+    cases = {
+        "reason: say why the claim is rejected": "请说明理由（1 至 500 字）。",
+        "as_of lies in the future": "日期不能晚于今天。",
+        "amount: at most the booked subsidy (3000000 fen)": "金额不能超过预约补贴 30,000.00 元。",
+        "line: choose at least one line": "请至少选择一项，且不要重复。",
+        "cost: '-5' must not be negative, got '-5'":
+            "金额请以元填写，如 12,345.67：不能为负，最多两位小数。",
+    }
+    for message, words in cases.items():
+        assert invalid_input_sentence(message, zh) == words, message
+    assert invalid_input_sentence("something else entirely", zh) is None
