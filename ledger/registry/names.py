@@ -28,6 +28,18 @@ def providers_matching(q: str) -> Any:
     return select(Provider.id).where(party_matches(Provider, q))
 
 
+# Pickers list every party by name; past this many a form should search instead.
+MAX_CHOICES = 5000
+
+
+def party_choices(session: Session, kind: str) -> list[tuple[int, str, str]]:
+    """Every firm (`kind` firm) or provider as (id, name, credit code), by name: one query."""
+    model = Firm if kind == "firm" else Provider
+    return [(i, name, code) for i, name, code in session.execute(
+        select(model.id, model.name, model.credit_code).order_by(model.name, model.id)
+        .limit(MAX_CHOICES))]
+
+
 def user_id_of(actor: str) -> int | None:
     """The user id in an actor label `user:<id>:<name>`, or None (the CLI, a system job)."""
     parts = actor.split(":", 2)

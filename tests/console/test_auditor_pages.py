@@ -22,6 +22,7 @@ from ledger.core.paging import MAX_LIMIT, Cursor
 from ledger.core.verify import verify
 from ledger.reading import journal_pages as audit
 from ledger.reading.journal_pages import journal_slice, list_entries
+from ledger.registry.firms import Firm
 
 _ENTRY = re.compile(r'href="/auditor/entries/(\d+)"')
 
@@ -172,6 +173,12 @@ def test_reports_as_pdf_through_the_console(client, sessions, world):
     sign_in(client, "demo-auditor")
     forms = client.get("/auditor/reports").text
     assert 'action="/reports/firm-statement.pdf"' in forms and 'name="firm_id"' in forms
+    # The party is chosen by its name (and credit code), not typed as a number.
+    with transaction(sessions) as s:
+        firm = s.get(Firm, 1)
+        assert firm is not None
+        shown = f'<option value="1">{firm.name} · {firm.credit_code}</option>'
+    assert shown in forms and '<select name="provider_id" required>' in forms
     pdf = client.get(f"/reports/certificate.pdf?program={CODE}&from=&to=&firm_id=")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"

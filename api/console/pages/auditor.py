@@ -32,7 +32,7 @@ from ledger.core.verify import verify
 from ledger.reading.account_names import account_owners
 from ledger.reading.journal_pages import EntryLine, journal_slice
 from ledger.reading.operation_pages import operations_page
-from ledger.registry.names import actor_names
+from ledger.registry.names import actor_names, party_choices
 from ledger.registry.users import UserView
 from reports.catalogue import KINDS, PARTY_KINDS
 
@@ -179,7 +179,9 @@ def reports(request: Request, user: AuditorUser) -> Response:
     with transaction(request.app.state.reader) as session:
         programmes = codes_in(session)  # voucher programmes first
         awards = codes_in(session, "award")
+        # Statements name their party: chosen by name, not typed as a number.
+        parties = {kind: party_choices(session, kind) for kind in ("firm", "provider")}
     # The award publicity concerns award programmes only.
     choices = {kind: awards if kind == "award-publicity" else programmes for kind in KINDS}
     return render(request, "auditor/reports.html", kinds=KINDS, party_kinds=PARTY_KINDS,
-                  choices=choices)
+                  choices=choices, parties=parties)
