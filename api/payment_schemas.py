@@ -111,14 +111,17 @@ class PayableOut(BaseModel):
     amount: str
     approved_on: dt.date | None
     has_bank_account: bool
+    bank_returned: bool = Field(description=(
+        "The bank returned its last payment to the account the registry still holds: "
+        "choosing it is refused (bank_details_not_corrected) until the account is corrected"))
 
 
 def payable_out(p: Payable) -> dict[str, Any]:
     """As JSON."""
     return PayableOut(kind=p.kind, id=p.id, payee_id=p.payee_id, payee=p.payee,
                       category=p.category, amount=fen_to_yuan(p.amount_fen),
-                      approved_on=p.approved_on,
-                      has_bank_account=p.bank_account is not None).model_dump(mode="json")
+                      approved_on=p.approved_on, has_bank_account=p.bank_account is not None,
+                      bank_returned=p.bank_returned).model_dump(mode="json")
 
 
 class ReconciliationOut(BaseModel):

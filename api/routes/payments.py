@@ -70,7 +70,8 @@ def list_payable(
     """Claims (to providers) and awards (to firms), approved and in no open batch (an award
     once its 公示 has ended with no pending objection), filtered by kind, payee, category (a
     claim's service category, an award's tier), amount and approval date; `has_bank_account`
-    false means the line is refused when chosen."""
+    false, or `bank_returned` true (the bank returned its last payment to the account still
+    registered), means the line is refused when chosen."""
     wanted = payments.PayableFilter(
         kind=kind, payee_id=payee_id, category=category,
         min_fen=None if min_amount is None else _bound(min_amount, "min_amount"),

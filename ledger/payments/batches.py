@@ -25,10 +25,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     String,
     and_,
+    case,
     func,
     literal,
     null,
@@ -517,6 +519,9 @@ class Payable:
     amount_fen: int
     approved_on: dt.date | None
     bank_account: str | None
+    # The bank returned its last payment to the account the registry still holds: it is
+    # refused when chosen (`bank_details_not_corrected`) until the account is corrected.
+    bank_returned: bool = False
 
 
 @dataclass(frozen=True)
@@ -554,7 +559,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         select(literal("claim").label("kind"), Claim.id.label("id"),
                Claim.provider_id.label("payee_id"), Provider.name.label("payee"),
                Redemption.category.label("category"), Claim.amount_fen.label("amount_fen"),
-               Claim.decided_at.label("decided_at"), Provider.bank_account.label("bank"))
+               Claim.decided_at.label("decided_at"), Provider.bank_account.label("bank"),
+               _returned_to(PaymentLine.claim_id == Claim.id, Provider.bank_account))
         .join(Provider, Provider.id == Claim.provider_id)
         .join(Redemption, Redemption.id == Claim.redemption_id)
         .where(Claim.programme_id == prog.id, Claim.status == "approved",
@@ -565,7 +571,8 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         select(literal("award").label("kind"), Award.id.label("id"),
                Award.firm_id.label("payee_id"), Firm.name.label("payee"),
                Award.tier.label("category"), Award.amount_fen.label("amount_fen"),
-               Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"))
+               Award.decided_at.label("decided_at"), Firm.bank_account.label("bank"),
+               _returned_to(PaymentLine.award_id == Award.id, Firm.bank_account))
         .join(Firm, Firm.id == Award.firm_id)
         .where(Award.programme_id == prog.id, Award.status == "approved",
                ~held_awards(required=publicity_required(prog))))
@@ -595,8 +602,18 @@ def list_payable(session: Session, programme: str, wanted: PayableFilter, *, lim
         select(both).where(condition).order_by(both.c.kind.desc(), both.c.id)
         .limit(limit).offset(offset)).all()
     items = [Payable(r.kind, r.id, r.payee_id, r.payee, r.category, r.amount_fen,
-                     _approved_on(r.decided_at), r.bank) for r in rows]
+                     _approved_on(r.decided_at), r.bank, bool(r.returned)) for r in rows]
     return Page(items, total, limit, offset)
+
+
+def _returned_to(line_of: ColumnElement[bool], account_now: Any) -> Any:
+    """1 when the bank returned the item's last returned line to `account_now` (as
+    `_check_bank` refuses it), else 0: a correlated subquery."""
+    returned_to = (select(PaymentLine.bank_account)
+                   .join(PaymentReturn, PaymentReturn.line_id == PaymentLine.id)
+                   .where(line_of).order_by(PaymentLine.id.desc()).limit(1)
+                   .scalar_subquery())
+    return case((returned_to == account_now, 1), else_=0).label("returned")
 
 
 def awards_waiting(session: Session, programme: str) -> dict[str, int]:

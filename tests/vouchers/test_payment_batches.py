@@ -254,8 +254,13 @@ def test_a_returned_line_is_owed_again_and_paid_once_the_bank_is_corrected(sessi
     # Not payable to the same account again; payable once the provider's bank is corrected.
     assert _refused(sessions, payments.create_batch, CODE, by=OPERATOR,
                     claim_ids=[ids[0]]).code == "bank_details_not_corrected"
+    # The payable list says so beside the line, before the operator chooses it.
     with transaction(sessions) as s:
+        listed = payments.list_payable(s, CODE, payments.PayableFilter(), limit=10)
+        assert [(p.id, p.bank_returned) for p in listed.items] == [(ids[0], True)]
         PROVIDERS.set_bank_account(s, 1, "中国银行沈阳分行", "6222 0000 1111 2222")
+        listed = payments.list_payable(s, CODE, payments.PayableFilter(), limit=10)
+        assert [(p.id, p.bank_returned) for p in listed.items] == [(ids[0], False)]
     again = _released(sessions, [ids[0]])
     with transaction(sessions) as s:
         repaid = confirmation.mark_paid(s, again, by=OPERATOR, reference="BOC2", value_date=DAY)
