@@ -95,6 +95,9 @@ def report_command(
             # or provider user only its own statement.
             party_id = party_scope(maker, kind, party_id if kind == "firm-statement" else None,
                                    party_id if kind == "provider-statement" else None)
+            if PARTY_KINDS.get(kind) is not None and party_id is None:
+                # Bureau staff name the party; a firm's or provider's user has it by default.
+                raise _fail(f"{kind} needs --{PARTY_KINDS[kind]} ID", 2)
             made_by = maker_name(maker)
             pdf = io.BytesIO()
             outcome = render_report(
@@ -113,14 +116,13 @@ def report_command(
 
 
 def _party_option(kind: str, firm: int | None, provider: int | None) -> int | None:
-    """The party id a statement needs (--firm or --provider); other kinds take neither."""
+    """The party id a statement names (--firm or --provider, None if not given); other kinds
+    take neither."""
     wanted = PARTY_KINDS.get(kind)
     given = {"firm": firm, "provider": provider}
     for party, value in given.items():
         if value is not None and party != wanted:
             raise _fail(f"--{party} applies to {party}-statement only", 2)
-    if wanted is not None and given[wanted] is None:
-        raise _fail(f"{kind} needs --{wanted} ID", 2)
     return None if wanted is None else given[wanted]
 
 

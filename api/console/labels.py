@@ -256,6 +256,14 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"is not a yuan amount|must not be negative|at most two decimals|"
                 r"misplaced thousands separator|must be positive|write yuan as"),
      N_("Write an amount in yuan such as 12,345.67: not negative, at most two decimals.")),
+    (re.compile(r"^from (?P<start>\d{4}-\d{2}-\d{2}) is after to (?P<end>\d{4}-\d{2}-\d{2})$"),
+     N_("The period starts after it ends (%(start)s to %(end)s).")),
+    (re.compile(r"^give as_of, or from and to, not both$"),
+     N_("Give either an as-of day or a period, not both.")),
+    (re.compile(r"needs the (firm|provider)'s id"),
+     N_("Choose the firm or provider the statement is for.")),
+    (re.compile(r": a record number$"), N_("A record number is written in digits.")),
+    (re.compile(r"^program: the programme's code$"), N_("Choose a programme.")),
 )
 
 
@@ -264,9 +272,11 @@ def invalid_input_sentence(message: str, gettext: Callable[[str], str]) -> str |
     for pattern, msgid in _INVALID_INPUT:
         found = pattern.search(message)
         if found is not None:
-            # Both languages group thousands with "," and mark decimals with ".".
-            values = {name: gettext("%(amount)s yuan") % {"amount": format_yuan(int(fen))}
-                      for name, fen in found.groupdict().items()}
+            # Amounts (`fen`) as the page writes them: both languages group thousands with
+            # "," and mark decimals with "."; other parts (days) as written.
+            values = {name: gettext("%(amount)s yuan") % {"amount": format_yuan(int(value))}
+                      if name == "fen" else value
+                      for name, value in found.groupdict().items()}
             return gettext(msgid) % values if values else gettext(msgid)
     return None
 

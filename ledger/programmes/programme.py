@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, Integer, String, func, select
+from sqlalchemy import BigInteger, Integer, String, func, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.core.accounts import open_account
@@ -126,12 +126,17 @@ def get_programme(session: Session, code: str) -> ProgrammeView:
     return _view(programme_row(session, code))
 
 
-def list_programmes(session: Session, *, limit: int, offset: int = 0) -> Page[ProgrammeView]:
-    """Programmes by code, one page."""
+def list_programmes(session: Session, *, limit: int, offset: int = 0,
+                    kind: str | None = None) -> Page[ProgrammeView]:
+    """Programmes by code, one page; only those of one `kind` (voucher, award) if given."""
     check_page(limit, offset)
-    total = session.scalar(select(func.count()).select_from(Programme)) or 0
+    where = [true()]
+    if kind is not None:
+        where.append(Programme.policy.in_(
+            [name for name in policies().programmes() if programme_kind(name) == kind]))
+    total = session.scalar(select(func.count()).select_from(Programme).where(*where)) or 0
     rows = session.execute(
-        select(Programme).order_by(Programme.code).limit(limit).offset(offset)
+        select(Programme).where(*where).order_by(Programme.code).limit(limit).offset(offset)
     ).scalars()
     return Page([_view(r) for r in rows], total, limit, offset)
 

@@ -179,6 +179,10 @@ def test_reports_as_pdf_through_the_console(client, sessions, world):
         assert firm is not None
         shown = f'<option value="1">{firm.name} · {firm.credit_code}</option>'
     assert shown in forms and '<select name="provider_id" required>' in forms
+    # A statement asked for without its party says so in words, without English under it.
+    missing = client.get(f"/reports/firm-statement.pdf?program={CODE}&firm_id=")
+    assert missing.status_code == 422
+    assert "请选择对账单所属的企业或服务机构。" in missing.text and "needs the" not in missing.text
     pdf = client.get(f"/reports/certificate.pdf?program={CODE}&from=&to=&firm_id=")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"

@@ -64,6 +64,12 @@ def test_the_commonest_invalid_input_messages_read_as_what_is_wrong():
         "cost: '-5' must not be negative, got '-5'":
             "金额请以元填写，如 12,345.67：不能为负，最多两位小数。",
     }
+    cases.update({
+        "from 2026-12-01 is after to 2026-01-01":
+            "期间的开始日期晚于结束日期（2026-12-01 至 2026-01-01）。",
+        "firm-statement needs the firm's id (firm_id)": "请选择对账单所属的企业或服务机构。",
+        "firm_id: a record number": "记录编号须为数字。",
+    })
     for message, words in cases.items():
         assert invalid_input_sentence(message, zh) == words, message
     assert invalid_input_sentence("something else entirely", zh) is None

@@ -8,9 +8,10 @@ from console_helpers import CODE, sign_in
 from sqlalchemy import event
 
 from ledger.core.accounts import balance, ensure_account
+from ledger.core.acting import By
 from ledger.core.db import transaction
 from ledger.core.journal import EntryRequest, Move, post_entry
-from ledger.programmes.programme import account
+from ledger.programmes.programme import account, create_programme
 from ledger.registry.users import find_user
 
 
@@ -37,6 +38,8 @@ def test_money_page_reads_every_programme_in_one_query(client, engine, sessions,
         receivable = account(CODE, "receivable", user.provider_id)
         for code in (provider, receivable):
             ensure_account(s, code, CODE, limited=False)
+        create_programme(s, code="LN-AWARD-2026", name="奖励2026", fiscal_year=2026,
+                         policy="LN-AWARD", by=By(1, "demo-operator"))
         # What a clawback of a paid claim posts first: the provider's account is refilled
         # from its receivable, whose credit balance is what it owes back (the reversal of
         # the completion, which needs a redemption, is left out here).
@@ -51,6 +54,8 @@ def test_money_page_reads_every_programme_in_one_query(client, engine, sessions,
     cells = re.findall(r'<td class="yuan">\s*([^<]*?)\s*</td>', row.group(1))
     # booked, owed, in payment, paid, owed back
     assert cells == ["0.00", "1,234.56", "0.00", "0.00", "1,234.56"]
+    # Award programmes pay firms, not providers: they are not listed.
+    assert "LN-AWARD-" not in pages[0]
     # The user, the provider's name, the programmes (count, page) and one balance read.
     assert len([s for s in selects if "FROM accounts" in s]) == 1, selects
 

@@ -172,6 +172,7 @@ def test_a_firm_user_makes_only_its_own_statement(db_url, sessions, tmp_path):
                                    "--user", "firm-one"])
 
     assert run("firm-statement", "--firm", "1").exit_code == 0
+    assert run("firm-statement").exit_code == 0  # its own firm by default
     other = run("firm-statement", "--firm", "2")
     assert other.exit_code == 1 and "no firm 2" in other.output
     audit = run("audit")

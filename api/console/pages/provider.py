@@ -406,7 +406,8 @@ def _money_line(programme: str, b: Balance | None, owed: Balance | None,
 def money_listing(provider_id: int) -> Listing:
     """Per programme: booked, owed, in payment, paid and owed back (after a clawback)."""
     def fetch(session: Session, limit: int, offset: int, _f: dict[str, str]) -> Page[MoneyLine]:
-        page = list_programmes(session, limit=limit, offset=offset)
+        # A provider is paid in voucher programmes only (awards go to firms).
+        page = list_programmes(session, limit=limit, offset=offset, kind="voucher")
         # The page's provider and receivable accounts in one query, not two per programme.
         found = balances_of(session, [account(p.code, kind, provider_id)
                                       for p in page.items for kind in ("provider", "receivable")])
