@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
+from ledger.core.chain import TEXT_CONTROLS
 from ledger.core.paging import MAX_ID, Page
 from ledger.core.search import MAX_QUERY
 from ledger.registry.firms import Certification, FirmView
@@ -46,14 +46,9 @@ class Strict(BaseModel):
         if info.field_name and "password" in info.field_name:
             return value  # a password is compared, never shown: whatever it was set to
         texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and _CONTROL.search(t) for t in texts):
+        if any(isinstance(t, str) and TEXT_CONTROLS.search(t) for t in texts):
             raise ValueError("contains control characters")
         return value
-
-
-# C0 and C1 controls but line feed, carriage return and tab, and the Unicode line and
-# paragraph separators: PostgreSQL cannot store NUL, the rest would reach reports unseen.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class PageOut(BaseModel, Generic[T]):

@@ -16,36 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from booking_fixture import prepare_bookings
+from booking_fixture import Figures, prepare_bookings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-BOOK"
 
 
-@dataclass
-class Figures:
-    """What one kind of operation cost: statements and wall ms per call."""
 
-    name: str
-    statements: list[int]
-    ms: list[float]
-    cpu_ms: list[float]
-
-    def line(self) -> str:
-        per_op = statistics.mean(self.statements)
-        return (f"{self.name}: n={len(self.ms)} statements/op={per_op:.1f} "
-                f"median_ms={statistics.median(self.ms):.2f} "
-                f"mean_ms={statistics.mean(self.ms):.2f} "
-                f"cpu_ms={statistics.mean(self.cpu_ms):.2f}")
 
 
 def _prepare(url: str, grants: int) -> tuple[Any, Any, str, list[str]]:

@@ -7,6 +7,8 @@ benches can time an older one).
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,3 +39,25 @@ def prepare_bookings(url: str, programme: str, grants: int) -> tuple[Any, str, l
                            provider_credit_code=provider.credit_code, by=by).code
                  for _ in range(grants)]
     return engine, voucher.serial, codes
+
+
+@dataclass
+class Figures:
+    """What one kind of operation (`per`: op, req) cost: statements, wall ms and CPU ms each."""
+
+    name: str
+    statements: list[int]
+    ms: list[float]
+    cpu_ms: list[float]
+    per: str = "op"
+
+    def line(self) -> str:
+        return (f"{self.name}: n={len(self.ms)} "
+                f"statements/{self.per}={statistics.mean(self.statements):.1f} "
+                f"median_ms={statistics.median(self.ms):.2f} "
+                f"mean_ms={statistics.mean(self.ms):.2f} "
+                f"cpu_ms={statistics.mean(self.cpu_ms):.2f}")
+
+    @property
+    def rps(self) -> float:
+        return 1000 / statistics.mean(self.ms)

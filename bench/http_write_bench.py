@@ -19,42 +19,22 @@ import argparse
 import cProfile
 import os
 import pstats
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from booking_fixture import prepare_bookings
+from booking_fixture import Figures, prepare_bookings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-HTTP"
 KEY = "bench-" + "k" * 40
 
 
-@dataclass
-class Figures:
-    """What one kind of request cost: statements, wall ms and CPU ms per request."""
 
-    name: str
-    statements: list[int]
-    ms: list[float]
-    cpu_ms: list[float]
-
-    def line(self) -> str:
-        return (f"{self.name}: n={len(self.ms)} "
-                f"statements/req={statistics.mean(self.statements):.1f} "
-                f"median_ms={statistics.median(self.ms):.2f} "
-                f"mean_ms={statistics.mean(self.ms):.2f} "
-                f"cpu_ms={statistics.mean(self.cpu_ms):.2f}")
-
-    @property
-    def rps(self) -> float:
-        return 1000 / statistics.mean(self.ms)
 
 
 def _prepare(url: str, grants: int) -> tuple[Any, str, list[str]]:
@@ -104,7 +84,7 @@ class Counter:
 
 def _timed(counter: Counter, name: str, calls: list[Callable[[], Any]],
            expect: int, answers: list[Any] | None = None) -> Figures:
-    figures = Figures(name, [], [], [])
+    figures = Figures(name, [], [], [], per="req")
     with counter:
         for call in calls:
             counter.count = 0

@@ -18,7 +18,6 @@ from babel.core import negotiate_locale
 from babel.messages.pofile import read_po
 from starlette.requests import Request
 
-from ledger.core.errors import DomainError, InvalidInput
 from reports.words import messages as report_words
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -126,19 +125,3 @@ def gettext(msgid: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Plural-aware translation with the current page's catalogue."""
     return current.get().ngettext(singular, plural, n)
-
-
-def refusal(msgid: str, field: str, **args: object) -> InvalidInput:
-    """A console check's refusal of `field` whose sentence is in the catalogues (`msgid`,
-    filled in with `field` and `args`); its English message is the msgid filled in."""
-    values = {"field": field, **args}
-    return InvalidInput(msgid % values, field=field, sentence=msgid, sentence_args=values)
-
-
-def said(page: Catalogue, exc: DomainError) -> str:
-    """The refusal's detail in the page's language when it carries its sentence, else the
-    service's message."""
-    sentence, values = exc.detail.get("sentence"), exc.detail.get("sentence_args")
-    if isinstance(sentence, str) and isinstance(values, dict):
-        return page.gettext(sentence) % values
-    return exc.message

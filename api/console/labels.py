@@ -264,6 +264,10 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
      N_("Choose the firm or provider the statement is for.")),
     (re.compile(r": a record number$"), N_("A record number is written in digits.")),
     (re.compile(r"^program: the programme's code$"), N_("Choose a programme.")),
+    (re.compile(r"^(?P<field>\w+): a whole number between (?P<low>\d+) and (?P<high>\d+)$"),
+     N_("%(field)s: a whole number between %(low)s and %(high)s")),
+    (re.compile(r"^(?P<field>\w+): one of (?P<choices>.+)$"), N_("%(field)s: one of %(choices)s")),
+    (re.compile(r"^(?P<field>\w+): a date as YYYY-MM-DD$"), N_("%(field)s: a date as YYYY-MM-DD")),
 )
 
 

@@ -30,6 +30,7 @@ from api.console.labels import LABELS
 from api.console.web import render
 from ledger.core.acting import SHANGHAI
 from ledger.core.db import transaction
+from ledger.core.errors import InvalidInput
 from ledger.core.paging import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, MAX_OFFSET, Cursor, Page, Slice
 from ledger.core.search import read_query
 
@@ -138,8 +139,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
     if not raw.isdecimal() or not low <= int(raw) <= high:
-        raise i18n.refusal(N_("%(field)s: a whole number between %(low)s and %(high)s"), name,
-                           low=low, high=high)
+        raise InvalidInput(f"{name}: a whole number between {low} and {high}", field=name)
     return int(raw)
 
 
@@ -155,8 +155,7 @@ def read_filters(request: Request, listing: Listing) -> dict[str, str]:
         if not value:
             continue
         if spec.choices and value not in spec.choices:
-            raise i18n.refusal(N_("%(field)s: one of %(choices)s"), spec.name,
-                               choices=", ".join(spec.choices))
+            raise InvalidInput(f"{spec.name}: one of {', '.join(spec.choices)}", field=spec.name)
         chosen[spec.name] = value
     return chosen
 

@@ -208,12 +208,7 @@ class ConsoleRoute(APIRoute):
             except PermissionDenied as exc:
                 return error_page(request, 403, exc.code)
             except DomainError as exc:
-                page = i18n.for_request(request)
-                # A refusal the page already puts in words needs no English detail under it.
-                worded = exc.code == "invalid_input" and invalid_input_sentence(
-                    exc.message, page.gettext) is not None
-                return error_page(request, status_of(exc), exc.code,
-                                  exc.message if worded else i18n.said(page, exc))
+                return error_page(request, status_of(exc), exc.code, exc.message)
 
         return handler
 

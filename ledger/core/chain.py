@@ -23,6 +23,10 @@ from ledger.core.errors import InvalidInput
 US = "\x1f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Free text outside the journal (a description, a reason) may keep line breaks and tabs but
+# no other C0 or C1 control, nor the Unicode line and paragraph separators: PostgreSQL cannot
+# store NUL, and the rest would reach statements and exports unseen.
+TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 TransferFields = tuple[int, str, str, int, str, int | None]
 

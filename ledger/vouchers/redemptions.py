@@ -11,7 +11,6 @@ a few statements built once, and answer with the values they wrote (no re-read).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -42,6 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ledger.core.accounts import Balance, ensure_account
 from ledger.core.acting import By, now, today
 from ledger.core.base import Base, BigIntPK, UTCDateTime
+from ledger.core.chain import TEXT_CONTROLS
 from ledger.core.errors import Conflict, InvalidInput, NotFound
 from ledger.core.journal import create_hold, post_hold, void_hold
 from ledger.core.models import Account
@@ -251,9 +251,6 @@ def _standing_read() -> Select[Any]:
 
 
 _STANDING = _standing_read()
-# Line breaks and tabs may stay in a description; other control characters may not (NUL
-# cannot be stored by PostgreSQL; the rest would reach statements and exports unseen).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _NEW_REDEMPTION = insert(_R).returning(_R.c.id)
 _HOLD_KEPT = (update(_R).where(_R.c.id == bindparam("redemption"))
               .values(hold_transfer_id=bindparam("hold")))
@@ -296,7 +293,7 @@ def book(
     day = on or today()
     if not isinstance(description, str) or len(description) > 500:
         raise InvalidInput("description: at most 500 characters", field="description")
-    if _CONTROL.search(description):
+    if TEXT_CONTROLS.search(description):
         raise InvalidInput("description: may not contain control characters",
                            field="description")
     grant = session.execute(_BOOKING_READ, {"code": booking_code(authorisation)}).first()

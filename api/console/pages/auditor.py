@@ -11,12 +11,11 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.console import i18n
 from api.console.forms import Form
 from api.console.i18n import N_
 from api.console.labels import Shown, operation_name, reference_text, refusal_html, refusal_text
 from api.console.lists import Column, Filter, Listing, show_list
-from api.console.pages.operator import codes_in
+from api.console.pages.operator import codes_in, parse_day
 from api.console.session import signed_in
 from api.console.web import add_nav, console_router, render, set_home
 from api.problems import status_of
@@ -45,14 +44,6 @@ add_nav(N_("Verify"), "/auditor/verify", "auditor")
 add_nav(N_("Operation log"), "/auditor/operations", "auditor")
 add_nav(N_("Reports"), "/auditor/reports", "auditor")
 set_home("auditor", "/auditor")
-
-
-def parse_day(value: str, name: str) -> dt.date:
-    """A YYYY-MM-DD date typed in a form, or InvalidInput naming the field."""
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise i18n.refusal(N_("%(field)s: a date as YYYY-MM-DD"), name) from None
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -16,7 +16,6 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.console import i18n
 from api.console.forms import FieldError, Form, read_form, uploads
 from api.console.i18n import N_
 from api.console.labels import ERRORS, LABELS
@@ -132,7 +131,7 @@ def parse_day(raw: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise i18n.refusal(N_("%(field)s: a date as YYYY-MM-DD"), name) from None
+        raise InvalidInput(f"{name}: a date as YYYY-MM-DD", field=name) from None
 
 
 def _chosen(request: Request, codes: tuple[str, ...]) -> str | None:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from api.console.pages.auditor import parse_day
+from api.console.pages.operator import parse_day
 from api.console.session import signed_in
 from api.console.web import console_router
 from api.routes.reports import report_pdf
