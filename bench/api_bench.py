@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMME = "LN-CXQ-BENCH"
 # The firm's one-time authorisations granted for each run (`--grants`): more than a 10 s run
 # books on the reference machine; a run that uses them all says so.
-GRANTS = 1500
+GRANTS = 4000
 
 
 def _free_port() -> int:
