@@ -47,11 +47,12 @@ ERROR_STATUSES = {
     "422": "Invalid input; `errors` names each failing field or row",
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-# Answers only some operations give: sign-in is throttled (api.sign_in).
+# Answers only some operations give: sign-in is throttled, and so is a password change, whose
+# wrong current password counts as a failed sign-in (api.sign_in).
+_LOCKED = "Too many failed sign-ins for this account or address: wait `Retry-After` seconds"
 OPERATION_STATUSES = {
-    ("post", f"{PREFIX}/auth/token"): {
-        "429": "Too many failed sign-ins for this account or address: wait `Retry-After` seconds",
-    },
+    ("post", f"{PREFIX}/auth/token"): {"429": _LOCKED},
+    ("post", f"{PREFIX}/me/password"): {"429": _LOCKED},
 }
 
 

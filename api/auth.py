@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _USERS = User.__table__
 USER_COLUMNS = tuple(_USERS.c[name] for name in (
     "id", "username", "display_name", "role", "firm_id", "provider_id", "active", "created_at",
-    "must_change_password"))
+    "must_change_password", "token_generation", "kept_token"))
 READ_USER = select(*USER_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
 
 
@@ -56,6 +57,11 @@ def issue_token(settings: TokenSettings, user: UserView, now: datetime | None = 
         "sub": str(user.id),
         "role": user.role,
         "iat": int(issued.timestamp()),
+        # The user's token generation (a password change, reset or disabling moves it on, and
+        # earlier tokens are refused) and the token's own id (the session that changed the
+        # password keeps working).
+        "gen": user.token_generation,
+        "jti": secrets.token_urlsafe(16),
         "exp": int((issued + timedelta(minutes=settings.minutes)).timestamp()),
     }
     return jwt.encode(claims, settings.key, algorithm=ALGORITHM)
@@ -111,20 +117,60 @@ def signed_in(
     """The signed-in user, even one who must still change a one-time password."""
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
-    claims = read_token(request.app.state.token_settings, token)
+    claims = _claims(request, token)
     with transaction(request.app.state.reader) as session:
-        return admit(session, int(claims["sub"]), claims["role"])
+        return admit(session, Signed.of(claims))
 
 
-def admit(session: Session, user_id: int, role: str, *, party_name: bool = True) -> UserView:
-    """The token's user read in `session`: refused (401) when unknown, disabled, or no longer
-    of the role the token names."""
+@dataclass(frozen=True)
+class Signed:
+    """What a verified token says: whose it is, the role, its generation and its id."""
+
+    user_id: int
+    role: str
+    generation: int
+    token_id: str | None
+
+    @classmethod
+    def of(cls, claims: dict[str, Any]) -> Signed:
+        """From `read_token`'s claims (a token signed before generations has neither `gen`,
+        read as 0, nor `jti`)."""
+        gen, jti = claims.get("gen", 0), claims.get("jti")
+        if isinstance(gen, bool) or not isinstance(gen, int):
+            raise AuthError("invalid token: bad generation")
+        return cls(int(claims["sub"]), claims["role"], gen, jti if isinstance(jti, str) else None)
+
+
+def _claims(request: Request, token: str) -> dict[str, Any]:
+    """The token's claims, also kept on the request (`token_id` reads them)."""
+    claims = read_token(request.app.state.token_settings, token)
+    request.state.token_claims = claims
+    return claims
+
+
+def token_id(request: Request) -> str | None:
+    """The id (`jti`) of the token this request was signed in with, if it has one."""
+    claims = getattr(request.state, "token_claims", None) or {}
+    jti = claims.get("jti")
+    return jti if isinstance(jti, str) else None
+
+
+def admit(session: Session, signed: Signed, *, party_name: bool = True) -> UserView:
+    """The token's user read in `session`: refused (401) when unknown, disabled, no longer
+    of the role the token names, or the token was signed before the password last changed."""
     try:
-        user = get_user(session, user_id, party_name=party_name)
+        user = get_user(session, signed.user_id, party_name=party_name)
     except NotFound as exc:
         raise AuthError("invalid token: no such user") from exc
-    if not user.active or user.role != role:
+    return _check_admitted(user, signed)
+
+
+def _check_admitted(user: UserView, signed: Signed) -> UserView:
+    if not user.active or user.role != signed.role:
         raise AuthError("invalid token: the user is disabled or their role changed")
+    if not user.accepts_token(signed.generation, signed.token_id):
+        raise AuthError("invalid token: signed before the password was last changed or "
+                        "reset; sign in again")
     return user
 
 
@@ -140,8 +186,7 @@ async def _signed_in_api(
         return await run_in_threadpool(signed_in, request, token)
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
-    claims = read_token(request.app.state.token_settings, token)
-    return Pending.of(int(claims["sub"]), claims["role"], one_time=True)
+    return Pending.of(Signed.of(_claims(request, token)), one_time=True)
 
 
 SignedIn = Annotated[UserView, Depends(_signed_in_api)]
@@ -151,7 +196,7 @@ async def current_user(user: SignedIn) -> UserView:
     """The signed-in user, refused (403 `password_change_required`) while the password is a
     one-time one: only `GET /me` and `POST /me/password` admit such a user (CPU only)."""
     if isinstance(user, Pending):
-        return cast(UserView, Pending.of(user.pending_id, user.pending_role, one_time=False))
+        return cast(UserView, Pending.of(user.signed, one_time=False))
     _refuse_one_time(user)
     return user
 
@@ -173,22 +218,30 @@ class Pending:
     attribute of the user is refused (RuntimeError): nothing can act on an unchecked user.
     """
 
-    __slots__ = ("_user", "one_time", "pending_id", "pending_role")
+    __slots__ = ("_user", "one_time", "signed")
 
-    pending_id: int
-    pending_role: str
+    signed: Signed
     one_time: bool
     _user: UserView | None
 
     @classmethod
-    def of(cls, user_id: int, role: str, *, one_time: bool) -> UserView:
+    def of(cls, signed: Signed, *, one_time: bool) -> UserView:
         """A pending user, typed as the user it stands for once `load`ed."""
         pending = object.__new__(cls)
-        object.__setattr__(pending, "pending_id", user_id)
-        object.__setattr__(pending, "pending_role", role)
+        object.__setattr__(pending, "signed", signed)
         object.__setattr__(pending, "one_time", one_time)
         object.__setattr__(pending, "_user", None)
         return cast(UserView, pending)
+
+    @property
+    def pending_id(self) -> int:
+        """The user id the token names."""
+        return self.signed.user_id
+
+    @property
+    def pending_role(self) -> str:
+        """The role the token names."""
+        return self.signed.role
 
     def load(self, session: Session) -> UserView:
         """Read and check the user in `session`: 401 unknown, disabled or role changed; 403
@@ -201,10 +254,9 @@ class Pending:
         """As `load`, from a row already read (`USER_COLUMNS` first; None: no such user)."""
         if row is None or row[0] is None:
             raise AuthError("invalid token: no such user")
-        user = UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
-                        bool(row[8]))
-        if not user.active or user.role != self.pending_role:
-            raise AuthError("invalid token: the user is disabled or their role changed")
+        user = _check_admitted(
+            UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
+                     bool(row[8]), token_generation=row[9] or 0, kept_token=row[10]), self.signed)
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)
@@ -251,7 +303,7 @@ def require(*roles: str) -> Callable[[Request, UserView], Awaitable[UserView]]:
             # role is still 401 and a one-time password 403, before the role's 403.
             pending = cast(Pending, user)
             with transaction(request.app.state.reader) as session:
-                user = admit(session, pending.pending_id, pending.pending_role)
+                user = admit(session, pending.signed)
             _refuse_one_time(user)
         if user.role not in roles:
             error = PermissionDenied(f"the {user.role} role may not do this")

@@ -2,7 +2,9 @@
 
 A locked account or address is refused (429, `Retry-After`) before the password is checked;
 each failure is counted (in the database, so every worker agrees) and written to the
-operation log; a success clears the account's count.
+operation log; a success clears the account's count. A password change naming a wrong current
+password counts as a failed sign-in too, and is refused while the account is locked: a stolen
+session cannot be used to guess the password.
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from api.metrics import observe_operation
 from ledger.core import oplog
 from ledger.core.db import transaction
-from ledger.core.errors import TooManyAttempts
+from ledger.core.errors import DomainError, TooManyAttempts
 from ledger.registry import sign_in_throttle
 from ledger.registry.users import UserView, authenticate
 
 ACTION = "auth.sign_in"
 WRONG = "not_authenticated"
+WRONG_PASSWORD = "wrong_password"
 
 
 def client_address(request: Request) -> str:
@@ -53,6 +57,28 @@ def check_sign_in(request: Request, username: str, password: str, channel: str) 
                      refused_code=WRONG, message=note)
     observe_operation(ACTION, WRONG)
     return None
+
+
+def refuse_while_locked(request: Request, session: Session, username: str) -> None:
+    """In a password change, before the current password is checked: 429 while the account
+    or the address is locked, as a sign-in would be."""
+    address = client_address(request)
+    wait = sign_in_throttle.retry_after(session, username, address, datetime.now(UTC))
+    if wait is not None:
+        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} s",
+                              retry_after=wait)
+
+
+def count_wrong_password(request: Request, refusal: DomainError, username: str) -> None:
+    """After a password change was refused: a wrong current password counts as a failed
+    sign-in of the account and the address (in a transaction of its own: the change's own
+    rolled back)."""
+    if refusal.code != WRONG_PASSWORD:
+        return
+    state = request.app.state
+    with transaction(state.sessions) as session:
+        sign_in_throttle.record_failure(session, username, client_address(request),
+                                        datetime.now(UTC), state.throttle)
 
 
 def _actor(username: str, channel: str) -> oplog.Actor:

@@ -12,13 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.auth import SignedIn, issue_token, subject
+from api.auth import SignedIn, issue_token, subject, token_id
 from api.mutations import Done, mutate
 from api.problems import AuthError, problem
 from api.routes.users import NoKey, UserOut, refuse_key, user_out
 from api.schemas import Strict
-from api.sign_in import check_sign_in
+from api.sign_in import check_sign_in, count_wrong_password, refuse_while_locked
 from ledger.core.db import transaction
+from ledger.core.errors import DomainError
 from ledger.core.migrations import schema_problem
 from ledger.registry import users
 from rules.loader import SHIPPED_POLICIES, check_policies
@@ -74,16 +75,23 @@ class PasswordIn(Strict):
 def change_password(request: Request, user: SignedIn, body: PasswordIn,
                     key: NoKey = None) -> JSONResponse:
     """Every user changes its own password, naming the current one (also a one-time one,
-    which this ends). No idempotency key: the request holds passwords, kept nowhere."""
+    which this ends). The token sending this request keeps working; every other token the
+    user was given before is refused from now on (401): sign in again there. No idempotency
+    key: the request holds passwords, kept nowhere."""
     refuse_key(key)
 
     def effect(session: Session) -> Done:
+        refuse_while_locked(request, session, user.username)
         view = users.change_password(session, user.id, current=body.current_password,
-                                     new=body.new_password)
+                                     new=body.new_password, keep_token=token_id(request))
         return Done(200, user_out(view).model_dump(mode="json"), view.id)
 
-    return mutate(request, user, action="users.change_password", object_type="user",
-                  object_id=subject(user), content={}, key=None, effect=effect)
+    try:
+        return mutate(request, user, action="users.change_password", object_type="user",
+                      object_id=subject(user), content={}, key=None, effect=effect)
+    except DomainError as exc:
+        count_wrong_password(request, exc, user.username)
+        raise
 
 
 @router.get("/health", response_model=HealthOut, tags=["health"], summary="Health check")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -63,6 +63,11 @@ class User(Base):
     # Set by a reset: the one-time password works only to choose a new one.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Counted up when the password changes, is reset or the user is disabled: a token names
+    # the generation it was signed in (`gen`), and one of an earlier generation is refused,
+    # except the one `kept_token` names (its `jti`): the session that changed the password.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kept_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,15 @@ class UserView:
     created_at: datetime
     must_change_password: bool = False
     party_name: str | None = None  # the firm's or provider's registered name (get_user)
+    token_generation: int = 0  # see User.token_generation
+    kept_token: str | None = None
+
+    def accepts_token(self, generation: int, token_id: str | None) -> bool:
+        """Whether a token of `generation` with id `token_id` still speaks for the user: not
+        signed before the last password change, reset or disabling (the token that changed
+        the password excepted)."""
+        return generation == self.token_generation or (
+            token_id is not None and token_id == self.kept_token)
 
     @property
     def is_bureau(self) -> bool:
@@ -89,7 +103,14 @@ class UserView:
 def _view(row: User) -> UserView:
     return UserView(row.id, row.username, row.display_name, row.role, row.firm_id,
                     row.provider_id, row.active, row.created_at,
-                    bool(row.must_change_password))
+                    bool(row.must_change_password),
+                    token_generation=row.token_generation or 0, kept_token=row.kept_token)
+
+
+def _end_tokens(row: User, keep: str | None = None) -> None:
+    """Refuse every token signed so far (but `keep`, the id of the one making the change)."""
+    row.token_generation = (row.token_generation or 0) + 1
+    row.kept_token = keep
 
 
 def check_password(password: str) -> str:
@@ -220,6 +241,8 @@ def set_active(session: Session, username: str, active: bool) -> UserView:
     if row is None:
         raise NotFound(f"no user {username}", field="username")
     row.active = active
+    if not active:  # enabling again does not bring the old tokens back
+        _end_tokens(row)
     session.flush()
     return _view(row)
 
@@ -239,8 +262,10 @@ def _user_row(session: Session, username: str) -> User:
     return row
 
 
-def change_password(session: Session, user_id: int, *, current: str, new: str) -> UserView:
-    """The user chooses a new password, naming the current one (a one-time one included)."""
+def change_password(session: Session, user_id: int, *, current: str, new: str,
+                    keep_token: str | None = None) -> UserView:
+    """The user chooses a new password, naming the current one (a one-time one included).
+    Every token signed before ends, but the one `keep_token` names (the changing session's)."""
     row = session.get(User, user_id, with_for_update=True)
     if row is None or not row.active:
         raise NotFound(f"no user {user_id}", user_id=user_id)
@@ -258,6 +283,7 @@ def change_password(session: Session, user_id: int, *, current: str, new: str) -
                            code="password_unchanged", field="new_password")
     row.password_hash = _hasher.hash(new)
     row.must_change_password = False
+    _end_tokens(row, keep_token)
     session.flush()
     return _view(row)
 
@@ -281,5 +307,6 @@ def reset_password(session: Session, username: str, *, staff: bool = False
     password = one_time_password()
     row.password_hash = _hasher.hash(password)
     row.must_change_password = True
+    _end_tokens(row)
     session.flush()
     return _view(row), password

@@ -17,7 +17,8 @@ def test_password_flow_then_me(client, world):
     token = response.json()
     assert token["token_type"] == "bearer" and token["expires_in"] == 1800
     claims = jwt.get_unverified_claims(token["access_token"])
-    assert set(claims) == {"sub", "role", "iat", "exp"} and claims["exp"] - claims["iat"] == 1800
+    assert set(claims) == {"sub", "role", "iat", "exp", "gen", "jti"}
+    assert claims["exp"] - claims["iat"] == 1800 and claims["gen"] == 0
     assert jwt.get_unverified_header(token["access_token"])["alg"] == "HS256"
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200

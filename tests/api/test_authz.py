@@ -350,8 +350,9 @@ APPLICATION_ROUTES = [
     Route("POST", "/api/v1/me/password", some(403, firm2=200, provider2=200),
           lambda: {"current_password": "0123456789", "new_password": "a-new-password-2026"}),
     # User 5 is demo-provider (see _application_world); a staff user is refused (CLI only).
-    Route("POST", "/api/v1/users/5/reset-password", only_operator(200)),
-    Route("POST", "/api/v1/users/1/reset-password", only_operator(403)),
+    # The operator goes first: the reset ends demo-provider's token, refused from then on.
+    Route("POST", "/api/v1/users/5/reset-password", {**only_operator(200), "provider": 401}),
+    Route("POST", "/api/v1/users/1/reset-password", {**only_operator(403), "provider": 401}),
 ]
 
 

@@ -101,3 +101,30 @@ def test_a_username_with_control_characters_is_counted_not_stored_raw(client, wo
         subjects = s.scalars(select(SignInThrottle.subject)
                              .where(SignInThrottle.scope == "account")).all()
     assert subjects == ["evil\\x00name"]
+
+
+def _change(client: TestClient, headers: dict[str, str], current: str):
+    return client.post("/api/v1/me/password", headers=headers, json={
+        "current_password": current, "new_password": "a-new-password-2026"})
+
+
+def test_wrong_current_passwords_count_as_failed_sign_ins(engine, world):
+    app = create_app(engine, key="k" * 40, throttle=ThrottlePolicy(account_limit=3))
+    with TestClient(app) as client:
+        signed = client.post(TOKEN, data=RIGHT)
+        headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        codes = [_change(client, headers, "not-the-password").status_code for _ in range(3)]
+        assert codes == [403] * 3
+        # The account is locked: neither the right current password nor a sign-in passes.
+        locked = _change(client, headers, RIGHT["password"])
+        assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
+        assert int(locked.headers["Retry-After"]) > 0
+        assert client.post(TOKEN, data=RIGHT).status_code == 429
+        assert "429" in client.get("/openapi.json").json()["paths"]["/api/v1/me/password"][
+            "post"]["responses"]
+    with transaction(app.state.sessions) as s:
+        row = s.scalars(select(SignInThrottle).where(SignInThrottle.scope == "account")).one()
+        assert row.subject == "demo-firm" and row.failures == 3
+        codes = s.scalars(select(Operation.code).where(
+            Operation.action == "users.change_password").order_by(Operation.id)).all()
+    assert codes == ["wrong_password"] * 3 + ["too_many_attempts"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, update
 
-from api.auth import Pending
+from api.auth import Pending, Signed
 from ledger.core.db import transaction
 from ledger.core.oplog import Operation
 from ledger.registry.users import User, reset_password, set_active
@@ -69,10 +69,16 @@ def test_a_user_whose_role_changed_after_signing_in_cannot_write(client, world, 
 
 
 def test_a_one_time_password_admits_only_the_password_change(client, world, sessions):
-    headers = world.auth("provider")
+    before = world.auth("provider")
+    username = world.users["provider"].username
     with transaction(sessions) as s:
-        _, one_time = reset_password(s, world.users["provider"].username)
+        _, one_time = reset_password(s, username)
     _, _, path, body = WRITES[3]
+    # The reset ended the token signed before it.
+    ended = client.post(path, headers=before, json=body)
+    assert ended.status_code == 401 and "sign in again" in ended.json()["detail"]
+    signed = client.post("/api/v1/auth/token", data={"username": username, "password": one_time})
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
     refused = client.post(path, headers=headers, json=body)
     assert refused.status_code == 403
     assert refused.json()["code"] == "password_change_required"
@@ -85,7 +91,7 @@ def test_a_one_time_password_admits_only_the_password_change(client, world, sess
 
 
 def test_a_pending_user_refuses_every_attribute_until_read():
-    pending = Pending.of(1, "operator", one_time=False)
+    pending = Pending.of(Signed(1, "operator", 0, None), one_time=False)
     for name in ("id", "username", "role", "provider_id", "firm_id", "active"):
         with pytest.raises(RuntimeError):
             getattr(pending, name)

@@ -11,6 +11,7 @@ from ledger.core.db import transaction
 from ledger.core.oplog import list_operations
 from ledger.programmes.programme import appropriate, create_programme
 from ledger.registry import users
+from ledger.registry.sign_in_throttle import ThrottlePolicy
 from ledger.vouchers import applications as apps
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"z" * 40
@@ -146,6 +147,26 @@ def test_change_my_password(client, sessions, world):
     assert done.headers["location"] == "/account?changed=1"
     with transaction(sessions) as s:
         assert users.authenticate(s, "demo-firm2", "a-brand-new-one") is not None
+
+
+def test_wrong_current_passwords_lock_the_account_like_failed_sign_ins(app, client, world):
+    app.state.throttle = ThrottlePolicy(account_limit=2)
+    sign_in(client, "demo-firm2")
+    assert [_change(client, "not-mine-at-all", "a-brand-new-one").status_code
+            for _ in range(2)] == [403, 403]
+    locked = _change(client, "0123456789", "a-brand-new-one")
+    assert locked.status_code == 429 and 'data-code="too_many_attempts"' in locked.text
+    assert "0123456789" not in locked.text
+
+
+def test_changing_the_password_here_ends_the_other_sessions(client, world):
+    token = client.post("/api/v1/auth/token", data={"username": "demo-firm2",
+                                                    "password": "0123456789"})
+    elsewhere = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    sign_in(client, "demo-firm2")
+    assert _change(client, "0123456789", "a-brand-new-one").status_code == 303
+    assert client.get("/firm", follow_redirects=False).status_code == 200  # this one stays
+    assert client.get("/api/v1/me", headers=elsewhere).status_code == 401
 
 
 def test_reset_gives_a_one_time_password_that_must_be_changed(client, sessions, world):

@@ -9,14 +9,15 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from api.auth import token_id
 from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
 from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
 from api.mutations import Done
-from api.sign_in import check_sign_in
-from ledger.core.errors import InvalidInput, TooManyAttempts
+from api.sign_in import check_sign_in, count_wrong_password, refuse_while_locked
+from ledger.core.errors import DomainError, InvalidInput, TooManyAttempts
 from ledger.registry import users
 from ledger.registry.users import UserView
 
@@ -101,11 +102,13 @@ def change_password(request: Request, user: AnyUser) -> Response:
     form = read_form(request)
 
     def effect(db: Session) -> Done:
+        refuse_while_locked(request, db, user.username)
         if form.get("new_password") != form.get("repeat_password"):
             raise InvalidInput("the two new passwords differ", code="passwords_differ",
                                field="repeat_password")
+        # This browser's session stays signed in; every other one ends.
         view = users.change_password(db, user.id, current=form.get("current_password"),
-                                     new=form.get("new_password"))
+                                     new=form.get("new_password"), keep_token=token_id(request))
         return Done(200, None, view.id)
 
     def again(refused: Form, status: int) -> Response:
@@ -114,7 +117,13 @@ def change_password(request: Request, user: AnyUser) -> Response:
                                        "")
         return _account_page(request, refused, status)
 
-    return submit(request, user, form, Action("users.change_password", "user", user.id,
-                                              by_code={"wrong_password": "current_password"}),
-                  effect, done="/account?changed=1", again=again)
+    action = Action("users.change_password", "user", user.id,
+                    by_code={"wrong_password": "current_password"})
+
+    def refuse(refused: Form, exc: DomainError) -> None:
+        count_wrong_password(request, exc, user.username)
+        refused.refuse(exc, action.fields or None, action.by_code or None)
+
+    return submit(request, user, form, action, effect, done="/account?changed=1", again=again,
+                  refuse=refuse)
 
