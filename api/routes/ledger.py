@@ -11,12 +11,13 @@ from pydantic import BaseModel
 from api.auth import require
 from api.schemas import PageOut, page_out
 from api.voucher_schemas import EntryOut, entry_out
-from ledger.core.accounts import balance, balance_as_of
+from ledger.core.accounts import balance, balance_as_of, get_account
 from ledger.core.db import transaction
 from ledger.core.money import fen_to_yuan
 from ledger.core.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from ledger.core.seal import seal_committed
 from ledger.core.verify import verify
+from ledger.programmes.programme import programme_row
 from ledger.reading.journal_pages import list_entries
 from ledger.registry.users import UserView
 
@@ -71,8 +72,13 @@ def journal(
     until: Annotated[dt.datetime | None, Query(description="Until (exclusive), with zone")]
     = None,
 ) -> dict[str, object]:
-    """Entries oldest first, with their transfers, hashes and who posted them."""
+    """Entries oldest first, with their transfers, hashes and who posted them. A `program` or
+    `account` that does not exist is 404, as in the other lists."""
     with transaction(request.app.state.reader) as session:
+        if program is not None:
+            programme_row(session, program)
+        if account is not None:
+            get_account(session, account)
         page = list_entries(session, limit=limit, offset=offset, programme=program,
                             account=account, since=_aware(since, "since"),
                             until=_aware(until, "until"))

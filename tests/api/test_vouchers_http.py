@@ -115,6 +115,10 @@ def test_full_flow_with_each_role(client, world):
     assert journal["total"] == 8
     assert {e["flow"] for e in journal["items"]} >= {"programme.appropriate", "payment.paid",
                                                      "voucher.expire"}
+    # A filter naming no programme or account is 404, as the other lists answer it.
+    for params in ({"program": "NOPE-2026"}, {"account": f"{P}:voucher:999999"}):
+        missing = client.get(f"{API}/journal", headers=aud, params=params)
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found", params
     assert _ok(client.get(f"{API}/ledger/verify", headers=aud))["ok"] is True
 
 
