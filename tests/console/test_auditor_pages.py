@@ -159,13 +159,13 @@ def test_the_operation_log_lists_the_approvals(client, sessions, world):
     sign_in(client, "demo-auditor")
     page = client.get("/auditor/operations?actor=demo-approver&action=claims.").text
     # The person by their display name, not the log's `user:<id>:<login>` label.
-    assert "批准申领" in page and "李建华" in page and "已完成" in page
+    assert "批准兑付申请" in page and "李建华" in page and "已完成" in page
     assert "claims.approve" not in page
     assert "user:2:demo-approver" not in page
     assert "redemptions.book" not in page
     book = load_workbook(io.BytesIO(client.get(
         "/auditor/operations?action=claims.&format=xlsx").content)).active
-    assert [r[4] for r in book.iter_rows(min_row=2, values_only=True)] == ["批准申领"]
+    assert [r[4] for r in book.iter_rows(min_row=2, values_only=True)] == ["批准兑付申请"]
     assert client.get("/auditor/operations?outcome=maybe").status_code == 422
 
 

@@ -116,7 +116,7 @@ def test_the_whole_flow_through_the_pages(signed_in_page, ledger_reader, tmp_pat
     operator.click("#create-batch")
     operator.wait_for_url(re.compile(r"/operator/batches/\d+$"))
     batch_url = operator.url
-    assert f"申领 {claim_id}" in operator.locator("#batch-lines").inner_text()
+    assert f"兑付申请 {claim_id}" in operator.locator("#batch-lines").inner_text()
     assert _dashboard(operator) == _ledger_budget(ledger_reader)
     approver.goto(batch_url.replace("/operator/", "/approver/"))
     approver.click("#release")

@@ -28,7 +28,7 @@ EXPECTED = {
     "zh_CN": ("发放创新券", "创建用户 · 企业", "登记服务机构的服务类别 · 检验检测",
               "支付批次 1 行 2", "LN-CXQ-2026 · 可用预算", "LN-CXQ-2026 · 服务机构应付 · 3",
               "瞪羚企业 2025",
-              "已超过申领期限。 (claim_late)"),
+              "已超过兑付申请期限。 (claim_late)"),
     "en": ("issue a voucher", "create a user · Firm",
            "register a provider for a category · Testing and inspection",
            "payment batch 1 line 2", "LN-CXQ-2026 · Available budget",
@@ -48,7 +48,7 @@ def test_codes_read_in_the_pages_language(page):
 
 
 def test_outside_a_page_cells_read_in_chinese():
-    assert str(Shown(operation_name, "claims.file")) == "提交申领"
+    assert str(Shown(operation_name, "claims.file")) == "提交兑付申请"
     assert refusal_text("some_new_code", "what the log says") == "what the log says (some_new_code)"
 
 

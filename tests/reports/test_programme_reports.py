@@ -185,15 +185,15 @@ def test_exceptions_report_counts_refusals_clawbacks_and_open_holds(
     assert outcome.ok
     for expected in (
         "异常报告（LN-CXQ-2026）", row("被拒操作", "5 次"), row("其中触及限额", "2 次"),
-        row("其中关联交易", "1 次"), row("其中逾期申领", "1 次"),
+        row("其中关联交易", "1 次"), row("其中逾期申请兑付", "1 次"),
         row("追回", "1 笔，3,600.00 元"), row("已过期券上未结冻结", "1 张，5,000.00 元"),
         "一、被拒操作（按拒绝代码）", row("cap_exceeded", "超出限额", "2"),
-        row("related_party", "关联交易", "1"), row("claim_late", "逾期申领", "1"),
+        row("related_party", "关联交易", "1"), row("claim_late", "逾期申请兑付", "1"),
         row("voucher_expired", "创新券已过期", "1"),
         # Each refusal in words: the user by name, the operation, what it was about.
         "二、触及限额", row("预约服务", "服务预约 1", "超出限额"),
         "三、关联交易被拒", row("预约服务", "服务预约 3", "关联交易"),
-        "四、逾期申领", row("提交申领", "服务预约 4", "逾期申领"),
+        "四、逾期申请兑付", row("提交兑付申请", "服务预约 4", "逾期申请兑付"),
         "五、追回", "服务未实际发生",
         "六、已过期券上的未结冻结", row("V000004", "沈阳新松智联机器人科技有限公司", "2025-12-31",
                                      "5,000.00"),
