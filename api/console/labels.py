@@ -268,6 +268,36 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
      N_("%(field)s: a whole number between %(low)s and %(high)s")),
     (re.compile(r"^(?P<field>\w+): one of (?P<choices>.+)$"), N_("%(field)s: one of %(choices)s")),
     (re.compile(r"^(?P<field>\w+): a date as YYYY-MM-DD$"), N_("%(field)s: a date as YYYY-MM-DD")),
+    # A party's fields, as the form names them ("bank_account: …") or an import's row gives
+    # the reason alone (the column is shown beside it).
+    (re.compile(r"(^|: )must be 8–32 digits$"), N_("A bank account is 8 to 32 digits.")),
+    (re.compile(r"(^|: )give the bank's name and the account together$"),
+     N_("Give the bank's name and the account together.")),
+    (re.compile(r"(^|: )(contains|may not contain) control characters$"),
+     N_("No control characters (tabs, line breaks) here.")),
+    (re.compile(r"(^|: )must not be empty$"), N_("This may not be empty.")),
+    (re.compile(r"(^|: )at most (?P<n>\d+) characters$"), N_("At most %(n)s characters.")),
+    (re.compile(r"is not one of Liaoning's 14 cities$"),
+     N_("Choose one of Liaoning's 14 cities.")),
+    (re.compile(r"(^|: )a shareholder is listed twice$"), N_("A shareholder is listed twice.")),
+    (re.compile(r"(^|: )must be one of (?P<choices>.+)$"), N_("One of: %(choices)s.")),
+    # The unified social credit code (ledger.registry.credit_code).
+    (re.compile(r"must be (?P<length>\d+) characters, not (?P<got>\d+)$"),
+     N_("A unified social credit code has %(length)s characters, not %(got)s.")),
+    (re.compile(r"has a character outside GB 32100-2015"),
+     N_("The credit code has a character GB 32100-2015 does not use (I, O, Z, S, V).")),
+    (re.compile(r"check character is '(?P<got>.)' but the code's digits give '(?P<want>.)'$"),
+     N_("The check character is %(got)s, but the code's digits give %(want)s: "
+        "check for a typing error.")),
+    # A CSV import's file as a whole, and a voucher row naming no registered firm.
+    (re.compile(r"^file too large$"), N_("The file is too large.")),
+    (re.compile(r"^neither UTF-8 nor GB18030$"),
+     N_("The file is neither UTF-8 nor GB18030 text: save it as CSV (UTF-8).")),
+    (re.compile(r"^bad header$"), N_("The first line is not the expected header.")),
+    (re.compile(r"^too many rows$"), N_("The file has too many rows.")),
+    (re.compile(r"^no rows$"), N_("The file has no rows.")),
+    (re.compile(r"^no firm (?P<code>\S+)$"),
+     N_("No registered firm has the credit code %(code)s.")),
 )
 
 

@@ -113,6 +113,13 @@ def error_text(code: str, message: str = "") -> str:
     return i18n.gettext(ERRORS[code]) if code in ERRORS else ""
 
 
+def reason_words(reason: object) -> str:
+    """An import row's reason in the page's language when it is a known one, else as the
+    file's check wrote it."""
+    known = invalid_input_sentence(str(reason), i18n.current.get().gettext)
+    return str(reason) if known is None else known
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -123,7 +130,8 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(yuan=yuan, local_time=local_time, day=day, label=label,
-                       error_text=error_text, sentence=sentence, rule_label=rule_label,
+                       reason_words=reason_words, error_text=error_text, sentence=sentence,
+                       rule_label=rule_label,
                        operation=operation_name, reference=reference_text, account=account_text,
                        code=as_code)
     return env

@@ -10,6 +10,7 @@ import pytest
 from console_helpers import CODE, PDF, csrf_of, sign_in
 from sqlalchemy import func, select
 
+from api.console.i18n import LANG_COOKIE
 from api.console.web import yuan
 from ledger.awards.award import Award
 from ledger.budget import budget
@@ -92,6 +93,34 @@ def test_appropriate_from_the_dashboard(client, sessions, world):
     assert 'value="12.345"' in bad.text
     with transaction(sessions) as s:
         assert budget(s, CODE).appropriated == 100_000_000 + 123_456
+
+
+def test_an_import_says_what_is_wrong_with_each_row_in_the_pages_language(client, world):
+    sign_in(client, "demo-operator")
+    wrong_check = _code(903)[:-1] + ("0" if _code(903)[-1] != "0" else "1")
+    rows = (f"{_code(904)},锦州新能源有限公司,锦州市,太和区,small,赵三,赵三,active,工商银行,12ab,\n"
+            f"{wrong_check},营口港机有限公司,营口市,站前区,small,钱四,钱四,active,,,\n"
+            f"{_code(905)[:10]},丹东光电有限公司,丹东市,振兴区,small,孙五,孙五,active,,,\n"
+            f"{_code(906)},本溪制药有限公司,本溪市,平山区,huge,周六,周六,active,,,\n")
+    refused = _post(client, "/operator/firms/import", {}, files={
+        "file": ("firms.csv", (HEADER + rows).encode(), "text/csv")})
+    assert refused.status_code == 422
+    table = re.search(r'id="row-errors">.*?</table>', refused.text, re.S)
+    assert table
+    words = table.group(0)
+    assert "银行账号为 8–32 位数字。" in words
+    assert "校验码为" in words and "请核对是否录入有误" in words
+    assert "统一社会信用代码为 18 位，不是 10 位。" in words
+    assert "须为以下之一：micro, small, medium, large。" in words
+    # The check's own words stay at hand (the cell's title) for whoever supports the clerk.
+    assert 'title="must be 8–32 digits"' in words
+    client.cookies.set(LANG_COOKIE, "en")
+    english = _post(client, "/operator/firms/import", {}, files={
+        "file": ("firms.csv", (HEADER + rows).encode(), "text/csv")})
+    assert "A bank account is 8 to 32 digits." in english.text
+    not_csv = _post(client, "/operator/firms/import", {}, files={
+        "file": ("firms.csv", "credit_code\n".encode("utf-16"), "text/csv")})
+    assert "The file is neither UTF-8 nor GB18030 text" in not_csv.text
 
 
 @pytest.mark.parametrize("typed", ["12,345.67", "12345.67", "１２３４５.６７",
