@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 
 from api.console import i18n
-from api.console.labels import ERRORS, invalid_input_sentence
+from api.console.labels import ERRORS, invalid_input_sentence, sign_in_sentence
 from api.console.traces import trace_sentence
 
 
@@ -44,6 +44,8 @@ def localized_detail(request: Request, code: str, message: str,
         known = invalid_input_sentence(message, page.gettext)
         if known is not None:
             return known
+    if code == "not_authenticated":  # a token's fault is not a wrong password
+        return sign_in_sentence(message, page.gettext)
     if code in ERRORS:
         return page.gettext(ERRORS[code])
     return message

@@ -158,9 +158,12 @@ def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
     return {"field": _field(loc), "reason": error.get("msg", "invalid"), "type": kind}
 
 
-def _auth_error(_request: Request, exc: Exception) -> JSONResponse:
+def _auth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthError)
-    return problem(401, "not_authenticated", exc.message, headers={"WWW-Authenticate": "Bearer"})
+    localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
+    detail = (exc.message if localize is None
+              else localize(request, "not_authenticated", exc.message, {}))
+    return problem(401, "not_authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -301,6 +301,28 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Why a request is not signed in (401 `not_authenticated`), by the service's English message;
+# the first that matches.
+_SIGN_IN: tuple[tuple[str, str], ...] = (
+    ("wrong username or password", N_("Wrong username or password.")),
+    ("sign in first", N_("Sign in first: send the token from the sign-in.")),
+    ("Signature has expired", N_("The sign-in has expired: sign in again.")),
+    ("signed before the password was last changed or reset",
+     N_("The password was changed or reset since this sign-in: sign in again.")),
+    ("disabled or their role changed",
+     N_("The account is disabled, or its role changed: sign in again.")),
+)
+
+
+def sign_in_sentence(message: str, gettext: Callable[[str], str]) -> str:
+    """The words for a 401: why the request is not signed in (any other token fault: the
+    token is not valid)."""
+    for fragment, msgid in _SIGN_IN:
+        if fragment in message:
+            return gettext(msgid)
+    return gettext(N_("The sign-in token is not valid: sign in again."))
+
+
 def invalid_input_sentence(message: str, gettext: Callable[[str], str]) -> str | None:
     """The words for an `invalid_input` refusal whose message is a known one, else None."""
     for pattern, msgid in _INVALID_INPUT:

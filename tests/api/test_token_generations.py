@@ -94,3 +94,30 @@ def test_a_token_with_a_malformed_generation_is_refused(client, world):
         token = jwt.encode(claims, KEY, algorithm="HS256")
         response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, (gen, response.text)
+
+
+def test_a_401_says_why_in_the_callers_language(client, world):
+    zh = {"Accept-Language": "zh-CN"}
+    expired = {"sub": str(world.users["firm2"].id), "role": "firm", "iat": now() - 7200,
+               "exp": now() - 3600}
+    cases = [
+        ({}, "请先登录"),
+        ({"Authorization": f"Bearer {jwt.encode(expired, KEY, algorithm='HS256')}"},
+         "登录已过期，请重新登录。"),
+        ({"Authorization": "Bearer not-a-token"}, "登录令牌无效，请重新登录。"),
+    ]
+    for headers, words in cases:
+        response = client.get("/api/v1/me", headers={**headers, **zh})
+        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+        assert words in response.json()["detail"], response.json()
+    here = _sign_in(client, "demo-firm2", "0123456789")
+    assert client.post("/api/v1/me/password", headers=here, json={
+        "current_password": "0123456789", "new_password": NEW}).status_code == 200
+    ended = client.get("/api/v1/me", headers={**world.auth("firm2"), **zh})
+    assert ended.json()["detail"] == "本次登录后密码已修改或重置，请重新登录。"
+    wrong = client.post("/api/v1/auth/token", headers=zh,
+                        data={"username": "demo-firm2", "password": "not-the-password"})
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "用户名或密码错误。"
+    # Without a language asked for, the service's own English words, as before.
+    english = client.get("/api/v1/me", headers=world.auth("firm2"))
+    assert "signed before the password was last changed" in english.json()["detail"]
