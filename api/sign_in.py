@@ -69,16 +69,22 @@ def refuse_while_locked(request: Request, session: Session, username: str) -> No
                               retry_after=wait)
 
 
-def count_wrong_password(request: Request, refusal: DomainError, username: str) -> None:
+def count_wrong_password(request: Request, refusal: DomainError, user: UserView) -> None:
     """After a password change was refused: a wrong current password counts as a failed
     sign-in of the account and the address (in a transaction of its own: the change's own
-    rolled back)."""
+    rolled back). The user is read only then: a write's user is known once it was checked."""
     if refusal.code != WRONG_PASSWORD:
         return
     state = request.app.state
     with transaction(state.sessions) as session:
-        sign_in_throttle.record_failure(session, username, client_address(request),
+        sign_in_throttle.record_failure(session, user.username, client_address(request),
                                         datetime.now(UTC), state.throttle)
+
+
+def password_changed(session: Session, username: str) -> None:
+    """After a password change succeeded: the account's failures are forgotten, as after a
+    successful sign-in."""
+    sign_in_throttle.clear_account(session, username)
 
 
 def _actor(username: str, channel: str) -> oplog.Actor:

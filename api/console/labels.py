@@ -298,6 +298,15 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^no rows$"), N_("The file has no rows.")),
     (re.compile(r"^no firm (?P<code>\S+)$"),
      N_("No registered firm has the credit code %(code)s.")),
+    (re.compile(r"^required column is missing$"), N_("The file has no such column.")),
+    (re.compile(r"^more than (?P<n>\d+) rows$"), N_("More than %(n)s rows.")),
+    (re.compile(r"^(?P<cells>\d+) cells, the header has (?P<header>\d+)$"),
+     N_("%(cells)s cells, where the header has %(header)s.")),
+    (re.compile(r"^'(?P<value>[^']*)' is not one of (?P<choices>.+)$"),
+     N_("%(value)s is not one of: %(choices)s.")),
+    (re.compile(r"^1–64 printable characters$"), N_("1 to 64 printable characters.")),
+    (re.compile(r"(^|: )each at most (?P<n>\d+) characters$"),
+     N_("Each at most %(n)s characters.")),
 )
 
 

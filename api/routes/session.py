@@ -17,7 +17,12 @@ from api.mutations import Done, mutate
 from api.problems import AuthError, problem
 from api.routes.users import NoKey, UserOut, refuse_key, user_out
 from api.schemas import Strict
-from api.sign_in import check_sign_in, count_wrong_password, refuse_while_locked
+from api.sign_in import (
+    check_sign_in,
+    count_wrong_password,
+    password_changed,
+    refuse_while_locked,
+)
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError
 from ledger.core.migrations import schema_problem
@@ -84,13 +89,14 @@ def change_password(request: Request, user: SignedIn, body: PasswordIn,
         refuse_while_locked(request, session, user.username)
         view = users.change_password(session, user.id, current=body.current_password,
                                      new=body.new_password, keep_token=token_id(request))
+        password_changed(session, view.username)
         return Done(200, user_out(view).model_dump(mode="json"), view.id)
 
     try:
         return mutate(request, user, action="users.change_password", object_type="user",
                       object_id=subject(user), content={}, key=None, effect=effect)
     except DomainError as exc:
-        count_wrong_password(request, exc, user.username)
+        count_wrong_password(request, exc, user)
         raise
 
 

@@ -128,3 +128,17 @@ def test_wrong_current_passwords_count_as_failed_sign_ins(engine, world):
         codes = s.scalars(select(Operation.code).where(
             Operation.action == "users.change_password").order_by(Operation.id)).all()
     assert codes == ["wrong_password"] * 3 + ["too_many_attempts"]
+
+
+def test_a_successful_change_forgets_the_accounts_failures(client, world, sessions):
+    signed = client.post(TOKEN, data=RIGHT)
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    assert [_change(client, headers, "not-the-password").status_code for _ in range(2)] == [
+        403, 403]
+    with transaction(sessions) as s:
+        assert s.scalars(select(SignInThrottle.failures).where(
+            SignInThrottle.scope == "account")).one() == 2
+    assert _change(client, headers, RIGHT["password"]).status_code == 200
+    with transaction(sessions) as s:
+        assert s.scalars(select(SignInThrottle).where(
+            SignInThrottle.scope == "account")).all() == []

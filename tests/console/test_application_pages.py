@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from console_helpers import CODE, PDF, csrf_of, sign_in
+from console_helpers import CODE, KEY, PDF, csrf_of, sign_in
+from jose import jwt
 
+from api.console.session import SESSION_COOKIE
 from ledger.core.acting import today
 from ledger.core.db import transaction
 from ledger.core.oplog import list_operations
@@ -167,6 +170,20 @@ def test_changing_the_password_here_ends_the_other_sessions(client, world):
     assert _change(client, "0123456789", "a-brand-new-one").status_code == 303
     assert client.get("/firm", follow_redirects=False).status_code == 200  # this one stays
     assert client.get("/api/v1/me", headers=elsewhere).status_code == 401
+
+
+def test_a_session_signed_before_token_ids_survives_its_own_password_change(client, sessions,
+                                                                           world):
+    with transaction(sessions) as s:
+        user = users.find_user(s, "demo-firm2")
+    now = int(time.time())
+    # A cookie as the console signed it before migration 0023: no generation, no token id.
+    claims = {"sub": str(user.id), "role": "firm", "iat": now, "exp": now + 600}
+    client.cookies.set(SESSION_COOKIE, jwt.encode(claims, KEY, algorithm="HS256"))
+    assert client.get("/firm", follow_redirects=False).status_code == 200
+    assert _change(client, "0123456789", "a-brand-new-one").status_code == 303
+    # The change gave the browser a new cookie: still signed in, not sent to sign in.
+    assert client.get("/firm", follow_redirects=False).status_code == 200
 
 
 def test_reset_gives_a_one_time_password_that_must_be_changed(client, sessions, world):

@@ -101,7 +101,8 @@ def test_an_import_says_what_is_wrong_with_each_row_in_the_pages_language(client
     rows = (f"{_code(904)},锦州新能源有限公司,锦州市,太和区,small,赵三,赵三,active,工商银行,12ab,\n"
             f"{wrong_check},营口港机有限公司,营口市,站前区,small,钱四,钱四,active,,,\n"
             f"{_code(905)[:10]},丹东光电有限公司,丹东市,振兴区,small,孙五,孙五,active,,,\n"
-            f"{_code(906)},本溪制药有限公司,本溪市,平山区,huge,周六,周六,active,,,\n")
+            f"{_code(906)},本溪制药有限公司,本溪市,平山区,huge,周六,周六,active,,,\n"
+            f"{_code(907)},盘锦石化有限公司,盘锦市\n")
     refused = _post(client, "/operator/firms/import", {}, files={
         "file": ("firms.csv", (HEADER + rows).encode(), "text/csv")})
     assert refused.status_code == 422
@@ -112,6 +113,7 @@ def test_an_import_says_what_is_wrong_with_each_row_in_the_pages_language(client
     assert "校验码为" in words and "请核对是否录入有误" in words
     assert "统一社会信用代码为 18 位，不是 10 位。" in words
     assert "须为以下之一：micro, small, medium, large。" in words
+    assert "本行 3 列，表头为 11 列。" in words
     # The check's own words stay at hand (the cell's title) for whoever supports the clerk.
     assert 'title="must be 8–32 digits"' in words
     client.cookies.set(LANG_COOKIE, "en")

@@ -16,7 +16,12 @@ from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
 from api.mutations import Done
-from api.sign_in import check_sign_in, count_wrong_password, refuse_while_locked
+from api.sign_in import (
+    check_sign_in,
+    count_wrong_password,
+    password_changed,
+    refuse_while_locked,
+)
 from ledger.core.errors import DomainError, InvalidInput, TooManyAttempts
 from ledger.registry import users
 from ledger.registry.users import UserView
@@ -109,7 +114,15 @@ def change_password(request: Request, user: AnyUser) -> Response:
         # This browser's session stays signed in; every other one ends.
         view = users.change_password(db, user.id, current=form.get("current_password"),
                                      new=form.get("new_password"), keep_token=token_id(request))
-        return Done(200, None, view.id)
+        password_changed(db, view.username)
+        return Done(200, view, view.id)
+
+    def done(result: Done) -> Response:
+        # A new cookie of the new generation: the session goes on even when its token was
+        # signed before tokens had an id to keep.
+        response = redirect("/account?changed=1")
+        session.start(request, response, result.body)
+        return response
 
     def again(refused: Form, status: int) -> Response:
         # Passwords are never sent back to the browser.
@@ -121,9 +134,8 @@ def change_password(request: Request, user: AnyUser) -> Response:
                     by_code={"wrong_password": "current_password"})
 
     def refuse(refused: Form, exc: DomainError) -> None:
-        count_wrong_password(request, exc, user.username)
+        count_wrong_password(request, exc, user)
         refused.refuse(exc, action.fields or None, action.by_code or None)
 
-    return submit(request, user, form, action, effect, done="/account?changed=1", again=again,
-                  refuse=refuse)
+    return submit(request, user, form, action, effect, done=done, again=again, refuse=refuse)
 
