@@ -159,6 +159,7 @@ def test_wrong_current_passwords_lock_the_account_like_failed_sign_ins(app, clie
             for _ in range(2)] == [403, 403]
     locked = _change(client, "0123456789", "a-brand-new-one")
     assert locked.status_code == 429 and 'data-code="too_many_attempts"' in locked.text
+    assert int(locked.headers["Retry-After"]) > 0
     assert "0123456789" not in locked.text
 
 

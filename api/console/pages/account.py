@@ -124,17 +124,24 @@ def change_password(request: Request, user: AnyUser) -> Response:
         session.start(request, response, result.body)
         return response
 
+    locked: list[TooManyAttempts] = []
+
     def again(refused: Form, status: int) -> Response:
         # Passwords are never sent back to the browser.
         refused.values = dict.fromkeys(("current_password", "new_password", "repeat_password"),
                                        "")
-        return _account_page(request, refused, status)
+        response = _account_page(request, refused, status)
+        if locked:  # as the sign-in page says it
+            response.headers["Retry-After"] = str(locked[0].detail["retry_after"])
+        return response
 
     action = Action("users.change_password", "user", user.id,
                     by_code={"wrong_password": "current_password"})
 
     def refuse(refused: Form, exc: DomainError) -> None:
         count_wrong_password(request, exc, user)
+        if isinstance(exc, TooManyAttempts):
+            locked.append(exc)
         refused.refuse(exc, action.fields or None, action.by_code or None)
 
     return submit(request, user, form, action, effect, done=done, again=again, refuse=refuse)
