@@ -117,9 +117,9 @@ def signed_in(
     """The signed-in user, even one who must still change a one-time password."""
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
-    claims = _claims(request, token)
+    signed = _signed(request, token)
     with transaction(request.app.state.reader) as session:
-        return admit(session, Signed.of(claims))
+        return admit(session, signed)
 
 
 @dataclass(frozen=True)
@@ -141,18 +141,17 @@ class Signed:
         return cls(int(claims["sub"]), claims["role"], gen, jti if isinstance(jti, str) else None)
 
 
-def _claims(request: Request, token: str) -> dict[str, Any]:
-    """The token's claims, also kept on the request (`token_id` reads them)."""
-    claims = read_token(request.app.state.token_settings, token)
-    request.state.token_claims = claims
-    return claims
+def _signed(request: Request, token: str) -> Signed:
+    """What the verified token says, also kept on the request (`token_id` reads it)."""
+    signed = Signed.of(read_token(request.app.state.token_settings, token))
+    request.state.signed = signed
+    return signed
 
 
 def token_id(request: Request) -> str | None:
     """The id (`jti`) of the token this request was signed in with, if it has one."""
-    claims = getattr(request.state, "token_claims", None) or {}
-    jti = claims.get("jti")
-    return jti if isinstance(jti, str) else None
+    signed: Signed | None = getattr(request.state, "signed", None)
+    return None if signed is None else signed.token_id
 
 
 def admit(session: Session, signed: Signed, *, party_name: bool = True) -> UserView:
@@ -186,7 +185,7 @@ async def _signed_in_api(
         return await run_in_threadpool(signed_in, request, token)
     if not token:
         raise AuthError("sign in first: send Authorization: Bearer <token>")
-    return Pending.of(Signed.of(_claims(request, token)), one_time=True)
+    return Pending.of(_signed(request, token), one_time=True)
 
 
 SignedIn = Annotated[UserView, Depends(_signed_in_api)]
@@ -256,7 +255,7 @@ class Pending:
             raise AuthError("invalid token: no such user")
         user = _check_admitted(
             UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
-                     bool(row[8]), token_generation=row[9] or 0, kept_token=row[10]), self.signed)
+                     bool(row[8]), token_generation=row[9], kept_token=row[10]), self.signed)
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)

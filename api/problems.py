@@ -111,12 +111,16 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.detail["retry_after"])}
-    # The app may translate `detail` for the caller (api/problem_language.py, installed by
-    # api/app.py: the console's catalogues live above this module); `code` never changes.
-    localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
-    detail = exc.message if localize is None else localize(request, exc.code, exc.message,
-                                                           exc.detail)
+    detail = _in_callers_language(request, exc.code, exc.message, exc.detail)
     return problem(status_of(exc), exc.code, detail, headers=headers, **extra)
+
+
+def _in_callers_language(request: Request, code: str, message: str,
+                         detail: Mapping[str, Any]) -> str:
+    """`message` as the app translates it for the caller (api/problem_language.py, installed
+    by api/app.py: the console's catalogues live above this module); `code` never changes."""
+    localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
+    return message if localize is None else localize(request, code, message, detail)
 
 
 # Pydantic names the member of a union that failed (`amount.constrained-str`, `amount.int`);
@@ -160,9 +164,7 @@ def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
 
 def _auth_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthError)
-    localize: DetailTranslator | None = getattr(request.app.state, "localize_detail", None)
-    detail = (exc.message if localize is None
-              else localize(request, "not_authenticated", exc.message, {}))
+    detail = _in_callers_language(request, "not_authenticated", exc.message, {})
     return problem(401, "not_authenticated", detail, headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from api.auth import token_id
 from api.metrics import observe_operation
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError, TooManyAttempts
 from ledger.registry import sign_in_throttle
-from ledger.registry.users import UserView, authenticate
+from ledger.registry.users import UserView, authenticate, change_password
 
 ACTION = "auth.sign_in"
 WRONG = "not_authenticated"
@@ -39,8 +40,7 @@ def check_sign_in(request: Request, username: str, password: str, channel: str) 
     with transaction(state.reader) as session:
         wait = sign_in_throttle.retry_after(session, username, address, now)
     if wait is not None:
-        error = TooManyAttempts(f"too many failed sign-ins: try again in {wait} s",
-                                retry_after=wait)
+        error = _locked(wait)
         _log_refusal(request, username, channel, error.code, f"from {address}: locked")
         raise error
     with transaction(state.reader) as session:
@@ -59,14 +59,17 @@ def check_sign_in(request: Request, username: str, password: str, channel: str) 
     return None
 
 
+def _locked(wait: int) -> TooManyAttempts:
+    return TooManyAttempts(f"too many failed sign-ins: try again in {wait} s", retry_after=wait)
+
+
 def refuse_while_locked(request: Request, session: Session, username: str) -> None:
     """In a password change, before the current password is checked: 429 while the account
     or the address is locked, as a sign-in would be."""
     address = client_address(request)
     wait = sign_in_throttle.retry_after(session, username, address, datetime.now(UTC))
     if wait is not None:
-        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} s",
-                              retry_after=wait)
+        raise _locked(wait)
 
 
 def count_wrong_password(request: Request, refusal: DomainError, user: UserView) -> None:
@@ -81,10 +84,15 @@ def count_wrong_password(request: Request, refusal: DomainError, user: UserView)
                                         datetime.now(UTC), state.throttle)
 
 
-def password_changed(session: Session, username: str) -> None:
-    """After a password change succeeded: the account's failures are forgotten, as after a
+def change_own_password(request: Request, session: Session, user: UserView, *, current: str,
+                        new: str) -> UserView:
+    """The signed-in user's password change (ledger.registry.users.change_password): the
+    request's own token keeps working, and the account's failures are forgotten, as after a
     successful sign-in."""
-    sign_in_throttle.clear_account(session, username)
+    view = change_password(session, user.id, current=current, new=new,
+                           keep_token=token_id(request))
+    sign_in_throttle.clear_account(session, view.username)
+    return view
 
 
 def _actor(username: str, channel: str) -> oplog.Actor:

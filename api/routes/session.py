@@ -12,21 +12,20 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.auth import SignedIn, issue_token, subject, token_id
+from api.auth import SignedIn, issue_token, subject
 from api.mutations import Done, mutate
 from api.problems import AuthError, problem
 from api.routes.users import NoKey, UserOut, refuse_key, user_out
 from api.schemas import Strict
 from api.sign_in import (
+    change_own_password,
     check_sign_in,
     count_wrong_password,
-    password_changed,
     refuse_while_locked,
 )
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError
 from ledger.core.migrations import schema_problem
-from ledger.registry import users
 from rules.loader import SHIPPED_POLICIES, check_policies
 
 router = APIRouter()
@@ -87,9 +86,8 @@ def change_password(request: Request, user: SignedIn, body: PasswordIn,
 
     def effect(session: Session) -> Done:
         refuse_while_locked(request, session, user.username)
-        view = users.change_password(session, user.id, current=body.current_password,
-                                     new=body.new_password, keep_token=token_id(request))
-        password_changed(session, view.username)
+        view = change_own_password(request, session, user, current=body.current_password,
+                                   new=body.new_password)
         return Done(200, user_out(view).model_dump(mode="json"), view.id)
 
     try:

@@ -104,12 +104,12 @@ def _view(row: User) -> UserView:
     return UserView(row.id, row.username, row.display_name, row.role, row.firm_id,
                     row.provider_id, row.active, row.created_at,
                     bool(row.must_change_password),
-                    token_generation=row.token_generation or 0, kept_token=row.kept_token)
+                    token_generation=row.token_generation, kept_token=row.kept_token)
 
 
 def _end_tokens(row: User, keep: str | None = None) -> None:
     """Refuse every token signed so far (but `keep`, the id of the one making the change)."""
-    row.token_generation = (row.token_generation or 0) + 1
+    row.token_generation += 1
     row.kept_token = keep
 
 

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.auth import token_id
 from api.console import session
 from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
 from api.console.i18n import LANG_COOKIE, LANGUAGES
@@ -17,13 +16,12 @@ from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
 from api.mutations import Done
 from api.sign_in import (
+    change_own_password,
     check_sign_in,
     count_wrong_password,
-    password_changed,
     refuse_while_locked,
 )
 from ledger.core.errors import DomainError, InvalidInput, TooManyAttempts
-from ledger.registry import users
 from ledger.registry.users import UserView
 
 router = console_router()
@@ -112,9 +110,8 @@ def change_password(request: Request, user: AnyUser) -> Response:
             raise InvalidInput("the two new passwords differ", code="passwords_differ",
                                field="repeat_password")
         # This browser's session stays signed in; every other one ends.
-        view = users.change_password(db, user.id, current=form.get("current_password"),
-                                     new=form.get("new_password"), keep_token=token_id(request))
-        password_changed(db, view.username)
+        view = change_own_password(request, db, user, current=form.get("current_password"),
+                                   new=form.get("new_password"))
         return Done(200, view, view.id)
 
     def done(result: Done) -> Response:
