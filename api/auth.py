@@ -21,7 +21,7 @@ from api.problems import AuthError
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import NotFound, PermissionDenied
-from ledger.registry.users import User, UserView, get_user
+from ledger.registry.users import User, UserView, ended_ids, get_user
 
 # One pinned algorithm: a token naming any other (`none`, RS256, ES256 …) is refused.
 ALGORITHM = "HS256"
@@ -38,7 +38,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _USERS = User.__table__
 USER_COLUMNS = tuple(_USERS.c[name] for name in (
     "id", "username", "display_name", "role", "firm_id", "provider_id", "active", "created_at",
-    "must_change_password", "token_generation", "kept_token"))
+    "must_change_password", "token_generation", "kept_token", "ended_tokens"))
 READ_USER = select(*USER_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
 
 
@@ -124,12 +124,14 @@ def signed_in(
 
 @dataclass(frozen=True)
 class Signed:
-    """What a verified token says: whose it is, the role, its generation and its id."""
+    """What a verified token says: whose it is, the role, its generation, its id and expiry
+    (epoch seconds)."""
 
     user_id: int
     role: str
     generation: int
     token_id: str | None
+    expires: int
 
     @classmethod
     def of(cls, claims: dict[str, Any]) -> Signed:
@@ -138,7 +140,8 @@ class Signed:
         gen, jti = claims.get("gen", 0), claims.get("jti")
         if isinstance(gen, bool) or not isinstance(gen, int):
             raise AuthError("invalid token: bad generation")
-        return cls(int(claims["sub"]), claims["role"], gen, jti if isinstance(jti, str) else None)
+        return cls(int(claims["sub"]), claims["role"], gen, jti if isinstance(jti, str) else None,
+                   int(claims["exp"]))
 
 
 def _signed(request: Request, token: str) -> Signed:
@@ -148,9 +151,14 @@ def _signed(request: Request, token: str) -> Signed:
     return signed
 
 
+def signature(request: Request) -> Signed | None:
+    """What the token this request was signed in with says (None before it was checked)."""
+    return getattr(request.state, "signed", None)
+
+
 def token_id(request: Request) -> str | None:
     """The id (`jti`) of the token this request was signed in with, if it has one."""
-    signed: Signed | None = getattr(request.state, "signed", None)
+    signed = signature(request)
     return None if signed is None else signed.token_id
 
 
@@ -167,6 +175,8 @@ def admit(session: Session, signed: Signed, *, party_name: bool = True) -> UserV
 def _check_admitted(user: UserView, signed: Signed) -> UserView:
     if not user.active or user.role != signed.role:
         raise AuthError("invalid token: the user is disabled or their role changed")
+    if signed.token_id is not None and signed.token_id in user.ended_tokens:
+        raise AuthError("invalid token: signed out; sign in again")
     if not user.accepts_token(signed.generation, signed.token_id):
         raise AuthError("invalid token: signed before the password was last changed or "
                         "reset; sign in again")
@@ -255,7 +265,8 @@ class Pending:
             raise AuthError("invalid token: no such user")
         user = _check_admitted(
             UserView(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
-                     bool(row[8]), token_generation=row[9], kept_token=row[10]), self.signed)
+                     bool(row[8]), token_generation=row[9], kept_token=row[10],
+                     ended_tokens=ended_ids(row[11])), self.signed)
         if not self.one_time:
             _refuse_one_time(user)
         object.__setattr__(self, "_user", user)

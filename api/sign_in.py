@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from api.auth import token_id
+from api.auth import signature, token_id
 from api.metrics import observe_operation
 from ledger.core import oplog
 from ledger.core.db import transaction
 from ledger.core.errors import DomainError, TooManyAttempts
 from ledger.registry import sign_in_throttle
-from ledger.registry.users import UserView, authenticate, change_password
+from ledger.registry.users import UserView, authenticate, change_password, sign_out
 
 ACTION = "auth.sign_in"
 WRONG = "not_authenticated"
@@ -93,6 +93,15 @@ def change_own_password(request: Request, session: Session, user: UserView, *, c
                            keep_token=token_id(request))
     sign_in_throttle.clear_account(session, view.username)
     return view
+
+
+def end_own_session(request: Request, session: Session, user: UserView) -> bool:
+    """Sign out: the token this request was signed in with is refused from now on (True), or
+    every session of the user ends (False: see ledger.registry.users.sign_out)."""
+    signed = signature(request)
+    assert signed is not None, "a signed-in request"
+    return sign_out(session, user.id, signed.token_id, signed.expires,
+                    int(datetime.now(UTC).timestamp()))
 
 
 def _actor(username: str, channel: str) -> oplog.Actor:

@@ -316,6 +316,7 @@ _SIGN_IN: tuple[tuple[str, str], ...] = (
     ("wrong username or password", N_("Wrong username or password.")),
     ("sign in first", N_("Sign in first: send the token from the sign-in.")),
     ("Signature has expired", N_("The sign-in has expired: sign in again.")),
+    ("signed out", N_("This sign-in was signed out: sign in again.")),
     ("signed before the password was last changed or reset",
      N_("The password was changed or reset since this sign-in: sign in again.")),
     ("disabled or their role changed",

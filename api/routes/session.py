@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +21,7 @@ from api.sign_in import (
     change_own_password,
     check_sign_in,
     count_wrong_password,
+    end_own_session,
     refuse_while_locked,
 )
 from ledger.core.db import transaction
@@ -58,6 +59,26 @@ def token(
     settings = request.app.state.token_settings
     return TokenOut(access_token=issue_token(settings, user), token_type="bearer",
                     expires_in=settings.minutes * 60)
+
+
+class SignedOutOut(BaseModel):
+    """What a sign-out ended: the token that sent it, or every session of the user (a token
+    from before token ids, or more than 32 tokens of the user signed out at once)."""
+
+    ended: Literal["this_token", "every_session"]
+
+
+@router.post("/auth/sign-out", response_model=SignedOutOut, tags=["auth"], summary="Sign out")
+def sign_out(request: Request, user: SignedIn) -> JSONResponse:
+    """End the token sending this request before it expires: from now on it gets 401. The
+    user's other tokens keep working; sign in again for a new one. Takes no body."""
+
+    def effect(session: Session) -> Done:
+        only = end_own_session(request, session, user)
+        return Done(200, {"ended": "this_token" if only else "every_session"}, subject(user))
+
+    return mutate(request, user, action="users.sign_out", object_type="user",
+                  object_id=subject(user), content={}, key=None, effect=effect)
 
 
 @router.get("/me", response_model=UserOut, tags=["auth"], summary="The signed-in user")

@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -23,6 +32,9 @@ ROLES: tuple[str, ...] = ("firm", "provider", "operator", "approver", "auditor")
 BUREAU_ROLES: tuple[str, ...] = ("operator", "approver", "auditor")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+# Signed-out tokens remembered on the user until they expire; past this many at once, a
+# sign-out ends every session of the user instead (a new generation).
+MAX_ENDED_TOKENS = 32
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -68,6 +80,9 @@ class User(Base):
     # except the one `kept_token` names (its `jti`): the session that changed the password.
     token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     kept_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Tokens signed out before they expire: their ids (`jti`) and expiry (epoch seconds),
+    # refused like an earlier generation; forgotten once expired or the generation moves on.
+    ended_tokens: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -86,11 +101,14 @@ class UserView:
     party_name: str | None = None  # the firm's or provider's registered name (get_user)
     token_generation: int = 0  # see User.token_generation
     kept_token: str | None = None
+    ended_tokens: frozenset[str] = frozenset()  # see User.ended_tokens
 
     def accepts_token(self, generation: int, token_id: str | None) -> bool:
         """Whether a token of `generation` with id `token_id` still speaks for the user: not
-        signed before the last password change, reset or disabling (the token that changed
-        the password excepted)."""
+        signed out, nor signed before the last password change, reset or disabling (the
+        token that changed the password excepted)."""
+        if token_id is not None and token_id in self.ended_tokens:
+            return False
         return generation == self.token_generation or (
             token_id is not None and token_id == self.kept_token)
 
@@ -104,13 +122,42 @@ def _view(row: User) -> UserView:
     return UserView(row.id, row.username, row.display_name, row.role, row.firm_id,
                     row.provider_id, row.active, row.created_at,
                     bool(row.must_change_password),
-                    token_generation=row.token_generation, kept_token=row.kept_token)
+                    token_generation=row.token_generation, kept_token=row.kept_token,
+                    ended_tokens=ended_ids(row.ended_tokens))
+
+
+def ended_ids(ended: dict[str, int] | None) -> frozenset[str]:
+    """The ids of the signed-out tokens a user row remembers (`User.ended_tokens`)."""
+    return frozenset(ended) if ended else frozenset()
 
 
 def _end_tokens(row: User, keep: str | None = None) -> None:
     """Refuse every token signed so far (but `keep`, the id of the one making the change)."""
     row.token_generation += 1
     row.kept_token = keep
+    row.ended_tokens = None  # all of them are of an earlier generation now
+
+
+def sign_out(session: Session, user_id: int, token_id: str | None, expires: int,
+             now: int) -> bool:
+    """End one token of the user's (its id and expiry, epoch seconds) before it expires.
+
+    True when only that token ended; False when every session of the user ended instead
+    (a token without an id, from before token ids, or too many signed out at once)."""
+    row = session.get(User, user_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no user {user_id}", user_id=user_id)
+    ended = {jti: exp for jti, exp in (row.ended_tokens or {}).items() if exp >= now}
+    if token_id is None or len(ended) >= MAX_ENDED_TOKENS:
+        _end_tokens(row)
+        session.flush()
+        return False
+    ended[token_id] = expires
+    row.ended_tokens = ended
+    if token_id == row.kept_token:
+        row.kept_token = None
+    session.flush()
+    return True
 
 
 def check_password(password: str) -> str:

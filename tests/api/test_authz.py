@@ -353,6 +353,8 @@ APPLICATION_ROUTES = [
     # The operator goes first: the reset ends demo-provider's token, refused from then on.
     Route("POST", "/api/v1/users/5/reset-password", {**only_operator(200), "provider": 401}),
     Route("POST", "/api/v1/users/1/reset-password", {**only_operator(403), "provider": 401}),
+    # Last: every role signs out, and its token is refused from then on.
+    Route("POST", "/api/v1/auth/sign-out", {**everyone(200), "provider": 401}),
 ]
 
 

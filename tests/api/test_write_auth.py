@@ -91,7 +91,7 @@ def test_a_one_time_password_admits_only_the_password_change(client, world, sess
 
 
 def test_a_pending_user_refuses_every_attribute_until_read():
-    pending = Pending.of(Signed(1, "operator", 0, None), one_time=False)
+    pending = Pending.of(Signed(1, "operator", 0, None, 0), one_time=False)
     for name in ("id", "username", "role", "provider_id", "firm_id", "active"):
         with pytest.raises(RuntimeError):
             getattr(pending, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from console_helpers import KEY, csrf_of, sign_in
+from fastapi.testclient import TestClient
 
 from api.auth import TokenSettings, issue_token
 from api.console.session import ANON_COOKIE, SESSION_COOKIE
@@ -60,6 +61,27 @@ def test_sign_out_ends_the_session(client, world):
     response = client.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/sign-in"
     assert client.get("/firm", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_ends_the_token_not_only_the_cookie(app, client, world):
+    sign_in(client, "demo-firm")
+    copied = client.cookies[SESSION_COOKIE]
+    elsewhere = TestClient(app, base_url="http://testserver")
+    sign_in(elsewhere, "demo-firm")
+    token = csrf_of(client.get("/firm").text)
+    client.post("/sign-out", data={"csrf_token": token})
+    # A copy of the signed-out cookie (a stolen one, another tab) no longer opens a page,
+    # nor does the same token sent to the API; the user's other session goes on.
+    client.cookies.set(SESSION_COOKIE, copied)
+    assert client.get("/firm", follow_redirects=False).headers["location"].startswith(
+        "/sign-in")
+    refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {copied}",
+                                                "Accept-Language": "zh-CN"})
+    assert refused.status_code == 401 and refused.json()["detail"] == "本次登录已退出，请重新登录。"
+    assert elsewhere.get("/firm").status_code == 200
+    # Signing in again opens a new session.
+    sign_in(client, "demo-firm")
+    assert client.get("/firm").status_code == 200
 
 
 def test_an_expired_session_is_sent_to_sign_in(client, sessions, world):

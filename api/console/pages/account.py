@@ -14,11 +14,12 @@ from api.console.forms import FORM_LEVEL, FieldError, Form, read_form
 from api.console.i18n import LANG_COOKIE, LANGUAGES
 from api.console.submit import Action, submit
 from api.console.web import HOMES, console_router, redirect, render
-from api.mutations import Done
+from api.mutations import Done, perform
 from api.sign_in import (
     change_own_password,
     check_sign_in,
     count_wrong_password,
+    end_own_session,
     refuse_while_locked,
 )
 from ledger.core.errors import DomainError, InvalidInput, TooManyAttempts
@@ -71,7 +72,12 @@ def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 def sign_out(request: Request) -> Response:
-    """End the session."""
+    """End the session: its token is refused from now on (not only the cookie dropped), so a
+    copy of the cookie stops working too."""
+    user = session.session_user(request)
+    if user is not None:
+        perform(request, user, action="users.sign_out", object_type="user", object_id=user.id,
+                effect=lambda db: Done(200, end_own_session(request, db, user), user.id))
     response = redirect(session.SIGN_IN)
     session.end(response)
     return response
