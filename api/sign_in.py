@@ -85,12 +85,12 @@ def count_wrong_password(request: Request, refusal: DomainError, user: UserView)
 
 
 def change_own_password(request: Request, session: Session, user: UserView, *, current: str,
-                        new: str) -> UserView:
+                        new: str, keep: bool = True) -> UserView:
     """The signed-in user's password change (ledger.registry.users.change_password): the
-    request's own token keeps working, and the account's failures are forgotten, as after a
-    successful sign-in."""
+    request's own token keeps working unless `keep` is False (the console gives its browser
+    a new one), and the account's failures are forgotten, as after a successful sign-in."""
     view = change_password(session, user.id, current=current, new=new,
-                           keep_token=token_id(request))
+                           keep_token=token_id(request) if keep else None)
     sign_in_throttle.clear_account(session, view.username)
     return view
 

@@ -82,7 +82,8 @@ class User(Base):
     kept_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # Tokens signed out before they expire: their ids (`jti`) and expiry (epoch seconds),
     # refused like an earlier generation; forgotten once expired or the generation moves on.
-    ended_tokens: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
+    ended_tokens: Mapped[dict[str, int] | None] = mapped_column(JSON(none_as_null=True),
+                                                                nullable=True)
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,9 @@ def ended_ids(ended: dict[str, int] | None) -> frozenset[str]:
 
 def _end_tokens(row: User, keep: str | None = None) -> None:
     """Refuse every token signed so far (but `keep`, the id of the one making the change)."""
+    # A token signed out meanwhile (its check ran before this row's lock) stays ended.
+    row.kept_token = keep if keep not in ended_ids(row.ended_tokens) else None
     row.token_generation += 1
-    row.kept_token = keep
     row.ended_tokens = None  # all of them are of an earlier generation now
 
 

@@ -1,6 +1,6 @@
 """users: tokens signed out before they expire, so that signing out ends the session
 
-Signing out (the console's 签退 button, or `POST /api/v1/auth/sign-out`) remembers the token's
+Signing out (the console's 退出 button, or `POST /api/v1/auth/sign-out`) remembers the token's
 id (`jti`) and expiry on its user, and the token is refused (401) from then on; entries are
 dropped once expired, or when the user's token generation moves on (which ends them all).
 

@@ -7,7 +7,7 @@ from api_helpers import KEY, now
 from jose import jwt
 
 from ledger.core.db import transaction
-from ledger.registry.users import MAX_ENDED_TOKENS, User
+from ledger.registry.users import MAX_ENDED_TOKENS, User, change_password, sign_out
 
 
 def _sign_in(client, username: str = "demo-firm2", password: str = "0123456789"
@@ -90,3 +90,27 @@ def test_expired_entries_are_forgotten_and_too_many_end_every_session(client, wo
     with transaction(sessions) as s:
         assert s.get(User, user_id).ended_tokens is None
     assert _works(client, _sign_in(client))
+
+
+def test_a_write_with_an_idempotency_key_is_refused_once_signed_out(client, world):
+    headers = _sign_in(client, "demo-provider2")
+    client.post("/api/v1/auth/sign-out", headers=headers)
+    refused = client.post("/api/v1/redemptions", headers={**headers, "Idempotency-Key": "k-1"},
+                          json={"voucher": "V000001", "authorisation": "ABCDE12345",
+                                "category": "testing", "cost": "2.00", "description": "x"})
+    assert refused.status_code == 401, refused.text
+
+
+def test_a_password_change_racing_a_sign_out_does_not_bring_the_token_back(world, sessions):
+    # The change's token was checked before the sign-out committed; the change then runs
+    # under the user's lock and must not keep the token the sign-out ended.
+    user_id = world.users["firm2"].id
+    with transaction(sessions) as s:
+        assert sign_out(s, user_id, "tok-1", now() + 600, now())
+    with transaction(sessions) as s:
+        view = change_password(s, user_id, current="0123456789", new="a-new-password-2026",
+                               keep_token="tok-1")
+    assert view.kept_token is None
+    assert not view.accepts_token(view.token_generation - 1, "tok-1")
+    with transaction(sessions) as s:
+        assert s.get(User, user_id).ended_tokens is None

@@ -173,6 +173,21 @@ def test_changing_the_password_here_ends_the_other_sessions(client, world):
     assert client.get("/api/v1/me", headers=elsewhere).status_code == 401
 
 
+def test_a_copy_of_the_old_cookie_ends_with_the_change_and_the_new_one_with_sign_out(
+        client, world):
+    sign_in(client, "demo-firm2")
+    old = client.cookies[SESSION_COOKIE]
+    assert _change(client, "0123456789", "a-brand-new-one").status_code == 303
+    bearer = {"Authorization": f"Bearer {old}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    new = client.cookies[SESSION_COOKIE]
+    assert new != old and client.get("/firm", follow_redirects=False).status_code == 200
+    client.post("/sign-out", data={"csrf_token": csrf_of(client.get("/firm").text)})
+    for token in (old, new):
+        refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401
+
+
 def test_a_session_signed_before_token_ids_survives_its_own_password_change(client, sessions,
                                                                            world):
     with transaction(sessions) as s:

@@ -74,12 +74,17 @@ def sign_in(request: Request) -> Response:
 def sign_out(request: Request) -> Response:
     """End the session: its token is refused from now on (not only the cookie dropped), so a
     copy of the cookie stops working too."""
-    user = session.session_user(request)
-    if user is not None:
-        perform(request, user, action="users.sign_out", object_type="user", object_id=user.id,
-                effect=lambda db: Done(200, end_own_session(request, db, user), user.id))
     response = redirect(session.SIGN_IN)
     session.end(response)
+    user = session.session_user(request)
+    if user is None:
+        return response
+    try:
+        perform(request, user, action="users.sign_out", object_type="user", object_id=user.id,
+                effect=lambda db: Done(200, end_own_session(request, db, user), user.id))
+    except DomainError:
+        # Refused (and logged): the browser forgets the cookie all the same.
+        return response
     return response
 
 
@@ -115,14 +120,14 @@ def change_password(request: Request, user: AnyUser) -> Response:
         if form.get("new_password") != form.get("repeat_password"):
             raise InvalidInput("the two new passwords differ", code="passwords_differ",
                                field="repeat_password")
-        # This browser's session stays signed in; every other one ends.
+        # Every session ends, this browser's cookie too: it gets a new one below (keeping
+        # the old token would leave a copy of the old cookie working after a sign-out).
         view = change_own_password(request, db, user, current=form.get("current_password"),
-                                   new=form.get("new_password"))
+                                   new=form.get("new_password"), keep=False)
         return Done(200, view, view.id)
 
     def done(result: Done) -> Response:
-        # A new cookie of the new generation: the session goes on even when its token was
-        # signed before tokens had an id to keep.
+        # A new cookie of the new generation: this browser's session goes on.
         response = redirect("/account?changed=1")
         session.start(request, response, result.body)
         return response
