@@ -307,6 +307,34 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^1–64 printable characters$"), N_("1 to 64 printable characters.")),
     (re.compile(r"(^|: )each at most (?P<n>\d+) characters$"),
      N_("Each at most %(n)s characters.")),
+    # An import's header and rows (ledger.registry.csv_files, party_import, awards.csv_import).
+    (re.compile(r"^unknown column; known: (?P<known>.+)$"),
+     N_("Unknown column; the columns are: %(known)s.")),
+    (re.compile(r"^a column appears twice$"), N_("A column appears twice.")),
+    (re.compile(r"^the file is empty"), N_("The file is empty: its first line is the header.")),
+    (re.compile(r"^(?P<kind>\w+): write kind@YYYY-MM-DD$"),
+     N_("%(kind)s: write it as kind@YYYY-MM-DD.")),
+    (re.compile(r"'(?P<value>[^']*)' is not a date YYYY-MM-DD$"),
+     N_("%(value)s is not a date such as 2026-06-30.")),
+    (re.compile(r"year must be between (?P<low>\d+) and (?P<high>\d+)$"),
+     N_("The year lies between %(low)s and %(high)s.")),
+    (re.compile(r"^a (kind|category) is listed twice$"), N_("A kind is listed twice.")),
+    (re.compile(r"already given on line (?P<line>\d+)$"),
+     N_("Already given on line %(line)s.")),
+    (re.compile(r"^at most (?P<n>\d+)$"), N_("At most %(n)s.")),
+    (re.compile(r"is registered with other .*; change it through the API$"),
+     N_("This credit code is registered with other details: change them on its page, not "
+        "by import.")),
+    (re.compile(r"is above the bound of (?P<bound>\d+) yuan$"),
+     N_("The amount is above the bound of %(bound)s yuan.")),
+    (re.compile(r"^no registered firm (?P<code>\S+)$"),
+     N_("No registered firm has the credit code %(code)s.")),
+    (re.compile(r"^no firm ?$"), N_("No registered firm has this credit code.")),
+    (re.compile(r"^required$"), N_("This may not be empty.")),
+    (re.compile(r"a 小巨人 certification is national$"),
+     N_("A 小巨人 certification is a national one.")),
+    (re.compile(r"certified_on lies after the application date$"),
+     N_("The certification date lies after the application date.")),
 )
 
 
@@ -338,13 +366,22 @@ def invalid_input_sentence(message: str, gettext: Callable[[str], str]) -> str |
     for pattern, msgid in _INVALID_INPUT:
         found = pattern.search(message)
         if found is not None:
-            # Amounts (`fen`) as the page writes them: both languages group thousands with
-            # "," and mark decimals with "."; other parts (days) as written.
-            values = {name: gettext("%(amount)s yuan") % {"amount": format_yuan(int(value))}
-                      if name == "fen" else value
+            values = {name: _value_words(name, value, gettext)
                       for name, value in found.groupdict().items()}
             return gettext(msgid) % values if values else gettext(msgid)
     return None
+
+
+def _value_words(name: str, value: str, gettext: Callable[[str], str]) -> str:
+    """A part of a known message as the page writes it: an amount (`fen`) grouped in yuan
+    (both languages group thousands with "," and mark decimals with "."), a list of
+    `choices` by their labels, anything else (days, numbers) as written."""
+    if name == "fen":
+        return gettext("%(amount)s yuan") % {"amount": format_yuan(int(value))}
+    if name == "choices":
+        return ", ".join(gettext(LABELS[c]) if c in LABELS else c
+                         for c in (part.strip() for part in value.split(",")))
+    return value
 
 
 def _gettext(msgid: str) -> str:

@@ -8,6 +8,7 @@ checks CSRF on every POST and turns sign-in, 403 and 404 refusals into pages.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +114,25 @@ def error_text(code: str, message: str = "") -> str:
     return i18n.gettext(ERRORS[code]) if code in ERRORS else ""
 
 
-def reason_words(reason: object) -> str:
-    """An import row's reason in the page's language when it is a known one, else as the
+# An import row's reason that starts with its refusal's code ("cap_exceeded: refused by …").
+_CODED_REASON = re.compile(r"^(?P<code>[a-z_]+): (?P<rest>.+)$", re.S)
+
+
+def reason_words(reason: object, code: str | None = None) -> str:
+    """An import row's reason in the page's language: a known check's words, else the
+    sentence of its refusal's code (`code`, or the code the reason starts with), else as the
     file's check wrote it."""
-    known = invalid_input_sentence(str(reason), i18n.current.get().gettext)
-    return str(reason) if known is None else known
+    text = str(reason)
+    coded = _CODED_REASON.match(text)
+    if code is None and coded is not None and coded["code"] in ERRORS:
+        code, text = coded["code"], coded["rest"]
+    gettext = i18n.current.get().gettext
+    known = invalid_input_sentence(text, gettext)
+    if known is not None:
+        return known
+    if code is not None and code in ERRORS and code != "invalid_input":
+        return gettext(ERRORS[code])
+    return str(reason)
 
 
 def _environment() -> Environment:

@@ -73,3 +73,20 @@ def test_the_commonest_invalid_input_messages_read_as_what_is_wrong():
     for message, words in cases.items():
         assert invalid_input_sentence(message, zh) == words, message
     assert invalid_input_sentence("something else entirely", zh) is None
+
+
+def test_an_import_rows_reason_reads_as_its_check_or_its_refusals_code(page):
+    from api.console.web import reason_words
+
+    words = {
+        "zh_CN": ("该奖励已经发放过。", "认定日期晚于申请日期。", "最多 50 个。"),
+        "en": ("This award was already granted.",
+               "The certification date lies after the application date.", "At most 50."),
+    }[page]
+    assert (reason_words("already_awarded: refused by award.once_per_tier: twice"),
+            reason_words("invalid_input: certified_on lies after the application date"),
+            reason_words("at most 50")) == words
+    cap = reason_words("refused by issue.per_voucher_cap: amount over the cap", "cap_exceeded")
+    assert cap == i18n.current.get().gettext("A cap is used up.")
+    # Neither a known check nor a known code: as the file's check wrote it.
+    assert reason_words("weird_code: something new") == "weird_code: something new"

@@ -215,6 +215,25 @@ def mark_paid(request: Request, user: OperatorUser, batch_id: Id) -> Response:
                                                             status=status))
 
 
+# The confirmation page's hidden fields: one value per line of the file as it was read.
+_ROW_FIELDS = ("row_line", "row_amount", "row_reference", "row_value_date")
+
+
+def _confirmed_rows(columns: list[list[str]]) -> list[confirmation.Confirmed]:
+    """The lines the confirmation page sent back, checked again (they travel through the
+    browser): InvalidInput when a line's number is not one or the columns differ in length."""
+    if len({len(column) for column in columns}) != 1:
+        raise InvalidInput("file: the confirmed lines are incomplete; read the file again",
+                           field="file")
+    rows = []
+    for line, amount, reference, day in zip(*columns, strict=True):
+        if not line.isdecimal() or len(line) > 9:
+            raise InvalidInput("line: the line's number", field="file")
+        rows.append(confirmation.Confirmed(int(line), yuan_to_fen(amount),
+                                           check_reference(reference), check_value_date(day)))
+    return rows
+
+
 @router.post("/batches/{batch_id}/confirmation")
 def confirm_file(request: Request, user: OperatorUser, batch_id: Id) -> Response:
     """The bank's confirmation file: read and shown line by line, then confirmed once more."""
@@ -226,17 +245,14 @@ def confirm_file(request: Request, user: OperatorUser, batch_id: Id) -> Response
                 confirmation.check_lines(session, batch_id, rows, batch_in_file=batches)
         except DomainError as exc:
             refuse_each(form, exc)
-            return _batch_page(request, batch_id, form, status=status_of(exc))
+            # Each refused line with its reason, as the imports show them.
+            return _batch_page(request, batch_id, form, status=status_of(exc),
+                               refused_rows=form.rows)
         return _batch_page(request, batch_id, form, confirming="file", rows=rows)
     posted = request.state.form
 
     def effect(session: Session) -> Done:
-        rows = [confirmation.Confirmed(int(line), yuan_to_fen(amount),
-                                       check_reference(reference), check_value_date(day))
-                for line, amount, reference, day in zip(
-                    posted.getlist("row_line"), posted.getlist("row_amount"),
-                    posted.getlist("row_reference"), posted.getlist("row_value_date"),
-                    strict=True)]
+        rows = _confirmed_rows([posted.getlist(name) for name in _ROW_FIELDS])
         return Done(200, None, confirmation.confirm_lines(session, batch_id, rows,
                                                           by=by(user)).id)
 
