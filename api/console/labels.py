@@ -290,7 +290,9 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
      N_("The check character is %(got)s, but the code's digits give %(want)s: "
         "check for a typing error.")),
     # A CSV import's file as a whole, and a voucher row naming no registered firm.
-    (re.compile(r"^file too large$"), N_("The file is too large.")),
+    (re.compile(r"^(file too large|(\w+: )?the file is too large)$"),
+     N_("The file is too large.")),
+    (re.compile(r"^(\w+: )?choose a CSV file$"), N_("Choose a file to upload.")),
     (re.compile(r"^neither UTF-8 nor GB18030$"),
      N_("The file is neither UTF-8 nor GB18030 text: save it as CSV (UTF-8).")),
     (re.compile(r"^bad header$"), N_("The first line is not the expected header.")),

@@ -69,6 +69,8 @@ def test_the_commonest_invalid_input_messages_read_as_what_is_wrong():
             "期间的开始日期晚于结束日期（2026-12-01 至 2026-01-01）。",
         "firm-statement needs the firm's id (firm_id)": "请选择对账单所属的企业或服务机构。",
         "firm_id: a record number": "记录编号须为数字。",
+        "file: the file is too large": "文件过大。",
+        "file: choose a CSV file": "请选择要上传的文件。",
     })
     for message, words in cases.items():
         assert invalid_input_sentence(message, zh) == words, message
