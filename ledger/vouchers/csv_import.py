@@ -49,6 +49,9 @@ from ledger.vouchers.voucher_totals import record_issues
 from rules import IssueFacts, decide_issue, voucher_expiry
 
 COLUMNS = ("credit_code", "amount")
+# The Chinese headers offices write for them (as the party imports accept theirs).
+HEADER_ALIASES = {"统一社会信用代码": "credit_code", "信用代码": "credit_code", "金额": "amount",
+                  "金额（元）": "amount", "金额(元)": "amount", "券额": "amount"}
 MAX_ROWS = 200_000
 KIND = "vouchers"
 _LOOKUP = 500  # ids per IN (…) when reading firms
@@ -105,7 +108,9 @@ def _parse(data: bytes) -> tuple[list[tuple[int, str, int]], list[dict[str, obje
 def _read_rows(
     reader: csv.DictReader[str],
 ) -> tuple[list[tuple[int, str, int]], list[dict[str, object]]]:
-    header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
+    header = tuple(HEADER_ALIASES.get(name, name)
+                   for name in ((raw or "").strip() for raw in (reader.fieldnames or ())))
+    reader.fieldnames = list(header)
     if header != COLUMNS:
         raise ImportRejected(f"the header must be {','.join(COLUMNS)}",
                              errors=[{"line": 1, "column": "", "reason": "bad header"}])

@@ -95,3 +95,12 @@ def test_a_cell_the_csv_reader_cannot_take_refuses_the_file_by_its_line(sessions
     with transaction(sessions) as s, pytest.raises(ImportRejected) as refused:
         import_vouchers(s, CODE, data, by=OPERATOR)
     assert [e["line"] for e in refused.value.detail["errors"]] == [3]
+
+
+def test_the_chinese_headers_offices_write_are_read(sessions, programme):
+    data = (f"统一社会信用代码,金额（元）\n{A},100\n").encode("gb18030")
+    with transaction(sessions) as s:
+        done = import_vouchers(s, CODE, data, by=OPERATOR)
+        assert [get_voucher(s, i).amount_fen for i in done.ids] == [10_000]
+    with pytest.raises(ImportRejected), transaction(sessions) as s:
+        import_vouchers(s, CODE, f"企业,金额\n{A},100\n".encode(), by=OPERATOR)
