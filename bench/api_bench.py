@@ -11,7 +11,8 @@ of `GET /health` run for `--seconds`. Each booking is a real one: 2.00 yuan of t
 recorded in docs/performance.md: `ratio` is booking_rps / health_rps on SQLite, and
 `pg_ratio` is the four-worker PostgreSQL booking rps / the /health rps measured in that same
 four-worker run (the cost of a booking against the cheapest request the same server answers
-under the same load).
+under the same load). Each run's line also gives the bookings' p99 inside the app (from the
+server's access log) and the CPU this client itself used: client and server share the machine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -99,6 +101,11 @@ class Run:
     exhausted: bool
     mean_ms: float
     health_p99_ms: float
+    # As the server saw them (its access log: from the request's arrival in the app to the
+    # answer), and this client's CPU as a share of one core: the client shares the machine,
+    # and the gap between its p99 and the server's is time spent outside the app.
+    server_p99_ms: float
+    client_cpu: float
 
     @property
     def booking_rps(self) -> float:
@@ -110,8 +117,9 @@ class Run:
 
 
 @contextmanager
-def _serve(url: str, workers: int, var_dir: str) -> Iterator[str]:
-    """`voucher-ledger serve --workers N` as a subprocess on a free port, until it answers."""
+def _serve(url: str, workers: int, var_dir: str, log: Path) -> Iterator[str]:
+    """`voucher-ledger serve --workers N` as a subprocess on a free port, until it answers;
+    its log (the access log included) goes to `log`."""
     port = _free_port()
     env = {**os.environ, "VOUCHER_LEDGER_DATABASE_URL": url, "VOUCHER_LEDGER_VAR_DIR": var_dir,
            "VOUCHER_LEDGER_SECRET_KEY": "bench-" + "k" * 40}
@@ -119,7 +127,7 @@ def _serve(url: str, workers: int, var_dir: str) -> Iterator[str]:
     server = subprocess.Popen(
         [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
         start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -146,15 +154,28 @@ def _measure(url: str, workers: int, serial: str, codes: list[str], var_dir: str
              args: argparse.Namespace) -> Run:
     """Serve `url` with `workers` processes and run the booking and /health clients on it."""
     pool = len(codes)
-    with _serve(url, workers, var_dir) as base:
+    log = Path(var_dir) / f"serve-{workers}w.log"
+    with _serve(url, workers, var_dir, log) as base:
         token = httpx.post(f"{base}/api/v1/auth/token", data={
             "username": "demo-provider", "password": "demo-provider-2026"}
         ).json()["access_token"]
+        cpu, wall = time.process_time(), time.perf_counter()
         latencies, health, refused, bookings = asyncio.run(
             _run(base, token, args.seconds, args.clients, args.health_clients, serial, codes))
+        client_cpu = (time.process_time() - cpu) / (time.perf_counter() - wall)
     mean = sum(latencies) / max(len(latencies), 1) * 1000
     return Run(bookings, refused, len(health), _p99_ms(latencies), args.seconds,
-               exhausted=bookings >= pool, mean_ms=mean, health_p99_ms=_p99_ms(health))
+               exhausted=bookings >= pool, mean_ms=mean, health_p99_ms=_p99_ms(health),
+               server_p99_ms=_p99_ms(_served_bookings(log)), client_cpu=client_cpu)
+
+
+_BOOKING_SERVED = re.compile(r"POST /api/v1/redemptions 201 ([0-9.]+)ms")
+
+
+def _served_bookings(log: Path) -> list[float]:
+    """The bookings' times in the app, in seconds, from the server's access log."""
+    return [float(m.group(1)) / 1000 for m in map(_BOOKING_SERVED.search, log.open())
+            if m is not None]
 
 
 def _p99_ms(latencies: list[float]) -> float:
@@ -167,8 +188,9 @@ def _say(name: str, run: Run, args: argparse.Namespace) -> None:
     print(f"{name}: bookings {run.bookings} ({run.refused} refused), health {run.health}, "
           f"in {args.seconds:.0f} s with {args.clients} booking and {args.health_clients} "
           f"health clients: {run.booking_rps:.0f} bookings/s, mean {run.mean_ms:.1f} ms, "
-          f"p99 {run.p99_ms:.1f} ms, {run.health_rps:.0f} health/s (p99 "
-          f"{run.health_p99_ms:.1f} ms){short}", flush=True)
+          f"p99 {run.p99_ms:.1f} ms (in the app {run.server_p99_ms:.1f} ms), "
+          f"{run.health_rps:.0f} health/s (p99 {run.health_p99_ms:.1f} ms); this client used "
+          f"{run.client_cpu:.2f} of a core{short}", flush=True)
 
 
 def main() -> None:
