@@ -142,6 +142,8 @@ def _parse(text: str) -> tuple[list[_Row], list[RowError]]:
         errors.extend(row_errors)
         if not row_errors:
             rows.append(_Row(line, code, tier, level, doc, certified_on, requested))
+    if not rows and not errors:  # a header alone: nothing to import is a mistake, not "0 rows"
+        errors.append(RowError(2, "", "no rows"))
     return rows, errors
 
 

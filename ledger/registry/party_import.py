@@ -135,6 +135,8 @@ def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row],
         errors.extend(row_errors)
         if not row_errors:
             rows.append(_Row(line, party, status, extras))
+    if not rows and not errors:  # a header alone: nothing to import is a mistake, not "0 rows"
+        errors.append(RowError(2, "", "no rows"))
     return rows, errors
 
 

@@ -188,3 +188,9 @@ def test_the_rows_before_count_against_the_budget_and_a_refusal_writes_nothing(
     with transaction(sessions) as s:
         assert awards.list_awards(s, limit=1).total == 0
         assert award_budget(s, CODE).promised == 0
+
+
+def test_a_header_without_rows_is_refused(sessions, big_programme):
+    with transaction(sessions) as s, pytest.raises(ImportRejected) as info:
+        import_awards(s, CODE, awards_csv([]).encode(), by=OPERATOR, on=ON)
+    assert [e["reason"] for e in info.value.detail["errors"]] == ["no rows"]

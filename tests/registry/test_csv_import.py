@@ -160,3 +160,10 @@ def test_a_large_file_imports_in_batches(sessions):
     assert page.total == 1200
     assert page.items[0].party.credit_code == credit_code(1200)
     assert [c.kind for c in page.items[0].certifications] == ["tech_sme"]
+
+
+def test_a_header_without_rows_is_refused_not_counted_as_nothing_imported(sessions):
+    with pytest.raises(ImportRejected) as info, transaction(sessions) as s:
+        import_firms(s, (HEADER + "\n").encode())  # the header and a blank line
+    assert info.value.detail["errors"] == [{"line": 2, "column": "", "reason": "no rows"}]
+    assert count_firms(sessions) == 0
