@@ -54,7 +54,9 @@ ALIASES: dict[str, str] = {
 TIER_ALIASES = {"瞪羚": "gazelle", "瞪羚企业": "gazelle", "独角兽": "unicorn",
                 "独角兽企业": "unicorn", "专精特新": "specialised",
                 "专精特新中小企业": "specialised", "小巨人": "little_giant",
-                "专精特新小巨人": "little_giant"}
+                "专精特新小巨人": "little_giant",
+                # As the console labels it (a clerk copies the label back).
+                "专精特新“小巨人”": "little_giant", '专精特新"小巨人"': "little_giant"}
 LEVEL_ALIASES = {"国家级": "national", "省级": "provincial"}
 _CHUNK = 500  # firm ids per IN (…)
 _WRITE = 5_000  # rows per INSERT

@@ -38,7 +38,7 @@ ALIASES: dict[str, str] = {
     "资质": "certifications", "认定": "certifications", "备案类别": "categories",
 }
 SIZE_ALIASES = {"微型": "micro", "小型": "small", "中型": "medium", "大型": "large"}
-STATUS_ALIASES = {"正常": "active", "暂停": "suspended", "黑名单": "blacklisted"}
+STATUS_ALIASES = {"正常": "active", "有效": "active", "暂停": "suspended", "黑名单": "blacklisted"}
 REQUIRED = ("credit_code", "name", "city", "district", "size_class", "legal_rep")
 COMMON = (*REQUIRED, "shareholders", "status", "bank_name", "bank_account")
 FIRM_COLUMNS = (*COMMON, "certifications")

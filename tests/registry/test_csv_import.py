@@ -6,7 +6,7 @@ from registry_factories import credit_code
 from ledger.core.db import transaction
 from ledger.core.errors import ImportRejected
 from ledger.registry.csv_files import decode
-from ledger.registry.firms import list_firms
+from ledger.registry.firms import get_firm, list_firms
 from ledger.registry.party_import import import_firms, import_providers
 from ledger.registry.providers import list_providers
 
@@ -167,3 +167,10 @@ def test_a_header_without_rows_is_refused_not_counted_as_nothing_imported(sessio
         import_firms(s, (HEADER + "\n").encode())  # the header and a blank line
     assert info.value.detail["errors"] == [{"line": 2, "column": "", "reason": "no rows"}]
     assert count_firms(sessions) == 0
+
+
+def test_a_status_written_as_the_console_labels_it_is_read(sessions):
+    text = HEADER.strip() + ",status\n" + firm_row(71).strip() + ",有效\n"
+    with transaction(sessions) as s:
+        [firm_id] = import_firms(s, text.encode()).created
+        assert get_firm(s, firm_id).status == "active"
