@@ -313,14 +313,16 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^unknown column; known: (?P<known>.+)$"),
      N_("Unknown column; the columns are: %(known)s.")),
     (re.compile(r"^a column appears twice$"), N_("A column appears twice.")),
-    (re.compile(r"^the file is empty"), N_("The file is empty: its first line is the header.")),
+    (re.compile(r"^(the file is empty|a header line is required)"),
+     N_("The file is empty: the first line must be the header.")),
     (re.compile(r"^(?P<kind>\w+): write kind@YYYY-MM-DD$"),
      N_("%(kind)s: write it as kind@YYYY-MM-DD.")),
     (re.compile(r"'(?P<value>[^']*)' is not a date YYYY-MM-DD$"),
      N_("%(value)s is not a date such as 2026-06-30.")),
     (re.compile(r"year must be between (?P<low>\d+) and (?P<high>\d+)$"),
      N_("The year lies between %(low)s and %(high)s.")),
-    (re.compile(r"^a (kind|category) is listed twice$"), N_("A kind is listed twice.")),
+    (re.compile(r"^a kind is listed twice$"), N_("A kind is listed twice.")),
+    (re.compile(r"a category is listed twice$"), N_("A category is listed twice.")),
     (re.compile(r"already given on line (?P<line>\d+)$"),
      N_("Already given on line %(line)s.")),
     (re.compile(r"^at most (?P<n>\d+)$"), N_("At most %(n)s.")),
@@ -334,7 +336,17 @@ _INVALID_INPUT: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^no firm ?$"), N_("No registered firm has this credit code.")),
     (re.compile(r"^required$"), N_("This may not be empty.")),
     (re.compile(r"a 小巨人 certification is national$"),
-     N_("A 小巨人 certification is a national one.")),
+     N_("The level must be national: 小巨人 is a national certification.")),
+    # The bank's confirmation file (ledger.payments.confirmation) and its confirmed lines.
+    (re.compile(r"^line: the line's number"), N_("Write the line's number in digits.")),
+    (re.compile(r"the bank's reference, 1–64 letters, digits or _\./-$"),
+     N_("The bank's reference: 1 to 64 letters, digits or _ . / -")),
+    (re.compile(r": a date such as \d{4}-\d{2}-\d{2}$"), N_("A date such as 2026-11-30.")),
+    (re.compile(r"^batch: the batch's number$"), N_("Write the batch's number in digits.")),
+    (re.compile(r"^not an XLSX workbook$"),
+     N_("The file is not a readable XLSX workbook: save it again, or as CSV.")),
+    (re.compile(r"the confirmed lines are incomplete"),
+     N_("The lines to confirm came back incomplete: read the file again.")),
     (re.compile(r"certified_on lies after the application date$"),
      N_("The certification date lies after the application date.")),
 )
@@ -381,9 +393,19 @@ def _value_words(name: str, value: str, gettext: Callable[[str], str]) -> str:
     if name == "fen":
         return gettext("%(amount)s yuan") % {"amount": format_yuan(int(value))}
     if name == "choices":
-        return ", ".join(gettext(LABELS[c]) if c in LABELS else c
-                         for c in (part.strip() for part in value.split(",")))
+        # By label with the code a file or a request writes (only the code is accepted
+        # everywhere; "micro" alone where the label is the code itself).
+        return gettext(", ").join(_choice(c, gettext)
+                                  for c in (part.strip() for part in value.split(",")))
+    if name == "bound":
+        return format_yuan(int(value) * 100)
     return value
+
+
+def _choice(code: str, gettext: Callable[[str], str]) -> str:
+    label = gettext(LABELS[code]) if code in LABELS else code
+    return code if label == code else gettext("%(label)s (%(code)s)") % {
+        "label": label, "code": code}
 
 
 def _gettext(msgid: str) -> str:

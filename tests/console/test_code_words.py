@@ -71,6 +71,14 @@ def test_the_commonest_invalid_input_messages_read_as_what_is_wrong():
         "firm_id: a record number": "记录编号须为数字。",
         "file: the file is too large": "文件过大。",
         "file: choose a CSV file": "请选择要上传的文件。",
+        "line: the line's number in the bank file": "请用数字填写序号。",
+        "value_date: a date such as 2026-11-30": "日期请按 2026-11-30 的格式填写。",
+        "amount: '9e99' is above the bound of 10000000000 yuan":
+            "金额超过上限 10,000,000,000.00 元。",
+        "size_class: must be one of micro, small":
+            "须为以下之一：微型（micro）、小型（small）。",
+        "file: the confirmed lines are incomplete; read the file again":
+            "待确认的各行不完整：请重新读取文件。",
     })
     for message, words in cases.items():
         assert invalid_input_sentence(message, zh) == words, message

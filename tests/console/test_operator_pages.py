@@ -112,7 +112,7 @@ def test_an_import_says_what_is_wrong_with_each_row_in_the_pages_language(client
     assert "银行账号为 8–32 位数字。" in words
     assert "校验码为" in words and "请核对是否录入有误" in words
     assert "统一社会信用代码为 18 位，不是 10 位。" in words
-    assert "须为以下之一：微型, 小型, 中型, 大型。" in words  # the choices by their labels
+    assert "须为以下之一：微型（micro）、小型（small）、中型（medium）、大型（large）。" in words
     assert "本行 3 列，表头为 11 列。" in words
     # The check's own words stay at hand (the cell's title) for whoever supports the clerk.
     assert 'title="must be 8–32 digits"' in words
@@ -434,11 +434,13 @@ def test_the_banks_confirmation_file_is_shown_then_confirmed(client, sessions, w
                 files={"file": ("bank.csv", b"line,amount_yuan\n1,1\n", "text/csv")})
     assert bad.status_code == 422 and 'data-code="import_rejected"' in bad.text
     # Each refused line is listed with its reason, in the page's language.
-    bad_amount = "line,amount_yuan,reference,value_date\n1,abc,R1,2026-06-01\n"
+    bad_amount = ("line,amount_yuan,reference,value_date\n1,abc,R1,2026-06-01\n"
+                  "x,1.00,R 2,2026-13-01\n")
     listed = _post(client, f"{url}/confirmation", {},
                    files={"file": ("bank.csv", bad_amount.encode(), "text/csv")})
     assert listed.status_code == 422 and 'id="row-errors"' in listed.text
     assert "<td class=\"int\">2</td><td><code>amount_yuan</code>" in listed.text
+    assert "请用数字填写序号。" in listed.text
     # The lines come back through the browser: tampered ones are refused, not a 500.
     for tampered in ({"row_line": "abc", "row_amount": yuan_text, "row_reference": "R1",
                       "row_value_date": "2026-06-02"},
