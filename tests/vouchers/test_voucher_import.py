@@ -104,3 +104,36 @@ def test_the_chinese_headers_offices_write_are_read(sessions, programme):
         assert [get_voucher(s, i).amount_fen for i in done.ids] == [10_000]
     with pytest.raises(ImportRejected), transaction(sessions) as s:
         import_vouchers(s, CODE, f"企业,金额\n{A},100\n".encode(), by=OPERATOR)
+
+
+def test_the_same_rows_saved_again_another_way_add_nothing(sessions, programme):
+    english = _csv((A, "100"), (B, "200.50"))
+    resaved = f"统一社会信用代码,金额\r\n{A},100.00\r\n\r\n{B},200.5\r\n".encode("utf-8-sig")
+    with transaction(sessions) as s:
+        first = import_vouchers(s, CODE, english, by=OPERATOR)
+    with transaction(sessions) as s:
+        again = import_vouchers(s, CODE, resaved, by=OPERATOR)
+    assert (first.rows, again.already_imported, again.rows) == (2, True, 2)
+    with transaction(sessions) as s:
+        assert list_vouchers(s, limit=10).total == 2
+
+
+def test_a_file_recorded_by_its_bytes_before_is_still_recognised(sessions, programme):
+    import hashlib
+
+    from ledger.vouchers.csv_import import ImportBatch
+
+    data = _csv((A, "100"))
+    with transaction(sessions) as s:
+        import_vouchers(s, CODE, data, by=OPERATOR)
+    with transaction(sessions) as s:  # as an import before row digests recorded it
+        s.query(ImportBatch).one().file_sha256 = hashlib.sha256(data).hexdigest()
+    with transaction(sessions) as s:
+        assert import_vouchers(s, CODE, data, by=OPERATOR).already_imported
+
+
+def test_a_bad_row_beside_rows_imported_before_is_still_refused(sessions, programme):
+    with transaction(sessions) as s:
+        import_vouchers(s, CODE, _csv((A, "100")), by=OPERATOR)
+    with pytest.raises(ImportRejected), transaction(sessions) as s:
+        import_vouchers(s, CODE, _csv((A, "100"), (B, "abc")), by=OPERATOR)
