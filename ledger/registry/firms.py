@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ledger.core.acting import today
 from ledger.core.base import Base, BigIntPK
 from ledger.core.errors import InvalidInput
 from ledger.core.paging import Page
@@ -75,13 +76,17 @@ class FirmView(PartyView[Certification]):
 
 
 def check_certification(cert: Certification) -> Certification:
-    """Refuse an unknown kind, a year out of range or dates that contradict each other."""
+    """Refuse an unknown kind, a year out of range, a grant dated after today or dates that
+    contradict each other."""
     if cert.kind not in CERTIFICATIONS:
         raise InvalidInput(
             f"certification kind must be one of {', '.join(CERTIFICATIONS)}", field="kind"
         )
     if not MIN_YEAR <= cert.year <= MAX_YEAR:
         raise InvalidInput(f"year must be between {MIN_YEAR} and {MAX_YEAR}", field="year")
+    if cert.certified_on > today():  # granted, so not after today: a later day is a typo
+        raise InvalidInput(f"certified_on {cert.certified_on.isoformat()} lies in the future",
+                           field="certified_on")
     if cert.valid_until is not None and cert.valid_until < cert.certified_on:
         raise InvalidInput("valid_until is before certified_on", field="valid_until")
     return cert

@@ -76,6 +76,9 @@ def test_status_and_certification_changes_show_up(client, world):
             "valid_until": None} in firm["certifications"]
     listed = client.get("/api/v1/firms?status=blacklisted", headers=auth).json()
     assert [f["id"] for f in listed["items"]] == [3]
+    later = client.post("/api/v1/firms/3/certifications", headers=auth, json={
+        "kind": "gazelle", "year": 2099, "certified_on": "2099-01-01"})
+    assert later.status_code == 422 and later.json()["field"] == "certified_on"
 
 
 def test_nul_bytes_anywhere_are_4xx_never_5xx(client, world):

@@ -186,6 +186,11 @@ def test_register_a_firm_and_a_provider_by_form(client, sessions, world):
     assert 'class="field has-error">\n  <label for="f-credit_code">' in refused.text
     assert 'class="field has-error">\n  <label for="f-bank_account">' in refused.text
     assert 'value="锦州测试有限公司"' in refused.text
+    later = _post(client, "/operator/firms", {**form, "credit_code": _code(903),
+                                              "bank_account": "", "cert_date": "2099-01-01"})
+    assert later.status_code == 422
+    assert 'class="field has-error">\n  <label for="f-cert_date">' in later.text
+    assert "日期不能晚于今天。" in later.text
     created = _post(client, "/operator/firms", {**form, "credit_code": _code(903),
                                                 "bank_account": ""})
     assert created.status_code == 200 and "锦州测试有限公司" in created.text

@@ -116,11 +116,16 @@ def test_short_rows_and_bad_certifications_are_named(sessions):
     data = (HEADER + "91210100MA00000011,太短\n"
             + firm_row(2, certifications="tech_sme@2026-13-01")
             + firm_row(3, certifications="platinum@2026-01-01")
-            + firm_row(4, certifications="gazelle@1999-05-01")).encode()
+            + firm_row(4, certifications="gazelle@1999-05-01")
+            + firm_row(5, certifications="gazelle@2099-01-01")).encode()
     with pytest.raises(ImportRejected) as info, transaction(sessions) as s:
         import_firms(s, data)
-    assert [(e["line"], e["column"]) for e in info.value.detail["errors"]] == [
-        (2, ""), (3, "certifications"), (4, "certifications"), (5, "certifications")]
+    errors = info.value.detail["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (2, ""), (3, "certifications"), (4, "certifications"), (5, "certifications"),
+        (6, "certifications")]
+    # A certification is granted on a day already past (a later one is a typing error).
+    assert errors[-1]["reason"] == "gazelle: certified_on 2099-01-01 lies in the future"
 
 
 def test_providers_import_with_categories(sessions):

@@ -150,7 +150,8 @@ def create_firm(request: Request, user: OperatorUser) -> Response:
         view = firms.create_firm(session, _party(form), certifications=certs)
         return Done(201, view, view.id)
 
-    fields = {"kind": "cert_kind", "year": "cert_date", "valid_until": "cert_date"}
+    fields = {"kind": "cert_kind", "year": "cert_date", "valid_until": "cert_date",
+              "certified_on": "cert_date"}
     return _register(request, user, "firm", form, effect,
                      lambda refused, exc: refuse_each(refused, exc, fields=fields))
 
