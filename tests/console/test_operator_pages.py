@@ -204,6 +204,10 @@ def test_register_a_firm_and_a_provider_by_form(client, sessions, world):
 
 def test_issue_a_voucher_and_see_an_over_cap_refusal_with_its_trace(client, sessions, world):
     sign_in(client, "demo-operator")
+    unchosen = _post(client, "/operator/vouchers/import", {"programme": ""}, files={
+        "file": ("v.csv", b"credit_code,amount\n", "text/csv")})
+    assert unchosen.status_code == 422 and "请选择项目。" in unchosen.text
+    assert "<code>credit_code,amount / 统一社会信用代码,金额</code>" in unchosen.text
     issued = _post(client, "/operator/vouchers/issue",
                    {"programme": CODE, "firm": "3", "amount": "12345.67"})
     assert issued.status_code == 303

@@ -267,6 +267,12 @@ def _firm_id(session: Session, raw: str) -> int:
     return found
 
 
+def _chosen_programme(code: str) -> None:
+    """A form's programme must be chosen (an empty choice is not a missing record)."""
+    if not code:
+        raise InvalidInput("program: the programme's code", field="programme")
+
+
 @router.post("/vouchers/issue")
 def issue(request: Request, user: OperatorUser) -> Response:
     """Issue one voucher; a refusal shows the policy's decision and its trace."""
@@ -274,6 +280,7 @@ def issue(request: Request, user: OperatorUser) -> Response:
     code = form.get("programme")
 
     def effect(session: Session) -> Done:
+        _chosen_programme(code)
         if not form.get("firm"):
             raise InvalidInput("firm: the firm's number or credit code", field="firm")
         amount = fen(form.get("amount"), "amount")
@@ -301,6 +308,7 @@ def issue_csv(request: Request, user: OperatorUser) -> Response:
     code = upload.get("programme")
 
     def effect(session: Session) -> Done:
+        _chosen_programme(code)
         return Done(201, import_vouchers(session, code, read_upload(request), by=by(user)), code)
 
     return submit(
