@@ -41,7 +41,7 @@ from ledger.core.journal import EntryRequest, Move, post_entries
 from ledger.core.money import yuan_to_fen
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies, programme_row
-from ledger.registry.credit_code import normalise_credit_code
+from ledger.registry.credit_code import credit_code_problem, normalise_credit_code
 from ledger.registry.csv_files import decode
 from ledger.registry.firms import FIRMS, Firm, FirmCertification
 from ledger.vouchers.voucher import FLOW_ISSUE, Voucher
@@ -119,6 +119,7 @@ def _read_rows(
     errors: list[dict[str, object]] = []
     # Large files repeat firms and amounts: each distinct cell is read once.
     codes: dict[str, str] = {}
+    problems: dict[str, str | None] = {}
     amounts: dict[str, int | DomainError] = {}
     for line, record in enumerate(reader, start=2):
         if line - 1 > MAX_ROWS:
@@ -127,6 +128,11 @@ def _read_rows(
         raw_code = record.get("credit_code") or ""
         if (code := codes.get(raw_code)) is None:
             code = codes[raw_code] = normalise_credit_code(raw_code)
+            # A mistyped code is named as such, not as a firm that is not registered.
+            problems[code] = "required" if not code else credit_code_problem(code)
+        problem = problems[code]
+        if problem is not None:
+            errors.append({"line": line, "column": "credit_code", "reason": problem})
         raw_amount = (record.get("amount") or "").strip()
         if (amount := amounts.get(raw_amount)) is None:
             try:
@@ -137,7 +143,8 @@ def _read_rows(
         if isinstance(amount, DomainError):
             errors.append({"line": line, "column": "amount", "reason": amount.message})
             continue
-        rows.append((line, code, amount))
+        if problem is None:
+            rows.append((line, code, amount))
     return rows, errors
 
 

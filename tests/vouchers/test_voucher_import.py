@@ -137,3 +137,17 @@ def test_a_bad_row_beside_rows_imported_before_is_still_refused(sessions, progra
         import_vouchers(s, CODE, _csv((A, "100")), by=OPERATOR)
     with pytest.raises(ImportRejected), transaction(sessions) as s:
         import_vouchers(s, CODE, _csv((A, "100"), (B, "abc")), by=OPERATOR)
+
+
+def test_a_mistyped_credit_code_is_named_as_such_not_as_an_unknown_firm(sessions, programme):
+    from ledger.registry.credit_code import check_character
+
+    unregistered = "91210100MA0999999" + check_character("91210100MA0999999")
+    typo = A[:-1] + ("0" if A[-1] != "0" else "1")
+    with transaction(sessions) as s, pytest.raises(ImportRejected) as refused:
+        import_vouchers(s, CODE, _csv((typo, "100"), (unregistered, "100"), ("", "5")),
+                        by=OPERATOR)
+    reasons = {e["line"]: e["reason"] for e in refused.value.detail["errors"]}
+    assert reasons[2].startswith("check character is ")
+    assert reasons[3] == f"no firm {unregistered}"
+    assert reasons[4] == "required"
