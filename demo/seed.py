@@ -11,7 +11,7 @@ user. Re-running either adds nothing that is already there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -49,6 +49,13 @@ _TECH_SME_YEARS = sorted({2026, today().year})
 
 def _tech_sme(month: int, day: int) -> tuple[Certification, ...]:
     return tuple(Certification("tech_sme", y, date(y, month, day)) for y in _TECH_SME_YEARS)
+
+
+def _granted_by_today(certs: tuple[Certification, ...]) -> tuple[Certification, ...]:
+    """The hand-written certifications dated no later than today: early in a year this
+    year's day has not come yet, and a certification is granted on a day already past."""
+    day = today()
+    return tuple(replace(c, certified_on=min(c.certified_on, day)) for c in certs)
 
 
 # Credit codes carry Liaoning's division codes (2101 沈阳, 2102 大连 …) and valid check characters.
@@ -131,7 +138,7 @@ def seed_demo(session: Session) -> DemoResult:
     firms_added = 0
     for party, certs in FIRMS:
         if party.credit_code not in firm_ids:
-            view = create_firm(session, party, certifications=certs)
+            view = create_firm(session, party, certifications=_granted_by_today(certs))
             firm_ids[party.credit_code] = view.id
             oplog.record(session, actor, "firms.create", "firm", view.id)
             firms_added += 1
