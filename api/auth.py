@@ -175,7 +175,7 @@ def admit(session: Session, signed: Signed, *, party_name: bool = True) -> UserV
 def _check_admitted(user: UserView, signed: Signed) -> UserView:
     if not user.active or user.role != signed.role:
         raise AuthError("invalid token: the user is disabled or their role changed")
-    if signed.token_id is not None and signed.token_id in user.ended_tokens:
+    if user.signed_out(signed.token_id):
         raise AuthError("invalid token: signed out; sign in again")
     if not user.accepts_token(signed.generation, signed.token_id):
         raise AuthError("invalid token: signed before the password was last changed or "

@@ -123,12 +123,13 @@ def _serve(url: str, workers: int, var_dir: str, log: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "VOUCHER_LEDGER_DATABASE_URL": url, "VOUCHER_LEDGER_VAR_DIR": var_dir,
            "VOUCHER_LEDGER_SECRET_KEY": "bench-" + "k" * 40}
-    # A session of its own, so that stopping it stops uvicorn's worker processes too.
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-        start_new_session=True)
+    # A session of its own, so that stopping it stops uvicorn's worker processes too; the
+    # server keeps its own copy of the log file's descriptor.
+    with log.open("w") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
+             "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -174,8 +175,7 @@ _BOOKING_SERVED = re.compile(r"POST /api/v1/redemptions 201 ([0-9.]+)ms")
 
 def _served_bookings(log: Path) -> list[float]:
     """The bookings' times in the app, in seconds, from the server's access log."""
-    return [float(m.group(1)) / 1000 for m in map(_BOOKING_SERVED.search, log.open())
-            if m is not None]
+    return [float(m.group(1)) / 1000 for m in _BOOKING_SERVED.finditer(log.read_text())]
 
 
 def _p99_ms(latencies: list[float]) -> float:

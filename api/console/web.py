@@ -130,7 +130,7 @@ def reason_words(reason: object, code: str | None = None) -> str:
     known = invalid_input_sentence(text, gettext)
     if known is not None:
         return known
-    if code is not None and code in ERRORS and code != "invalid_input":
+    if code in ERRORS and code != "invalid_input":
         return gettext(ERRORS[code])
     return str(reason)
 

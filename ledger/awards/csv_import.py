@@ -37,7 +37,15 @@ from ledger.core.errors import Conflict, DomainError, PolicyRefused
 from ledger.core.money import yuan_to_fen
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import account, policies
-from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
+from ledger.registry.csv_files import (
+    MAX_ROWS,
+    NO_ROWS,
+    Progress,
+    RowError,
+    decode,
+    read_header,
+    reject,
+)
 from ledger.registry.firms import FIRMS, Firm, FirmCertification
 from rules import AwardFacts, PolicySet, decide_award
 
@@ -144,8 +152,8 @@ def _parse(text: str) -> tuple[list[_Row], list[RowError]]:
         errors.extend(row_errors)
         if not row_errors:
             rows.append(_Row(line, code, tier, level, doc, certified_on, requested))
-    if not rows and not errors:  # a header alone: nothing to import is a mistake, not "0 rows"
-        errors.append(RowError(2, "", "no rows"))
+    if not rows and not errors:
+        errors.append(NO_ROWS)
     return rows, errors
 
 

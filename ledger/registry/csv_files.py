@@ -28,6 +28,10 @@ class RowError:
     reason: str
 
 
+# A header alone: nothing to import is a mistake, not "0 rows imported".
+NO_ROWS = RowError(2, "", "no rows")
+
+
 def decode(data: bytes) -> str:
     """The file's text: UTF-8 (a BOM is dropped) or else GB18030."""
     if len(data) > MAX_BYTES:

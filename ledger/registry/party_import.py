@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from ledger.core.errors import InvalidInput
-from ledger.registry.csv_files import MAX_ROWS, Progress, RowError, decode, read_header, reject
+from ledger.registry.csv_files import (
+    MAX_ROWS,
+    NO_ROWS,
+    Progress,
+    RowError,
+    decode,
+    read_header,
+    reject,
+)
 from ledger.registry.firms import CERTIFICATIONS, FIRMS, Certification, check_certification
 from ledger.registry.parties import STATUSES, PartyData, party_problems, split_shareholders
 from ledger.registry.party_kind import PartyKind
@@ -135,8 +143,8 @@ def _parse(text: str, columns: tuple[str, ...], extra: str) -> tuple[list[_Row],
         errors.extend(row_errors)
         if not row_errors:
             rows.append(_Row(line, party, status, extras))
-    if not rows and not errors:  # a header alone: nothing to import is a mistake, not "0 rows"
-        errors.append(RowError(2, "", "no rows"))
+    if not rows and not errors:
+        errors.append(NO_ROWS)
     return rows, errors
 
 

@@ -104,11 +104,15 @@ class UserView:
     kept_token: str | None = None
     ended_tokens: frozenset[str] = frozenset()  # see User.ended_tokens
 
+    def signed_out(self, token_id: str | None) -> bool:
+        """Whether the token with id `token_id` was signed out (see User.ended_tokens)."""
+        return token_id is not None and token_id in self.ended_tokens
+
     def accepts_token(self, generation: int, token_id: str | None) -> bool:
         """Whether a token of `generation` with id `token_id` still speaks for the user: not
         signed out, nor signed before the last password change, reset or disabling (the
         token that changed the password excepted)."""
-        if token_id is not None and token_id in self.ended_tokens:
+        if self.signed_out(token_id):
             return False
         return generation == self.token_generation or (
             token_id is not None and token_id == self.kept_token)
@@ -156,8 +160,6 @@ def sign_out(session: Session, user_id: int, token_id: str | None, expires: int,
         return False
     ended[token_id] = expires
     row.ended_tokens = ended
-    if token_id == row.kept_token:
-        row.kept_token = None
     session.flush()
     return True
 

@@ -3,6 +3,7 @@ account page (change one's own password)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -77,14 +78,12 @@ def sign_out(request: Request) -> Response:
     response = redirect(session.SIGN_IN)
     session.end(response)
     user = session.session_user(request)
-    if user is None:
-        return response
-    try:
-        perform(request, user, action="users.sign_out", object_type="user", object_id=user.id,
-                effect=lambda db: Done(200, end_own_session(request, db, user), user.id))
-    except DomainError:
-        # Refused (and logged): the browser forgets the cookie all the same.
-        return response
+    if user is not None:
+        # Refused (and logged) or not, the browser forgets the cookie.
+        with suppress(DomainError):
+            perform(request, user, action="users.sign_out", object_type="user",
+                    object_id=user.id,
+                    effect=lambda db: Done(200, end_own_session(request, db, user), user.id))
     return response
 
 
