@@ -32,7 +32,7 @@ from api.routes import (
     vouchers,
 )
 from ledger.core.config import secret_key, token_minutes
-from ledger.core.db import make_engine, make_sessionmaker
+from ledger.core.db import is_sqlite, make_engine, make_sessionmaker
 from ledger.registry.sign_in_throttle import ThrottlePolicy
 from rules.loader import load_policies
 
@@ -75,6 +75,9 @@ def create_app(
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # SQLite is a file in this process: small writes (api.mutations.mutate_soon) and /health
+    # run on the event loop, with no network round trip to hold it up.
+    app.state.embedded_database = is_sqlite(engine)
     app.state.reader = make_sessionmaker(engine, read_only=True)
     # Loaded once: a broken policy file stops the app at start, not at the first decision.
     app.state.policies = load_policies()

@@ -16,7 +16,7 @@ from api.authorisation_schemas import (
     authorisation_out,
     directory_out,
 )
-from api.mutations import Done, mutate
+from api.mutations import Done, mutate_soon
 from api.routes.programs import by
 from api.routes.redemptions import bound
 from api.schemas import Category, Id, IdempotencyKeyDoc, PageOut, page_out
@@ -43,7 +43,7 @@ def _scope(user: UserView) -> dict[str, int]:
 
 @router.post("/authorisations", status_code=201, response_model=AuthorisationOut,
              summary="Authorise a provider to book once on a voucher")
-def create(request: Request, user: FirmUser, body: AuthorisationIn, key: IdemKey = None
+async def create(request: Request, user: FirmUser, body: AuthorisationIn, key: IdemKey = None
            ) -> JSONResponse:
     """The firm names its voucher (serial) and a registered provider (credit code); the
     provider books with the returned one-time `code` until `expires_on` (the policy file's
@@ -56,8 +56,10 @@ def create(request: Request, user: FirmUser, body: AuthorisationIn, key: IdemKey
                                         programme=body.program, by=by(user))
         return Done(201, authorisation_out(view), view.id)
 
-    return mutate(request, user, action="authorisations.create", object_type="authorisation",
-                  object_id=None, content=body.model_dump(mode="json"), key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="authorisations.create", object_type="authorisation", object_id=None,
+        content=body.model_dump(mode="json"), key=key, effect=effect,
+    )
 
 
 @router.get("/authorisations", response_model=PageOut[AuthorisationOut],
@@ -88,7 +90,7 @@ def get_authorisation(request: Request, user: CurrentUser, authorisation_id: Id
 
 @router.post("/authorisations/{authorisation_id}/withdraw", response_model=AuthorisationOut,
              summary="Withdraw an unused authorisation")
-def withdraw(request: Request, user: FirmUser, authorisation_id: Id, key: IdemKey = None
+async def withdraw(request: Request, user: FirmUser, authorisation_id: Id, key: IdemKey = None
              ) -> JSONResponse:
     """The provider can no longer book with it; a used one cannot be withdrawn (409)."""
 
@@ -97,8 +99,10 @@ def withdraw(request: Request, user: FirmUser, authorisation_id: Id, key: IdemKe
         view = authorisations.withdraw(session, authorisation_id, firm_id=firm_id, by=by(user))
         return Done(200, authorisation_out(view), authorisation_id)
 
-    return mutate(request, user, action="authorisations.withdraw", object_type="authorisation",
-                  object_id=authorisation_id, content={}, key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="authorisations.withdraw", object_type="authorisation",
+        object_id=authorisation_id, content={}, key=key, effect=effect,
+    )
 
 
 @router.get("/provider-directory", response_model=PageOut[DirectoryOut],

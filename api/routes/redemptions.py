@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.auth import CurrentUser, require
-from api.mutations import Done, mutate
+from api.mutations import Done, mutate_soon
 from api.routes.programs import by
 from api.schemas import Id, IdempotencyKeyDoc, PageOut, Search, page_out
 from api.voucher_schemas import (
@@ -56,7 +56,7 @@ def _scope(user: UserView) -> dict[str, int | None]:
 
 @router.post("/redemptions", status_code=201, response_model=RedemptionOut,
              summary="Book a service against a voucher")
-def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = None
+async def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = None
          ) -> JSONResponse:
     """With the firm's authorisation (its one-time code, for this provider and voucher), the
     policy decides the subsidy and the ledger holds it: `P:provider:S` ← `P:voucher:V`.
@@ -72,8 +72,10 @@ def book(request: Request, user: ProviderUser, body: BookingIn, key: IdemKey = N
                                 description=body.description, by=by(user))
         return Done(201, redemption_out(view), view.id)
 
-    return mutate(request, user, action="redemptions.book", object_type="redemption",
-                  object_id=None, content=body.model_dump(mode="json"), key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.book", object_type="redemption", object_id=None,
+        content=body.model_dump(mode="json"), key=key, effect=effect,
+    )
 
 
 @router.get("/redemptions", response_model=PageOut[RedemptionOut], summary="List redemptions")
@@ -104,7 +106,7 @@ def get_redemption(request: Request, user: CurrentUser, redemption_id: Id) -> di
 
 @router.post("/redemptions/{redemption_id}/complete", response_model=RedemptionOut,
              summary="Complete a booked service")
-def complete(request: Request, user: ProviderUser, redemption_id: Id, body: CompleteIn,
+async def complete(request: Request, user: ProviderUser, redemption_id: Id, body: CompleteIn,
              key: IdemKey = None) -> JSONResponse:
     """Post the hold in full, or `amount` of it; the rest returns to the voucher."""
 
@@ -115,14 +117,15 @@ def complete(request: Request, user: ProviderUser, redemption_id: Id, body: Comp
                                     by=by(user), amount_fen=amount)
         return Done(200, redemption_out(view), redemption_id)
 
-    return mutate(request, user, action="redemptions.complete", object_type="redemption",
-                  object_id=redemption_id, content=body.model_dump(mode="json"), key=key,
-                  effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.complete", object_type="redemption",
+        object_id=redemption_id, content=body.model_dump(mode="json"), key=key, effect=effect,
+    )
 
 
 @router.post("/redemptions/{redemption_id}/cancel", response_model=RedemptionOut,
              summary="Cancel a booked service")
-def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = None
+async def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = None
            ) -> JSONResponse:
     """Void the hold (its provider, or an operator)."""
 
@@ -131,13 +134,15 @@ def cancel(request: Request, user: Canceller, redemption_id: Id, key: IdemKey = 
         view = redemptions.cancel(session, redemption_id, by=by(user), provider_id=provider_id)
         return Done(200, redemption_out(view), redemption_id)
 
-    return mutate(request, user, action="redemptions.cancel", object_type="redemption",
-                  object_id=redemption_id, content={}, key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.cancel", object_type="redemption",
+        object_id=redemption_id, content={}, key=key, effect=effect,
+    )
 
 
 @router.post("/redemptions/{redemption_id}/confirm", response_model=RedemptionOut,
              summary="The firm confirms completion")
-def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = None
+async def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = None
             ) -> JSONResponse:
     """Both sides agree the service was delivered before a claim may be filed."""
 
@@ -146,13 +151,15 @@ def confirm(request: Request, user: FirmUser, redemption_id: Id, key: IdemKey = 
         view = redemptions.confirm(session, redemption_id, firm_id=firm_id, by=by(user))
         return Done(200, redemption_out(view), redemption_id)
 
-    return mutate(request, user, action="redemptions.confirm", object_type="redemption",
-                  object_id=redemption_id, content={}, key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.confirm", object_type="redemption",
+        object_id=redemption_id, content={}, key=key, effect=effect,
+    )
 
 
 @router.post("/redemptions/{redemption_id}/dispute", response_model=RedemptionOut,
              summary="The firm disputes a completion")
-def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn,
+async def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn,
             key: IdemKey = None) -> JSONResponse:
     """Instead of confirming: the service was not delivered as booked; no claim until the firm
     confirms."""
@@ -163,13 +170,15 @@ def dispute(request: Request, user: FirmUser, redemption_id: Id, body: DisputeIn
                                    by=by(user))
         return Done(200, redemption_out(view), redemption_id)
 
-    return mutate(request, user, action="redemptions.dispute", object_type="redemption",
-                  object_id=redemption_id, content=body.model_dump(), key=key, effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.dispute", object_type="redemption",
+        object_id=redemption_id, content=body.model_dump(), key=key, effect=effect,
+    )
 
 
 @router.post("/redemptions/{redemption_id}/clawback", response_model=RedemptionOut,
              summary="Claw back a redemption")
-def clawback(request: Request, user: Approver, redemption_id: Id, body: ReasonIn,
+async def clawback(request: Request, user: Approver, redemption_id: Id, body: ReasonIn,
              key: IdemKey = None) -> JSONResponse:
     """Reverse the completion with a linked entry, once; if already paid, the provider owes
     the amount (`P:receivable:S`)."""
@@ -178,6 +187,7 @@ def clawback(request: Request, user: Approver, redemption_id: Id, body: ReasonIn
         view = clawbacks.clawback(session, redemption_id, by=by(user), reason=body.reason)
         return Done(200, redemption_out(view), redemption_id)
 
-    return mutate(request, user, action="redemptions.clawback", object_type="redemption",
-                  object_id=redemption_id, content=body.model_dump(mode="json"), key=key,
-                  effect=effect)
+    return await mutate_soon(
+        request, user, action="redemptions.clawback", object_type="redemption",
+        object_id=redemption_id, content=body.model_dump(mode="json"), key=key, effect=effect,
+    )

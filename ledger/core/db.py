@@ -10,15 +10,21 @@ Within one process, writing transactions on one SQLite file also queue on a Pyth
 under many concurrent writers (one server, many threads) a waiter could sleep long after the
 lock was free. The lock only orders what SQLite would serialise anyway; other processes still
 meet the busy timeout.
+
+`without_waiting` runs a call whose writing transactions refuse to wait for the write lock
+(`WriterBusy` instead), until one of them commits: the API runs a small write on its event loop
+that way and falls back to a thread when the lock is taken (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from typing import Any, Protocol
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -76,8 +82,56 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         deferred = connection.get_execution_options().get(_DEFERRED, False)
+        if not deferred and _no_wait_attempt() is not None:
+            _begin_without_waiting(connection)
+            return
         # On the driver's cursor: SQLAlchemy's execution set-up cost a posting ~8 %.
         driver_rows(connection, "BEGIN" if deferred else "BEGIN IMMEDIATE", ())
+
+
+class WriterBusy(Exception):
+    """Inside `without_waiting`: the SQLite write lock is taken, nothing was written."""
+
+
+class _Attempt:
+    """A `without_waiting` call: open until one of its writing transactions commits."""
+
+    open = True
+
+
+_T = TypeVar("_T")
+_NO_WAIT: ContextVar[_Attempt | None] = ContextVar("voucher_ledger_no_wait", default=None)
+
+
+def without_waiting(call: Callable[[], _T]) -> _T:
+    """Run `call`; each of its SQLite writing transactions raises `WriterBusy` instead of
+    waiting for the write lock (this process's or another's), until one has committed, so
+    that a busy call can be run again elsewhere from the start (nothing of it was written)."""
+    token = _NO_WAIT.set(_Attempt())
+    try:
+        return call()
+    finally:
+        _NO_WAIT.reset(token)
+
+
+def _no_wait_attempt() -> _Attempt | None:
+    attempt = _NO_WAIT.get()
+    return attempt if attempt is not None and attempt.open else None
+
+
+def _begin_without_waiting(connection: Connection) -> None:
+    """BEGIN IMMEDIATE with no busy wait: WriterBusy if another connection writes."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        raise WriterBusy(str(exc)) from exc
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
@@ -147,7 +201,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: the before-commit hooks, commit on success, roll back on any error;
     then the after-commit hooks."""
     lock = _write_lock(factory)
-    with lock or nullcontext():
+    attempt = None if lock is None else _no_wait_attempt()
+    if attempt is not None and not lock.acquire(blocking=False):  # type: ignore[union-attr]
+        raise WriterBusy("another thread of this process is writing")
+    with lock or nullcontext(), _released(lock if attempt is not None else None):
         with factory() as session, session.begin():
             before: list[Callable[[Session], object]] = []
             session.info[_BEFORE_COMMIT] = before
@@ -157,9 +214,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
                 hook(session)
             session.info.pop(_BEFORE_COMMIT, None)
             done = _ride_commit(session)
+        if attempt is not None:
+            attempt.open = False  # something is written: from here on, wait as usual
         for hook in session.info.pop(_AFTER_COMMIT, ()):
             if hook is not done:
                 hook(factory)
+
+
+@contextmanager
+def _released(lock: threading.RLock | None) -> Iterator[None]:
+    """Release `lock` once on the way out (taken without waiting by `transaction`)."""
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _ride_commit(session: Session) -> object:
