@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from api import console, docs_ui, metrics, problems
 from api.auth import TokenSettings
 from api.middleware import ServiceMiddleware
+from api.mutations import WriteTurns
 from api.problem_language import localized_detail
 from api.routes import (
     applications,
@@ -75,9 +76,10 @@ def create_app(
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    # SQLite is a file in this process: small writes (api.mutations.mutate_soon) and /health
-    # run on the event loop, with no network round trip to hold it up.
+    # SQLite is a file in this process: small writes (api.mutations.mutate_soon) run on the
+    # event loop, taking turns, with no network round trip to hold it up.
     app.state.embedded_database = is_sqlite(engine)
+    app.state.write_turns = WriteTurns()
     app.state.reader = make_sessionmaker(engine, read_only=True)
     # Loaded once: a broken policy file stops the app at start, not at the first decision.
     app.state.policies = load_policies()

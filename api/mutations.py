@@ -8,8 +8,10 @@ transaction of its own, since the refused change rolls back.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -179,17 +181,35 @@ def mutate(
     return _Rendered(body.encode(), status_code=done.status)
 
 
+class WriteTurns:
+    """Small writes on the event loop take turns: one at a time, in arrival order, and each
+    only after the loop has gone once round whatever else is ready (sockets, the thread
+    pool's results), so that reads and probes are not held up behind a queue of writes."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold the write turn."""
+        async with self._lock:
+            await asyncio.sleep(0)
+            yield
+
+
 async def mutate_soon(request: Request, user: UserView, **fields: Any) -> JSONResponse:
-    """`mutate` for a small write (a booking, say). On SQLite it runs on the event loop when
-    the write lock is free at once: writes go one at a time anyway, now in arrival order and
-    without a thread hop or a fight for the GIL. Otherwise, and on PostgreSQL (whose round
-    trips would hold up the loop), it runs in the thread pool like any other endpoint."""
+    """`mutate` for a small write (a booking, say). On SQLite it runs on the event loop, in
+    its turn (`WriteTurns`), when the write lock is free at once: SQLite takes one writer at a
+    time anyway, and a write in a thread paid for the hop and fought the loop for the GIL.
+    Otherwise, and on PostgreSQL (whose round trips would hold up the loop), it runs in the
+    thread pool like any other endpoint."""
     call = partial(mutate, request, user, **fields)
     if request.app.state.embedded_database:
-        try:
-            return without_waiting(call)
-        except WriterBusy:
-            pass  # nothing was written: the same call again, where it may wait
+        async with request.app.state.write_turns.turn():
+            try:
+                return without_waiting(call)
+            except WriterBusy:
+                pass  # nothing was written: the same call again, where it may wait
     return await run_in_threadpool(call)
 
 

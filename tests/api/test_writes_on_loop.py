@@ -1,8 +1,8 @@
 """A small write waiting for a lock never holds up the rest of the server.
 
 On SQLite a booking runs on the event loop when the write lock is free at once; when another
-connection holds it, the booking goes to a thread and waits there, and `/health` (which also
-answers on the loop) keeps answering. On PostgreSQL bookings always run in a thread; the same
+connection holds it, the booking goes to a thread and waits there, and the loop (here
+`/health`) keeps answering. On PostgreSQL bookings always run in a thread; the same
 test holds the firm's row lock instead. Either way the booking is written exactly once.
 """
 
