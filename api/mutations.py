@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -187,12 +188,19 @@ class WriteTurns:
     pool's results), so that reads and probes are not held up behind a queue of writes."""
 
     def __init__(self) -> None:
-        self._lock = asyncio.Lock()
+        # An asyncio.Lock serves one event loop; an app may serve several (tests' clients,
+        # each on a loop of its own thread). The database's own lock still orders them all.
+        self._locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            WeakKeyDictionary())
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Hold the write turn."""
-        async with self._lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
             await asyncio.sleep(0)
             yield
 

@@ -26,13 +26,15 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from ledger.core.config import database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_MAX_OVERFLOW = 64
 POOL_RECYCLE_S = 300
 _DEFERRED = "voucher_ledger_deferred"
 _AFTER_COMMIT = "voucher_ledger_after_commit"
@@ -52,6 +54,10 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     """Create an engine for `url` (default: the configured database) with our pragmas."""
     url = url or database_url()
     if is_sqlite(url):
+        if "poolclass" not in kwargs and _pools_connections(url):
+            # Room for every thread of the API's pool at once (anyio's 40): a write on the
+            # event loop must find a connection free, never wait for one (`without_waiting`).
+            kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -63,6 +69,13 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     # two or three): connections are recycled before a server or proxy idle timeout instead.
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
     return create_engine(url, **kwargs)
+
+
+def _pools_connections(url: str) -> bool:
+    """True when SQLAlchemy would give this SQLite URL a queue of connections (a file; an
+    in-memory database gets one connection per thread)."""
+    parsed = make_url(url)
+    return issubclass(parsed.get_dialect().get_pool_class(parsed), QueuePool)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -88,13 +101,21 @@ def _configure_sqlite(engine: Engine) -> None:
         # On the driver's cursor: SQLAlchemy's execution set-up cost a posting ~8 %.
         driver_rows(connection, "BEGIN" if deferred else "BEGIN IMMEDIATE", ())
 
+    @event.listens_for(engine, "commit")
+    def _on_commit(_connection):  # type: ignore[no-untyped-def]
+        # Whatever commits inside `without_waiting` (a `transaction` or not): from here on the
+        # call may not be run again, so the rest of it waits as usual.
+        attempt = _NO_WAIT.get()
+        if attempt is not None:
+            attempt.open = False
+
 
 class WriterBusy(Exception):
     """Inside `without_waiting`: the SQLite write lock is taken, nothing was written."""
 
 
 class _Attempt:
-    """A `without_waiting` call: open until one of its writing transactions commits."""
+    """A `without_waiting` call: open until something commits in it."""
 
     open = True
 
@@ -120,18 +141,19 @@ def _no_wait_attempt() -> _Attempt | None:
 
 
 def _begin_without_waiting(connection: Connection) -> None:
-    """BEGIN IMMEDIATE with no busy wait: WriterBusy if another connection writes."""
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    raw.execute("PRAGMA busy_timeout=0")
+    """BEGIN IMMEDIATE with no busy wait: WriterBusy if another connection writes (any of
+    SQLite's busy codes); other errors as `driver_rows` raises them."""
+    driver_rows(connection, "PRAGMA busy_timeout=0", ())
     try:
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+        driver_rows(connection, "BEGIN IMMEDIATE", ())
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        if code is None or code & 0xFF != sqlite3.SQLITE_BUSY:
             raise
-        raise WriterBusy(str(exc)) from exc
+        raise WriterBusy(str(exc.orig)) from exc
     finally:
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if not connection.invalidated:
+            driver_rows(connection, f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", ())
 
 
 def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:
@@ -202,8 +224,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     then the after-commit hooks."""
     lock = _write_lock(factory)
     attempt = None if lock is None else _no_wait_attempt()
-    if attempt is not None and not lock.acquire(blocking=False):  # type: ignore[union-attr]
-        raise WriterBusy("another thread of this process is writing")
+    if attempt is not None:
+        _no_connection_wait(factory)
+        if not lock.acquire(blocking=False):  # type: ignore[union-attr]
+            raise WriterBusy("another thread of this process is writing")
     with lock or nullcontext(), _released(lock if attempt is not None else None):
         with factory() as session, session.begin():
             before: list[Callable[[Session], object]] = []
@@ -214,11 +238,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
                 hook(session)
             session.info.pop(_BEFORE_COMMIT, None)
             done = _ride_commit(session)
-        if attempt is not None:
-            attempt.open = False  # something is written: from here on, wait as usual
         for hook in session.info.pop(_AFTER_COMMIT, ()):
             if hook is not done:
                 hook(factory)
+
+
+def _no_connection_wait(factory: sessionmaker[Session]) -> None:
+    """Inside `without_waiting`: WriterBusy rather than wait for a pooled connection when
+    every one is checked out (a thread could take the last one meanwhile: the pool is sized
+    so that it does not run out, SQLITE_MAX_OVERFLOW)."""
+    pool = factory.kw["bind"].pool
+    if not isinstance(pool, QueuePool) or pool.checkedin():
+        return
+    limit = pool._max_overflow  # no public accessor; -1: no limit
+    if limit > -1 and pool.overflow() >= limit:
+        raise WriterBusy("every database connection is in use")
 
 
 @contextmanager

@@ -56,3 +56,22 @@ def test_writes_keep_their_order_of_arrival():
         return order
 
     assert asyncio.run(run()) == list(range(8))
+
+
+def test_one_write_turns_serves_one_loop_after_another():
+    """An app outlives an event loop in tests and embeddings: the turns follow the loop."""
+    turns = WriteTurns()
+
+    async def contend() -> int:
+        done: list[int] = []
+
+        async def writer(n: int) -> None:
+            async with turns.turn():
+                await asyncio.sleep(0)
+                done.append(n)
+
+        await asyncio.gather(*(writer(n) for n in range(4)))
+        return len(done)
+
+    assert asyncio.run(contend()) == 4
+    assert asyncio.run(contend()) == 4

@@ -47,6 +47,22 @@ def _sqlite_path(engine) -> str:
     return engine.url.database
 
 
+def _hold_write_lock_briefly(engine, released: threading.Event) -> None:
+    """SQLite: another connection takes the write lock now and gives it back in 0.3 s."""
+    if engine.dialect.name != "sqlite":
+        return
+    other = sqlite3.connect(_sqlite_path(engine), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    def later() -> None:
+        time.sleep(0.3)
+        other.execute("ROLLBACK")
+        other.close()
+        released.set()
+
+    threading.Thread(target=later).start()
+
+
 def test_a_write_lock_held_by_another_connection_is_writer_busy_at_once(chart, engine):
     before = _entries(chart)
     if engine.dialect.name != "sqlite":
@@ -111,19 +127,7 @@ def test_after_a_commit_the_rest_of_the_call_waits_instead(chart, engine):
 
     def call() -> None:
         _post(chart, 10)
-        if engine.dialect.name == "sqlite":
-            # Another connection takes the write lock for a moment after the first commit.
-            other = sqlite3.connect(_sqlite_path(engine), isolation_level=None,
-                                    check_same_thread=False)
-            other.execute("BEGIN IMMEDIATE")
-
-            def later() -> None:
-                time.sleep(0.3)
-                other.execute("ROLLBACK")
-                other.close()
-                holder_done.set()
-
-            threading.Thread(target=later).start()
+        _hold_write_lock_briefly(engine, holder_done)  # after the first commit
         _post(chart, 20)
 
     without_waiting(call)
@@ -160,3 +164,46 @@ def test_a_refused_write_leaves_the_call_able_to_run_again(chart, engine):
             other.execute("ROLLBACK")
             other.close()
     assert _entries(chart) == before
+
+
+def test_every_connection_in_use_is_writer_busy_not_a_wait(db_url):
+    from ledger.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(db_url, pool_size=1, max_overflow=0)
+    try:
+        sessions = make_sessionmaker(engine)
+        with transaction(sessions) as s:
+            open_chart(s)
+            fund_voucher(s, 1_000)
+        before = _entries(sessions)
+        held = engine.connect()  # the pool's one connection
+        try:
+            if engine.dialect.name == "sqlite":
+                started = time.perf_counter()
+                with pytest.raises(WriterBusy):
+                    without_waiting(lambda: _post(sessions, 10))
+                assert time.perf_counter() - started < 5  # not the pool's 30 s timeout
+        finally:
+            held.close()
+        without_waiting(lambda: _post(sessions, 10))
+        assert _entries(sessions) == before + 1
+    finally:
+        engine.dispose()
+
+
+def test_a_commit_outside_transaction_also_ends_the_attempt(chart, engine):
+    """Any commit in the call (here a plain engine transaction) makes the rest wait: running
+    the call again would repeat what was committed."""
+    before = _entries(chart)
+    holder_done = threading.Event()
+
+    def call() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT 1"))
+        _hold_write_lock_briefly(engine, holder_done)
+        _post(chart, 20)
+
+    without_waiting(call)
+    assert _entries(chart) == before + 1
+    if engine.dialect.name == "sqlite":
+        assert holder_done.is_set()
