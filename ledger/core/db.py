@@ -111,7 +111,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 class WriterBusy(Exception):
-    """Inside `without_waiting`: the SQLite write lock is taken, nothing was written."""
+    """Inside `without_waiting`: the SQLite write lock (or every pooled connection) is taken;
+    nothing was written."""
 
 
 class _Attempt:
