@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -214,10 +214,9 @@ async def mutate_soon(request: Request, user: UserView, **fields: Any) -> JSONRe
     call = partial(mutate, request, user, **fields)
     if request.app.state.embedded_database:
         async with request.app.state.write_turns.turn():
-            try:
+            with suppress(WriterBusy):
                 return without_waiting(call)
-            except WriterBusy:
-                pass  # nothing was written: the same call again, where it may wait
+    # Busy (nothing was written), or PostgreSQL: the same call in a thread, where it may wait.
     return await run_in_threadpool(call)
 
 

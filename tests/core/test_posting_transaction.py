@@ -9,56 +9,39 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 
 from ledger.core.accounts import balance
 from ledger.core.db import transaction
 from ledger.core.journal import EntryRequest, Move, get_entry, post_entry
 from ledger.core.models import JournalEntry
-from tests.core.scenario import fund_voucher, open_chart
+from tests.core.scenario import entry_count, redeem
 
 
 class _Boom(Exception):
     pass
 
 
-def _move(amount: int) -> EntryRequest:
-    return EntryRequest((Move("P:provider:S1", "P:voucher:V1", amount),), flow="redeem")
-
-
-@pytest.fixture
-def chart(sessions):
-    with transaction(sessions) as s:
-        open_chart(s)
-        fund_voucher(s, 1_000)
-    return sessions
-
-
-def _entries(sessions) -> int:
-    with transaction(sessions) as s:
-        return s.scalar(select(func.count()).select_from(JournalEntry))
-
-
 def test_a_unit_of_work_opened_by_a_posting_rolls_back_whole(chart, engine, posting_path):
-    before = _entries(chart)
+    before = entry_count(chart)
     # Twice: the connection goes back to the pool and comes out again in between.
     for _ in range(2):
         with pytest.raises(_Boom), transaction(chart) as s:
-            post_entry(s, _move(100))  # the unit of work's first statement
-            post_entry(s, _move(200))
+            post_entry(s, redeem(100))  # the unit of work's first statement
+            post_entry(s, redeem(200))
             raise _Boom
     with engine.connect() as conn:
         driver = conn.connection.dbapi_connection
         if engine.dialect.name == "postgresql":
             assert driver.autocommit is False  # left as psycopg would leave it
-    assert _entries(chart) == before
+    assert entry_count(chart) == before
     with transaction(chart) as s:
-        posted = post_entry(s, _move(300))
+        posted = post_entry(s, redeem(300))
         assert balance(s, "P:provider:S1").debits_posted == 300
     with transaction(chart) as s:
         assert balance(s, "P:voucher:V1").available == 700
         assert s.get(JournalEntry, posted.id) is not None
-    assert _entries(chart) == before + 1
+    assert entry_count(chart) == before + 1
 
 
 def test_on_postgresql_a_posting_and_its_seal_take_three_round_trips(chart, engine, posting_path):
@@ -66,7 +49,7 @@ def test_on_postgresql_a_posting_and_its_seal_take_three_round_trips(chart, engi
     Python path (or SQLite) sends what it needs, and the entry is sealed either way."""
     if engine.dialect.name != "postgresql":
         with transaction(chart) as s:
-            posted = post_entry(s, _move(100))
+            posted = post_entry(s, redeem(100))
         with transaction(chart) as s:
             assert get_entry(s, posted.id).hash is not None
         return
@@ -85,7 +68,7 @@ def test_on_postgresql_a_posting_and_its_seal_take_three_round_trips(chart, engi
         event.listen(engine.pool, "checkin", off)
         try:
             with transaction(chart) as s:
-                posted = post_entry(s, _move(100))
+                posted = post_entry(s, redeem(100))
         finally:
             event.remove(engine.pool, "checkout", on)
             event.remove(engine.pool, "checkin", off)

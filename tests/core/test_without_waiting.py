@@ -13,34 +13,16 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from ledger.core.db import WriterBusy, _write_lock, transaction, without_waiting
-from ledger.core.journal import EntryRequest, Move, post_entry
-from ledger.core.models import JournalEntry
-from tests.core.scenario import fund_voucher, open_chart
-
-
-def _move(amount: int) -> EntryRequest:
-    return EntryRequest((Move("P:provider:S1", "P:voucher:V1", amount),), flow="redeem")
-
-
-@pytest.fixture
-def chart(sessions):
-    with transaction(sessions) as s:
-        open_chart(s)
-        fund_voucher(s, 1_000)
-    return sessions
-
-
-def _entries(sessions) -> int:
-    with transaction(sessions) as s:
-        return s.scalar(select(func.count()).select_from(JournalEntry))
+from ledger.core.journal import post_entry
+from tests.core.scenario import entry_count, fund_voucher, open_chart, redeem
 
 
 def _post(sessions, amount: int) -> int:
     with transaction(sessions) as s:
-        return post_entry(s, _move(amount)).id
+        return post_entry(s, redeem(amount)).id
 
 
 def _sqlite_path(engine) -> str:
@@ -64,11 +46,11 @@ def _hold_write_lock_briefly(engine, released: threading.Event) -> None:
 
 
 def test_a_write_lock_held_by_another_connection_is_writer_busy_at_once(chart, engine):
-    before = _entries(chart)
+    before = entry_count(chart)
     if engine.dialect.name != "sqlite":
         # PostgreSQL: nothing to refuse; the call runs as it would.
         without_waiting(lambda: _post(chart, 10))
-        assert _entries(chart) == before + 1
+        assert entry_count(chart) == before + 1
         return
     other = sqlite3.connect(_sqlite_path(engine), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -81,21 +63,21 @@ def test_a_write_lock_held_by_another_connection_is_writer_busy_at_once(chart, e
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert _entries(chart) == before
+    assert entry_count(chart) == before
     # The connection that was refused waits again as usual outside the call.
     with engine.connect() as c:
         assert c.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
     _post(chart, 10)
-    assert _entries(chart) == before + 1
+    assert entry_count(chart) == before + 1
 
 
 def test_a_write_lock_held_by_another_thread_is_writer_busy(chart, engine):
     lock = _write_lock(chart)
-    before = _entries(chart)
+    before = entry_count(chart)
     if lock is None:  # PostgreSQL takes no process lock
         assert engine.dialect.name == "postgresql"
         without_waiting(lambda: _post(chart, 10))
-        assert _entries(chart) == before + 1
+        assert entry_count(chart) == before + 1
         return
     taken, release = threading.Event(), threading.Event()
 
@@ -113,7 +95,7 @@ def test_a_write_lock_held_by_another_thread_is_writer_busy(chart, engine):
     finally:
         release.set()
         holder.join()
-    assert _entries(chart) == before
+    assert entry_count(chart) == before
     # The lock was not left taken by the refused call.
     assert lock.acquire(blocking=False)
     lock.release()
@@ -122,7 +104,7 @@ def test_a_write_lock_held_by_another_thread_is_writer_busy(chart, engine):
 def test_after_a_commit_the_rest_of_the_call_waits_instead(chart, engine):
     """A second transaction after the first committed must not raise WriterBusy: running the
     call again would post the first entry twice."""
-    before = _entries(chart)
+    before = entry_count(chart)
     holder_done = threading.Event()
 
     def call() -> None:
@@ -131,7 +113,7 @@ def test_after_a_commit_the_rest_of_the_call_waits_instead(chart, engine):
         _post(chart, 20)
 
     without_waiting(call)
-    assert _entries(chart) == before + 2
+    assert entry_count(chart) == before + 2
     if engine.dialect.name == "sqlite":
         assert holder_done.is_set()  # the second posting waited for the other writer
 
@@ -146,7 +128,7 @@ def test_a_refused_write_leaves_the_call_able_to_run_again(chart, engine):
 
     with pytest.raises(InsufficientBalance):
         without_waiting(refused)
-    before = _entries(chart)
+    before = entry_count(chart)
     if engine.dialect.name == "sqlite":
         other = sqlite3.connect(_sqlite_path(engine), isolation_level=None)
 
@@ -163,7 +145,7 @@ def test_a_refused_write_leaves_the_call_able_to_run_again(chart, engine):
         finally:
             other.execute("ROLLBACK")
             other.close()
-    assert _entries(chart) == before
+    assert entry_count(chart) == before
 
 
 def test_every_connection_in_use_is_writer_busy_not_a_wait(db_url):
@@ -175,7 +157,7 @@ def test_every_connection_in_use_is_writer_busy_not_a_wait(db_url):
         with transaction(sessions) as s:
             open_chart(s)
             fund_voucher(s, 1_000)
-        before = _entries(sessions)
+        before = entry_count(sessions)
         held = engine.connect()  # the pool's one connection
         try:
             if engine.dialect.name == "sqlite":
@@ -186,7 +168,7 @@ def test_every_connection_in_use_is_writer_busy_not_a_wait(db_url):
         finally:
             held.close()
         without_waiting(lambda: _post(sessions, 10))
-        assert _entries(sessions) == before + 1
+        assert entry_count(sessions) == before + 1
     finally:
         engine.dispose()
 
@@ -194,7 +176,7 @@ def test_every_connection_in_use_is_writer_busy_not_a_wait(db_url):
 def test_a_commit_outside_transaction_also_ends_the_attempt(chart, engine):
     """Any commit in the call (here a plain engine transaction) makes the rest wait: running
     the call again would repeat what was committed."""
-    before = _entries(chart)
+    before = entry_count(chart)
     holder_done = threading.Event()
 
     def call() -> None:
@@ -204,6 +186,6 @@ def test_a_commit_outside_transaction_also_ends_the_attempt(chart, engine):
         _post(chart, 20)
 
     without_waiting(call)
-    assert _entries(chart) == before + 1
+    assert entry_count(chart) == before + 1
     if engine.dialect.name == "sqlite":
         assert holder_done.is_set()
