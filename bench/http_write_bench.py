@@ -101,19 +101,23 @@ def _timed(counter: Counter, name: str, calls: list[Callable[[], Any]],
 
 
 def _profile_route(profiler: cProfile.Profile | None) -> None:
-    """Profile the booking route's `mutate` (the route runs in a worker thread, which a
-    profiler enabled in this thread does not see); None puts the real one back."""
+    """Profile the write routes' `mutate` (a write runs on the event loop or in a worker
+    thread, which a profiler enabled in this thread does not see); None puts it back."""
     from api import mutations
-    from api.routes import redemptions
 
     if profiler is None:
-        redemptions.mutate = mutations.mutate  # type: ignore[attr-defined]
+        mutations.mutate = _REAL_MUTATE.pop()  # type: ignore[assignment]
         return
+    real = mutations.mutate
+    _REAL_MUTATE.append(real)
 
     def profiled(*a: Any, **kw: Any) -> Any:
-        return profiler.runcall(mutations.mutate, *a, **kw)
+        return profiler.runcall(real, *a, **kw)
 
-    redemptions.mutate = profiled  # type: ignore[attr-defined]
+    mutations.mutate = profiled  # type: ignore[assignment]
+
+
+_REAL_MUTATE: list[Callable[..., Any]] = []
 
 
 def _run(url: str, args: argparse.Namespace, profile: bool) -> list[Figures]:

@@ -359,15 +359,14 @@ def _hand_posting(conn: sqlite3.Connection, move: Move, ref: str) -> None:
         "credits_posted=?, last_posted_at=? WHERE id=?",
         [(*a[1:], now, a[0]) for a in (debit, credit)],
     )
-    conn.execute("INSERT INTO journal_unsealed VALUES (?, ?)", (entry_id, now))
-    # The seal, in the same transaction (SQLite has one writer): the head and the queue,
-    # the entry's bytes from the values in hand, the seal row, the queue emptied, the head.
-    head = conn.execute(
-        "SELECT h.sealed_entries, h.head_hash, q.entry_id FROM ledger_head h "
-        "LEFT JOIN journal_unsealed q ORDER BY q.entry_id"
-    ).fetchall()
-    sealed, prev = head[0][0], head[0][1]
-    assert [row[2] for row in head] == [entry_id]
+    # The seal, in the same transaction (SQLite has one writer, so the entry needs no queue
+    # row): the head, whether anything older is queued and the largest entry id; the entry's
+    # bytes from the values in hand, the seal row, the head.
+    sealed, prev, older, largest = conn.execute(
+        "SELECT sealed_entries, head_hash, EXISTS (SELECT 1 FROM journal_unsealed), "
+        "(SELECT max(id) FROM journal_entries) FROM ledger_head WHERE id = 1"
+    ).fetchone()
+    assert not older and largest == entry_id
     body = "\x1f".join(
         map(str, (entry_id, now, "bench", ref, "system", transfer_id, move.debit, move.credit,
                   move.amount))
@@ -376,7 +375,6 @@ def _hand_posting(conn: sqlite3.Connection, move: Move, ref: str) -> None:
     conn.execute(
         "INSERT INTO journal_seals VALUES (?,?,?,?,?)", (sealed + 1, entry_id, prev, digest, now)
     )
-    conn.execute("DELETE FROM journal_unsealed")
     conn.execute(
         "UPDATE ledger_head SET sealed_entries=?, head_hash=?, last_posted_at=? WHERE id = 1",
         (sealed + 1, digest, now),

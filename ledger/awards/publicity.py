@@ -41,7 +41,7 @@ from ledger.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, 
 from ledger.core.journal import reverse_entry
 from ledger.core.models import LedgerHead
 from ledger.core.paging import Page, check_page
-from ledger.core.seal import SEAL_BATCH, seal_batch
+from ledger.core.seal import seal_visible
 from ledger.programmes.programme import Programme, policies
 from ledger.registry.firms import Firm
 from rules import NoPolicyInForce, PolicySet, award_publicity, publicity_end
@@ -259,8 +259,7 @@ def publish_awards(
         raise Conflict(f"{programme} has no approved, unpublished award", code="nothing_to_publish")
     # The list states the chain's head: seal what this transaction can see first (another
     # sealer holding the head leaves it as it is), so the hash covers the approvals listed.
-    while seal_batch(session) == SEAL_BATCH:
-        pass
+    seal_visible(session)
     head = session.scalar(select(LedgerHead.head_hash)) or ""
     row = AwardPublication(
         programme_id=prog.id, starts_on=day, ends_on=publicity_end(rule, day), days=rule.days,

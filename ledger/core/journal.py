@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -106,9 +106,9 @@ class EntryRequest:
     reverses_entry_id: int | None = None
 
 
-@dataclass(frozen=True)
-class PostedTransfer:
-    """A transfer as written to the journal."""
+class PostedTransfer(NamedTuple):
+    """A transfer as written to the journal (immutable; a NamedTuple because a batch builds
+    one per transfer, and a frozen dataclass's constructor costs three times as much)."""
 
     id: int
     debit: str
@@ -118,8 +118,7 @@ class PostedTransfer:
     pending_id: int | None = None
 
 
-@dataclass(frozen=True)
-class PostedEntry:
+class PostedEntry(NamedTuple):
     """An entry as written; `replayed` is True when an idempotency key returned it again.
 
     `prev_hash` and `hash` are its seal's, None until the seal step has chained it.
@@ -262,6 +261,12 @@ def _post(
 ) -> list[PostedEntry]:
     if not requests:
         return []
+    if all(r.idempotency_key is None for r in requests):  # a batch, usually: nothing to recall
+        batch = _load_batch(session, requests)
+        if check_locked is not None:
+            check_locked(session)
+        with _no_cycle_collection(len(requests)):
+            return _apply(session, batch, requests)
     _serialise_keys(session, requests)
     results: list[PostedEntry | None] = [None] * len(requests)
     todo, key_hashes, same_as = _recall_keys(session, requests, results)
@@ -433,7 +438,11 @@ def _check_request(
                     check_account_code(code)
                     if codes_seen is not None:
                         codes_seen.add(code)
-            _check_amount(transfer.amount)
+            amount = transfer.amount
+            # The usual case without a call (a batch checks one or two amounts an entry);
+            # `type(...) is int` leaves out bool, as `_check_amount` does.
+            if type(amount) is not int or not 0 < amount <= MAX_FEN:
+                _check_amount(amount)
             if transfer.debit == transfer.credit:
                 raise InvalidInput(f"transfer debits and credits the same account {transfer.debit}")
         elif isinstance(transfer, PostPending | VoidPending):
@@ -503,7 +512,7 @@ def _recall_keys(
 
 def _as_replay(entry: PostedEntry | None) -> PostedEntry:
     assert entry is not None
-    return PostedEntry(**{**entry.__dict__, "replayed": True})
+    return entry._replace(replayed=True)
 
 
 def _chunks(values: list[int] | list[str]) -> list[list]:  # type: ignore[type-arg]
@@ -674,6 +683,7 @@ class _Rows:
     transfers: list[tuple[object, ...]] = field(default_factory=list)
     history: dict[tuple[int, datetime], tuple[object, ...]] = field(default_factory=dict)
     posted: list[PostedEntry] = field(default_factory=list)
+    bodies: list[tuple[int, datetime, bytes]] = field(default_factory=list)
 
 
 def _apply(session: Session, batch: _Batch, requests: list[EntryRequest]) -> list[PostedEntry]:
@@ -733,12 +743,14 @@ def _apply_here(
 ) -> list[PostedEntry]:
     """`_apply` on SQLite: ids follow the largest taken (one writer), rows are written with
     the driver's own statements, and inside a `transaction` the entries are sealed right
-    before it commits from the bytes encoded here (ledger.core.seal.seal_before_commit)."""
+    before it commits from the bytes encoded here (ledger.core.seal.seal_before_commit),
+    without a queue row; elsewhere they are queued for the seal step after commit."""
     connection = batch.connection or session.connection()
     ((first_entry, first_transfer),) = driver_rows(connection, _NEXT_IDS, ())
     entry_ids = list(range(first_entry, first_entry + len(requests)))
     transfer_ids = list(range(first_transfer, first_transfer + n_transfers))
-    rows = _number_and_check(batch, requests, entry_ids, transfer_ids, now, stored_time)
+    rows = _number_and_check(batch, requests, entry_ids, transfer_ids, now, stored_time,
+                             encode=True)
     driver_many(connection, _insert_sql(JournalEntry.__tablename__, _ENTRY_COLUMNS), rows.entries)
     driver_many(connection, _insert_sql(Transfer.__tablename__, _TRANSFER_COLUMNS), rows.transfers)
     driver_many(
@@ -747,14 +759,15 @@ def _apply_here(
         list(rows.history.values()),
     )
     driver_many(connection, _UPDATE_TOTALS, _totals_rows(batch, stored_time))
+    if seal_before_commit(session, rows.bodies, connection):
+        return rows.posted  # sealed before this transaction commits: no queue row needed
     queued_at = stored_time(now)
     driver_many(
         connection,
         _insert_sql(UnsealedEntry.__tablename__, ("entry_id", "queued_at")),
         [(entry.id, queued_at) for entry in rows.posted],
     )
-    if not seal_before_commit(session, _bodies(rows.posted), connection):
-        after_commit(session, seal_committed)
+    after_commit(session, seal_committed)
     return rows.posted
 
 
@@ -782,21 +795,6 @@ def _totals_rows(batch: _Batch, stored_time: _StoredTime) -> list[tuple[object, 
     ]
 
 
-def _bodies(posted: list[PostedEntry]) -> list[tuple[int, datetime, bytes]]:
-    """(id, posted_at, canonical bytes) of each entry, from the rows just written."""
-    out = []
-    moment, micros = None, 0
-    for e in posted:
-        if e.posted_at != moment:  # a batch's entries share their time: convert it once
-            moment, micros = e.posted_at, timestamp_us(e.posted_at)
-        body = encode_entry(
-            e.id, micros, e.flow, e.ref, e.actor, e.memo, e.reverses_entry_id,
-            ((t.id, t.debit, t.credit, t.amount, t.kind, t.pending_id) for t in e.transfers),
-        )
-        out.append((e.id, e.posted_at, body))
-    return out
-
-
 def _draw_ids(session: Session, entries: int, transfers: int) -> tuple[list[int], list[int]]:
     """Take `entries` entry ids and `transfers` transfer ids from PostgreSQL's sequences."""
     drawn = session.execute(
@@ -819,20 +817,27 @@ def _number_and_check(
     transfer_ids: list[int],
     now: datetime,
     stored_time: _StoredTime,
+    encode: bool = False,
 ) -> _Rows:
-    """Apply the requests to the locked accounts in memory under the given ids."""
+    """Apply the requests to the locked accounts in memory under the given ids; with `encode`
+    each entry's canonical bytes too (`rows.bodies`, for the seal on SQLite)."""
     rows = _Rows()
     next_transfer = iter(transfer_ids)
-    transfer_rows, entry_rows, history, posted = (
-        rows.transfers, rows.entries, rows.history, rows.posted
+    transfer_rows, entry_rows, history, posted, bodies = (
+        rows.transfers, rows.entries, rows.history, rows.posted, rows.bodies
     )
     # No loaded account was posted to after `now` (the usual case): an entry without a
     # requested time is stamped `now` without looking at its accounts (times only grow to
     # `now`: a requested time may not lie in the future).
     now_is_latest = all(s.last_at is None or s.last_at <= now for s in batch.accounts.values())
     stored_now = stored_time(now)
+    # Every entry at `now` (a batch or an import without requested times): each account
+    # gets one history row, its last entry's, written once at the end (not per entry).
+    one_time = now_is_latest and all(r.posted_at is None for r in requests)
+    last_entry: dict[_AccountState, int] = {}
+    micros_now = timestamp_us(now)
     for request, entry_id in zip(requests, entry_ids, strict=True):
-        if request.posted_at is None and now_is_latest:
+        if one_time:
             posted_at, stored_at = now, stored_now
         else:
             posted_at = _stamp(request.posted_at, now, _accounts_of(batch, request))
@@ -845,33 +850,33 @@ def _number_and_check(
             transfer_rows.append(
                 (x.id, entry_id, debit.id, credit.id, x.amount, x.kind, x.pending_id)
             )
-            if debit not in touched:
-                touched.append(debit)
-            if credit not in touched:
-                touched.append(credit)
+            if one_time:
+                last_entry[debit] = last_entry[credit] = entry_id
+            else:
+                if debit not in touched:
+                    touched.append(debit)
+                if credit not in touched:
+                    touched.append(credit)
         reverses = request.reverses_entry_id
-        entry_rows.append(
-            (entry_id, stored_at, request.flow, request.ref, request.actor, request.memo, reverses)
-        )
+        flow, ref, actor, memo = request.flow, request.ref, request.actor, request.memo
+        entry_rows.append((entry_id, stored_at, flow, ref, actor, memo, reverses))
         for state in touched:
             state.last_at = posted_at
             state.changed = True
             # One history row per account and posting time: as_of cannot tell them apart.
             history[(state.id, posted_at)] = (state.id, entry_id, stored_at, *state.totals)
-        posted.append(
-            PostedEntry(
-                entry_id,
-                posted_at,
-                request.flow,
-                request.ref,
-                request.actor,
-                request.memo,
-                reverses,
-                None,
-                None,
-                tuple(transfers),
-            )
-        )
+        posted.append(PostedEntry(
+            entry_id, posted_at, flow, ref, actor, memo, reverses, None, None, tuple(transfers)
+        ))
+        if encode:
+            bodies.append((entry_id, posted_at, encode_entry(
+                entry_id, micros_now if posted_at == now else timestamp_us(posted_at), flow, ref,
+                actor, memo, reverses, transfers,  # a PostedTransfer unpacks in that order
+            )))
+    for state, entry_id in last_entry.items():
+        state.last_at = now
+        state.changed = True
+        history[(state.id, now)] = (state.id, entry_id, stored_now, *state.totals)
     return rows
 
 

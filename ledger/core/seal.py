@@ -96,61 +96,104 @@ def seal_before_commit(
     entries: Sequence[tuple[int, datetime, bytes]],
     connection: Connection | None = None,
 ) -> bool:
-    """SQLite: seal `entries` (id, posted_at, canonical bytes), just written and queued by
-    `session`'s unit of work, inside its transaction right before it commits, from these
-    bytes; False (nothing done) when the session is not one `ledger.core.db.transaction`
-    opened: the seal step then runs after commit as on PostgreSQL.
+    """SQLite: seal `entries` (id, posted_at, canonical bytes), just written, in `session`'s
+    unit of work, inside its transaction right before it commits, from these bytes; False
+    (nothing done) when the session is not one `ledger.core.db.transaction` opened: the
+    caller then queues them for the seal step after commit, as on PostgreSQL.
 
     SQLite has one writer (BEGIN IMMEDIATE and the process's write lock), so the chain order
-    is the commit order and an entry posted here is never committed unsealed. Its queue row
-    lives only inside the transaction: readers in it (`verify`) see it queued, as before."""
+    is the commit order and an entry posted here is never committed unsealed; it needs no
+    queue row (`held_entries` shows it as queued to readers in the transaction: `verify`)."""
     if not before_commit(session, _seal_own):
         return False
     session.info.setdefault(_HELD, []).extend(entries)
+    session.info.setdefault(_HELD_SINCE, datetime.now(UTC))
     if connection is not None:  # the session's own: saves the ORM's lookup at commit
         session.info[_HELD_ON] = connection
     return True
 
 
+def held_entries(session: Session) -> dict[int, datetime]:
+    """The entries `session`'s unit of work will seal before it commits (SQLite), each with
+    when the unit first held one: to its own readers they are as good as queued."""
+    since = session.info.get(_HELD_SINCE)
+    return {entry[0]: since for entry in session.info.get(_HELD, ())}
+
+
 _HELD = "voucher_ledger_seal_held"
+_HELD_SINCE = "voucher_ledger_seal_held_since"
+_SEALED_EARLY = "voucher_ledger_sealed_early"
 _HELD_ON = "voucher_ledger_seal_connection"
-# The head and the queue in one statement (the head's columns repeat on each queued row).
+# The head, whether anything is queued (older entries) and the largest entry id.
 _HEAD_AND_QUEUE = (
-    "SELECT h.sealed_entries, h.head_hash, h.last_posted_at, q.entry_id FROM ledger_head AS h "
-    "LEFT JOIN journal_unsealed AS q WHERE h.id = 1 ORDER BY q.entry_id"
+    "SELECT sealed_entries, head_hash, last_posted_at, "
+    "EXISTS (SELECT 1 FROM journal_unsealed), (SELECT max(id) FROM journal_entries) "
+    "FROM ledger_head WHERE id = 1"
 )
 
 
-def _seal_own(session: Session) -> int:
-    """Before commit (SQLite): seal what is queued, the entries held by `seal_before_commit`
-    from their bytes in memory, any other (older: posted outside `transaction`) by
-    `seal_batch`; how many. Four statements when only the unit's own entries are queued."""
-    connection = session.info.pop(_HELD_ON, None) or session.connection()
-    # An entry rolled back with a savepoint has no queue row; SQLite numbers from max(id) + 1,
-    # so a later entry may have taken its id again: the last one held with an id is the one.
-    held = {entry[0]: entry for entry in session.info.pop(_HELD, ())}
+def seal_visible(session: Session) -> int:
+    """Seal every entry the caller's transaction can see, its own unit's included (SQLite's
+    held entries too), so that the head it reads next covers them; how many. Another sealer
+    holding the head (PostgreSQL) leaves the rest queued."""
+    sealed = _seal_own(session, early=True) if session.info.get(_HELD) else 0
+    while (batch := seal_batch(session) or 0) > 0:
+        sealed += batch
+        if batch < SEAL_BATCH:
+            break
+    return sealed
+
+
+def _seal_own(session: Session, early: bool = False) -> int:
+    """Before commit (SQLite): seal whatever is queued (older: posted outside `transaction`)
+    by `seal_batch`, then the entries held by `seal_before_commit` from their bytes in memory,
+    in id order; how many. Three statements when nothing older is queued. `early` (from
+    `seal_visible`, inside the transaction): the held entries stay held, and the commit then
+    seals only those still without a seal (a savepoint rolled back may have taken it)."""
+    info = session.info
+    if early:
+        # Through the session: a savepoint begun since the posting starts on its first use.
+        connection = session.connection()
+        held_list = info.get(_HELD, ())
+    else:
+        connection = info.pop(_HELD_ON, None) or session.connection()
+        held_list = info.pop(_HELD, ())
+        info.pop(_HELD_SINCE, None)
+    # An entry rolled back with a savepoint is gone, and SQLite numbers from max(id) + 1: a
+    # rollback removes the newest ids, which a later entry may take again. So the held entries
+    # that exist are those up to the largest id, each the one last held under its id.
+    held = {entry[0]: entry for entry in held_list}
+    if held and info.get(_SEALED_EARLY):  # sealed in part already, by `seal_visible`
+        done = driver_rows(connection, "SELECT entry_id FROM journal_seals WHERE entry_id >= ?",
+                           (min(held),))
+        for (entry_id,) in done:
+            held.pop(entry_id, None)
+    if early:
+        info[_SEALED_EARLY] = True
+    else:
+        info.pop(_SEALED_EARLY, None)
     sealed = 0
     while True:
-        rows = driver_rows(connection, _HEAD_AND_QUEUE, ())
-        queued = [row[3] for row in rows if row[3] is not None]
-        if not queued:
-            return sealed
-        if all(entry_id in held for entry_id in queued):
+        ((seq, prev_hash, last_raw, older, largest),) = driver_rows(
+            connection, _HEAD_AND_QUEUE, ()
+        )
+        if not older:
             break
-        # Something this unit did not write is queued (it is older): the reference path.
+        # The reference path for what this unit did not write.
         progress = seal_batch(session, wait=True) or 0
         if not progress:
             # An older queued entry the reference path cannot seal (no transfers: written
-            # around the journal): leave the queue as it is rather than spin under the write
-            # lock; `verify` reports what stays unsealed.
-            return sealed
+            # around the journal): leave it queued, for `verify` to report, and go on.
+            break
         sealed += progress
-    seq, prev_hash, last_raw, _ = rows[0]
+    mine = [held[entry_id] for entry_id in sorted(held) if largest is not None
+            and entry_id <= largest]
+    if not mine:
+        return sealed
     last_at = None if last_raw is None else stored_moment(last_raw)
     now = _driver_time(connection, datetime.now(UTC))
     seals: list[tuple[object, ...]] = []
-    for entry_id in queued:
-        _, posted_at, body = held[entry_id]
+    for entry_id, posted_at, body in mine:
         seq += 1
         entry_hash = chain_hash(prev_hash, body)
         seals.append((seq, entry_id, prev_hash, entry_hash, now))
@@ -164,8 +207,6 @@ def _seal_own(session: Session) -> int:
         "VALUES (?, ?, ?, ?, ?)",
         seals,
     )
-    # The queue held only these (read above, under the one write lock).
-    driver_rows(connection, "DELETE FROM journal_unsealed", ())
     driver_rows(
         connection,
         "UPDATE ledger_head SET sealed_entries = ?, head_hash = ?, last_posted_at = ? "

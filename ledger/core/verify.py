@@ -44,7 +44,7 @@ from ledger.core.models import (
     Transfer,
     UnsealedEntry,
 )
-from ledger.core.seal import SEAL_BOUND, canonical_entries
+from ledger.core.seal import SEAL_BOUND, canonical_entries, held_entries
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -316,7 +316,10 @@ def unsealed_entries(session: Session) -> list[Unsealed]:
         .where(~sealed)
         .order_by(JournalEntry.id)
     ).all()
-    return [Unsealed(entry_id, queued_at) for entry_id, queued_at in rows]
+    # SQLite: what this unit of work posted is sealed before it commits, with no queue row.
+    held = held_entries(session)
+    return [Unsealed(entry_id, held.get(entry_id) if queued_at is None else queued_at)
+            for entry_id, queued_at in rows]
 
 
 # The chain is read as plain column values, two streams of one scan each: seals with their

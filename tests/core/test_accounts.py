@@ -3,11 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from ledger.core.accounts import Balance, balance, balance_as_of, get_account, open_account
 from ledger.core.db import transaction
 from ledger.core.errors import AlreadyExists, InvalidInput, NotFound
-from ledger.core.journal import EntryRequest, Move, post_entry
+from ledger.core.journal import EntryRequest, Move, post_entries, post_entry
 
 pytestmark = pytest.mark.usefixtures("posting_path")
 
@@ -74,3 +75,51 @@ def test_balance_as_of_reads_the_history(sessions):
         assert balance_as_of(s, "P:budget", datetime.now(UTC)) == balance(s, "P:budget")
         assert balance(s, "P:budget").debit_balance == 600
         assert balance(s, "P:funding").credits_posted == 600
+
+
+def _history(session, code):  # type: ignore[no-untyped-def]
+    """(entry_id, debits_posted, credits_posted) of the account's history rows, oldest first."""
+    return session.execute(text(
+        "SELECT h.entry_id, h.debits_posted, h.credits_posted FROM account_history h "
+        "JOIN accounts a ON a.id = h.account_id WHERE a.code = :code ORDER BY h.entry_id"
+    ), {"code": code}).all()
+
+
+def test_a_batch_at_one_time_keeps_one_history_row_per_account_its_last_entrys(sessions):
+    with transaction(sessions) as s:
+        open_account(s, "P:funding", "P")
+        open_account(s, "P:budget", "P", credits_must_not_exceed_debits=True)
+        open_account(s, "P:voucher", "P", credits_must_not_exceed_debits=True)
+    with transaction(sessions) as s:
+        posted = post_entries(s, [
+            EntryRequest((Move("P:budget", "P:funding", 500),), flow="appropriate"),
+            EntryRequest((Move("P:voucher", "P:budget", 200),), flow="issue"),
+            EntryRequest((Move("P:voucher", "P:budget", 100),), flow="issue"),
+            EntryRequest((Move("P:budget", "P:funding", 7),), flow="appropriate"),
+        ])
+    with transaction(sessions) as s:
+        assert _history(s, "P:funding") == [(posted[3].id, 0, 507)]
+        assert _history(s, "P:budget") == [(posted[3].id, 507, 300)]
+        assert _history(s, "P:voucher") == [(posted[2].id, 300, 0)]
+        assert balance_as_of(s, "P:budget", datetime.now(UTC)) == balance(s, "P:budget")
+
+
+def test_a_batch_with_requested_times_keeps_a_history_row_per_account_and_time(sessions):
+    with transaction(sessions) as s:
+        open_account(s, "P:funding", "P")
+        open_account(s, "P:budget", "P", credits_must_not_exceed_debits=True)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+    with transaction(sessions) as s:
+        posted = post_entries(s, [
+            EntryRequest((Move("P:budget", "P:funding", 100),), flow="a", posted_at=start),
+            EntryRequest((Move("P:budget", "P:funding", 20),), flow="a", posted_at=start),
+            EntryRequest((Move("P:budget", "P:funding", 3),), flow="a", posted_at=start + day),
+            EntryRequest((Move("P:budget", "P:funding", 4),), flow="a"),  # now
+        ])
+    with transaction(sessions) as s:
+        assert _history(s, "P:budget") == [
+            (posted[1].id, 120, 0), (posted[2].id, 123, 0), (posted[3].id, 127, 0)
+        ]
+        assert balance_as_of(s, "P:budget", start + day / 2).debits_posted == 120
+        assert balance_as_of(s, "P:budget", start + day).debits_posted == 123

@@ -29,7 +29,7 @@ from ledger.core.db import transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
 from ledger.core.models import LedgerHead, UnsealedEntry
-from ledger.core.seal import SEAL_BOUND, seal_batch, seal_committed
+from ledger.core.seal import SEAL_BOUND, seal_batch, seal_committed, seal_visible
 from ledger.core.verify import _account_mismatches, verify
 from tests.core.scenario import fund_voucher, open_chart
 
@@ -375,7 +375,12 @@ def test_a_unit_of_work_commits_once_and_seals_what_was_queued_before_its_own(
     event.listen(engine, "commit", count)
     with transaction(two_charts) as s:
         mine = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
-        assert [u.entry_id for u in verify(s).unsealed] == [older.id, mine.id]  # queued here
+        inside = verify(s)
+        assert [u.entry_id for u in inside.unsealed] == [older.id, mine.id]  # queued here
+        assert inside.ok and all(u.queued_at is not None for u in inside.unsealed)
+        # SQLite seals its own entries before commit: they need no queue row.
+        queue = s.scalars(select(UnsealedEntry.entry_id).order_by(UnsealedEntry.entry_id)).all()
+        assert queue == ([older.id] if engine.dialect.name == "sqlite" else [older.id, mine.id])
     event.remove(engine, "commit", count)
     if engine.dialect.name == "sqlite":
         assert len(commits) == 1  # the seal ran before the posting's commit, not after it
@@ -384,6 +389,61 @@ def test_a_unit_of_work_commits_once_and_seals_what_was_queued_before_its_own(
         assert report.ok and not report.unsealed and report.entries == head(s)[0] == 6
         seqs = dict(s.execute(text("SELECT entry_id, seq FROM journal_seals")).all())
         assert seqs[older.id] == 5 and seqs[mine.id] == 6
+
+
+def test_an_older_entry_that_cannot_be_sealed_does_not_hold_back_the_units_own(
+    two_charts, engine
+):
+    """An entry written around the journal (no transfers) and queued cannot be chained by the
+    seal step's reading; the unit's own entries are sealed all the same, and it stays
+    reported."""
+    new_id = "nextval('journal_entry_ids')" if engine.dialect.name == "postgresql" else "NULL"
+    with engine.begin() as conn:
+        stray = conn.execute(text(
+            "INSERT INTO journal_entries (id, posted_at, flow, ref, actor, memo) "
+            f"VALUES ({new_id}, CURRENT_TIMESTAMP, 'manual', '', 'test', '') RETURNING id"
+        )).scalar_one()
+        conn.execute(text(
+            "INSERT INTO journal_unsealed (entry_id, queued_at) VALUES (:id, CURRENT_TIMESTAMP)"
+        ), {"id": stray})
+    with transaction(two_charts) as s:
+        mine = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
+    with transaction(two_charts) as s:
+        assert get_entry(s, mine.id).hash is not None
+        assert balance(s, "P:voucher:V1").credits_posted == 20
+        unsealed = [u.entry_id for u in verify(s).unsealed]
+        assert mine.id not in unsealed
+        if engine.dialect.name == "sqlite":
+            assert unsealed == [stray]
+
+
+def test_seal_visible_covers_the_units_own_entries_and_each_is_sealed_once(two_charts):
+    """A unit that states the head (an award publication) seals what it posted first; what
+    it posts afterwards is sealed at commit, and nothing twice."""
+    with transaction(two_charts) as s:
+        first = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+        assert seal_visible(s) == 1
+        assert head(s)[0] == 5 and get_entry(s, first.id).hash == head(s)[1]
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
+        assert seal_visible(s) == 1 and head(s)[0] == 6
+        last = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 30))
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == 7
+        assert head(s) == (7, get_entry(s, last.id).hash)
+
+
+def test_a_seal_rolled_back_with_a_savepoint_is_made_again_at_commit(two_charts):
+    with transaction(two_charts) as s:
+        entry = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+        nested = s.begin_nested()
+        assert seal_visible(s) == 1
+        nested.rollback()
+        assert get_entry(s, entry.id).hash is None
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == 5
+        assert get_entry(s, entry.id).hash == head(s)[1]
 
 
 def test_entries_rolled_back_with_a_savepoint_are_not_sealed(two_charts):
