@@ -1,6 +1,7 @@
 """The seal step: append committed journal entries to the hash chain, in batches.
 
-Postings lock only their own accounts and queue their entry in `journal_unsealed`. Sealing
+Postings lock only their own accounts and queue their entry in `journal_unsealed` (on SQLite,
+inside `transaction`, the unit seals its own before it commits instead: no queue row). Sealing
 takes the one `ledger_head` row (so one sealer at a time), reads queued entries in entry-id
 order, and writes one `journal_seals` row per entry: its place `seq` in the chain, the previous
 seal's hash and the SHA-256 over that hash and the entry's canonical bytes (ledger.core.chain).
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     delete,
+    event,
     select,
     type_coerce,
     update,
@@ -116,8 +118,19 @@ def seal_before_commit(
 def held_entries(session: Session) -> dict[int, datetime]:
     """The entries `session`'s unit of work will seal before it commits (SQLite), each with
     when the unit first held one: to its own readers they are as good as queued."""
-    since = session.info.get(_HELD_SINCE)
+    since: datetime | None = session.info.get(_HELD_SINCE)
+    if since is None:
+        return {}
     return {entry[0]: since for entry in session.info.get(_HELD, ())}
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_left_held(session: Session) -> None:
+    """Whatever commits the unit (normally `transaction`, after its hooks sealed everything),
+    entries still held are sealed first: one posted by a later before-commit hook, or by a
+    unit committed by hand. With no queue row, an entry committed unsealed would stay so."""
+    if session.info.get(_HELD) and session.get_nested_transaction() is None:
+        _seal_own(session)
 
 
 _HELD = "voucher_ledger_seal_held"

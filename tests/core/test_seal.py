@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, event, select, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, InvalidRequestError
 from typer.testing import CliRunner
 
 from api.cli import app
 from ledger.core.accounts import balance
-from ledger.core.db import transaction
+from ledger.core.db import before_commit, transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
 from ledger.core.models import LedgerHead, UnsealedEntry
@@ -444,6 +444,31 @@ def test_a_seal_rolled_back_with_a_savepoint_is_made_again_at_commit(two_charts)
         report = verify(s)
         assert report.ok and not report.unsealed and report.entries == 5
         assert get_entry(s, entry.id).hash == head(s)[1]
+
+
+def test_an_entry_posted_by_a_later_before_commit_hook_is_sealed(two_charts):
+    with transaction(two_charts) as s:
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+        before_commit(s, lambda late: post_entry(late, _move("P:provider:S1", "P:voucher:V1",
+                                                              20)))
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == head(s)[0] == 6
+
+
+def test_a_unit_committed_by_hand_seals_what_it_posted(two_charts):
+    """Committing inside `transaction` is a misuse SQLAlchemy refuses at the end, but what was
+    committed is sealed, not left unsealed with nothing to queue it."""
+    with pytest.raises(InvalidRequestError), transaction(two_charts) as s:
+        entry = post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))
+        s.commit()
+        post_entry(s, _move("P:provider:S1", "P:voucher:V1", 20))
+    seal_committed(two_charts)
+    with transaction(two_charts) as s:
+        report = verify(s)
+        assert report.ok and not report.unsealed and report.entries == 5
+        assert get_entry(s, entry.id).hash == head(s)[1]
+        assert balance(s, "P:voucher:V1").credits_posted == 10
 
 
 def test_entries_rolled_back_with_a_savepoint_are_not_sealed(two_charts):
