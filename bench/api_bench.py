@@ -10,7 +10,9 @@ provider must). Each pair's provider signs in; booking client n books for pair n
 pairs), so concurrent bookings meet on no firm and no provider account as a bureau's many
 firms would (`--pairs 1`: every booking on one firm and one provider, the worst case). The
 `--clients` booking clients and `--health-clients` clients of `GET /health` run for
-`--seconds`; one aiohttp session carries them all (light: the client must not be the
+`--seconds`, after `--warmup` seconds (1) of the same load that are not counted (a fresh
+process's first requests fill its caches; the warm-up's own count and p99 are printed); one
+aiohttp session carries them all (light: the client must not be the
 bottleneck of the machine it shares). Each booking is a real one: 2.00 yuan of testing, a
 1.00 yuan subsidy held on the voucher, a fresh Idempotency-Key. The last line is the summary
 recorded in docs/performance.md: `ratio` is booking_rps / health_rps on SQLite, and
@@ -123,6 +125,8 @@ class Run:
     # and the gap between its p99 and the server's is time spent outside the app.
     server_p99_ms: float
     client_cpu: float
+    # The warm-up before the measured run: (bookings, their p99 in ms), not counted above.
+    warmup: tuple[int, float] = (0, 0.0)
 
     @property
     def booking_rps(self) -> float:
@@ -176,15 +180,22 @@ def _measure(url: str, workers: int, pairs: list[Pair], var_dir: str,
         tokens = [httpx.post(f"{base}/api/v1/auth/token", data={
             "username": p.username, "password": p.password}).json()["access_token"]
             for p in pairs]
+        # The same load for `--warmup` seconds first, not counted: the first requests of a
+        # fresh process fill its caches (compiled statements, pooled connections) and were
+        # the slowest of a run. Its figures are printed beside the run's (`Run.warmup`).
+        warm, *_ = asyncio.run(
+            _run(base, tokens, args.warmup, args.clients, args.health_clients, pairs))
         cpu, wall = time.process_time(), time.perf_counter()
         latencies, health, refused, bookings = asyncio.run(
             _run(base, tokens, args.seconds, args.clients, args.health_clients, pairs))
         client_cpu = (time.process_time() - cpu) / (time.perf_counter() - wall)
     mean = sum(latencies) / max(len(latencies), 1) * 1000
+    served = _served_bookings(log)
     return Run(bookings, refused, len(health), _p99_ms(latencies), args.seconds,
                exhausted=any(not p.codes for p in pairs), mean_ms=mean,
                health_p99_ms=_p99_ms(health),
-               server_p99_ms=_p99_ms(_served_bookings(log)), client_cpu=client_cpu)
+               server_p99_ms=_p99_ms(served[len(warm):]), client_cpu=client_cpu,
+               warmup=(len(warm), _p99_ms(warm)))
 
 
 _BOOKING_SERVED = re.compile(r"POST /api/v1/redemptions 201 ([0-9.]+)ms")
@@ -207,12 +218,15 @@ def _say(name: str, run: Run, args: argparse.Namespace) -> None:
           f"health clients: {run.booking_rps:.0f} bookings/s, mean {run.mean_ms:.1f} ms, "
           f"p99 {run.p99_ms:.1f} ms (in the app {run.server_p99_ms:.1f} ms), "
           f"{run.health_rps:.0f} health/s (p99 {run.health_p99_ms:.1f} ms); this client used "
-          f"{run.client_cpu:.2f} of a core{short}", flush=True)
+          f"{run.client_cpu:.2f} of a core; warm-up before it (not counted): "
+          f"{run.warmup[0]} bookings, p99 {run.warmup[1]:.1f} ms{short}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=1.0,
+                        help="Seconds of the same load first, not counted (0: none)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--health-clients", type=int, default=4)
     parser.add_argument("--pg-url", help="An empty PostgreSQL database (default: own cluster)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -148,9 +149,15 @@ def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monke
     assert options["server_header"] is False
     assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
     assert os.environ["VOUCHER_LEDGER_DATABASE_URL"] == db_url
-    # What each worker process does with the import string: an app on the same database.
+    # What each worker process does with the import string: an app on the same database,
+    # whose start-up objects are frozen out of the cycle collector's passes.
     module, factory = target.split(":")
-    worker_app = getattr(importlib.import_module(module), factory)()
+    frozen = gc.get_freeze_count()
+    try:
+        worker_app = getattr(importlib.import_module(module), factory)()
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()  # this test process is not a worker
     assert str(worker_app.state.engine.url) == str(make_engine(db_url).url)
     worker_app.state.engine.dispose()
 
