@@ -217,17 +217,25 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def _csv_rows(text: str) -> list[list[object]]:
+    """The file's non-blank rows; a file the csv module cannot read (a bare carriage return
+    inside a cell, say) is refused with the line it reached."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return [list(r) for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the line being read when the reader gave up
+        raise ImportRejected(f"line {line}: {exc}", errors=[
+            {"line": line, "column": "", "reason": str(exc)}]) from exc
+
+
 def read_confirmation(data: bytes) -> tuple[list[Confirmed], set[int]]:
     """A bank's confirmation file (CSV in UTF-8 or GB18030, or XLSX): its lines and the batch
     ids it names; a bad cell refuses the file with its line, column and reason."""
     if len(data) > MAX_BYTES:
         raise ImportRejected("the file is too large", errors=[
             {"line": 0, "column": "", "reason": "file too large"}])
-    if data.startswith(b"PK\x03\x04"):
-        table = _xlsx_rows(data)
-    else:
-        table = [list(r) for r in csv.reader(io.StringIO(decode(data)))
-                 if any(c.strip() for c in r)]
+    table = _xlsx_rows(data) if data.startswith(b"PK\x03\x04") else _csv_rows(decode(data))
     if not table:
         raise ImportRejected("the file is empty", errors=[
             {"line": 1, "column": "", "reason": "a header line is required"}])

@@ -97,7 +97,7 @@ class VoucherImport:
 
 
 def _parse(data: bytes) -> tuple[list[tuple[int, str, int]], list[dict[str, object]]]:
-    reader = csv.DictReader(io.StringIO(decode(data)))
+    reader = csv.DictReader(io.StringIO(decode(data), newline=""))
     try:
         return _read_rows(reader)
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit

@@ -272,6 +272,18 @@ def test_a_returned_line_is_owed_again_and_paid_once_the_bank_is_corrected(sessi
     assert (b.paid, b.in_payment, b.balanced) == (1_500_000, 0, True)
 
 
+@pytest.mark.parametrize("data", [
+    b"\r0\r",  # a bare carriage return where a cell goes on (a 500 found by the fuzz test)
+    b"batch,line,amount_yuan,reference,value_date\r1,1,5,\"CMB\rX\",2026-06-01\r",
+    # a cell past the csv module's field size limit
+    b"batch,line,amount_yuan,reference,value_date\n1,1,5,R" + b"x" * 140_000 + b",2026-06-01\n",
+])
+def test_a_confirmation_file_the_csv_reader_cannot_take_is_refused_not_a_crash(data):
+    with pytest.raises(ImportRejected) as refused:
+        confirmation.read_confirmation(data)
+    assert refused.value.code == "import_rejected" and refused.value.detail["errors"]
+
+
 def test_a_confirmation_file_is_compared_with_the_ledger(sessions, programme):
     ids = _approved_claims(sessions, 1_000_000, 2_000_000)
     batch_id = _released(sessions, ids)
