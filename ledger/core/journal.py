@@ -262,20 +262,12 @@ def _post(
     if not requests:
         return []
     if all(r.idempotency_key is None for r in requests):  # a batch, usually: nothing to recall
-        batch = _load_batch(session, requests)
-        if check_locked is not None:
-            check_locked(session)
-        with _no_cycle_collection(len(requests)):
-            return _apply(session, batch, requests)
+        return _post_new(session, requests, check_locked)
     _serialise_keys(session, requests)
     results: list[PostedEntry | None] = [None] * len(requests)
     todo, key_hashes, same_as = _recall_keys(session, requests, results)
     if todo:
-        batch = _load_batch(session, [requests[i] for i in todo])
-        if check_locked is not None:
-            check_locked(session)
-        with _no_cycle_collection(len(todo)):
-            written = _apply(session, batch, [requests[i] for i in todo])
+        written = _post_new(session, [requests[i] for i in todo], check_locked)
         for index, entry in zip(todo, written, strict=True):
             results[index] = entry
             key = requests[index].idempotency_key
@@ -284,6 +276,19 @@ def _post(
     for index, first in same_as.items():
         results[index] = _as_replay(results[first])
     return [entry for entry in results if entry is not None]
+
+
+def _post_new(
+    session: Session,
+    requests: list[EntryRequest],
+    check_locked: Callable[[Session], None] | None,
+) -> list[PostedEntry]:
+    """Lock and load the accounts, run `check_locked`, then number, check and write."""
+    batch = _load_batch(session, requests)
+    if check_locked is not None:
+        check_locked(session)
+    with _no_cycle_collection(len(requests)):
+        return _apply(session, batch, requests)
 
 
 @contextmanager

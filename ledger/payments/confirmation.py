@@ -34,7 +34,7 @@ from ledger.payments.batches import (
     get_batch,
     refuse_cancelled,
 )
-from ledger.registry.csv_files import MAX_BYTES, MAX_ROWS, decode
+from ledger.registry.csv_files import MAX_BYTES, MAX_ROWS, decode, refused_if_unreadable
 from ledger.vouchers.claims import Claim
 
 # The columns read from a bank's confirmation file (others are ignored: banks add their own),
@@ -218,15 +218,11 @@ def _cell_text(value: object) -> str:
 
 
 def _csv_rows(text: str) -> list[list[object]]:
-    """The file's non-blank rows; a file the csv module cannot read (a bare carriage return
-    inside a cell, say) is refused with the line it reached."""
+    """The file's non-blank rows (LF, CRLF or CR line ends); one the csv module cannot read is
+    refused with the line it reached."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
+    with refused_if_unreadable(reader):
         return [list(r) for r in reader if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        line = reader.line_num + 1  # the line being read when the reader gave up
-        raise ImportRejected(f"line {line}: {exc}", errors=[
-            {"line": line, "column": "", "reason": str(exc)}]) from exc
 
 
 def read_confirmation(data: bytes) -> tuple[list[Confirmed], set[int]]:

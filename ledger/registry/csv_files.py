@@ -7,8 +7,10 @@ refused the same way everywhere: line, column and reason, nothing written.
 from __future__ import annotations
 
 import contextlib
+import csv
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.core.errors import ImportRejected
 
@@ -49,6 +51,18 @@ def decode(data: bytes) -> str:
             "the file is neither UTF-8 nor GB18030",
             errors=[{"line": 0, "column": "", "reason": "neither UTF-8 nor GB18030"}],
         ) from exc
+
+
+@contextlib.contextmanager
+def refused_if_unreadable(reader: Any) -> Iterator[None]:
+    """Read the file inside this: a file the csv module itself gives up on (a cell past its
+    field size limit, say) is refused at the line `reader` was reading, not a server error."""
+    try:
+        yield
+    except csv.Error as exc:
+        line = reader.line_num + 1  # the line being read when the reader gave up
+        raise ImportRejected(f"line {line}: {exc}", errors=[
+            {"line": line, "column": "", "reason": str(exc)}]) from exc
 
 
 def read_header(

@@ -42,7 +42,7 @@ from ledger.core.money import yuan_to_fen
 from ledger.programmes.decisions import refused
 from ledger.programmes.programme import Programme, account, policies, programme_row
 from ledger.registry.credit_code import credit_code_problem, normalise_credit_code
-from ledger.registry.csv_files import decode
+from ledger.registry.csv_files import decode, refused_if_unreadable
 from ledger.registry.firms import FIRMS, Firm, FirmCertification
 from ledger.vouchers.voucher import FLOW_ISSUE, Voucher
 from ledger.vouchers.voucher_totals import record_issues
@@ -98,12 +98,8 @@ class VoucherImport:
 
 def _parse(data: bytes) -> tuple[list[tuple[int, str, int]], list[dict[str, object]]]:
     reader = csv.DictReader(io.StringIO(decode(data), newline=""))
-    try:
+    with refused_if_unreadable(reader):
         return _read_rows(reader)
-    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-        line = reader.line_num + 1  # the line being read when the reader gave up
-        raise ImportRejected(f"line {line}: {exc}", errors=[
-            {"line": line, "column": "", "reason": str(exc)}]) from exc
 
 
 def _read_rows(

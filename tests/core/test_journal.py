@@ -27,22 +27,13 @@ from ledger.core.journal import (
     void_hold,
 )
 from ledger.core.verify import verify
-from tests.core.scenario import fund_voucher, open_chart
+from tests.core.scenario import open_chart
 
 pytestmark = pytest.mark.usefixtures("posting_path")
 
 
-@pytest.fixture
-def funded(sessions):
-    """A chart whose voucher V1 holds 1,000 fen."""
-    with transaction(sessions) as s:
-        open_chart(s)
-        fund_voucher(s, 1000)
-    return sessions
-
-
-def test_entries_chain_and_balance(funded):
-    with transaction(funded) as s:
+def test_entries_chain_and_balance(chart):
+    with transaction(chart) as s:
         first, second = get_entry(s, 1), get_entry(s, 2)
         assert first.prev_hash == "0" * 64
         assert second.prev_hash == first.hash
@@ -52,28 +43,28 @@ def test_entries_chain_and_balance(funded):
         assert verify(s).ok
 
 
-def test_multi_transfer_entry_posts_all_or_nothing(funded):
+def test_multi_transfer_entry_posts_all_or_nothing(chart):
     bad = EntryRequest(
         (Move("P:provider:S1", "P:voucher:V1", 600), Move("P:provider:S1", "P:voucher:V1", 600)),
         flow="manual",
     )
-    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+    with pytest.raises(InsufficientBalance), transaction(chart) as s:
         post_entry(s, bad)
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert balance(s, "P:voucher:V1").credits_posted == 0
         assert head(s)[0] == 2
 
 
-def test_hold_counts_against_the_limit_then_posts_in_part(funded):
-    with transaction(funded) as s:
+def test_hold_counts_against_the_limit_then_posts_in_part(chart):
+    with transaction(chart) as s:
         hold = create_hold(s, "P:provider:S1", "P:voucher:V1", 700, flow="book")
         hold_id = hold.transfers[0].id
         assert hold.transfers[0].kind == "pending"
         assert balance(s, "P:voucher:V1").available == 300
-    with pytest.raises(InsufficientBalance) as refused, transaction(funded) as s:
+    with pytest.raises(InsufficientBalance) as refused, transaction(chart) as s:
         create_hold(s, "P:provider:S1", "P:voucher:V1", 301, flow="book")
     assert refused.value.detail["available"] == 300
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         posted = post_hold(s, hold_id, 500, flow="complete")
         assert posted.transfers[0].kind == "post_pending"
         assert posted.transfers[0].pending_id == hold_id
@@ -83,34 +74,34 @@ def test_hold_counts_against_the_limit_then_posts_in_part(funded):
         assert verify(s).ok
 
 
-def test_hold_is_resolved_at_most_once(funded):
-    with transaction(funded) as s:
+def test_hold_is_resolved_at_most_once(chart):
+    with transaction(chart) as s:
         hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
         void_hold(s, hold_id, flow="cancel")
         assert balance(s, "P:voucher:V1").available == 1000
     for attempt in (lambda s: post_hold(s, hold_id), lambda s: void_hold(s, hold_id)):
-        with pytest.raises(Conflict), transaction(funded) as s:
+        with pytest.raises(Conflict), transaction(chart) as s:
             attempt(s)
 
 
-def test_partial_post_above_the_hold_is_refused(funded):
-    with transaction(funded) as s:
+def test_partial_post_above_the_hold_is_refused(chart):
+    with transaction(chart) as s:
         hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
-    with pytest.raises(InvalidInput, match="holds 400"), transaction(funded) as s:
+    with pytest.raises(InvalidInput, match="holds 400"), transaction(chart) as s:
         post_hold(s, hold_id, 401)
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert balance(s, "P:voucher:V1").credits_pending == 400
 
 
-def test_post_of_an_unknown_or_posted_transfer_is_refused(funded):
-    with pytest.raises(NotFound), transaction(funded) as s:
+def test_post_of_an_unknown_or_posted_transfer_is_refused(chart):
+    with pytest.raises(NotFound), transaction(chart) as s:
         post_hold(s, 9999)
-    with pytest.raises(NotFound), transaction(funded) as s:
+    with pytest.raises(NotFound), transaction(chart) as s:
         post_hold(s, 1)  # transfer 1 is a normal transfer, not a hold
 
 
-def test_reversal_undoes_an_entry_once(funded):
-    with transaction(funded) as s:
+def test_reversal_undoes_an_entry_once(chart):
+    with transaction(chart) as s:
         spent = post_entry(
             s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),), flow="redeem")
         )
@@ -120,39 +111,39 @@ def test_reversal_undoes_an_entry_once(funded):
             ("P:voucher:V1", "P:provider:S1", 250)
         ]
         assert balance(s, "P:voucher:V1").available == 1000
-    with pytest.raises(Conflict, match="already reversed"), transaction(funded) as s:
+    with pytest.raises(Conflict, match="already reversed"), transaction(chart) as s:
         reverse_entry(s, spent.id)
-    with pytest.raises(Conflict, match="itself a reversal"), transaction(funded) as s:
+    with pytest.raises(Conflict, match="itself a reversal"), transaction(chart) as s:
         reverse_entry(s, reversal.id)
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert verify(s).ok
 
 
-def test_reversal_of_a_hold_is_refused(funded):
-    with transaction(funded) as s:
+def test_reversal_of_a_hold_is_refused(chart):
+    with transaction(chart) as s:
         hold = create_hold(s, "P:provider:S1", "P:voucher:V1", 100)
-    with pytest.raises(Conflict, match="void the hold"), transaction(funded) as s:
+    with pytest.raises(Conflict, match="void the hold"), transaction(chart) as s:
         reverse_entry(s, hold.id)
 
 
-def test_reversal_that_would_break_a_limit_is_refused(funded):
+def test_reversal_that_would_break_a_limit_is_refused(chart):
     # Once the provider has been paid, reversing the redemption would overdraw its account.
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         spent = post_entry(
             s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 250),), flow="redeem")
         )
         post_entry(s, EntryRequest((Move("P:paid", "P:provider:S1", 250),), flow="pay"))
-    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+    with pytest.raises(InsufficientBalance), transaction(chart) as s:
         reverse_entry(s, spent.id)
 
 
-def test_idempotent_replay_and_conflict(funded):
+def test_idempotent_replay_and_conflict(chart):
     request = EntryRequest(
         (Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem", idempotency_key="order-1"
     )
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         first = post_entry(s, request)
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         again = post_entry(s, request)
         # The first result came back before its seal; the replay reads the sealed entry.
         assert first.hash is None and again.hash is not None
@@ -162,28 +153,28 @@ def test_idempotent_replay_and_conflict(funded):
     other = EntryRequest(
         (Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem", idempotency_key="order-1"
     )
-    with pytest.raises(IdempotencyConflict), transaction(funded) as s:
+    with pytest.raises(IdempotencyConflict), transaction(chart) as s:
         post_entry(s, other)
 
 
-def test_idempotent_reversal_replays(funded):
-    with transaction(funded) as s:
+def test_idempotent_reversal_replays(chart):
+    with transaction(chart) as s:
         spent = post_entry(
             s, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 5),), flow="redeem")
         )
         first = reverse_entry(s, spent.id, idempotency_key="claw-1")
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         again = reverse_entry(s, spent.id, idempotency_key="claw-1")
     assert again.replayed and again.id == first.id
 
 
-def test_batch_is_all_or_nothing(funded):
+def test_batch_is_all_or_nothing(chart):
     good = [EntryRequest((Move("P:provider:S1", "P:voucher:V1", 100),), flow="redeem")] * 9
-    with pytest.raises(InsufficientBalance), transaction(funded) as s:
+    with pytest.raises(InsufficientBalance), transaction(chart) as s:
         post_entries(
             s, [*good, EntryRequest((Move("P:provider:S1", "P:voucher:V1", 101),), flow="redeem")]
         )
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert head(s)[0] == 2
         assert balance(s, "P:voucher:V1").credits_posted == 0
         posted = post_entries(
@@ -194,8 +185,8 @@ def test_batch_is_all_or_nothing(funded):
         assert verify(s).ok
 
 
-def test_batch_can_hold_and_post_within_itself(funded):
-    with transaction(funded) as s:
+def test_batch_can_hold_and_post_within_itself(chart):
+    with transaction(chart) as s:
         entries = post_entries(
             s,
             [
@@ -211,18 +202,18 @@ def test_batch_can_hold_and_post_within_itself(funded):
         assert verify(s).ok
 
 
-def test_batch_keys_replay_within_and_across_batches(funded):
+def test_batch_keys_replay_within_and_across_batches(chart):
     request = EntryRequest(
         (Move("P:provider:S1", "P:voucher:V1", 10),), flow="redeem", idempotency_key="k"
     )
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         first, twin = post_entries(s, [request, request])
         assert twin.replayed and twin.id == first.id
         assert balance(s, "P:voucher:V1").credits_posted == 10
     clash = EntryRequest(
         (Move("P:provider:S1", "P:voucher:V1", 11),), flow="redeem", idempotency_key="j"
     )
-    with pytest.raises(IdempotencyConflict), transaction(funded) as s:
+    with pytest.raises(IdempotencyConflict), transaction(chart) as s:
         post_entries(
             s,
             [
@@ -260,26 +251,26 @@ def test_batch_keys_replay_within_and_across_batches(funded):
         ),  # before the head
     ],
 )
-def test_malformed_requests_are_refused(funded, request_):
-    with pytest.raises(InvalidInput), transaction(funded) as s:
+def test_malformed_requests_are_refused(chart, request_):
+    with pytest.raises(InvalidInput), transaction(chart) as s:
         post_entry(s, request_)
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert head(s)[0] == 2
 
 
-def test_accounts_of_different_ledgers_cannot_meet(funded):
-    with transaction(funded) as s:
+def test_accounts_of_different_ledgers_cannot_meet(chart):
+    with transaction(chart) as s:
         open_chart(s, ledger="Q")
-    with pytest.raises(InvalidInput, match="different ledgers"), transaction(funded) as s:
+    with pytest.raises(InvalidInput, match="different ledgers"), transaction(chart) as s:
         post_entry(s, EntryRequest((Move("Q:budget", "P:funding", 1),), flow="x"))
 
 
-def test_unknown_account_is_refused(funded):
-    with pytest.raises(NotFound, match="P:nowhere"), transaction(funded) as s:
+def test_unknown_account_is_refused(chart):
+    with pytest.raises(NotFound, match="P:nowhere"), transaction(chart) as s:
         post_entry(s, EntryRequest((Move("P:nowhere", "P:funding", 1),), flow="x"))
 
 
-def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(funded):
+def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(chart):
     """Each refusal's class, message and detail, word for word (the PostgreSQL function
     must raise what the Python path raises); the caller may go on in the same transaction."""
     from sqlalchemy import func, select
@@ -287,7 +278,7 @@ def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(f
     from ledger.core.accounts import open_account
     from ledger.core.models import JournalEntry
 
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         open_account(s, "P:owed", "P", debits_must_not_exceed_credits=True)
         open_chart(s, ledger="Q")
         hold_id = create_hold(s, "P:provider:S1", "P:voucher:V1", 400).transfers[0].id
@@ -336,7 +327,7 @@ def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(f
          {"key": "k"}),
     ]
     for attempt, error, message, detail in cases:
-        with transaction(funded) as s:
+        with transaction(chart) as s:
             written = s.scalar(select(func.count()).select_from(JournalEntry))
             with pytest.raises(error) as refused:
                 attempt(s)
@@ -345,7 +336,7 @@ def test_refusals_read_the_same_on_every_path_and_leave_the_transaction_usable(f
             # Nothing was written and the transaction goes on.
             assert s.scalar(select(func.count()).select_from(JournalEntry)) == written
             post_entry(s, EntryRequest((Move("P:budget", "P:funding", 1),), flow="after"))
-    with transaction(funded) as s:
+    with transaction(chart) as s:
         assert balance(s, "P:budget").debits_posted == 1000 + 1 + len(cases)
         assert verify(s).ok
 
