@@ -274,7 +274,6 @@ def main() -> None:
     engines = args.engines.split(",")
     vouchers = max(100, int(100_000 * args.scale))
     entries = max(vouchers * 2, int(1_000_000 * args.scale))
-    path = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "console-bench.db"
     # The demo's users with the cheapest Argon2 cost: sign-in is not what is measured.
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
@@ -282,6 +281,9 @@ def main() -> None:
     users._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024),))  # type: ignore[attr-defined]
     worst: dict[str, tuple[str, float, float]] = {}
     with contextlib.ExitStack() as stack:
+        # A throw-away SQLite file is removed afterwards (`--db` keeps it).
+        path = Path(args.db) if args.db else Path(
+            stack.enter_context(tempfile.TemporaryDirectory())) / "console-bench.db"
         pg_url = ""
         if "postgresql" in engines:
             pg_url = args.pg_url or stack.enter_context(throwaway_cluster(54339, "console_bench"))

@@ -273,8 +273,17 @@ def main() -> None:
     if args.render:
         print(json.dumps(render(args.render)))
         return
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="report-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if args.workdir is None:
+        # Throw-away databases are removed afterwards (`--workdir` keeps them).
+        with tempfile.TemporaryDirectory(prefix="report-bench-") as workdir:
+            _run(Path(workdir), args)
+    else:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        _run(args.workdir, args)
+
+
+def _run(workdir: Path, args: argparse.Namespace) -> None:
+    """Build (or reuse) the two years under `workdir`, render them, print the figures."""
     years = {}
     for label, entries in (("10k", args.small), ("1m", args.large)):
         path = workdir / f"{label}-{entries}.db"
