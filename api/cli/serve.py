@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import typer
@@ -37,12 +38,19 @@ def serve_command(
     if url:
         # Workers are new processes: they read the database from the environment.
         os.environ[DATABASE_URL_ENV] = url
+    counts = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
-        # Each worker counts its own requests; /metrics adds them up from this directory.
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="voucher-ledger-metrics-")
+        # Each worker counts its own requests; /metrics adds them up from this directory,
+        # which goes when the server stops (one given in the environment is left alone).
+        counts = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="voucher-ledger-metrics-")
     out.print(f"serving http://{host}:{port}/  docs: http://{host}:{port}/docs  "
               f"workers: {workers}")
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
-                proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-                server_header=False, log_config=uvicorn_log_config(),
-                access_log=False)
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
+                    proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
+                    server_header=False, log_config=uvicorn_log_config(),
+                    access_log=False)
+    finally:
+        if counts is not None:
+            shutil.rmtree(counts, ignore_errors=True)
+            del os.environ[MULTIPROC_ENV]

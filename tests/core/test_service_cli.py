@@ -134,7 +134,14 @@ def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monke
     import uvicorn
 
     calls: list[tuple[str, dict[str, object]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    counts_dirs: list[Path] = []
+
+    def run(target: str, **kw: object) -> None:
+        calls.append((target, kw))
+        counts_dirs.append(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
+        assert counts_dirs[-1].is_dir()  # the workers' counts, while the server runs
+
+    monkeypatch.setattr(uvicorn, "run", run)
     # serve writes both variables for its workers; monkeypatch puts them back afterwards.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     monkeypatch.setenv("VOUCHER_LEDGER_DATABASE_URL", "sqlite:///not-this-one.db")
@@ -147,7 +154,7 @@ def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monke
     assert options["factory"] is True and options["workers"] == 3
     assert options["proxy_headers"] is True and options["forwarded_allow_ips"] == "10.0.0.5"
     assert options["server_header"] is False
-    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
+    assert not counts_dirs[0].exists()  # removed when the server stopped
     assert os.environ["VOUCHER_LEDGER_DATABASE_URL"] == db_url
     # What each worker process does with the import string: an app on the same database,
     # whose start-up objects are frozen out of the cycle collector's passes.
