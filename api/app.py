@@ -33,7 +33,6 @@ from api.routes import (
     users,
     vouchers,
 )
-from ledger.core.checkpoints import checkpoint_in_background
 from ledger.core.config import secret_key, token_minutes
 from ledger.core.db import is_sqlite, make_engine, make_sessionmaker
 from ledger.registry.sign_in_throttle import ThrottlePolicy
@@ -132,9 +131,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def app_from_environment() -> FastAPI:
     """The app on the configured database: the factory `serve` gives uvicorn's workers."""
     app = create_app()
-    # SQLite: the WAL is copied into the database by a thread, not by the commit that
-    # crossed 1,000 pages on the event loop (ledger.core.checkpoints); None otherwise.
-    app.state.checkpoints = checkpoint_in_background(app.state.engine)
     # What is built by now (routes, models, schemas, policies, catalogues, templates) lives as
     # long as the process: frozen, the cycle collector's full passes no longer walk it (they
     # stalled every request in flight for 50–110 ms: docs/performance.md). Garbage first.

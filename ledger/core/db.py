@@ -54,7 +54,7 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     """Create an engine for `url` (default: the configured database) with our pragmas."""
     url = url or database_url()
     if is_sqlite(url):
-        if "poolclass" not in kwargs and pools_connections(url):
+        if "poolclass" not in kwargs and _pools_connections(url):
             # Room for every thread of the API's pool at once (anyio's 40): a write on the
             # event loop must find a connection free, never wait for one (`without_waiting`).
             kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
@@ -71,7 +71,7 @@ def make_engine(url: str | None = None, **kwargs: object) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def pools_connections(url: str) -> bool:
+def _pools_connections(url: str) -> bool:
     """True when SQLAlchemy would give this SQLite URL a queue of connections (a file; an
     in-memory database gets one connection per thread)."""
     parsed = make_url(url)

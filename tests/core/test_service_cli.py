@@ -166,13 +166,6 @@ def test_serve_hands_uvicorn_an_import_string_and_the_worker_flags(db_url, monke
     finally:
         gc.unfreeze()  # this test process is not a worker
     assert str(worker_app.state.engine.url) == str(make_engine(db_url).url)
-    # On SQLite a thread checkpoints the WAL, not the worker's commits (test_checkpoints).
-    checkpoints = worker_app.state.checkpoints
-    assert (checkpoints is not None) == db_url.startswith("sqlite")
-    if checkpoints is not None:
-        with worker_app.state.engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
-        checkpoints.stop()
     worker_app.state.engine.dispose()
 
 
