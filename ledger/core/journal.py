@@ -723,8 +723,15 @@ def _apply(session: Session, batch: _Batch, requests: list[EntryRequest]) -> lis
     history = list(rows.history.values())
     _insert_many(session, AccountHistory.__tablename__, _HISTORY_COLUMNS, history)
     _update_totals(session, batch)
-    _queue(session, rows.posted, stored_time(now))
+    _queue(session, rows.posted, stored_time(_queued_now()))
     return rows.posted
+
+
+def _queued_now() -> datetime:
+    """When entries are queued: the real time, even while a business clock replays a dated
+    history, because the seal bound `verify` holds them to is real time (as PostgreSQL's
+    posting function and a unit's held entries stamp them)."""
+    return datetime.now(UTC)
 
 
 def _queue(session: Session, posted: list[PostedEntry], queued_at: object) -> None:
@@ -766,7 +773,7 @@ def _apply_here(
     driver_many(connection, _UPDATE_TOTALS, _totals_rows(batch, stored_time))
     if seal_before_commit(session, rows.bodies, connection):
         return rows.posted  # sealed before this transaction commits: no queue row needed
-    queued_at = stored_time(now)
+    queued_at = stored_time(_queued_now())
     driver_many(
         connection,
         _insert_sql(UnsealedEntry.__tablename__, ("entry_id", "queued_at")),

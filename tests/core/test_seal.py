@@ -15,7 +15,7 @@ import sys
 import textwrap
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from ledger.core.accounts import balance
+from ledger.core.acting import business_clock
 from ledger.core.db import before_commit, transaction
 from ledger.core.errors import InsufficientBalance
 from ledger.core.journal import EntryRequest, Move, get_entry, head, post_entry
@@ -264,6 +265,25 @@ def test_an_entry_unsealed_past_the_bound_fails_verify(two_charts, engine, db_ur
     lines = result.output.splitlines()
     assert "UNSEALED entry=5: never queued" in lines
     assert lines[-1].startswith("FAILED entries=4 ") and lines[-1].endswith(" unsealed=1")
+
+
+def test_an_entry_queued_while_a_business_clock_replays_a_past_year_is_young(sessions):
+    # The seal bound is real time: an entry posted a moment ago on a replayed past day
+    # (the demo year) has waited a moment, not a year.
+    a_year_ago = datetime.now(UTC) - timedelta(days=365)
+    with business_clock(a_year_ago):
+        with transaction(sessions) as s:
+            open_chart(s, ledger="P")
+            fund_voucher(s, 1_000, ledger="P")
+        with sessions() as s, s.begin():
+            post_entry(s, _move("P:provider:S1", "P:voucher:V1", 10))  # queued, not sealed
+    with transaction(sessions) as s:
+        report = verify(s)
+        [queued] = report.unsealed
+        assert get_entry(s, queued.entry_id).posted_at < a_year_ago + timedelta(minutes=1)
+    assert queued.queued_at is not None
+    assert report.checked_at - queued.queued_at < timedelta(minutes=1)
+    assert report.ok and not report.stale
 
 
 @pytest.mark.parametrize(
