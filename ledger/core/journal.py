@@ -771,15 +771,9 @@ def _apply_here(
         list(rows.history.values()),
     )
     driver_many(connection, _UPDATE_TOTALS, _totals_rows(batch, stored_time))
-    if seal_before_commit(session, rows.bodies, connection):
-        return rows.posted  # sealed before this transaction commits: no queue row needed
-    queued_at = stored_time(_queued_now())
-    driver_many(
-        connection,
-        _insert_sql(UnsealedEntry.__tablename__, ("entry_id", "queued_at")),
-        [(entry.id, queued_at) for entry in rows.posted],
-    )
-    after_commit(session, seal_committed)
+    if not seal_before_commit(session, rows.bodies, connection):
+        # Not a unit `transaction` opened (rare): queued for the seal step, as on PostgreSQL.
+        _queue(session, rows.posted, stored_time(_queued_now()))
     return rows.posted
 
 
