@@ -247,7 +247,7 @@ def test_ledger_state_machine(databases):
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=int(os.environ.get("VOUCHER_LEDGER_STATEFUL_EXAMPLES", "200")),
+            max_examples=int(os.environ.get("VOUCHER_LEDGER_STATEFUL_EXAMPLES", "100")),
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

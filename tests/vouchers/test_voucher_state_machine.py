@@ -255,7 +255,7 @@ def test_voucher_state_machine(databases, monkeypatch):
     run_state_machine_as_test(
         VoucherMachine,
         settings=settings(
-            max_examples=int(os.environ.get("VOUCHER_LEDGER_STATEFUL_EXAMPLES", "200")),
+            max_examples=int(os.environ.get("VOUCHER_LEDGER_STATEFUL_EXAMPLES", "100")),
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
